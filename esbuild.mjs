@@ -1,0 +1,66 @@
+// The one build script. Entry points:
+//   extension  src/extension/main.ts -> out/extension.cjs (node, cjs; `vscode` and the iroh native addon external)
+//   cli        src/cli/main.ts       -> out/cli.cjs       (node, cjs; iroh external)
+//   webview-ui webview-ui/*/main.ts  -> out/webview/*.js  (browser, iife)
+// Usage: node esbuild.mjs [--watch] [--production]
+import * as esbuild from 'esbuild'
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+
+const watch = process.argv.includes('--watch')
+const production = process.argv.includes('--production')
+
+// Native or optional modules that must be loaded from node_modules at run time, never bundled.
+const nodeExternals = ['vscode', '@number0/iroh', 'cbor-extract']
+
+const common = {
+  bundle: true,
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  logLevel: 'warning',
+  legalComments: 'none',
+}
+
+const nodeTargets = [
+  { entryPoints: { extension: 'src/extension/main.ts' }, outExtension: { '.js': '.cjs' } },
+  { entryPoints: { cli: 'src/cli/main.ts' }, outExtension: { '.js': '.cjs' } },
+].map((t) => ({
+  ...common,
+  ...t,
+  outdir: 'out',
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  external: nodeExternals,
+  // automerge-repo is ESM; in a CJS bundle `import.meta.url` is empty, so nothing in src may rely on it.
+  define: { 'import.meta.url': '__tonk_import_meta_url' },
+  banner: { js: "const __tonk_import_meta_url = require('url').pathToFileURL(__filename).href;" },
+}))
+
+const webviewEntries = existsSync('webview-ui')
+  ? Object.fromEntries(
+      readdirSync('webview-ui', { withFileTypes: true })
+        .filter((d) => d.isDirectory() && existsSync(join('webview-ui', d.name, 'main.ts')))
+        .map((d) => [d.name, join('webview-ui', d.name, 'main.ts')]),
+    )
+  : {}
+
+const webviewTarget = {
+  ...common,
+  entryPoints: webviewEntries,
+  outdir: 'out/webview',
+  platform: 'browser',
+  format: 'iife',
+  target: 'es2022',
+}
+
+const targets = Object.keys(webviewEntries).length ? [...nodeTargets, webviewTarget] : nodeTargets
+
+if (watch) {
+  for (const t of targets) await (await esbuild.context(t)).watch()
+  console.log('esbuild: watching')
+} else {
+  const started = Date.now()
+  await Promise.all(targets.map((t) => esbuild.build(t)))
+  console.log(`esbuild: built ${targets.length} targets in ${Date.now() - started} ms`)
+}

@@ -1,0 +1,2 @@
+// Placeholder replaced as the CLI lands.
+console.log('tonk-p2p')

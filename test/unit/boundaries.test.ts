@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
+
+const root = join(import.meta.dirname, '..', '..')
+
+function sourceFiles(dir: string): string[] {
+  if (!existsSync(dir)) return []
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name)
+    if (statSync(p).isDirectory()) return sourceFiles(p)
+    return /\.(ts|tsx|js|mjs|cjs)$/.test(name) ? [p] : []
+  })
+}
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8')
+  const specs: string[] = []
+  const re = /(?:import|export)\s[^'"]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|require\s*\(\s*['"]([^'"]+)['"]\s*\)|import\s+['"]([^'"]+)['"]/g
+  for (const m of text.matchAll(re)) specs.push((m[1] ?? m[2] ?? m[3] ?? m[4])!)
+  return specs
+}
+
+describe('layering', () => {
+  it('finds imports the way the boundary checks read them', () => {
+    // Guards the checks below against a regex that silently matches nothing.
+    const sample = "import * as vscode from 'vscode'\nconst x = require(\"vscode\")\nexport { a } from '../extension/x'"
+    const tmp = join(root, 'out', 'boundary-sample.ts')
+    mkdirSync(join(root, 'out'), { recursive: true })
+    writeFileSync(tmp, sample)
+    assert.deepEqual(importsOf(tmp), ['vscode', 'vscode', '../extension/x'])
+  })
+
+  it('src/core never imports vscode, the extension, the CLI or webview code', () => {
+    const offenders = sourceFiles(join(root, 'src', 'core')).flatMap((f) =>
+      importsOf(f)
+        .filter((s) => s === 'vscode' || /(^|\/)(extension|cli|webview-ui)(\/|$)/.test(s))
+        .map((s) => `${relative(root, f)} imports ${s}`),
+    )
+    assert.deepEqual(offenders, [])
+  })
+
+  it('src/cli never imports vscode or the extension', () => {
+    const offenders = sourceFiles(join(root, 'src', 'cli')).flatMap((f) =>
+      importsOf(f)
+        .filter((s) => s === 'vscode' || /(^|\/)extension(\/|$)/.test(s))
+        .map((s) => `${relative(root, f)} imports ${s}`),
+    )
+    assert.deepEqual(offenders, [])
+  })
+
+  it('src/protocol holds types only: no runtime imports of the host or of vscode', () => {
+    const offenders = sourceFiles(join(root, 'src', 'protocol')).flatMap((f) =>
+      importsOf(f)
+        .filter((s) => s === 'vscode' || /(^|\/)(extension|core\/net|core\/docs)(\/|$)/.test(s))
+        .map((s) => `${relative(root, f)} imports ${s}`),
+    )
+    assert.deepEqual(offenders, [])
+  })
+})
