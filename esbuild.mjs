@@ -1,6 +1,6 @@
 // The one build script. Entry points:
 //   extension  src/extension/main.ts -> out/extension.cjs (node, cjs; `vscode` and the iroh native addon external)
-//   cli        src/cli/main.ts       -> out/cli.cjs       (node, cjs; iroh external)
+//   cli        src/cli/bin.ts        -> out/cli.cjs       (node, cjs; iroh external)
 //   webview-ui webview-ui/*/main.ts  -> out/webview/*.js  (browser, iife)
 // Usage: node esbuild.mjs [--watch] [--production]
 import * as esbuild from 'esbuild'
@@ -23,7 +23,7 @@ const common = {
 
 const nodeTargets = [
   { entryPoints: { extension: 'src/extension/main.ts' }, outExtension: { '.js': '.cjs' } },
-  { entryPoints: { cli: 'src/cli/main.ts' }, outExtension: { '.js': '.cjs' } },
+  { entryPoints: { cli: 'src/cli/bin.ts' }, outExtension: { '.js': '.cjs' } },
 ].map((t) => ({
   ...common,
   ...t,

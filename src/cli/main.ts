@@ -1,2 +1,39 @@
-// Placeholder replaced as the CLI lands.
-console.log('tonk-p2p')
+// tonk-p2p: the command-line front over src/core (the same engine as the VS Code extension).
+import { Command, CommanderError } from 'commander'
+import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput } from './output'
+
+declare const TONK_VERSION: string | undefined
+
+export function buildProgram(): Command {
+  const program = new Command()
+  program
+    .name('tonk-p2p')
+    .description('Pack, validate and inspect Tonk bundles; run headless peers that sync them over iroh.')
+    .version(typeof TONK_VERSION === 'string' ? TONK_VERSION : 'dev')
+    .option('--json', 'machine-readable output on stdout')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+  return program
+}
+
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return process.exitCode === undefined ? 0 : Number(process.exitCode)
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE
+    }
+    const json = program.opts<{ json?: boolean }>().json ?? false
+    const out = makeOutput(json)
+    if (err instanceof CliError) {
+      if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: err.code, message: err.message } }) + '\n')
+      out.error(`error: ${err.message}`)
+      return err.exitCode
+    }
+    out.error(`error: ${(err as Error)?.stack ?? String(err)}`)
+    return EXIT_INVALID
+  }
+}

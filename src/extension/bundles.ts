@@ -1,0 +1,49 @@
+// Finding bundles in the workspace: folders with a tonk.json, and packed bundle zips.
+import * as vscode from 'vscode'
+
+export interface BundleCandidate {
+  kind: 'folder' | 'zip'
+  uri: vscode.Uri
+  label: string
+}
+
+const EXCLUDE = '{**/node_modules/**,**/.git/**,**/out/**}'
+
+export async function findBundles(): Promise<BundleCandidate[]> {
+  const [manifests, zips] = await Promise.all([
+    vscode.workspace.findFiles('**/tonk.json', EXCLUDE, 200),
+    vscode.workspace.findFiles('**/*.zip', EXCLUDE, 200),
+  ])
+  const folders = manifests.map((m) => {
+    const uri = vscode.Uri.joinPath(m, '..')
+    return { kind: 'folder' as const, uri, label: vscode.workspace.asRelativePath(uri) || uri.fsPath }
+  })
+  const files = zips.map((uri) => ({ kind: 'zip' as const, uri, label: vscode.workspace.asRelativePath(uri) }))
+  return [...folders, ...files].sort((a, b) => a.label.localeCompare(b.label))
+}
+
+/** The bundle a command acts on: the one given, the only one, or the one the user picks. */
+export async function pickBundle(
+  given: vscode.Uri | undefined,
+  title: string,
+  filter: (c: BundleCandidate) => boolean = () => true,
+): Promise<BundleCandidate | undefined> {
+  if (given) {
+    const isManifest = given.path.endsWith('/tonk.json')
+    const isZip = given.path.endsWith('.zip')
+    if (isZip) return { kind: 'zip', uri: given, label: vscode.workspace.asRelativePath(given) }
+    const uri = isManifest ? vscode.Uri.joinPath(given, '..') : given
+    return { kind: 'folder', uri, label: vscode.workspace.asRelativePath(uri) }
+  }
+  const all = (await findBundles()).filter(filter)
+  if (all.length === 0) {
+    void vscode.window.showWarningMessage('No Tonk bundle in this workspace: add a folder with a tonk.json (tonk-p2p init) or a bundle .zip.')
+    return undefined
+  }
+  if (all.length === 1) return all[0]
+  const picked = await vscode.window.showQuickPick(
+    all.map((c) => ({ label: c.label, description: c.kind === 'folder' ? 'bundle folder' : 'packed bundle', candidate: c })),
+    { title, placeHolder: 'Pick a bundle' },
+  )
+  return picked?.candidate
+}
