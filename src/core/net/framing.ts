@@ -1,0 +1,133 @@
+// Length-prefixed frames: a u32 big-endian payload length, then the payload. The decoder checks the
+// declared length against `maxFrameBytes` before it allocates or buffers any of the payload, so a
+// peer cannot make us hold more than one maximal frame (plus a 4-byte header) per stream.
+
+export const FRAME_HEADER_BYTES = 4
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
+const U32_MAX = 0xffff_ffff
+
+export type FrameErrorCode = 'E_FRAME_TOO_LARGE' | 'E_FRAME_MALFORMED'
+
+export class FrameError extends Error {
+  override name = 'FrameError'
+  constructor(
+    readonly code: FrameErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+function checkMax(maxFrameBytes: number): number {
+  if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 0 || maxFrameBytes > U32_MAX) {
+    throw new RangeError(`maxFrameBytes must be an integer in [0, ${U32_MAX}], got ${maxFrameBytes}`)
+  }
+  return maxFrameBytes
+}
+
+export function tooLarge(length: number, maxFrameBytes: number): FrameError {
+  return new FrameError('E_FRAME_TOO_LARGE', `frame of ${length} bytes exceeds the limit of ${maxFrameBytes} bytes`)
+}
+
+/** Writes the 4-byte header for a payload of `length` bytes. */
+export function writeFrameHeader(target: Uint8Array | number[], offset: number, length: number): void {
+  target[offset] = (length >>> 24) & 0xff
+  target[offset + 1] = (length >>> 16) & 0xff
+  target[offset + 2] = (length >>> 8) & 0xff
+  target[offset + 3] = length & 0xff
+}
+
+/** One frame as bytes: header + payload. */
+export function encodeFrame(payload: Uint8Array, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Uint8Array {
+  if (payload.length > maxFrameBytes) throw tooLarge(payload.length, maxFrameBytes)
+  const out = new Uint8Array(FRAME_HEADER_BYTES + payload.length)
+  writeFrameHeader(out, 0, payload.length)
+  out.set(payload, FRAME_HEADER_BYTES)
+  return out
+}
+
+/**
+ * Streaming decoder: feed it chunks of any size (Uint8Array, or the binding's number[]), get back the
+ * whole frames they complete. After a FrameError it stays failed: the stream is out of sync for good.
+ */
+export class FrameDecoder {
+  private maxBytes: number
+  private readonly header = new Uint8Array(FRAME_HEADER_BYTES)
+  private headerFilled = 0
+  private payload: Uint8Array | undefined
+  private payloadFilled = 0
+  private failure: FrameError | undefined
+
+  constructor(options: { maxFrameBytes?: number } = {}) {
+    this.maxBytes = checkMax(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
+  }
+
+  get maxFrameBytes(): number {
+    return this.maxBytes
+  }
+
+  /** Changes the limit for frames whose header has not been read yet (the handshake uses a small one). */
+  set maxFrameBytes(value: number) {
+    this.maxBytes = checkMax(value)
+  }
+
+  /** Bytes held for an incomplete frame. */
+  get bufferedBytes(): number {
+    return this.headerFilled + this.payloadFilled
+  }
+
+  push(chunk: ArrayLike<number>): Uint8Array[] {
+    if (this.failure) throw this.failure
+    const frames: Uint8Array[] = []
+    const n = chunk.length
+    let i = 0
+    while (i < n) {
+      if (this.payload === undefined) {
+        while (this.headerFilled < FRAME_HEADER_BYTES && i < n) this.header[this.headerFilled++] = chunk[i++]!
+        if (this.headerFilled < FRAME_HEADER_BYTES) break
+        const h = this.header
+        const length = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0
+        if (length > this.maxBytes) throw this.fail(tooLarge(length, this.maxBytes))
+        this.payload = new Uint8Array(length)
+        this.payloadFilled = 0
+      }
+      const payload = this.payload
+      const take = Math.min(payload.length - this.payloadFilled, n - i)
+      if (take > 0) {
+        if (chunk instanceof Uint8Array) {
+          payload.set(chunk.subarray(i, i + take), this.payloadFilled)
+        } else {
+          const base = this.payloadFilled - i
+          for (let k = i; k < i + take; k++) payload[base + k] = chunk[k]!
+        }
+        i += take
+        this.payloadFilled += take
+      }
+      if (this.payloadFilled === payload.length) {
+        frames.push(payload)
+        this.payload = undefined
+        this.headerFilled = 0
+        this.payloadFilled = 0
+      }
+    }
+    return frames
+  }
+
+  /** Call at end of stream: a partial frame left over means the peer stopped mid-frame. */
+  end(): void {
+    if (this.failure) throw this.failure
+    if (this.bufferedBytes > 0) {
+      throw this.fail(
+        new FrameError('E_FRAME_MALFORMED', `stream ended inside a frame (${this.bufferedBytes} bytes of a partial frame)`),
+      )
+    }
+  }
+
+  private fail(error: FrameError): FrameError {
+    this.failure = error
+    this.payload = undefined
+    this.headerFilled = 0
+    this.payloadFilled = 0
+    return error
+  }
+}
