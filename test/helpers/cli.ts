@@ -11,17 +11,23 @@ export interface CliResult {
   stderr: string
 }
 
-export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; wrap?: string[]; input?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [cliBin, ...args], {
+    // `wrap` runs the CLI under a prefix, e.g. `ip netns exec HOST` for a multi-host test.
+    const argv = [...(opts.wrap ?? []), process.execPath, cliBin, ...args]
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: opts.cwd ?? repoRoot,
       env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     })
+    if (opts.input !== undefined) child.stdin!.end(opts.input)
     let stdout = ''
     let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
+    child.stdout!.on('data', (d) => (stdout += d))
+    child.stderr!.on('data', (d) => (stderr += d))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`tonk-p2p ${args.join(' ')} timed out\nstdout: ${stdout}\nstderr: ${stderr}`))
