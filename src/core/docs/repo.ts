@@ -1,0 +1,95 @@
+// One automerge-repo Repo per bundle: crash-safe storage under `<dataDir>/storage` and the bundle's
+// root directory document, whose id and initial bytes come from the bundle so that every peer shares
+// one history for it (two peers creating "the same" root independently would conflict forever).
+import { join } from 'node:path'
+import {
+  Automerge,
+  Repo,
+  type DocHandle,
+  type DocumentId,
+  type NetworkAdapterInterface,
+  type PeerId,
+  type SharePolicy,
+  type StorageId,
+} from '@automerge/automerge-repo/slim'
+import { initAutomerge } from '../automerge'
+import type { DirectoryDoc } from './directory'
+import { silentLogger, type DocsLogger } from './logger'
+import { CrashSafeStorageAdapter } from './storage'
+
+export interface BundleRepoOptions {
+  /** Per-bundle data directory; documents live in `<dataDir>/storage`. */
+  dataDir: string
+  network: NetworkAdapterInterface[]
+  peerId?: PeerId
+  rootDocumentId: DocumentId
+  /** The bundle's initial root bytes (createRootDocumentBytes); merged in on every start. */
+  rootDocumentBytes: Uint8Array
+  logger?: DocsLogger
+  sharePolicy?: SharePolicy
+  /** Gossip remote heads so `repo.subscribeToRemotes` works for peers not directly connected. */
+  enableRemoteHeadsGossiping?: boolean
+  /** automerge-repo's save throttle in ms (default 100). */
+  saveDebounceRate?: number
+}
+
+export interface BundleRepo {
+  repo: Repo
+  root: DocHandle<DirectoryDoc>
+  storage: CrashSafeStorageAdapter
+  /** This repo's automerge-repo storage id: persisted in storage, so stable across restarts. */
+  storageId: StorageId
+  /** Best-effort shutdown: disconnects adapters, saves every document, never throws. */
+  close(): Promise<void>
+}
+
+export async function createBundleRepo(options: BundleRepoOptions): Promise<BundleRepo> {
+  await initAutomerge()
+  const log = options.logger ?? silentLogger
+  const storage = new CrashSafeStorageAdapter(join(options.dataDir, 'storage'), { logger: log })
+  const repo = new Repo({
+    storage,
+    network: options.network,
+    peerId: options.peerId,
+    sharePolicy: options.sharePolicy,
+    enableRemoteHeadsGossiping: options.enableRemoteHeadsGossiping,
+    saveDebounceRate: options.saveDebounceRate,
+  })
+  const storageId = (await repo.storageId())!
+  const rootId = options.rootDocumentId
+
+  // Look in storage ourselves: repo.find() of a document that is not stored waits for every network
+  // adapter to be ready and then asks peers, which is slow and pointless for the root we ship.
+  const stored =
+    (await storage.loadRange([rootId, 'snapshot'])).length + (await storage.loadRange([rootId, 'incremental'])).length
+  let root: DocHandle<DirectoryDoc>
+  if (stored > 0) {
+    root = await repo.find<DirectoryDoc>(rootId)
+    // A no-op when the history is intact; restores the initial changes if a stored chunk was set aside.
+    root.update((doc) => Automerge.loadIncremental(doc, options.rootDocumentBytes))
+    log.info(`docs: root ${rootId} loaded from storage (${stored} chunks)`)
+  } else {
+    root = repo.import<DirectoryDoc>(options.rootDocumentBytes, { docId: rootId })
+    log.info(`docs: root ${rootId} imported from the bundle's initial bytes`)
+  }
+  // The root is on disk before anyone builds on it.
+  await repo.flush([rootId])
+  log.debug(`docs: storage id ${storageId}`)
+
+  let closing: Promise<void> | undefined
+  const close = () =>
+    (closing ??= (async () => {
+      try {
+        await repo.shutdown()
+      } catch (error) {
+        log.warn(`docs: repo shutdown: ${String(error)}`)
+      }
+      try {
+        await storage.flush()
+      } catch (error) {
+        log.warn(`docs: storage flush: ${String(error)}`)
+      }
+    })())
+
+  return { repo, root, storage, storageId, close }
+}
