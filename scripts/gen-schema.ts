@@ -1,0 +1,9 @@
+// Writes schemas/tonk-manifest.schema.json from the TypeBox source manifest schema.
+// Run: npx tsx scripts/gen-schema.ts  (test/unit/bundle-schema.test.ts fails while the file is stale)
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { manifestJsonSchemaText } from '../src/core/bundle/manifest'
+
+const target = join(import.meta.dirname, '..', 'schemas', 'tonk-manifest.schema.json')
+writeFileSync(target, manifestJsonSchemaText())
+console.log(`wrote ${target}`)
