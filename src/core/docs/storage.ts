@@ -289,6 +289,12 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     return report
   }
 
+  /** The file that holds `key` (for diagnostics and tests). */
+  pathOf(key: StorageKey): string {
+    checkKey(key, false)
+    return this.#locate(key).file
+  }
+
   // -- internals ----------------------------------------------------------------------------------
 
   #locate(key: StorageKey): Located {
