@@ -1,5 +1,6 @@
 // tonk-p2p: the command-line front over src/core (the same engine as the VS Code extension).
 import { Command, CommanderError } from 'commander'
+import { registerBundleCommands } from './commands/bundle'
 import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput } from './output'
 
 declare const TONK_VERSION: string | undefined
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output on stdout')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
+  registerBundleCommands(program)
   return program
 }
 
@@ -30,7 +32,7 @@ export async function runCli(argv: string[]): Promise<number> {
     const out = makeOutput(json)
     if (err instanceof CliError) {
       if (json) process.stdout.write(JSON.stringify({ ok: false, error: { code: err.code, message: err.message } }) + '\n')
-      out.error(`error: ${err.message}`)
+      out.error(`error${err.code ? ` ${err.code}` : ''}: ${err.message}`)
       return err.exitCode
     }
     out.error(`error: ${(err as Error)?.stack ?? String(err)}`)

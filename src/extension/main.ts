@@ -2,6 +2,7 @@
 import * as vscode from 'vscode'
 import { Ctx } from './ctx'
 import { createLogger } from './log'
+import { packBundle, validateManifest } from './commands/manifest'
 
 let ctx: Ctx | undefined
 
@@ -15,6 +16,8 @@ export function activate(context: vscode.ExtensionContext): { activationMs: numb
     ctx = new Ctx(context, log)
     context.subscriptions.push(ctx, log.channel)
     const commands: Record<string, (...args: any[]) => unknown> = {
+      'tonk.validateManifest': (uri?: vscode.Uri) => validateManifest(ctx!, uri),
+      'tonk.packBundle': (uri?: vscode.Uri, output?: vscode.Uri) => packBundle(ctx!, uri, output),
     }
     for (const [id, fn] of Object.entries(commands)) {
       ctx.own(vscode.commands.registerCommand(id, fn))

@@ -1,0 +1,68 @@
+// Pack Bundle and Validate Manifest: thin over src/core/bundle, with progress and readable results.
+import * as vscode from 'vscode'
+import { BundleError, packDirectory, validateBundleFile, validateDirectory, type Issue } from '../../core/bundle'
+import type { Ctx } from '../ctx'
+import { pickBundle } from '../bundles'
+
+function describeIssues(issues: Issue[]): string {
+  return issues.map((i) => `${i.code}${i.path ?? i.pointer ? ` ${i.path ?? i.pointer}` : ''}: ${i.message}`).join('\n')
+}
+
+export async function validateManifest(ctx: Ctx, target?: vscode.Uri): Promise<Issue[] | undefined> {
+  const bundle = await pickBundle(target, 'Validate which bundle?')
+  if (!bundle) return undefined
+  const report = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Window, title: `Validating ${bundle.label}` },
+    () => (bundle.kind === 'folder' ? validateDirectory(bundle.uri.fsPath) : validateBundleFile(bundle.uri.fsPath)),
+  )
+  const errors = report.issues.filter((i) => i.severity === 'error')
+  if (errors.length === 0) {
+    ctx.log.info(`validate ${bundle.label}: valid`)
+    void vscode.window.showInformationMessage(`Tonk: ${bundle.label} is a valid bundle.`)
+  } else {
+    ctx.log.warn(`validate ${bundle.label}: ${errors.length} error(s)\n${describeIssues(report.issues)}`)
+    void vscode.window.showErrorMessage(`Tonk: ${bundle.label} has ${errors.length} error(s): ${errors[0]!.message}`, 'Show Log').then((a) => {
+      if (a) ctx.log.channel.show(true)
+    })
+  }
+  return report.issues
+}
+
+export async function packBundle(ctx: Ctx, target?: vscode.Uri, output?: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const bundle = await pickBundle(target, 'Pack which bundle folder?', (c) => c.kind === 'folder')
+  if (!bundle) return undefined
+  if (bundle.kind !== 'folder') {
+    void vscode.window.showWarningMessage('Tonk: pick a bundle folder (with tonk.json) to pack.')
+    return undefined
+  }
+  const dest =
+    output ??
+    (await vscode.window.showSaveDialog({
+      defaultUri: vscode.Uri.file(`${bundle.uri.fsPath.replace(/\/$/, '')}.zip`),
+      filters: { 'Tonk bundle': ['zip'] },
+      title: 'Save the packed bundle as',
+    }))
+  if (!dest) return undefined
+  try {
+    const packed = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Packing ${bundle.label}`, cancellable: false },
+      async (progress) => {
+        progress.report({ message: 'hashing and compressing files' })
+        const result = await packDirectory(bundle.uri.fsPath)
+        progress.report({ message: 'writing' })
+        await vscode.workspace.fs.writeFile(dest, result.zip)
+        return result
+      },
+    )
+    ctx.log.info(`packed ${bundle.label} -> ${dest.fsPath} (bundleId ${packed.bundleId}, ${packed.manifest.files.length} files)`)
+    void vscode.window.showInformationMessage(
+      `Tonk: packed ${packed.manifest.name}@${packed.manifest.version} (${packed.manifest.files.length} files, bundleId ${packed.bundleId.slice(0, 12)}…)`,
+    )
+    return dest
+  } catch (err) {
+    const message = err instanceof BundleError ? `${err.code}: ${err.message}` : (err as Error).message
+    ctx.log.error(`pack ${bundle.label} failed: ${message}`)
+    void vscode.window.showErrorMessage(`Tonk: cannot pack ${bundle.label}: ${message}`)
+    return undefined
+  }
+}
