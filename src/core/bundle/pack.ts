@@ -78,11 +78,12 @@ export async function inspectDirectory(dir: string, options: PackOptions = {}): 
   const authored = source as SourceManifest
 
   try {
-    const ignored = createIgnoreMatcher(
-      [...DEFAULT_IGNORES, ...(await readIgnoreFile(dir)), ...(options.ignore ?? [])],
-      IGNORE_FILE,
-    )
-    await walk(dir, '', ignored, files)
+    const matchers = [
+      createIgnoreMatcher(DEFAULT_IGNORES, 'default ignores'),
+      createIgnoreMatcher(await readIgnoreFile(dir), IGNORE_FILE),
+      createIgnoreMatcher(options.ignore ?? [], 'ignore option'),
+    ]
+    await walk(dir, '', (path, isDirectory) => matchers.some((m) => m(path, isDirectory)), files)
   } catch (error) {
     return { source, issues: [...issues, asIssue(error)], files }
   }
@@ -149,7 +150,8 @@ async function walk(root: string, relative: string, ignored: IgnoreMatcher, out:
   entries.sort((a, b) => compareUtf8(a.name, b.name))
   for (const entry of entries) {
     const rel = relative === '' ? entry.name : `${relative}/${entry.name}`
-    if (ignored(rel, entry.isDirectory())) continue
+    // A symlink counts as a folder for "dir/" patterns, so a linked node_modules is skipped, not refused.
+    if (ignored(rel, entry.isDirectory() || entry.isSymbolicLink())) continue
     const bundlePath = `/${rel}`
     if (entry.isSymbolicLink()) {
       throw new BundleError(
@@ -251,7 +253,8 @@ function staleIssues(authored: SourceManifest, packed: PackedManifest): Issue[] 
 
 // 1980-01-01 12:00 local time: the earliest DOS date. fflate encodes dates with local-time getters, so
 // a local-time constructor gives the same DOS fields in every time zone (noon stays clear of DST jumps).
-const FIXED_MTIME = new Date(1980, 0, 1, 12, 0, 0)
+// Built per pack, not once: a Date is an instant, and its local getters follow the current TZ.
+const fixedMtime = () => new Date(1980, 0, 1, 12, 0, 0)
 const UNIX_HOST = 3
 const REGULAR_FILE_0644 = 0o100644 * 0x10000
 const DEFLATE_LEVEL = 6
@@ -270,7 +273,7 @@ export function writeBundleZip(manifest: PackedManifest, files: ReadonlyMap<stri
   })
   const add = (name: string, data: Uint8Array) => {
     const entry = new ZipDeflate(name, { level: DEFLATE_LEVEL })
-    entry.mtime = FIXED_MTIME
+    entry.mtime = fixedMtime()
     entry.os = UNIX_HOST
     entry.attrs = REGULAR_FILE_0644
     zip.add(entry)
