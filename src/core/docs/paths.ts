@@ -445,7 +445,7 @@ export class DocTree {
   }
 }
 
-/** For tests and tools: the Automerge conflicts on a directory entry (the values LWW set aside). */
+/** For tests and tools: every value of a directory entry written concurrently (winner included), [] if none. */
 export function entryConflicts(dir: DirectoryDoc, name: string): DirEntry[] {
   const conflicts = Automerge.getConflicts(dir.children, name)
   return conflicts ? (Object.values(conflicts) as unknown as DirEntry[]) : []
