@@ -1,8 +1,7 @@
 // A tiny zip writer for malformed fixtures: every header field can be set to a lie (names with "..",
 // symlink attributes, duplicate names, sizes that do not match the data, precompressed bombs).
 // Real bundles are written by src/core/bundle/pack.ts; this is for tests only.
-import { crc32, deflateRawSync } from 'node:zlib'
-import { Deflate } from 'fflate'
+import { constants, crc32, deflateRawSync } from 'node:zlib'
 
 export interface RawEntry {
   /** Central directory name (a Buffer/Uint8Array for raw bytes). */
@@ -80,17 +79,16 @@ export function rawZip(entries: readonly RawEntry[]): Uint8Array {
   return new Uint8Array(Buffer.concat([...locals, directory, end]))
 }
 
-/** Raw-deflated zeros, built in 1 MiB steps so the fixture itself never holds the inflated bytes. */
-export function deflatedZeros(totalBytes: number): { compressed: Uint8Array; crc: number } {
-  const step = new Uint8Array(1024 * 1024)
-  const parts: Uint8Array[] = []
-  const deflate = new Deflate({ level: 9 }, (chunk) => parts.push(chunk))
+/**
+ * Raw-deflated zeros, built without ever holding the inflated bytes: 1 MiB of zeros deflated with a
+ * sync flush ends on a byte boundary as a non-final block, so copies of it can be concatenated; an
+ * empty final fixed-Huffman block (0x03 0x00) closes the stream.
+ */
+export function deflatedZeros(totalMiB: number): { compressed: Uint8Array; crc: number; size: number } {
+  const mib = new Uint8Array(1024 * 1024)
+  const block = deflateRawSync(mib, { finishFlush: constants.Z_SYNC_FLUSH })
   let crc = 0
-  for (let done = 0; done < totalBytes; done += step.length) {
-    const chunk = step.subarray(0, Math.min(step.length, totalBytes - done))
-    crc = crc32(chunk, crc)
-    deflate.push(chunk)
-  }
-  deflate.push(new Uint8Array(0), true)
-  return { compressed: new Uint8Array(Buffer.concat(parts)), crc }
+  for (let i = 0; i < totalMiB; i++) crc = crc32(mib, crc)
+  const compressed = Buffer.concat([...Array.from({ length: totalMiB }, () => block), Buffer.from([0x03, 0x00])])
+  return { compressed: new Uint8Array(compressed), crc, size: totalMiB * mib.length }
 }

@@ -38,9 +38,10 @@ describe('bundle manifest JSON schema', () => {
   })
 
   it('source schema leaves computed fields optional; packed requires them', () => {
-    assert.ok(!SourceManifestSchema.required?.includes('files'))
+    const required = (schema: { required?: string[] }) => schema.required ?? []
+    assert.ok(!required(SourceManifestSchema).includes('files'))
     assert.ok(PackedManifestSchema.required?.includes('files'))
-    assert.ok(!SourceManifestSchema.properties.sync.required?.includes('bundleId'))
+    assert.ok(!required(SourceManifestSchema.properties.sync).includes('bundleId'))
     assert.ok(PackedManifestSchema.properties.sync.required?.includes('bundleId'))
     assert.ok(PackedManifestSchema.properties.sync.required?.includes('rootDocument'))
     assert.notEqual(SourceManifestSchema.$id, PackedManifestSchema.$id)
