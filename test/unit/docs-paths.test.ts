@@ -178,6 +178,28 @@ describe('docs paths: one repo', () => {
     assert.deepEqual(await bundle.tree.readDoc('/persist/me'), { text: 'kept' })
     assert.equal(bundle.storageId, storageId)
     assert.ok(infos.some((m) => m.includes('loaded from storage')), infos.join('\n'))
+    // Once stored, the root opens without the bundle's bytes (what offline tools do).
+    await bundle.close()
+    const bare = await createBundleRepo({
+      dataDir: dir,
+      network: [],
+      rootDocumentId: rootDocumentId(NAMESPACE),
+      rootDocumentBytes: new Uint8Array(),
+    })
+    assert.deepEqual(await new DocTree(bare.repo, bare.root).readDoc('/persist/me'), { text: 'kept' })
+    await bare.close()
+  })
+
+  it('refuses to create a root from empty bytes', async () => {
+    const empty = await mkdtemp(join(tmpdir(), 'tonk-paths-empty-'))
+    try {
+      await assert.rejects(
+        createBundleRepo({ dataDir: empty, network: [], rootDocumentId: rootDocumentId('other'), rootDocumentBytes: new Uint8Array() }),
+        /no initial bytes/,
+      )
+    } finally {
+      await rm(empty, { recursive: true, force: true })
+    }
   })
 })
 

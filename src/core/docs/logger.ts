@@ -1,13 +1,4 @@
-// The logger shape src/core/docs accepts. Structural, so the project's own Logger (or `console`) fits
-// without this folder depending on where that lives.
-export interface DocsLogger {
-  debug(message: string, ...details: unknown[]): void
-  info(message: string, ...details: unknown[]): void
-  warn(message: string, ...details: unknown[]): void
-  error(message: string, ...details: unknown[]): void
-}
-
-const noop = () => {}
-
-/** Drops everything; the default when no logger is passed in. */
-export const silentLogger: DocsLogger = { debug: noop, info: noop, warn: noop, error: noop }
+// The logger src/core/docs accepts: the engine's Logger (src/core/log.ts), under the names this folder
+// has used since before that file existed.
+export type { Logger as DocsLogger } from '../log'
+export { noopLogger as silentLogger } from '../log'

@@ -23,7 +23,10 @@ export interface BundleRepoOptions {
   network: NetworkAdapterInterface[]
   peerId?: PeerId
   rootDocumentId: DocumentId
-  /** The bundle's initial root bytes (createRootDocumentBytes); merged in on every start. */
+  /**
+   * The bundle's initial root bytes (createRootDocumentBytes); merged in on every start (a no-op when
+   * the stored history has them). May be empty only when the root is already in storage.
+   */
   rootDocumentBytes: Uint8Array
   logger?: DocsLogger
   sharePolicy?: SharePolicy
@@ -69,6 +72,10 @@ export async function createBundleRepo(options: BundleRepoOptions): Promise<Bund
     root.update((doc) => Automerge.loadIncremental(doc, options.rootDocumentBytes))
     log.info(`docs: root ${rootId} loaded from storage (${stored} chunks)`)
   } else {
+    // Empty bytes would make an empty, typeless root that every later merge builds on: refuse.
+    if (options.rootDocumentBytes.length === 0) {
+      throw new Error(`root document ${rootId} is not in ${join(options.dataDir, 'storage')} and no initial bytes were given`)
+    }
     root = repo.import<DirectoryDoc>(options.rootDocumentBytes, { docId: rootId })
     log.info(`docs: root ${rootId} imported from the bundle's initial bytes`)
   }
