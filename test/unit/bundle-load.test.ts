@@ -156,7 +156,7 @@ describe('loadBundle', () => {
       const grown = after.rss - before.rss + (after.arrayBuffers - before.arrayBuffers)
       assert.ok(elapsed < 2000, `took ${elapsed} ms`)
       assert.ok(grown < 50 * MiB, `memory grew by ${(grown / MiB).toFixed(1)} MiB`)
-      assert.match(error.message, /"\/bomb.bin" inflates 1011:1 .* above the 200:1 allowed/)
+      assert.match(error.message, /"\/bomb.bin" inflates \d+:1 .* above the 200:1 allowed: a zip bomb/)
     })
 
     it('E_ZIP_RATIO for an entry above 1 MiB that compresses more than 200:1; small ones are exempt', async () => {

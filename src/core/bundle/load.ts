@@ -261,7 +261,7 @@ function refuseFileDirectoryClash(entries: Map<string, Uint8Array>, directories:
   }
 }
 
-/** Maps yauzl/zlib/fs errors to codes. Only called on errors from reading the zip, never on our bugs. */
+/** Maps what reading the zip can raise (yauzl, zlib, fs; our own BundleErrors pass through) to codes. */
 function toBundleError(error: unknown, source?: BundleSource, path?: string): BundleError {
   if (error instanceof BundleError) return error
   const message = error instanceof Error ? error.message : String(error)
