@@ -1,0 +1,115 @@
+// doc ls|get|put|rm|watch: documents of a data dir, through the peer serving it (control socket) or,
+// when none runs there, on its storage directly.
+import type { Command } from 'commander'
+import { connectControl, ControlError, type ControlHandler } from '../../core/control'
+import { dataDirFiles } from '../../core/data-dir'
+import { openOfflineDocs } from '../../core/offline-docs'
+import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput, table } from '../output'
+
+const globalJson = (cmd: Command) => Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const c of process.stdin) chunks.push(c as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** Calls one doc operation on the running peer, or offline on the storage; maps errors to exit codes. */
+async function call(dataDir: string, method: string, params: Record<string, unknown>, onEvent?: (e: any) => void): Promise<any> {
+  try {
+    const client = await connectControl(dataDirFiles(dataDir).control)
+    if (client) {
+      try {
+        return await client.call(method, params, onEvent)
+      } finally {
+        client.close()
+      }
+    }
+    const offline = await openOfflineDocs(dataDir)
+    try {
+      const handler: ControlHandler = offline.handlers[method]!
+      let resolveClosed!: () => void
+      const closed = new Promise<void>((r) => (resolveClosed = r))
+      process.once('SIGINT', () => resolveClosed())
+      return await handler(params, { emit: (e) => onEvent?.(e), closed })
+    } finally {
+      await offline.close()
+    }
+  } catch (err) {
+    if (err instanceof ControlError) throw new CliError(err.message, err.code === 'E_NO_PEER' ? EXIT_USAGE : EXIT_INVALID, err.code)
+    throw err
+  }
+}
+
+export function registerDocCommands(program: Command): void {
+  const doc = program.command('doc').description("read and write a data dir's documents by path (/notes/today)")
+  const dataOption = ['--data <dir>', 'the data dir of a peer (running or not)'] as const
+
+  doc
+    .command('ls')
+    .argument('[path]', 'a directory', '/')
+    .requiredOption(...dataOption)
+    .description('list a directory')
+    .action(async (path: string, opts: { data: string }, cmd: Command) => {
+      const out = makeOutput(globalJson(cmd))
+      const entries = await call(opts.data, 'ls', { path })
+      out.result(entries, () =>
+        entries.length === 0 ? `${path}: empty` : table(['name', 'type', 'url'], entries.map((e: any) => [e.type === 'dir' ? `${e.name}/` : e.name, e.type, e.url])),
+      )
+    })
+
+  doc
+    .command('get')
+    .argument('<path>', 'a document')
+    .requiredOption(...dataOption)
+    .description('print a document as JSON')
+    .action(async (path: string, opts: { data: string }, cmd: Command) => {
+      const out = makeOutput(globalJson(cmd))
+      const r = await call(opts.data, 'get', { path })
+      out.result(r, () => JSON.stringify(r.value, null, 2))
+    })
+
+  doc
+    .command('put')
+    .argument('<path>', 'a document (created with its parent directories)')
+    .argument('[json]', 'the new content, a JSON object; "-" or absent reads stdin')
+    .requiredOption(...dataOption)
+    .description("replace a document's content; returns once it is on disk")
+    .action(async (path: string, json: string | undefined, opts: { data: string }, cmd: Command) => {
+      const out = makeOutput(globalJson(cmd))
+      const text = json === undefined || json === '-' ? await readStdin() : json
+      let value: unknown
+      try {
+        value = JSON.parse(text)
+      } catch (err) {
+        throw new CliError(`not JSON: ${(err as Error).message}`, EXIT_USAGE, 'E_USAGE')
+      }
+      const r = await call(opts.data, 'put', { path, value })
+      out.result({ ok: true, ...r }, () => `wrote ${path} (${r.url})`)
+    })
+
+  doc
+    .command('rm')
+    .argument('<path>', 'a document or directory entry')
+    .requiredOption(...dataOption)
+    .description('remove an entry from its directory')
+    .action(async (path: string, opts: { data: string }, cmd: Command) => {
+      const out = makeOutput(globalJson(cmd))
+      const r = await call(opts.data, 'rm', { path })
+      if (!r.removed) throw new CliError(`no entry at ${path}`, EXIT_INVALID, 'E_DOC_NOT_FOUND')
+      out.result({ ok: true, ...r }, () => `removed ${path}`)
+    })
+
+  doc
+    .command('watch')
+    .argument('<path>', 'a document')
+    .requiredOption(...dataOption)
+    .option('--count <n>', 'exit after n updates', (v) => Number(v))
+    .description('print the document every time it changes (here or on a peer)')
+    .action(async (path: string, opts: { data: string; count?: number }, cmd: Command) => {
+      const json = globalJson(cmd)
+      await call(opts.data, 'watch', { path, count: opts.count }, (e) => {
+        process.stdout.write((json ? JSON.stringify(e) : JSON.stringify(e.value)) + '\n')
+      })
+    })
+}

@@ -1,0 +1,110 @@
+// serve / ticket: a headless peer of a bundle, and the ticket of the peer owning a data dir.
+import { writeFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { connectControl } from '../../core/control'
+import { dataDirFiles, readDataDirInfo } from '../../core/data-dir'
+import { Session, type SessionSnapshot } from '../../core/session'
+import { stderrLogger, type LogLevel } from '../logger'
+import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput } from '../output'
+
+const globalJson = (cmd: Command) => Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)
+const short = (id: string) => id.slice(0, 10)
+
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('run a headless peer of a bundle: print its ticket, peers and sync events until stopped')
+    .argument('<bundle>', 'bundle .zip (or a bundle folder, packed in memory)')
+    .requiredOption('--data <dir>', "this peer's data dir (identity, storage); one process per dir")
+    .option('--connect <ticket...>', 'dial these peers (repeatable)')
+    .option('--ticket-file <file>', 'write this peer’s ticket to a file once listening')
+    .option('--name <name>', 'peer name others see')
+    .option('--bind <addr>', 'bind address (default 0.0.0.0:0)')
+    .option('--relays', "use iroh's public relays and DNS discovery (needs internet)")
+    .option('--max-frame-bytes <n>', 'largest frame accepted from a peer', (v) => Number(v))
+    .option('--trace', 'print every sync message')
+    .option('--log-level <level>', 'debug, info, warn or error (on stderr)')
+    .action(async (bundle: string, opts, cmd: Command) => {
+      const json = globalJson(cmd)
+      const out = makeOutput(json)
+      const line = (event: Record<string, unknown>, text: string) =>
+        process.stdout.write((json ? JSON.stringify({ ...event, at: new Date().toISOString() }) : text) + '\n')
+      const session = await Session.open(bundle, {
+        dataDir: opts.data,
+        connect: opts.connect,
+        peerName: opts.name,
+        bindAddr: opts.bind,
+        relays: Boolean(opts.relays),
+        maxFrameBytes: opts.maxFrameBytes,
+        logger: stderrLogger((opts.logLevel as LogLevel) ?? (json ? 'warn' : 'info')),
+      }).catch((err) => {
+        throw new CliError((err as Error).message, EXIT_INVALID, (err as { code?: string }).code)
+      })
+      await session.start().catch((err) => {
+        throw new CliError((err as Error).message, EXIT_INVALID, (err as { code?: string }).code)
+      })
+      const snap = await session.snapshot()
+      if (opts.ticketFile) await writeFile(opts.ticketFile, snap.ticket + '\n')
+      line(
+        { event: 'ready', endpointId: snap.endpointId, ticket: snap.ticket, bundleId: snap.bundle.bundleId, name: snap.bundle.name, dataDir: opts.data },
+        `serving ${snap.bundle.name}@${snap.bundle.version} (bundle ${short(snap.bundle.bundleId)}) as ${short(snap.endpointId ?? '')}\nticket: ${snap.ticket}`,
+      )
+      const known = new Map<string, string>()
+      const report = (s: SessionSnapshot) => {
+        const now = new Set<string>()
+        for (const p of s.peers) {
+          if (p.state !== 'connected') continue
+          now.add(p.endpointId)
+          if (!known.has(p.endpointId)) {
+            known.set(p.endpointId, p.name ?? '')
+            line({ event: 'peer-connected', peer: p }, `+ peer ${short(p.endpointId)} ${p.name} via ${p.source} (${p.path ? `${p.path.kind} ${p.path.remoteAddr}` : 'no path yet'})`)
+          }
+        }
+        for (const [id, name] of known) {
+          if (!now.has(id)) {
+            known.delete(id)
+            line({ event: 'peer-disconnected', endpointId: id, name }, `- peer ${short(id)} ${name}`)
+          }
+        }
+      }
+      session.on('changed', () => void session.snapshot().then(report))
+      session.on('peer-refused', (r) =>
+        line({ event: 'peer-refused', ...r }, `! refused ${short(r.endpointId ?? '?')}: ${r.reason}`),
+      )
+      session.on('doc-changed', (d) =>
+        line({ event: 'doc-changed', ...d }, `~ ${d.path ?? d.documentId} changed (heads ${d.heads.map((h: string) => h.slice(0, 8)).join(',')})`),
+      )
+      if (opts.trace) session.on('trace', (t) => line({ event: 'trace', ...t }, `  ${t.direction === 'in' ? '<-' : '->'} ${short(t.endpointId)} ${t.type} ${t.documentId ?? ''} ${t.bytes}B`))
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve()
+        process.once('SIGINT', stop)
+        process.once('SIGTERM', stop)
+      })
+      await session.stop()
+      line({ event: 'stopped' }, 'stopped')
+      out.info('')
+    })
+
+  program
+    .command('ticket')
+    .description('print the ticket of the peer that owns a data dir (asks it when running)')
+    .requiredOption('--data <dir>', 'the data dir')
+    .action(async (opts: { data: string }, cmd: Command) => {
+      const out = makeOutput(globalJson(cmd))
+      const client = await connectControl(dataDirFiles(opts.data).control)
+      let ticket: string | undefined
+      let running = false
+      if (client) {
+        try {
+          ticket = (await client.call<{ ticket: string }>('ticket')).ticket
+          running = true
+        } finally {
+          client.close()
+        }
+      } else {
+        ticket = (await readDataDirInfo(opts.data))?.ticket
+      }
+      if (!ticket) throw new CliError(`no peer has run in ${opts.data} yet: start one with tonk-p2p serve`, EXIT_USAGE, 'E_NO_PEER')
+      out.result({ ok: true, ticket, running }, () => ticket!)
+    })
+}

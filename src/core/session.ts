@@ -1,0 +1,432 @@
+// One Session per open bundle: it owns the iroh endpoint, the IrohNetworkAdapter, the automerge-repo
+// Repo (crash-safe storage in the data dir) and the peer sources, and gives UIs (the extension's views,
+// `tonk-p2p serve`) one snapshot plus change events. open() → start() → stop(); stop() never throws.
+import { EventEmitter } from 'node:events'
+import { stat } from 'node:fs/promises'
+import type { Server } from 'node:net'
+import { hostname, userInfo } from 'node:os'
+import type { DocHandle, DocumentId, Repo } from '@automerge/automerge-repo/slim'
+import { loadBundle, packDirectory, type LoadedBundle } from './bundle'
+import { closeControlServer, startControlServer } from './control'
+import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from './data-dir'
+import { docHandlers } from './doc-commands'
+import type { DirectoryDoc } from './docs/directory'
+import { DocTree } from './docs/paths'
+import { createBundleRepo, type BundleRepo } from './docs/repo'
+import { noopLogger, type Logger } from './log'
+import { closeEndpoint, createEndpoint, endpointTicket, firstLine } from './net/endpoint'
+import type { IrohEndpoint } from './net/iroh'
+import {
+  IrohNetworkAdapter,
+  type PeerInfo,
+  type PeerRefusedEvent,
+  type TraceEvent,
+} from './net/iroh-adapter'
+
+export type SessionState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
+
+export interface SessionOptions {
+  /** This peer's data dir: identity, storage, control socket. One process owns it at a time. */
+  dataDir: string
+  /** A name other peers see (default: user@host). */
+  peerName?: string
+  /** Default 0.0.0.0:0 (every interface); tests use 127.0.0.1:0. */
+  bindAddr?: string
+  /** Use iroh's public relays and DNS discovery (needs internet). Default off. */
+  relays?: boolean
+  maxFrameBytes?: number
+  /** Tickets of peers to dial at start (the manifest's bootstrapPeers are dialed too). */
+  connect?: string[]
+  /** Serve `<dataDir>/control.sock` for `tonk-p2p doc`/`ticket`. Default true. */
+  control?: boolean
+  /** Entries kept in the sync trace. Default 2000. */
+  traceLimit?: number
+  logger?: Logger
+}
+
+/** Whether a peer has every change of a document we have (from automerge-repo's per-peer sync info). */
+export type DocSyncState = 'in-sync' | 'behind' | 'unknown'
+
+/** How a peer was found; discovery sources add their own names. */
+export type PeerSource = 'ticket' | 'bootstrap' | 'incoming' | 'mdns' | 'exchange' | 'dht' | 'known' | 'bridge'
+
+export interface PeerSnapshot extends PeerInfo {
+  source: PeerSource
+  /** Per document id: whether this peer has our heads. */
+  docs: Record<string, DocSyncState>
+}
+
+export interface DocumentSnapshot {
+  documentId: string
+  url: string
+  /** Path in the bundle's directory tree ('/' is the root directory). */
+  path: string
+  type: 'doc' | 'dir'
+  heads: string[]
+}
+
+export interface SessionSnapshot {
+  state: SessionState
+  bundle: { name: string; version: string; bundleId: string; namespace: string }
+  endpointId?: string
+  ticket?: string
+  peerName: string
+  online: boolean
+  dataDir: string
+  peers: PeerSnapshot[]
+  refused: PeerRefusedEvent[]
+  documents: DocumentSnapshot[]
+}
+
+export interface DocChangedEvent {
+  documentId: string
+  url: string
+  path?: string
+  heads: string[]
+}
+
+export interface SessionEvents {
+  state: [SessionState]
+  /** Something in the snapshot changed; at most every 100 ms (bursts are batched). */
+  changed: []
+  trace: [TraceEvent]
+  'peer-refused': [PeerRefusedEvent]
+  'doc-changed': [DocChangedEvent]
+}
+
+const CHANGE_BATCH_MS = 100
+const REFUSED_KEPT = 50
+
+export class Session extends EventEmitter<SessionEvents> {
+  state: SessionState = 'idle'
+  readonly log: Logger
+  private endpoint?: IrohEndpoint
+  private adapter?: IrohNetworkAdapter
+  private bundleRepo?: BundleRepo
+  private tree?: DocTree
+  private control?: Server
+  private unlock?: () => Promise<void>
+  private readonly traceRing: TraceEvent[] = []
+  private readonly refused: PeerRefusedEvent[] = []
+  private readonly sources = new Map<string, PeerSource>()
+  private readonly watched = new WeakSet<DocHandle<unknown>>()
+  private pathsByDocId = new Map<string, { path: string; type: 'doc' | 'dir' }>()
+  private changeTimer?: NodeJS.Timeout
+  private pathsStale = true
+
+  private constructor(
+    readonly bundle: LoadedBundle,
+    readonly options: SessionOptions,
+  ) {
+    super()
+    this.log = options.logger ?? noopLogger
+  }
+
+  /** Verifies the bundle (a packed .zip, or a folder packed in memory) and prepares a session. */
+  static async open(source: string | LoadedBundle, options: SessionOptions): Promise<Session> {
+    let bundle: LoadedBundle
+    if (typeof source !== 'string') bundle = source
+    else if ((await stat(source)).isDirectory()) bundle = await loadBundle((await packDirectory(source)).zip)
+    else bundle = await loadBundle(source)
+    return new Session(bundle, options)
+  }
+
+  get peerName(): string {
+    if (this.options.peerName) return this.options.peerName
+    let user = 'peer'
+    try {
+      user = userInfo().username
+    } catch {}
+    return `${user}@${hostname()}`
+  }
+
+  get repo(): Repo {
+    if (!this.bundleRepo) throw new Error('session not started')
+    return this.bundleRepo.repo
+  }
+
+  get docs(): DocTree {
+    if (!this.tree) throw new Error('session not started')
+    return this.tree
+  }
+
+  get root(): DocHandle<DirectoryDoc> {
+    if (!this.bundleRepo) throw new Error('session not started')
+    return this.bundleRepo.root
+  }
+
+  get endpointId(): string | undefined {
+    return this.adapter?.endpointId
+  }
+
+  get ticket(): string | undefined {
+    return this.endpoint ? endpointTicket(this.endpoint) : undefined
+  }
+
+  get online(): boolean {
+    return this.adapter?.isOnline ?? false
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'idle' && this.state !== 'stopped') throw new Error(`cannot start a session that is ${this.state}`)
+    this.setState('starting')
+    const { dataDir } = this.options
+    const m = this.bundle.manifest
+    try {
+      this.unlock = await lockDataDir(dataDir)
+      const previous = await readDataDirInfo(dataDir)
+      if (previous && previous.namespace !== m.sync.namespace) {
+        throw new DataDirError(
+          'E_DATA_DIR_OTHER_BUNDLE',
+          `data dir ${dataDir} holds namespace "${previous.namespace}" (bundle ${previous.name}), not "${m.sync.namespace}": use another data dir`,
+        )
+      }
+      this.endpoint = await createEndpoint({ dataDir, bindAddr: this.options.bindAddr, relays: this.options.relays, logger: this.log })
+      this.adapter = new IrohNetworkAdapter({
+        endpoint: this.endpoint,
+        hello: {
+          bundleId: this.bundle.bundleId,
+          namespace: m.sync.namespace,
+          protocolVersion: m.sync.protocolVersion,
+          minCompatibleVersion: m.sync.minCompatibleVersion,
+          peerName: this.peerName,
+        },
+        logger: this.log,
+        maxFrameBytes: this.options.maxFrameBytes,
+      })
+      this.wireAdapter(this.adapter)
+      this.bundleRepo = await createBundleRepo({
+        dataDir,
+        network: [this.adapter],
+        rootDocumentId: m.sync.rootDocument.documentId as DocumentId,
+        rootDocumentBytes: this.bundle.rootDocumentBytes,
+        logger: this.log,
+      })
+      this.tree = new DocTree(this.bundleRepo.repo, this.bundleRepo.root, { logger: this.log })
+      this.wireRepo(this.bundleRepo.repo)
+
+      for (const ticket of m.sync.discovery.bootstrapPeers) this.dial(ticket, 'bootstrap')
+      for (const ticket of this.options.connect ?? []) this.dial(ticket, 'ticket', true)
+
+      if (this.options.control !== false) {
+        this.control = await startControlServer(dataDirFiles(dataDir).control, {
+          ...docHandlers(this.tree, this.bundleRepo.repo),
+          ticket: async () => ({ ticket: this.ticket, endpointId: this.endpointId }),
+          status: async () => this.snapshot(),
+        })
+      }
+      await writeDataDirInfo(dataDir, {
+        bundleId: this.bundle.bundleId,
+        name: m.name,
+        version: m.version,
+        namespace: m.sync.namespace,
+        rootDocumentId: m.sync.rootDocument.documentId,
+        endpointId: this.adapter.endpointId,
+        ticket: this.ticket!,
+        peerName: this.peerName,
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+      })
+      this.log.info(`session: ${m.name}@${m.version} running as ${this.adapter.endpointId} in ${dataDir}`)
+      this.setState('running')
+    } catch (err) {
+      this.log.error(`session: start failed: ${firstLine(err)}`)
+      await this.release()
+      this.setState('failed')
+      throw err
+    }
+  }
+
+  /**
+   * Dials a peer by ticket and keeps it connected (redialed with back-off). `strict` rethrows a bad
+   * ticket (user input); bootstrap entries from the manifest only log.
+   */
+  dial(ticket: string, source: PeerSource = 'ticket', strict = true): string | undefined {
+    if (!this.adapter) throw new Error('session not started')
+    try {
+      const id = this.adapter.dial(ticket.trim())
+      this.sources.set(id, source)
+      this.scheduleChanged()
+      return id
+    } catch (err) {
+      if (strict) throw err
+      this.log.warn(`session: cannot dial ${source} peer: ${firstLine(err)}`)
+      return undefined
+    }
+  }
+
+  disconnectPeer(endpointId: string): void {
+    this.adapter?.disconnectPeer(endpointId)
+    this.scheduleChanged()
+  }
+
+  goOffline(): void {
+    this.adapter?.goOffline()
+    this.scheduleChanged()
+  }
+
+  goOnline(): void {
+    this.adapter?.goOnline()
+    this.scheduleChanged()
+  }
+
+  /** The last sync messages, oldest first. */
+  trace(): TraceEvent[] {
+    return [...this.traceRing]
+  }
+
+  /** Peers, documents and state for a UI. Documents come from the bundle's directory tree. */
+  async snapshot(): Promise<SessionSnapshot> {
+    const m = this.bundle.manifest
+    const documents = this.tree && this.state === 'running' ? await this.documents() : []
+    return {
+      state: this.state,
+      bundle: { name: m.name, version: m.version, bundleId: this.bundle.bundleId, namespace: m.sync.namespace },
+      endpointId: this.endpointId,
+      ticket: this.ticket,
+      peerName: this.peerName,
+      online: this.online,
+      dataDir: this.options.dataDir,
+      peers: (this.adapter?.peerInfos() ?? []).map((p) => ({
+        ...p,
+        source: this.sources.get(p.endpointId) ?? 'incoming',
+        docs: this.peerDocStates(p),
+      })),
+      refused: [...this.refused],
+      documents,
+    }
+  }
+
+  /** Best effort, never throws: closes the control socket, connections, repo (flushing), endpoint, lock. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'idle') return
+    this.setState('stopping')
+    await this.release()
+    this.setState('stopped')
+  }
+
+  private async release(): Promise<void> {
+    const attempt = async (what: string, fn: () => Promise<void> | void) => {
+      try {
+        await fn()
+      } catch (err) {
+        this.log.warn(`session: stopping ${what} failed: ${firstLine(err)}`)
+      }
+    }
+    await attempt('control socket', () => closeControlServer(this.control, dataDirFiles(this.options.dataDir).control))
+    this.control = undefined
+    await attempt('network', () => this.adapter?.goOffline())
+    await attempt('repo', () => this.bundleRepo?.close())
+    await attempt('endpoint', () => (this.endpoint ? closeEndpoint(this.endpoint, this.log) : undefined))
+    await attempt('data dir lock', () => this.unlock?.())
+    this.unlock = undefined
+    if (this.changeTimer) clearTimeout(this.changeTimer)
+    this.changeTimer = undefined
+  }
+
+  private wireAdapter(adapter: IrohNetworkAdapter): void {
+    adapter.events.on('peer-connected', (p) => {
+      if (!this.sources.has(p.endpointId)) this.sources.set(p.endpointId, p.direction === 'inbound' ? 'incoming' : 'ticket')
+      this.log.info(`session: peer ${p.endpointId.slice(0, 10)} (${p.name ?? '?'}) connected`)
+      this.scheduleChanged()
+    })
+    adapter.events.on('peer-closed', (e) => {
+      this.log.info(`session: peer ${e.endpointId.slice(0, 10)} closed: ${e.reason}`)
+      this.scheduleChanged()
+    })
+    adapter.events.on('peer-refused', (e) => {
+      this.log.warn(`session: ${e.by === 'local' ? 'refused' : 'refused by'} ${e.endpointId.slice(0, 10)}: ${e.reason}`)
+      this.refused.push(e)
+      if (this.refused.length > REFUSED_KEPT) this.refused.shift()
+      this.emit('peer-refused', e)
+      this.scheduleChanged()
+    })
+    adapter.events.on('state-changed', () => this.scheduleChanged())
+    adapter.events.on('trace', (t) => {
+      this.traceRing.push(t)
+      if (this.traceRing.length > (this.options.traceLimit ?? 2000)) this.traceRing.shift()
+      this.emit('trace', t)
+    })
+  }
+
+  private wireRepo(repo: Repo): void {
+    const announce = (handle: DocHandle<unknown>) => {
+      // A handle still loading or being requested from a peer has no heads yet (heads() throws).
+      if (!handle.isReady()) return
+      const known = this.pathsByDocId.get(handle.documentId)
+      // A directory changed, or a document we cannot place yet: the path index is stale.
+      if (!known || known.type === 'dir') this.pathsStale = true
+      this.emit('doc-changed', { documentId: handle.documentId, url: handle.url, path: known?.path, heads: handle.heads() ?? [] })
+      this.scheduleChanged()
+    }
+    const watch = (handle: DocHandle<unknown> | undefined) => {
+      if (!handle || this.watched.has(handle)) return
+      this.watched.add(handle)
+      handle.on('change', () => announce(handle))
+      handle.on('remote-heads', () => this.scheduleChanged())
+      // Created or first loaded before we saw it: that is a change too.
+      if (handle.isReady()) announce(handle)
+    }
+    for (const handle of Object.values(repo.handles)) watch(handle)
+    // automerge-repo 2.5 declares but no longer emits a 'document' event; every document that is loaded,
+    // saved or synced shows up in its metrics, which is where new handles are noticed.
+    repo.on('doc-metrics', (e) => {
+      if ('documentId' in e && e.documentId) watch(repo.handles[e.documentId as DocumentId])
+    })
+  }
+
+  private async documents(): Promise<DocumentSnapshot[]> {
+    const repo = this.bundleRepo!.repo
+    if (this.pathsStale) {
+      this.pathsStale = false
+      const index = new Map<string, { path: string; type: 'doc' | 'dir' }>()
+      index.set(this.root.documentId, { path: '/', type: 'dir' })
+      try {
+        for (const e of await this.tree!.walk()) {
+          const documentId = e.url.replace(/^automerge:/, '')
+          index.set(documentId, { path: e.path, type: e.type })
+        }
+      } catch (err) {
+        this.pathsStale = true
+        this.log.debug(`session: walking the directory tree failed: ${firstLine(err)}`)
+      }
+      this.pathsByDocId = index
+    }
+    return [...this.pathsByDocId].map(([documentId, { path, type }]) => {
+      const handle = repo.handles[documentId as DocumentId]
+      return { documentId, url: `automerge:${documentId}`, path, type, heads: handle?.isReady() ? handle.heads() ?? [] : [] }
+    })
+  }
+
+  private peerDocStates(p: PeerInfo): Record<string, DocSyncState> {
+    const repo = this.bundleRepo?.repo
+    if (!repo || !p.peerId || p.state !== 'connected') return {}
+    const storageId = repo.getStorageIdOfPeer(p.peerId)
+    const states: Record<string, DocSyncState> = {}
+    for (const [id, handle] of Object.entries(repo.handles)) {
+      if (!handle.isReady()) continue
+      const theirs = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined
+      if (!theirs) {
+        states[id] = 'unknown'
+        continue
+      }
+      const ours = handle.heads() ?? []
+      states[id] = ours.length === theirs.length && ours.every((h) => theirs.includes(h)) ? 'in-sync' : 'behind'
+    }
+    return states
+  }
+
+  private setState(state: SessionState): void {
+    this.state = state
+    this.emit('state', state)
+    this.scheduleChanged()
+  }
+
+  private scheduleChanged(): void {
+    if (this.changeTimer || this.state === 'stopped') return
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = undefined
+      this.emit('changed')
+    }, CHANGE_BATCH_MS)
+  }
+}
