@@ -69,9 +69,11 @@ describe('docs paths: one repo', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  it('the root is the bundle root document', () => {
+  it('the root is the bundle root document; peers are told the storage id that is stored', async () => {
     assert.equal(bundle.root.documentId, rootDocumentId(NAMESPACE))
     assert.equal(bundle.root.doc().type, 'dir')
+    assert.equal(await bundle.repo.storageId(), bundle.storageId)
+    assert.equal(new TextDecoder().decode(await bundle.storage.load(['storage-adapter-id'])), bundle.storageId)
   })
 
   it('writeDoc creates parents; readDoc, ls, resolve and walk see it', async () => {
@@ -224,6 +226,9 @@ describe('docs paths: two repos over an in-memory adapter pair', () => {
       (v) => v?.text === 'from a',
     )
     assert.deepEqual(value, { text: 'from a' })
+    // The storage id each side announced is the one it stored (stable across restarts).
+    assert.equal(b.repo.getStorageIdOfPeer(a.repo.peerId), a.storageId)
+    assert.equal(a.repo.getStorageIdOfPeer(b.repo.peerId), b.storageId)
     // And edits flow back.
     await b.tree.changeDoc<{ text: string }>('/notes/today', (d) => void (d.text = 'edited on b'))
     await eventually(

@@ -323,6 +323,14 @@ export class DocTree {
     }
   }
 
+  /**
+   * Resolves once every document change made so far is on disk (automerge-repo saves on a throttle;
+   * see storage.ts for what "acknowledged" means).
+   */
+  async flush(): Promise<void> {
+    await this.#repo.flush()
+  }
+
   /** Every path below the root (directories before their contents), depth first, sorted by name. */
   async walk(): Promise<WalkEntry[]> {
     const out: WalkEntry[] = []

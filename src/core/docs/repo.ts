@@ -1,6 +1,7 @@
 // One automerge-repo Repo per bundle: crash-safe storage under `<dataDir>/storage` and the bundle's
 // root directory document, whose id and initial bytes come from the bundle so that every peer shares
 // one history for it (two peers creating "the same" root independently would conflict forever).
+import { randomUUID } from 'node:crypto'
 import { join } from 'node:path'
 import {
   Automerge,
@@ -46,10 +47,23 @@ export interface BundleRepo {
   close(): Promise<void>
 }
 
+const STORAGE_ID_KEY = ['storage-adapter-id']
+
+/**
+ * Writes automerge-repo's storage id before the Repo exists. On a fresh directory the Repo would
+ * otherwise ask for it twice at once (for its peer metadata and for storageId()), mint two ids, and
+ * announce one to peers while storing the other.
+ */
+async function ensureStorageId(storage: CrashSafeStorageAdapter): Promise<void> {
+  if (await storage.load(STORAGE_ID_KEY)) return
+  await storage.save(STORAGE_ID_KEY, new TextEncoder().encode(randomUUID()))
+}
+
 export async function createBundleRepo(options: BundleRepoOptions): Promise<BundleRepo> {
   await initAutomerge()
   const log = options.logger ?? silentLogger
   const storage = new CrashSafeStorageAdapter(join(options.dataDir, 'storage'), { logger: log })
+  await ensureStorageId(storage)
   const repo = new Repo({
     storage,
     network: options.network,
