@@ -2,8 +2,10 @@
 //   extension  src/extension/main.ts -> out/extension.cjs (node, cjs; `vscode` and the iroh native addon external)
 //   cli        src/cli/bin.ts        -> out/cli.cjs       (node, cjs; iroh external)
 //   webview-ui webview-ui/*/main.ts  -> out/webview/*.js  (browser, iife)
-// Usage: node esbuild.mjs [--watch] [--production]
+//   e2e suite  test/e2e/suite/index.ts -> out/test/suite/index.cjs (only with --tests; see docs/testing-in-vscode.md)
+// Usage: node esbuild.mjs [--watch] [--production] [--tests]
 import * as esbuild from 'esbuild'
+import { e2eSuiteTarget } from './test/e2e/esbuild-target.mjs'
 import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -55,6 +57,7 @@ const webviewTarget = {
 }
 
 const targets = Object.keys(webviewEntries).length ? [...nodeTargets, webviewTarget] : nodeTargets
+if (process.argv.includes('--tests')) targets.push(e2eSuiteTarget(nodeTargets[0]))
 
 if (watch) {
   for (const t of targets) await (await esbuild.context(t)).watch()
