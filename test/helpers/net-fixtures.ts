@@ -1,0 +1,109 @@
+// Real iroh endpoints on loopback for the net tests (only ever inside the test network namespace).
+import { EventEmitter } from 'node:events'
+import { closeEndpoint, createEndpoint, endpointTicket, type CreateEndpointOptions } from '../../src/core/net/endpoint'
+import type { HelloInfo } from '../../src/core/net/handshake'
+import type { IrohEndpoint } from '../../src/core/net/iroh'
+import { IrohNetworkAdapter, type IrohNetworkAdapterOptions } from '../../src/core/net/iroh-adapter'
+
+export const BUNDLE_A = '71ab' + '0'.repeat(60)
+export const BUNDLE_B = '9c1e' + '1'.repeat(60)
+
+export const testHello = (overrides: Partial<HelloInfo> = {}): HelloInfo => ({
+  bundleId: BUNDLE_A,
+  namespace: 'default',
+  protocolVersion: '1.0.0',
+  minCompatibleVersion: '1.0.0',
+  peerName: 'test peer',
+  ...overrides,
+})
+
+const debugLogger = (tag: string) => {
+  const at = () => `${(performance.now() / 1000).toFixed(3)} ${tag}`
+  return {
+    debug: (m: string) => console.log(at(), m),
+    info: (m: string) => console.log(at(), m),
+    warn: (m: string) => console.log(at(), m),
+    error: (m: string) => console.log(at(), m),
+  }
+}
+
+export interface TestPeer {
+  endpoint: IrohEndpoint
+  adapter: IrohNetworkAdapter
+  ticket: string
+  id: string
+  /** Disconnects the adapter and closes the endpoint. */
+  close(): Promise<void>
+}
+
+export async function makeEndpoint(options: CreateEndpointOptions = {}): Promise<IrohEndpoint> {
+  return createEndpoint({ bindAddr: '127.0.0.1:0', ...options })
+}
+
+export async function makePeer(
+  options: {
+    hello?: Partial<HelloInfo>
+    endpoint?: CreateEndpointOptions
+    adapter?: Partial<Omit<IrohNetworkAdapterOptions, 'endpoint' | 'hello'>>
+  } = {},
+): Promise<TestPeer> {
+  const endpoint = await makeEndpoint(options.endpoint)
+  const adapter = new IrohNetworkAdapter({
+    endpoint,
+    hello: testHello(options.hello),
+    // Fast redials keep reconnect tests short.
+    backoff: { initialMs: 50, maxMs: 1000 },
+    // TONK_NET_DEBUG=1 prints the adapter's log while debugging a test.
+    logger: process.env.TONK_NET_DEBUG ? debugLogger(endpoint.id().fmtShort().slice(0, 6)) : undefined,
+    ...options.adapter,
+  })
+  return {
+    endpoint,
+    adapter,
+    ticket: endpointTicket(endpoint),
+    id: endpoint.id().toString(),
+    async close() {
+      adapter.disconnect()
+      await closeEndpoint(endpoint)
+    },
+  }
+}
+
+/** Resolves with the first event (args) that satisfies `match`; rejects after `ms`. */
+export function waitForEvent<T extends unknown[]>(
+  emitter: { on(e: string, f: (...a: T) => void): unknown; off(e: string, f: (...a: T) => void): unknown },
+  event: string,
+  match: (...args: T) => boolean = () => true,
+  ms = 10_000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, handler)
+      reject(new Error(`timed out after ${ms} ms waiting for "${event}"`))
+    }, ms)
+    const handler = (...args: T) => {
+      if (!match(...args)) return
+      clearTimeout(timer)
+      emitter.off(event, handler)
+      resolve(args)
+    }
+    emitter.on(event, handler)
+  })
+}
+
+export async function eventually(check: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+  const until = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Records every emission of the listed events, for asserting on what did (not) happen. */
+export function record(emitter: EventEmitter | { on(e: string, f: (...a: any[]) => void): unknown }, events: string[]) {
+  const log: Array<{ event: string; args: unknown[] }> = []
+  for (const event of events) emitter.on(event, (...args: unknown[]) => log.push({ event, args }))
+  return log
+}
