@@ -107,3 +107,36 @@ export function record(emitter: EventEmitter | { on(e: string, f: (...a: any[]) 
   for (const event of events) emitter.on(event, (...args: unknown[]) => log.push({ event, args }))
   return log
 }
+
+/**
+ * A hand-driven client for misbehaving-peer tests: dials with the tonk ALPN, opens the stream and
+ * writes whatever bytes the test wants (a valid hello first, usually).
+ */
+export async function rawClient(ticket: string, options: { endpoint?: IrohEndpoint } = {}) {
+  const { alpnBytes, parseDialTarget, TONK_SYNC_ALPN } = await import('../../src/core/net/endpoint')
+  const { cbor } = await import('@automerge/automerge-repo/slim')
+  const { encodeFrame } = await import('../../src/core/net/framing')
+  const { toNumberArray } = await import('../../src/core/net/bytes')
+  const endpoint = options.endpoint ?? (await makeEndpoint())
+  const conn = await endpoint.connect(parseDialTarget(ticket), alpnBytes(TONK_SYNC_ALPN))
+  const bi = await conn.openBi()
+  const writeRaw = (bytes: Uint8Array) => bi.send.writeAll(toNumberArray(bytes))
+  return {
+    endpoint,
+    conn,
+    id: endpoint.id().toString(),
+    writeRaw,
+    writeFrame: (payload: Uint8Array) => writeRaw(encodeFrame(payload, 0xffff_ffff)),
+    sendHello: (peerId: string, overrides: Partial<HelloInfo> = {}) =>
+      writeRaw(
+        encodeFrame(
+          cbor.encode({ type: 'hello', v: 1, ...testHello(overrides), peerId, isEphemeral: false, instanceId: 'raw' }),
+        ),
+      ),
+    /** Resolves with iroh's close reason once the other side closes the connection. */
+    closed: () => conn.closed(),
+    async close() {
+      await closeEndpoint(endpoint)
+    },
+  }
+}

@@ -68,7 +68,7 @@ export async function createEndpoint(options: CreateEndpointOptions = {}): Promi
     logger.info(`iroh endpoint ${endpoint.id().fmtShort()} bound on ${endpoint.boundSockets().join(', ')}`)
     return endpoint
   } catch (err) {
-    throw new EndpointError('E_BIND_FAILED', `cannot bind an iroh endpoint on ${bindAddr}: ${String(err)}`, { cause: err })
+    throw new EndpointError('E_BIND_FAILED', `cannot bind an iroh endpoint on ${bindAddr}: ${firstLine(err)}`, { cause: err })
   }
 }
 
@@ -193,10 +193,19 @@ export async function closeEndpoint(endpoint: IrohEndpoint, logger: Logger = noo
   }
 }
 
-/** Errors from the binding carry a Rust backtrace and source paths; the first line is the message. */
+/**
+ * Errors from the binding carry a Rust backtrace (RUST_BACKTRACE=1) and source paths. Keeps the
+ * message and its causes on one line: "ConnectError::Connecting: ConnectingError::ConnectionError: timed out".
+ */
 export function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err)
-  return text.split('\n')[0]!.trim()
+  const head = text.split(/\n\s*Stack backtrace:/)[0]!
+  return head
+    .split('\n')
+    .map((line) => line.trim().replace(/\s*\((?:\/|[A-Za-z]:\\)[^()]*:\d+:\d+\)/g, ''))
+    .filter((line) => line && line !== 'Caused by:')
+    .join(': ')
+    .slice(0, 500)
 }
 
 const abbreviate = (s: string) => (s.length > 24 ? `${s.slice(0, 20)}…` : s)

@@ -119,6 +119,8 @@ export interface PeerInfo {
   lastError?: string
   /** True for peers this adapter redials. */
   dialed: boolean
+  /** Live QUIC connections to this endpoint: 1 normally, 2 while a duplicate is being retired. */
+  connections: number
 }
 
 export interface PeerRefusedEvent {
@@ -402,6 +404,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
         bytesIn: 0,
         bytesOut: 0,
         dialed: this.targets.has(link.endpointId),
+        connections: this.connectionCount(link.endpointId),
       })
     }
     for (const t of this.targets.values()) {
@@ -415,6 +418,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
         nextAttemptAt: t.nextAttemptAt,
         lastError: t.lastError,
         dialed: true,
+        connections: 0,
       })
     }
     return [...rows.values()]
@@ -892,6 +896,12 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     })
   }
 
+  private connectionCount(endpointId: string): number {
+    let n = 0
+    for (const l of this.links) if (l.endpointId === endpointId) n++
+    return n
+  }
+
   private hasHandshakingLink(endpointId: string): boolean {
     for (const l of this.links) if (l.endpointId === endpointId && l.state === 'handshaking') return true
     return false
@@ -960,6 +970,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       connectedAt: peer.connectedAt,
       lastSeen: peer.lastSeen ?? peer.connectedAt,
       dialed: this.targets.has(peer.endpointId),
+      connections: this.connectionCount(peer.endpointId),
     }
     if (link) {
       try {

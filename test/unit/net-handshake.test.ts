@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict'
+import { checkHello, type HelloMessage } from '../../src/core/net/handshake'
+import { messageProblem, parseCloseReason } from '../../src/core/net/iroh-adapter'
+
+const US = '1111aaaa' + '0'.repeat(56)
+const THEM = '3f2a9c1e' + '0'.repeat(56)
+const hello = (o: Partial<HelloMessage> = {}): HelloMessage => ({
+  type: 'hello',
+  v: 1,
+  bundleId: '71ab' + 'f'.repeat(60),
+  namespace: 'default',
+  protocolVersion: '1.2.0',
+  minCompatibleVersion: '1.0.0',
+  peerName: 'laptop',
+  peerId: 'peer-a',
+  isEphemeral: false,
+  instanceId: 'abc',
+  ...o,
+})
+
+describe('net/handshake checkHello', () => {
+  it('accepts a matching hello', () => {
+    const r = checkHello(hello(), hello({ peerId: 'peer-b', protocolVersion: '1.0.0' }), US, THEM)
+    assert.equal(r.ok, true)
+  })
+
+  it('explains a foreign bundle from both points of view', () => {
+    const r = checkHello(hello(), hello({ bundleId: '9c1e' + '0'.repeat(60) }), US, THEM)
+    assert.equal(r.ok, false)
+    if (r.ok) return
+    assert.equal(r.code, 'E_BUNDLE_MISMATCH')
+    assert.equal(r.reason, 'peer 3f2a9c1e… serves bundle 9c1e0000… but this session serves 71abffff…')
+    assert.equal(r.remoteReason, 'peer 1111aaaa… serves bundle 71abffff… but this session serves 9c1e0000…')
+  })
+
+  it('refuses another namespace', () => {
+    const r = checkHello(hello(), hello({ namespace: 'staging' }), US, THEM)
+    assert.equal(!r.ok && r.code, 'E_NAMESPACE_MISMATCH')
+  })
+
+  it('checks both version ranges', () => {
+    // They are too old for us.
+    const old = checkHello(hello({ minCompatibleVersion: '1.1.0' }), hello({ protocolVersion: '1.0.5' }), US, THEM)
+    assert.equal(!old.ok && old.code, 'E_PROTOCOL_INCOMPATIBLE')
+    assert.match(!old.ok ? old.reason : '', /speaks protocol 1\.0\.5 .* but this session speaks protocol 1\.2\.0/)
+    // We are too old for them.
+    const newer = checkHello(hello(), hello({ protocolVersion: '2.0.0', minCompatibleVersion: '2.0.0' }), US, THEM)
+    assert.equal(!newer.ok && newer.code, 'E_PROTOCOL_INCOMPATIBLE')
+  })
+
+  it('calls anything else malformed, without throwing', () => {
+    for (const bad of [null, 7, 'x', [], { type: 'hello' }, hello({ v: 2 as 1 }), hello({ protocolVersion: 'one' }), { ...hello(), peerId: 5 }]) {
+      const r = checkHello(hello(), bad, US, THEM)
+      assert.equal(!r.ok && r.code, 'E_HANDSHAKE_MALFORMED', JSON.stringify(bad))
+    }
+  })
+})
+
+describe('net/iroh-adapter helpers', () => {
+  it('recognises automerge-repo messages', () => {
+    assert.equal(messageProblem({ type: 'sync', senderId: 'a', targetId: 'b', data: new Uint8Array(1), documentId: 'd' }), undefined)
+    assert.equal(messageProblem({ type: 'sync', senderId: 'a' }), 'no targetId')
+    assert.equal(messageProblem([1]), 'not a map')
+    assert.equal(messageProblem({ type: 'sync', senderId: 'a', targetId: 'b', data: 'x' }), 'data is not bytes')
+  })
+
+  it('reads iroh close reasons', () => {
+    assert.deepEqual(parseCloseReason('closed by peer: E_BUNDLE_MISMATCH (code 1)'), { code: 'E_BUNDLE_MISMATCH', text: 'E_BUNDLE_MISMATCH' })
+    assert.deepEqual(parseCloseReason('closed by peer: offline (code 3)'), { code: 'offline', text: 'offline' })
+    assert.equal(parseCloseReason('timed out'), undefined)
+    assert.equal(parseCloseReason(null), undefined)
+  })
+})
