@@ -54,7 +54,12 @@ function lines(socket: Socket, onLine: (line: string) => void, onTooLong: () => 
   })
 }
 
-export async function startControlServer(path: string, handlers: Record<string, ControlHandler>): Promise<Server> {
+export async function startControlServer(
+  path: string,
+  handlers: Record<string, ControlHandler>,
+  /** Told about handler failures that are not ControlErrors: those are bugs, worth a stack trace. */
+  onUnexpectedError: (method: string, err: Error) => void = () => {},
+): Promise<Server> {
   const address = socketAddress(path)
   await rm(path, { force: true }) // a socket left by a crashed peer; the data-dir lock says no peer owns it
   const server = createServer((socket) => {
@@ -83,8 +88,10 @@ export async function startControlServer(path: string, handlers: Record<string, 
         }
         handler(req.params ?? {}, { emit: (event) => send({ id, event }), closed }).then(
           (result) => send({ id, ok: true, result }),
-          (err: Error & { code?: string }) =>
-            send({ id, ok: false, error: { code: err.code ?? 'E_CONTROL', message: err.message } }),
+          (err: Error & { code?: string }) => {
+            if (!(err instanceof ControlError)) onUnexpectedError(String(req.method), err)
+            send({ id, ok: false, error: { code: err.code ?? 'E_CONTROL', message: err.message } })
+          },
         )
       },
       () => {

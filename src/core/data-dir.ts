@@ -30,6 +30,8 @@ export interface DataDirInfo {
   rootDocumentId: string
   endpointId: string
   ticket: string
+  /** The UDP port the endpoint was bound to; reused at the next start so tickets stay valid. */
+  port?: number
   peerName: string
   pid: number
   startedAt: string

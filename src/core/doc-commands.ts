@@ -25,13 +25,13 @@ export function docHandlers(tree: DocTree, repo: Repo): Record<string, ControlHa
       }
       const url = await tree.writeDoc(path, value as Record<string, unknown>).catch(wrap)
       // Acknowledged = on disk: the reply waits until storage has fsynced the change.
-      await repo.flush()
+      await tree.flush()
       const handle = await repo.find(url)
       return { path, url, heads: handle.heads() }
     },
     rm: async ({ path }: { path: string }) => {
       const removed = await tree.rm(path).catch(wrap)
-      await repo.flush()
+      await tree.flush()
       return { path, removed }
     },
     watch: async ({ path, count }: { path: string; count?: number }, ctx) => {

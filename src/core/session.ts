@@ -13,6 +13,7 @@ import { docHandlers } from './doc-commands'
 import type { DirectoryDoc } from './docs/directory'
 import { DocTree } from './docs/paths'
 import { createBundleRepo, type BundleRepo } from './docs/repo'
+import { readKnownPeers, rememberPeer, ticketOf, writeKnownPeers, type KnownPeer } from './known-peers'
 import { noopLogger, type Logger } from './log'
 import { closeEndpoint, createEndpoint, endpointTicket, firstLine } from './net/endpoint'
 import type { IrohEndpoint } from './net/iroh'
@@ -113,6 +114,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private pathsByDocId = new Map<string, { path: string; type: 'doc' | 'dir' }>()
   private changeTimer?: NodeJS.Timeout
   private pathsStale = true
+  private knownPeers: KnownPeer[] = []
+  private knownPeersWrite = Promise.resolve()
 
   private constructor(
     readonly bundle: LoadedBundle,
@@ -181,7 +184,7 @@ export class Session extends EventEmitter<SessionEvents> {
           `data dir ${dataDir} holds namespace "${previous.namespace}" (bundle ${previous.name}), not "${m.sync.namespace}": use another data dir`,
         )
       }
-      this.endpoint = await createEndpoint({ dataDir, bindAddr: this.options.bindAddr, relays: this.options.relays, logger: this.log })
+      this.endpoint = await this.bindEndpoint(previous?.port)
       this.adapter = new IrohNetworkAdapter({
         endpoint: this.endpoint,
         hello: {
@@ -205,15 +208,19 @@ export class Session extends EventEmitter<SessionEvents> {
       this.tree = new DocTree(this.bundleRepo.repo, this.bundleRepo.root, { logger: this.log })
       this.wireRepo(this.bundleRepo.repo)
 
-      for (const ticket of m.sync.discovery.bootstrapPeers) this.dial(ticket, 'bootstrap')
+      for (const ticket of m.sync.discovery.bootstrapPeers) this.dial(ticket, 'bootstrap', false)
       for (const ticket of this.options.connect ?? []) this.dial(ticket, 'ticket', true)
+      this.knownPeers = await readKnownPeers(dataDirFiles(dataDir).knownPeers)
+      for (const known of this.knownPeers) {
+        if (!this.sources.has(known.endpointId)) this.dial(ticketOf(known), 'known', false)
+      }
 
       if (this.options.control !== false) {
         this.control = await startControlServer(dataDirFiles(dataDir).control, {
           ...docHandlers(this.tree, this.bundleRepo.repo),
           ticket: async () => ({ ticket: this.ticket, endpointId: this.endpointId }),
           status: async () => this.snapshot(),
-        })
+        }, (method, err) => this.log.error(`session: control ${method} failed: ${err.stack ?? err.message}`))
       }
       await writeDataDirInfo(dataDir, {
         bundleId: this.bundle.bundleId,
@@ -223,6 +230,7 @@ export class Session extends EventEmitter<SessionEvents> {
         rootDocumentId: m.sync.rootDocument.documentId,
         endpointId: this.adapter.endpointId,
         ticket: this.ticket!,
+        port: this.boundPort(),
         peerName: this.peerName,
         pid: process.pid,
         startedAt: new Date().toISOString(),
@@ -318,16 +326,53 @@ export class Session extends EventEmitter<SessionEvents> {
     await attempt('network', () => this.adapter?.goOffline())
     await attempt('repo', () => this.bundleRepo?.close())
     await attempt('endpoint', () => (this.endpoint ? closeEndpoint(this.endpoint, this.log) : undefined))
+    await attempt('known peers', () => this.knownPeersWrite)
     await attempt('data dir lock', () => this.unlock?.())
     this.unlock = undefined
     if (this.changeTimer) clearTimeout(this.changeTimer)
     this.changeTimer = undefined
   }
 
+  /**
+   * Binds the endpoint. With an ephemeral port requested, the port of the last run is tried first, so
+   * tickets handed out earlier (and peers redialing them) keep working across restarts.
+   */
+  private async bindEndpoint(previousPort: number | undefined): Promise<IrohEndpoint> {
+    const requested = this.options.bindAddr ?? '0.0.0.0:0'
+    const create = (bindAddr: string) =>
+      createEndpoint({ dataDir: this.options.dataDir, bindAddr, relays: this.options.relays, logger: this.log })
+    const host = requested.slice(0, requested.lastIndexOf(':'))
+    if (previousPort && requested.endsWith(':0')) {
+      try {
+        return await create(`${host}:${previousPort}`)
+      } catch (err) {
+        this.log.info(`session: port ${previousPort} of the last run is taken (${firstLine(err)}); binding a new one`)
+      }
+    }
+    return create(requested)
+  }
+
+  private boundPort(): number | undefined {
+    const first = this.endpoint?.boundSockets()[0]
+    const port = first ? Number(first.slice(first.lastIndexOf(':') + 1)) : NaN
+    return Number.isInteger(port) && port > 0 ? port : undefined
+  }
+
+  /** Remembers a connected peer's direct address so the next start redials it (known-peers.json). */
+  private rememberConnectedPeer(p: PeerInfo): void {
+    if (!p.path || p.path.kind !== 'direct') return
+    this.knownPeers = rememberPeer(this.knownPeers, { endpointId: p.endpointId, addresses: [p.path.remoteAddr], name: p.name, lastSeen: Date.now() })
+    const list = this.knownPeers
+    this.knownPeersWrite = this.knownPeersWrite
+      .then(() => writeKnownPeers(dataDirFiles(this.options.dataDir).knownPeers, list))
+      .catch((err) => this.log.warn(`session: cannot save known peers: ${firstLine(err)}`))
+  }
+
   private wireAdapter(adapter: IrohNetworkAdapter): void {
     adapter.events.on('peer-connected', (p) => {
       if (!this.sources.has(p.endpointId)) this.sources.set(p.endpointId, p.direction === 'inbound' ? 'incoming' : 'ticket')
       this.log.info(`session: peer ${p.endpointId.slice(0, 10)} (${p.name ?? '?'}) connected`)
+      this.rememberConnectedPeer(p)
       this.scheduleChanged()
     })
     adapter.events.on('peer-closed', (e) => {

@@ -18,6 +18,7 @@ import {
   type DocHandleChangePayload,
   type Repo,
 } from '@automerge/automerge-repo/slim'
+import { flushReady } from './flush'
 import type { DirectoryDoc, DirEntry, Timestamps } from './directory'
 import { silentLogger, type DocsLogger } from './logger'
 
@@ -328,7 +329,7 @@ export class DocTree {
    * see storage.ts for what "acknowledged" means).
    */
   async flush(): Promise<void> {
-    await this.#repo.flush()
+    await flushReady(this.#repo)
   }
 
   /** Every path below the root (directories before their contents), depth first, sorted by name. */

@@ -1,0 +1,107 @@
+// kill -9 a writing peer at random moments, ≥ 20 rounds. "Acknowledged" = the peer answered a `put`
+// on its control socket, which it does only after storage has fsynced and renamed the change into
+// place. After every restart each acknowledged write must be there, and a second peer that stayed
+// up must converge on all of them.
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { connectControl, type ControlClient } from '../../src/core/control'
+import { assertIsolated } from '../helpers/ensure-isolated'
+import { repoRoot, runCli } from '../helpers/cli'
+import { PeerProcess } from '../helpers/peers'
+
+const ROUNDS = Number(process.env.TONK_CRASH_ROUNDS ?? 20)
+
+describe('engine: crash safety of a serving peer (kill -9 during bursts of writes)', function () {
+  this.timeout(300000)
+  let dir: string
+  const stopLater: PeerProcess[] = []
+  before(() => {
+    assertIsolated()
+    dir = mkdtempSync(join(tmpdir(), 'tonk-crash-'))
+  })
+  after(async () => {
+    await Promise.all(stopLater.map((p) => p.stop()))
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it(`loses no acknowledged write over ${ROUNDS} kill -9 rounds, and the surviving peer converges`, async () => {
+    const bundle = join(dir, 'w.zip')
+    assert.equal((await runCli(['pack', join(repoRoot, 'examples', 'my-world'), '-o', bundle])).code, 0)
+    const aDir = join(dir, 'writer')
+    let a = await PeerProcess.start({ bundle, dataDir: aDir, name: 'writer' })
+    const b = await PeerProcess.start({ bundle, dataDir: join(dir, 'watcher'), name: 'watcher', connect: [a.ticket] })
+    stopLater.push(b)
+    const acked: string[] = []
+    let attempted = 0
+    let lost = 0
+
+    for (let round = 0; round < ROUNDS; round++) {
+      if (round > 0) {
+        a = await PeerProcess.start({ bundle, dataDir: aDir, name: 'writer' }) // storage must load every time
+        const client = (await connectControl(join(aDir, 'control.sock')))!
+        for (const path of acked) {
+          const got = await client.call<{ value: { path: string } }>('get', { path }).catch(() => undefined)
+          if (got?.value?.path !== path) lost++
+        }
+        client.close()
+        if (process.env.TONK_DEBUG) console.log(`round ${round}: ${acked.length} acked, ${lost} lost`)
+        assert.equal(lost, 0, `round ${round}: ${lost} acknowledged writes missing after kill -9`)
+      }
+      const client = (await connectControl(join(aDir, 'control.sock'))) as ControlClient
+      let killed = false
+      // Four writers in flight at once, so the kill lands in the middle of saves, not between them.
+      const writer = async (lane: number) => {
+        for (let i = 0; !killed; i++) {
+          const path = `/crash/r${round}/l${lane}-w${i}`
+          attempted++
+          try {
+            await client.call('put', { path, value: { path, round, i } })
+            if (!killed) acked.push(path)
+          } catch (err) {
+            if (process.env.TONK_DEBUG) console.log(`lane ${lane} round ${round}: ${(err as Error).message}`)
+            return // the peer died mid-request: not acknowledged
+          }
+        }
+      }
+      const lanes = [0, 1, 2, 3].map(writer)
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 400))
+      killed = true
+      await a.kill('SIGKILL')
+      await Promise.all(lanes)
+      client.close()
+    }
+
+    a = await PeerProcess.start({ bundle, dataDir: aDir, name: 'writer' })
+    stopLater.push(a)
+    const client = (await connectControl(join(aDir, 'control.sock')))!
+    for (const path of acked) {
+      const got = await client.call<{ value: { path: string } }>('get', { path }).catch(() => undefined)
+      if (got?.value?.path !== path) lost++
+    }
+    client.close()
+
+    // The watcher stayed up and redialed the writer after each restart: it must end with every write.
+    const started = performance.now()
+    const watcher = (await connectControl(join(dir, 'watcher', 'control.sock')))!
+    let missingOnWatcher = acked.length
+    while (performance.now() - started < 60000) {
+      missingOnWatcher = 0
+      for (const path of acked) {
+        const got = await watcher.call<{ value: { path: string } }>('get', { path }).catch(() => undefined)
+        if (got?.value?.path !== path) missingOnWatcher++
+      }
+      if (missingOnWatcher === 0) break
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    watcher.close()
+    console.log(
+      `      ${ROUNDS} rounds, ${attempted} writes attempted, ${acked.length} acknowledged, ${lost} lost; ` +
+        `watcher converged in ${(performance.now() - started).toFixed(0)} ms with ${missingOnWatcher} missing`,
+    )
+    assert.equal(lost, 0)
+    assert.equal(missingOnWatcher, 0)
+    assert.ok(acked.length >= ROUNDS, 'the bursts acknowledged writes at all')
+  })
+})
