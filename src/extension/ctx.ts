@@ -2,10 +2,24 @@
 // extension's lifetime and the current P2P session's, so a session stops and restarts without reloading
 // the window.
 import * as vscode from 'vscode'
+import type { Session } from '../core/session'
 import type { ExtensionLogger } from './log'
+
+/**
+ * The running P2P session, for views and webviews. `current` is set while a session runs (state
+ * 'running' or going offline/online) and undefined otherwise; `onDidChange` fires on start and stop.
+ * Owned by the session commands (src/extension/session-manager.ts).
+ */
+export interface SessionHost {
+  readonly current: Session | undefined
+  readonly onDidChange: vscode.Event<Session | undefined>
+}
 
 export class Ctx implements vscode.Disposable {
   private readonly sessionDisposables: vscode.Disposable[] = []
+
+  /** Set in activate() once the session manager exists. */
+  sessions!: SessionHost
 
   constructor(
     readonly extension: vscode.ExtensionContext,
