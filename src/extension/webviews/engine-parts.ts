@@ -1,0 +1,5 @@
+// The engine values the webviews' host side needs, re-exported by src/extension/engine.ts so they live
+// in the lazily loaded out/engine.cjs (with automerge-repo) rather than in the thin activation bundle.
+// Webview host modules import these as types and get the values from loadEngine().
+export { PostMessageNetworkAdapter } from '../../../webview-ui/shared/postmessage-adapter'
+export { extractBundle } from '../../core/bundle'

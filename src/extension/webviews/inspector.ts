@@ -1,0 +1,209 @@
+// The live document inspector: one webview panel per document. The host owns the document (the
+// session's DocHandle); the page only renders what it is sent and asks for edits, which become
+// Automerge changes here and sync to every peer like any other change.
+import * as vscode from 'vscode'
+import type { DocHandle, DocumentId } from '@automerge/automerge-repo/slim'
+import type { Session } from '../../core/session'
+import type { DocView, HostToInspector, InspectorEdit, InspectorState, PeerSyncView } from '../../protocol/inspector'
+import type { Ctx } from '../ctx'
+import { parseInspectorMessage } from './guards'
+import { escapeHtml, mediaDir, nonce, webviewOut } from './html'
+import { applyEdit, describeEdit, docHistory, EditError, toInspectorValue } from './inspector-model'
+
+export const INSPECTOR_VIEW_TYPE = 'tonk.inspector'
+/** Bursts of changes (a peer catching up) become one update per this many ms. */
+const UPDATE_MS = 100
+
+export class InspectorPanel implements vscode.Disposable {
+  private static readonly open = new Map<string, InspectorPanel>()
+  private readonly disposables: vscode.Disposable[] = []
+  private docTimer?: NodeJS.Timeout
+  private peersTimer?: NodeJS.Timeout
+  private ready = false
+  private ended = false
+  private disposed = false
+
+  /** Panels currently open, by document id (tests and the scenario look here). */
+  static panels(): ReadonlyMap<string, InspectorPanel> {
+    return InspectorPanel.open
+  }
+
+  /** Shows the inspector of `handle` (revealing the existing panel for that document). */
+  static show(ctx: Ctx, session: Session, handle: DocHandle<unknown>, path: string | undefined): InspectorPanel {
+    const existing = InspectorPanel.open.get(handle.documentId)
+    if (existing && existing.session === session && !existing.ended) {
+      existing.panel.reveal()
+      return existing
+    }
+    existing?.panel.dispose()
+    const title = `Inspect ${path ?? handle.documentId.slice(0, 8)}`
+    const panel = vscode.window.createWebviewPanel(INSPECTOR_VIEW_TYPE, title, vscode.ViewColumn.Active, {
+      enableScripts: true,
+      enableCommandUris: false,
+      localResourceRoots: [webviewOut(ctx.extension.extensionUri), mediaDir(ctx.extension.extensionUri)],
+    })
+    const inspector = new InspectorPanel(ctx, session, handle, path, panel)
+    InspectorPanel.open.set(handle.documentId, inspector)
+    return inspector
+  }
+
+  private constructor(
+    private readonly ctx: Ctx,
+    readonly session: Session,
+    readonly handle: DocHandle<unknown>,
+    readonly path: string | undefined,
+    readonly panel: vscode.WebviewPanel,
+  ) {
+    panel.webview.html = this.html()
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((raw) => this.receive(raw)),
+      ctx.sessions.onDidChange((current) => {
+        if (current !== session) this.sessionEnded()
+      }),
+    )
+    const onChange = () => this.schedule('doc')
+    const onRemoteHeads = () => this.schedule('peers')
+    const onSessionChanged = () => this.schedule('peers')
+    handle.on('change', onChange)
+    handle.on('remote-heads', onRemoteHeads)
+    session.on('changed', onSessionChanged)
+    this.disposables.push({
+      dispose: () => {
+        handle.off('change', onChange)
+        handle.off('remote-heads', onRemoteHeads)
+        session.off('changed', onSessionChanged)
+      },
+    })
+  }
+
+  get documentId(): DocumentId {
+    return this.handle.documentId
+  }
+
+  /** Whether the page has said `ready` and received its state. */
+  get isReady(): boolean {
+    return this.ready
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    if (InspectorPanel.open.get(this.handle.documentId) === this) InspectorPanel.open.delete(this.handle.documentId)
+    clearTimeout(this.docTimer)
+    clearTimeout(this.peersTimer)
+    for (const d of this.disposables.splice(0)) d.dispose()
+    this.panel.dispose()
+  }
+
+  private sessionEnded(): void {
+    if (this.ended) return
+    this.ended = true
+    for (const d of this.disposables.splice(1)) d.dispose() // keep onDidDispose
+    clearTimeout(this.docTimer)
+    clearTimeout(this.peersTimer)
+    this.post({ type: 'session-ended' })
+  }
+
+  private post(message: HostToInspector): void {
+    if (this.disposed) return
+    void this.panel.webview.postMessage(message).then(undefined, (err: Error) => this.ctx.log.debug(`inspector: post failed: ${err.message}`))
+  }
+
+  private schedule(what: 'doc' | 'peers'): void {
+    if (!this.ready || this.ended) return
+    const key = what === 'doc' ? 'docTimer' : 'peersTimer'
+    if (this[key]) return
+    this[key] = setTimeout(() => {
+      this[key] = undefined
+      if (what === 'doc') this.post({ type: 'doc', doc: this.docView() })
+      else void this.peerViews().then((peers) => this.post({ type: 'peers', peers }))
+    }, UPDATE_MS)
+  }
+
+  private docView(): DocView {
+    if (!this.handle.isReady()) return { value: undefined, heads: [], history: [], totalChanges: 0 }
+    return { value: toInspectorValue(this.handle.doc()), heads: this.handle.heads() ?? [], ...docHistory(this.handle) }
+  }
+
+  private async peerViews(): Promise<PeerSyncView[]> {
+    const snapshot = await this.session.snapshot()
+    const repo = this.session.repo
+    return snapshot.peers.map((p) => {
+      const storageId = p.peerId ? repo.getStorageIdOfPeer(p.peerId) : undefined
+      const info = storageId && this.handle.isReady() ? this.handle.getSyncInfo(storageId) : undefined
+      return {
+        endpointId: p.endpointId,
+        name: p.name,
+        state: p.state,
+        sync: p.docs[this.handle.documentId] ?? 'unknown',
+        theirHeads: info?.lastHeads,
+        lastSyncAt: info?.lastSyncTimestamp,
+      }
+    })
+  }
+
+  private async sendState(): Promise<void> {
+    const state: InspectorState = {
+      url: this.handle.url,
+      documentId: this.handle.documentId,
+      path: this.path,
+      ...this.docView(),
+      peers: this.ended ? [] : await this.peerViews().catch(() => []),
+    }
+    this.post({ type: 'state', state })
+    if (this.ended) this.post({ type: 'session-ended' })
+  }
+
+  private receive(raw: unknown): void {
+    const parsed = parseInspectorMessage(raw)
+    if (!parsed.ok) {
+      this.ctx.log.warn(`inspector: dropped a message from the webview: ${parsed.reason}`)
+      return
+    }
+    const message = parsed.message
+    if (message.type === 'ready') {
+      this.ready = true
+      void this.sendState()
+      return
+    }
+    this.edit(message)
+  }
+
+  private edit(edit: InspectorEdit): void {
+    const fail = (error: string) => this.post({ type: 'result', requestId: edit.requestId, ok: false, error })
+    if (this.ended) return fail('the session has stopped: the document is read-only')
+    if (!this.handle.isReady()) return fail('the document is not available')
+    try {
+      this.handle.change((draft) => applyEdit(draft, edit), { message: describeEdit(edit) })
+    } catch (err) {
+      if (!(err instanceof EditError)) this.ctx.log.error(`inspector: edit failed: ${(err as Error).stack ?? err}`)
+      return fail((err as Error).message)
+    }
+    this.ctx.log.info(`inspector: ${describeEdit(edit)} in ${this.handle.documentId}`)
+    this.post({ type: 'result', requestId: edit.requestId, ok: true })
+  }
+
+  private html(): string {
+    const webview = this.panel.webview
+    const out = webviewOut(this.ctx.extension.extensionUri)
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(out, 'inspector.js'))
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(out, 'inspector.css'))
+    const n = nonce()
+    const csp = `default-src 'none'; script-src 'nonce-${n}'; style-src ${webview.cspSource}; img-src ${webview.cspSource} data:; font-src ${webview.cspSource}`
+    return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="${style}">
+<title>${escapeHtml(this.panel.title)}</title>
+</head>
+<body>
+<div id="app" data-document-id="${escapeHtml(this.handle.documentId)}"><p class="loading">Loading ${escapeHtml(this.path ?? this.handle.url)}…</p></div>
+<script nonce="${n}" src="${script}"></script>
+</body>
+</html>`
+  }
+}

@@ -1,0 +1,52 @@
+// The bundle preview's protocol: messages between the webview page (the injected shim, see
+// webview-ui/preview/main.ts and docs/injected-api.md) and the extension host
+// (src/extension/webviews/preview.ts). Types only: both sides import it with `import type`.
+//
+// Handshake: the shim posts `ready` once it listens; only then does the host send `init` (a webview
+// drops messages posted before its script runs). After `init` the shim starts its Repo, whose
+// PostMessageNetworkAdapter exchanges `adapter` frames with the host's adapter of the same kind.
+
+/** The automerge-repo peer metadata an adapter announces (plain data: it crosses postMessage). */
+export interface WirePeerMetadata {
+  storageId?: string
+  isEphemeral?: boolean
+}
+
+/**
+ * One frame of the PostMessageNetworkAdapter pair (webview-ui/shared/postmessage-adapter.ts). `arrive` is
+ * sent on connect and answered with `welcome`; either one makes the sender a peer. `message` carries one
+ * CBOR-encoded automerge-repo message. `leave` on disconnect.
+ */
+export type AdapterFrame =
+  | { kind: 'arrive'; peerId: string; peerMetadata: WirePeerMetadata }
+  | { kind: 'welcome'; peerId: string; peerMetadata: WirePeerMetadata }
+  | { kind: 'leave'; peerId: string }
+  | { kind: 'message'; bytes: Uint8Array }
+
+export interface PreviewBundleInfo {
+  name: string
+  version: string
+  bundleId: string
+  namespace: string
+}
+
+/** What `init` tells the shim: enough to build `window.tonk`. */
+export interface PreviewInit {
+  /** The bundle's root directory document. */
+  rootUrl: string
+  /** `tonk.peerId`: the session's iroh endpoint id (stable per data dir). */
+  peerId: string
+  bundle: PreviewBundleInfo
+}
+
+export type PreviewToHost =
+  | { type: 'ready' }
+  | { type: 'adapter'; frame: AdapterFrame }
+  /** The shim reports its own failures (WASM, root document unavailable) to the extension's log. */
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+
+export type HostToPreview =
+  | { type: 'init'; init: PreviewInit }
+  | { type: 'adapter'; frame: AdapterFrame }
+  /** The session stopped: the page keeps its last state but no longer syncs. */
+  | { type: 'session-ended' }

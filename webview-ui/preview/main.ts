@@ -1,0 +1,128 @@
+// The shim injected into a previewed bundle app (before the app's own scripts): it takes the VS Code
+// webview API for itself, runs an automerge-repo Repo in the page whose only network adapter relays to
+// the session's Repo on the extension host, and gives the app `window.tonk` (docs/injected-api.md).
+import { Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo/slim'
+import { initAutomerge } from '../../src/core/automerge'
+import { DocPathError, DocTree, type DocContent } from '../../src/core/docs/paths'
+import type { AdapterFrame, HostToPreview, PreviewInit, PreviewToHost } from '../../src/protocol/preview'
+import { parseAdapterFrame } from '../shared/frames'
+import { PostMessageNetworkAdapter } from '../shared/postmessage-adapter'
+
+declare function acquireVsCodeApi(): { postMessage(message: PreviewToHost): void }
+
+// First thing, before any app script runs: the API can be acquired once, and only the shim holds it.
+// The app can neither post to the extension host nor reach the workbench (VS Code removes
+// window.parent/top from the page), so its only way out is the adapter below.
+const vscodeApi = acquireVsCodeApi()
+try {
+  delete (globalThis as { acquireVsCodeApi?: unknown }).acquireVsCodeApi
+} catch {
+  /* non-configurable: a second acquire throws anyway */
+}
+
+const post = (message: PreviewToHost) => vscodeApi.postMessage(message)
+const log = (level: 'info' | 'warn' | 'error', message: string) => {
+  post({ type: 'log', level, message })
+  if (level !== 'info') console[level](`[tonk] ${message}`)
+}
+
+const frameSubscribers = new Set<(frame: AdapterFrame) => void>()
+let started = false
+
+export interface TonkRuntime {
+  ready: Promise<void>
+  peerId: string
+  bundle: PreviewInit['bundle']
+  rootUrl: AutomergeUrl
+  repo: Repo
+  readDoc<T = DocContent>(path: string): Promise<T | undefined>
+  writeDoc(path: string, value: DocContent): Promise<AutomergeUrl>
+  changeDoc<T = DocContent>(path: string, fn: (doc: T) => void): Promise<void>
+  ls(path: string): Promise<Array<{ name: string; type: 'doc' | 'dir'; url: AutomergeUrl }>>
+  listen<T = DocContent>(path: string, cb: (value: T | undefined) => void): () => void
+}
+
+declare global {
+  interface Window {
+    tonk?: TonkRuntime
+  }
+}
+
+/** Messages from the extension host only: not the page posting to itself, not frames the app made. */
+function fromHost(event: MessageEvent): boolean {
+  if (event.source === window) return false
+  for (let i = 0; i < window.frames.length; i++) if (event.source === window.frames[i]) return false
+  return true
+}
+
+window.addEventListener('message', (event: MessageEvent<HostToPreview>) => {
+  if (!fromHost(event)) return
+  const message = event.data
+  if (!message || typeof message !== 'object') return
+  switch (message.type) {
+    case 'init':
+      if (started) return // a second init (the host re-sent it): the page is running already
+      started = true
+      start(message.init).catch((err: Error) => log('error', `could not start the Tonk runtime: ${err.stack ?? err}`))
+      return
+    case 'adapter': {
+      const frame = parseAdapterFrame(message.frame)
+      if (frame) for (const fn of frameSubscribers) fn(frame)
+      return
+    }
+    case 'session-ended':
+      log('info', 'the P2P session stopped: this page no longer syncs')
+      window.dispatchEvent(new Event('tonk:session-ended'))
+      return
+  }
+})
+
+async function start(init: PreviewInit): Promise<void> {
+  await initAutomerge()
+  const adapter = new PostMessageNetworkAdapter(
+    {
+      post: (frame) => post({ type: 'adapter', frame }),
+      subscribe: (fn) => {
+        frameSubscribers.add(fn)
+        return () => void frameSubscribers.delete(fn)
+      },
+    },
+    { onDrop: (reason) => log('warn', `adapter dropped ${reason}`) },
+  )
+  // No storage: the session's Repo on the host stores and syncs everything; the page is a view of it.
+  const repo = new Repo({ network: [adapter], peerId: `preview-${crypto.randomUUID()}` as PeerId })
+  // A find() before the host is connected would report the document unavailable at once.
+  await adapter.whenPeer()
+  const rootUrl = init.rootUrl as AutomergeUrl
+  const root = await repo.find<never>(rootUrl, { signal: AbortSignal.timeout(30_000) })
+  const tree = new DocTree(repo, root, { findTimeoutMs: 30_000 })
+
+  const tonk: TonkRuntime = {
+    ready: Promise.resolve(),
+    peerId: init.peerId,
+    bundle: Object.freeze({ ...init.bundle }),
+    rootUrl,
+    repo,
+    readDoc: (path) => tree.readDoc(path),
+    writeDoc: (path, value) => tree.writeDoc(path, value),
+    async changeDoc(path, fn) {
+      try {
+        await tree.changeDoc(path, fn)
+      } catch (err) {
+        if (!(err instanceof DocPathError && err.code === 'NOT_FOUND')) throw err
+        // Documented: a missing document is created as {} (with its parent directories) first.
+        await tree.writeDoc(path, {})
+        await tree.changeDoc(path, fn)
+      }
+    },
+    async ls(path) {
+      return (await tree.ls(path)).map(({ name, type, url }) => ({ name, type, url }))
+    },
+    listen: (path, cb) => tree.listen(path, (value) => cb(value as never)),
+  }
+  Object.defineProperty(window, 'tonk', { value: Object.freeze(tonk), configurable: false, writable: false, enumerable: true })
+  log('info', `runtime ready: ${init.bundle.name}@${init.bundle.version} as ${init.peerId.slice(0, 10)}`)
+  window.dispatchEvent(new Event('tonk:ready'))
+}
+
+post({ type: 'ready' })
