@@ -198,6 +198,16 @@ export class Session extends EventEmitter<SessionEvents> {
         maxFrameBytes: this.options.maxFrameBytes,
       })
       this.wireAdapter(this.adapter)
+      // Start the transport while storage loads: connections are set up and parked, and their
+      // handshakes run the moment the Repo connects (a Repo that asks for a document before any peer
+      // is connected reports it unavailable at once).
+      this.adapter.listen()
+      for (const ticket of m.sync.discovery.bootstrapPeers) this.dial(ticket, 'bootstrap', false)
+      for (const ticket of this.options.connect ?? []) this.dial(ticket, 'ticket', true)
+      this.knownPeers = await readKnownPeers(dataDirFiles(dataDir).knownPeers)
+      for (const known of this.knownPeers) {
+        if (!this.sources.has(known.endpointId)) this.dial(ticketOf(known), 'known', false)
+      }
       this.bundleRepo = await createBundleRepo({
         dataDir,
         network: [this.adapter],
@@ -207,13 +217,6 @@ export class Session extends EventEmitter<SessionEvents> {
       })
       this.tree = new DocTree(this.bundleRepo.repo, this.bundleRepo.root, { logger: this.log })
       this.wireRepo(this.bundleRepo.repo)
-
-      for (const ticket of m.sync.discovery.bootstrapPeers) this.dial(ticket, 'bootstrap', false)
-      for (const ticket of this.options.connect ?? []) this.dial(ticket, 'ticket', true)
-      this.knownPeers = await readKnownPeers(dataDirFiles(dataDir).knownPeers)
-      for (const known of this.knownPeers) {
-        if (!this.sources.has(known.endpointId)) this.dial(ticketOf(known), 'known', false)
-      }
 
       if (this.options.control !== false) {
         this.control = await startControlServer(dataDirFiles(dataDir).control, {
