@@ -1,5 +1,8 @@
 // The one build script. Entry points:
-//   extension  src/extension/main.ts -> out/extension.cjs (node, cjs; `vscode` and the iroh native addon external)
+//   extension  src/extension/main.ts -> out/extension.cjs (node, cjs; `vscode` external). The thin layer
+//              activate() parses: it must not bundle the engine (a unit test checks its size).
+//   engine     src/extension/engine.ts -> out/engine.cjs (node, cjs; iroh native addon external): src/core
+//              for the extension, require()d on first use (src/extension/engine-loader.ts)
 //   cli        src/cli/bin.ts        -> out/cli.cjs       (node, cjs; iroh external)
 //   webview-ui webview-ui/*/main.ts  -> out/webview/*.js  (browser, iife)
 //   e2e suite  test/e2e/suite/index.ts -> out/test/suite/index.cjs (only with --tests; see docs/testing-in-vscode.md)
@@ -25,6 +28,7 @@ const common = {
 
 const nodeTargets = [
   { entryPoints: { extension: 'src/extension/main.ts' }, outExtension: { '.js': '.cjs' } },
+  { entryPoints: { engine: 'src/extension/engine.ts' }, outExtension: { '.js': '.cjs' } },
   { entryPoints: { cli: 'src/cli/bin.ts' }, outExtension: { '.js': '.cjs' } },
 ].map((t) => ({
   ...common,

@@ -1,5 +1,6 @@
 // One LogOutputChannel "Tonk P2P" for the extension, adapted to core's Logger shape.
 import * as vscode from 'vscode'
+import type { Logger } from '../core/log'
 
 export interface ExtensionLogger {
   readonly channel: vscode.LogOutputChannel
@@ -18,4 +19,18 @@ export function createLogger(): ExtensionLogger {
     warn: (m, ...a) => channel.warn(m, ...a),
     error: (m, ...a) => channel.error(m, ...a),
   }
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 }
+
+/**
+ * The Logger handed to the engine: the output channel, minus what is below `level()` (the tonk.logLevel
+ * setting, read on every call so a change applies at once). The channel's own level still applies on top.
+ */
+export function engineLogger(log: ExtensionLogger, level: () => LogLevel): Logger {
+  const at = (l: LogLevel, write: (m: string, ...a: unknown[]) => void) => (m: string, ...a: unknown[]) => {
+    if (RANK[l] >= RANK[level()]) write(m, ...a)
+  }
+  return { debug: at('debug', log.debug), info: at('info', log.info), warn: at('warn', log.warn), error: at('error', log.error) }
 }

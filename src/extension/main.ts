@@ -1,39 +1,129 @@
-// activate() stays thin: build the context, register commands from a table, report failures visibly.
+// activate() stays thin: build the context, the views and the command table, report failures visibly.
+// Nothing here loads the engine (out/engine.cjs: Automerge, iroh, the bundle code); the first command or
+// scan that needs it does (engine-loader.ts). The activation time is logged and returned to tests.
 import * as vscode from 'vscode'
-import { Ctx } from './ctx'
-import { createLogger } from './log'
 import { packBundle, validateManifest } from './commands/manifest'
+import { sessionCommands } from './commands/session'
+import { Ctx } from './ctx'
+import { engineLoadMs } from './engine-loader'
+import { LocalPeers } from './local-peers'
+import { createLogger } from './log'
+import { ManifestCodeActions, recomputeManifest, RECOMPUTE_COMMAND } from './manifest/code-actions'
+import { ManifestDiagnostics } from './manifest/diagnostics'
+import { SessionManager } from './session-manager'
+import { TraceDocuments } from './trace'
+import { DocumentsModel } from './views/documents-model'
+import { PeersModel } from './views/peers-model'
+import { SessionStatusBar } from './views/status-bar'
+import { ModelTreeProvider } from './views/tree'
+import { registerWebviews } from './webviews'
+
+/** What activate() returns (`vscode.extensions.getExtension('tonk.tonk-p2p').exports`), for tests and tools. */
+export interface TonkApi {
+  activationMs: number
+  /** ms spent loading out/engine.cjs so far (0 until something needed it). */
+  engineLoadMs(): number
+  ctx: Ctx
+  sessions: SessionManager
+  peersModel: PeersModel
+  documentsModel: DocumentsModel
+  localPeers: LocalPeers
+  diagnostics: ManifestDiagnostics
+  status: SessionStatusBar
+  trace: TraceDocuments
+}
 
 let ctx: Ctx | undefined
+let api: TonkApi | undefined
 
-/** How long the last activate() took, in ms (read by tests and the activation benchmark). */
+/** How long the last activate() took, in ms. */
 export let activationMs = 0
 
-export function activate(context: vscode.ExtensionContext): { activationMs: number } {
+export function activate(context: vscode.ExtensionContext): TonkApi {
   const started = performance.now()
   const log = createLogger()
   try {
-    ctx = new Ctx(context, log)
-    context.subscriptions.push(ctx, log.channel)
+    const c = (ctx = new Ctx(context, log))
+    context.subscriptions.push(c, log.channel)
+
+    const sessions = c.own(new SessionManager(c))
+    c.sessions = sessions
+    const localPeers = c.own(new LocalPeers(vscode.Uri.joinPath(context.extensionUri, 'out', 'cli.cjs').fsPath, log))
+    const status = c.own(new SessionStatusBar())
+    const trace = c.own(new TraceDocuments(sessions))
+    const peersModel = new PeersModel()
+    const documentsModel = new DocumentsModel()
+    const diagnostics = c.own(new ManifestDiagnostics(c))
+
+    c.own(vscode.window.registerTreeDataProvider('tonk.peers', c.own(new ModelTreeProvider(peersModel))))
+    c.own(vscode.window.registerTreeDataProvider('tonk.documents', c.own(new ModelTreeProvider(documentsModel))))
+    c.own(
+      sessions.onDidSnapshot((snap) => {
+        peersModel.update(snap)
+        documentsModel.update(snap)
+        status.update(snap)
+      }),
+    )
+    // Local peers belong to the session: they stop with it (and with the extension).
+    c.own(sessions.onDidChange((s) => s && c.ownForSession({ dispose: () => void localPeers.stop() })))
+    c.own(localPeers.onDidChange(() => void vscode.commands.executeCommand('setContext', 'tonk.localPeersRunning', localPeers.runningCount > 0)))
+    void vscode.commands.executeCommand('setContext', 'tonk.localPeersRunning', false)
+
+    c.own(vscode.languages.registerCodeActionsProvider({ pattern: '**/tonk.json' }, new ManifestCodeActions(), {
+      providedCodeActionKinds: ManifestCodeActions.kinds,
+    }))
+
     const commands: Record<string, (...args: any[]) => unknown> = {
-      'tonk.validateManifest': (uri?: vscode.Uri) => validateManifest(ctx!, uri),
-      'tonk.packBundle': (uri?: vscode.Uri, output?: vscode.Uri) => packBundle(ctx!, uri, output),
+      ...sessionCommands({ ctx: c, sessions, localPeers, trace, status }),
+      'tonk.validateManifest': (uri?: vscode.Uri) => validateManifest(c, uri),
+      'tonk.packBundle': (uri?: vscode.Uri, output?: vscode.Uri) => packBundle(c, uri, output),
+      [RECOMPUTE_COMMAND]: async (uri: vscode.Uri) => {
+        try {
+          return await recomputeManifest(c, uri)
+        } catch (err) {
+          log.error(`recompute ${uri?.fsPath}: ${(err as Error).stack ?? err}`)
+          void vscode.window.showErrorMessage(`Tonk: cannot recompute ${uri?.fsPath}: ${(err as Error).message}`)
+          return false
+        }
+      },
     }
-    for (const [id, fn] of Object.entries(commands)) {
-      ctx.own(vscode.commands.registerCommand(id, fn))
+    for (const [id, fn] of Object.entries(commands)) c.own(vscode.commands.registerCommand(id, fn))
+    registerWebviews(c)
+
+    // Validating the workspace's manifests loads the engine: after activation, not during it.
+    setTimeout(() => void diagnostics.scanWorkspace().catch((err) => log.error(`scanning tonk.json files: ${err}`)), 0)
+
+    activationMs = performance.now() - started
+    api = {
+      activationMs,
+      engineLoadMs: () => engineLoadMs,
+      ctx: c,
+      sessions,
+      peersModel,
+      documentsModel,
+      localPeers,
+      diagnostics,
+      status,
+      trace,
     }
+    log.info(`activated in ${activationMs.toFixed(1)} ms`)
+    return api
   } catch (err) {
     log.error(`Tonk P2P failed to activate: ${(err as Error).stack ?? err}`)
-    void vscode.window.showErrorMessage(`Tonk P2P failed to activate: ${(err as Error).message}`)
+    void vscode.window.showErrorMessage(`Tonk P2P failed to activate: ${(err as Error).message}`, 'Show Log').then((a) => {
+      if (a) log.channel.show()
+    })
     throw err
-  } finally {
-    activationMs = performance.now() - started
-    log.info(`activated in ${activationMs.toFixed(1)} ms`)
   }
-  return { activationMs }
 }
 
-export function deactivate(): void {
+/** Stops the session and every local peer before the extension host goes away. */
+export async function deactivate(): Promise<void> {
+  const current = api
+  api = undefined
+  if (current) {
+    await Promise.allSettled([current.sessions.shutdown(), current.localPeers.stop()])
+  }
   ctx?.dispose()
   ctx = undefined
 }

@@ -1,8 +1,9 @@
 // Pack Bundle and Validate Manifest: thin over src/core/bundle, with progress and readable results.
 import * as vscode from 'vscode'
-import { BundleError, packDirectory, validateBundleFile, validateDirectory, type Issue } from '../../core/bundle'
+import type { Issue } from '../../core/bundle'
 import type { Ctx } from '../ctx'
 import { pickBundle } from '../bundles'
+import { loadEngine } from '../engine-loader'
 
 function describeIssues(issues: Issue[]): string {
   return issues.map((i) => `${i.code}${i.path ?? i.pointer ? ` ${i.path ?? i.pointer}` : ''}: ${i.message}`).join('\n')
@@ -11,6 +12,7 @@ function describeIssues(issues: Issue[]): string {
 export async function validateManifest(ctx: Ctx, target?: vscode.Uri): Promise<Issue[] | undefined> {
   const bundle = await pickBundle(target, 'Validate which bundle?')
   if (!bundle) return undefined
+  const { validateDirectory, validateBundleFile } = loadEngine()
   const report = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Window, title: `Validating ${bundle.label}` },
     () => (bundle.kind === 'folder' ? validateDirectory(bundle.uri.fsPath) : validateBundleFile(bundle.uri.fsPath)),
@@ -43,6 +45,7 @@ export async function packBundle(ctx: Ctx, target?: vscode.Uri, output?: vscode.
       title: 'Save the packed bundle as',
     }))
   if (!dest) return undefined
+  const { packDirectory, BundleError } = loadEngine()
   try {
     const packed = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Packing ${bundle.label}`, cancellable: false },

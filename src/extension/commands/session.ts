@@ -1,0 +1,206 @@
+// The session commands: start/stop, ticket, connect/disconnect, offline/online, local peers, trace.
+// Each returns something useful to a caller (tests run them through executeCommand) and reports
+// failures to the user itself; commands that need a session say so when none runs.
+import * as vscode from 'vscode'
+import type { Session } from '../../core/session'
+import { pickBundle } from '../bundles'
+import type { Ctx } from '../ctx'
+import { loadEngine } from '../engine-loader'
+import { MAX_LOCAL_PEERS, type LocalPeer, type LocalPeers } from '../local-peers'
+import type { SessionManager } from '../session-manager'
+import type { TraceDocuments } from '../trace'
+import type { SessionStatusBar } from '../views/status-bar'
+
+export interface SessionCommandDeps {
+  ctx: Ctx
+  sessions: SessionManager
+  localPeers: LocalPeers
+  trace: TraceDocuments
+  status: SessionStatusBar
+}
+
+function errorText(err: unknown): string {
+  const e = err as { code?: string; message?: string }
+  return `${e.code && !e.message?.includes(e.code) ? `${e.code}: ` : ''}${e.message ?? String(err)}`
+}
+
+function showError(ctx: Ctx, what: string, err: unknown): void {
+  ctx.log.error(`${what}: ${(err as Error).stack ?? err}`)
+  void vscode.window.showErrorMessage(`Tonk: ${what}: ${errorText(err)}`, 'Show Log').then((a) => {
+    if (a) ctx.log.channel.show(true)
+  })
+}
+
+/** The running session, or undefined after telling the user there is none. */
+function requireSession(sessions: SessionManager): Session | undefined {
+  const s = sessions.current
+  if (!s) void vscode.window.showWarningMessage('Tonk: no P2P session is running. Start one with "Tonk: Start P2P Session".')
+  return s
+}
+
+export function sessionCommands(d: SessionCommandDeps): Record<string, (...args: any[]) => unknown> {
+  const { ctx, sessions, localPeers, trace, status } = d
+  return {
+    /** Argument: a bundle folder, its tonk.json or a .zip (from the explorer or a test); else a picker. */
+    'tonk.startSession': async (target?: vscode.Uri) => {
+      const bundle = await pickBundle(target instanceof vscode.Uri ? target : undefined, 'Start a P2P session for which bundle?')
+      if (!bundle) return undefined
+      status.setStarting(true)
+      try {
+        const session = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Tonk: starting a P2P session for ${bundle.label}` },
+          () => sessions.start(bundle),
+        )
+        const m = session.bundle.manifest
+        void vscode.window.showInformationMessage(`Tonk: ${m.name}@${m.version} is running as ${session.endpointId?.slice(0, 10)}.`, 'Copy My Ticket').then((a) => {
+          if (a) void vscode.commands.executeCommand('tonk.copyTicket')
+        })
+        return session.endpointId
+      } catch (err) {
+        showError(ctx, `cannot start a session for ${bundle.label}`, err)
+        return undefined
+      } finally {
+        status.setStarting(false)
+      }
+    },
+
+    'tonk.stopSession': async () => {
+      if (!sessions.current) return false
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Tonk: stopping the session' }, () => sessions.stop())
+      return true
+    },
+
+    'tonk.copyTicket': async () => {
+      const s = requireSession(sessions)
+      const ticket = s?.ticket
+      if (!ticket) return undefined
+      await vscode.env.clipboard.writeText(ticket)
+      void vscode.window.showInformationMessage(`Tonk: ticket of ${s.endpointId?.slice(0, 10)} copied (give it to a peer: Connect to Peer…).`)
+      return ticket
+    },
+
+    /** Argument: a ticket (tests); else an input box that checks it as you type. */
+    'tonk.connectPeer': async (given?: string) => {
+      const s = requireSession(sessions)
+      if (!s) return undefined
+      const { parseDialTarget } = loadEngine()
+      const problem = (value: string): string | undefined => {
+        const text = value.trim()
+        if (!text) return 'Paste a ticket (endpoint…) or <endpoint id>@<ip:port>'
+        try {
+          const addr = parseDialTarget(text)
+          if (addr.id().toString() === s.endpointId) return 'That is this session’s own ticket'
+        } catch (err) {
+          return (err as Error).message
+        }
+        return undefined
+      }
+      const ticket =
+        typeof given === 'string'
+          ? given
+          : await vscode.window.showInputBox({
+              title: 'Connect to Peer',
+              prompt: 'The ticket of a peer of the same bundle (its "Copy My Ticket" or `tonk-p2p ticket`)',
+              placeHolder: 'endpoint…',
+              ignoreFocusOut: true,
+              validateInput: problem,
+            })
+      if (ticket === undefined) return undefined
+      const bad = problem(ticket)
+      if (bad) {
+        void vscode.window.showErrorMessage(`Tonk: ${bad}`)
+        return undefined
+      }
+      try {
+        const id = s.dial(ticket.trim(), 'ticket')
+        ctx.log.info(`dialing ${id}`)
+        return id
+      } catch (err) {
+        showError(ctx, 'cannot connect', err)
+        return undefined
+      }
+    },
+
+    /** Argument: a Peers view row (context menu) or an endpoint id; else a picker of connected peers. */
+    'tonk.disconnectPeer': async (target?: { endpointId?: string } | string) => {
+      const s = requireSession(sessions)
+      if (!s) return undefined
+      let id = typeof target === 'string' ? target : target?.endpointId
+      if (!id) {
+        const peers = (await s.snapshot()).peers.filter((p) => p.state === 'connected')
+        if (peers.length === 0) {
+          void vscode.window.showInformationMessage('Tonk: no peer is connected.')
+          return undefined
+        }
+        const picked = await vscode.window.showQuickPick(
+          peers.map((p) => ({ label: `${p.endpointId.slice(0, 10)} ${p.name ?? ''}`, description: p.path?.remoteAddr, id: p.endpointId })),
+          { title: 'Disconnect which peer?' },
+        )
+        id = picked?.id
+      }
+      if (!id) return undefined
+      s.disconnectPeer(id)
+      ctx.log.info(`disconnected ${id}`)
+      return id
+    },
+
+    'tonk.goOffline': () => {
+      const s = requireSession(sessions)
+      if (!s) return false
+      s.goOffline()
+      sessions.refresh()
+      return true
+    },
+
+    'tonk.goOnline': () => {
+      const s = requireSession(sessions)
+      if (!s) return false
+      s.goOnline()
+      sessions.refresh()
+      return true
+    },
+
+    /** Argument: how many (tests); else an input box. Resolves when every peer is up. */
+    'tonk.startLocalPeers': async (count?: number): Promise<LocalPeer[] | undefined> => {
+      const s = requireSession(sessions)
+      const running = sessions.bundle
+      if (!s || !running || !s.ticket) return undefined
+      let n = count
+      if (n === undefined) {
+        const answer = await vscode.window.showInputBox({
+          title: 'Start Local Peers',
+          prompt: `How many headless peers of ${running.bundle.manifest.name} to start on this machine (each with its own identity and storage)?`,
+          value: '2',
+          validateInput: (v) => (/^\d+$/.test(v.trim()) && +v >= 1 && +v <= MAX_LOCAL_PEERS ? undefined : `A number from 1 to ${MAX_LOCAL_PEERS}`),
+        })
+        if (answer === undefined) return undefined
+        n = Number(answer.trim())
+      }
+      try {
+        const bundleZip = await running.zipPath()
+        return await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Tonk: starting ${n} local peer(s)` },
+          async (progress) => {
+            let ready = 0
+            const peers = await localPeers.start({ bundleZip, sessionDataDir: s.options.dataDir, ticket: s.ticket!, count: n! }, (p) =>
+              progress.report({ message: `${++ready}/${n} ready (${p.name})`, increment: 100 / n! }),
+            )
+            return peers
+          },
+        )
+      } catch (err) {
+        showError(ctx, 'local peers', err)
+        return undefined
+      }
+    },
+
+    'tonk.stopLocalPeers': async () => {
+      await localPeers.stop()
+      return true
+    },
+
+    'tonk.showSyncTrace': () => trace.show(),
+
+    'tonk.showLog': () => ctx.log.channel.show(),
+  }
+}

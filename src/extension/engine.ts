@@ -1,0 +1,18 @@
+// The engine as the extension sees it: everything from src/core the extension calls at run time.
+// Built as its own file (out/engine.cjs, ~5 MB with Automerge's WASM and the iroh glue) and loaded by
+// engine-loader.ts on first use, so activate() parses only the thin layer in out/extension.cjs.
+// Extension code imports *types* from src/core freely, but values only through loadEngine().
+export { Session } from '../core/session'
+export {
+  BundleError,
+  inspectDirectory,
+  loadBundle,
+  MANIFEST_FILE,
+  packDirectory,
+  validateBundleFile,
+  validateDirectory,
+} from '../core/bundle'
+export { writeBundleZip } from '../core/bundle/pack'
+export { parseDialTarget } from '../core/net/endpoint'
+// The webviews' host-side values (adapter, bundle extraction): see src/extension/webviews/engine-parts.ts.
+export * from './webviews/engine-parts'

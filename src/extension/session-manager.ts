@@ -1,0 +1,259 @@
+// Owns the P2P session of this window: start (from a bundle folder or zip), stop, restart, and the
+// snapshot the views, the status bar and the context keys are drawn from. The session lives in the
+// Ctx's session scope, so it stops and starts again without reloading the window.
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join, relative } from 'node:path'
+import * as vscode from 'vscode'
+import type { LoadedBundle } from '../core/bundle'
+import type { Session, SessionOptions, SessionSnapshot } from '../core/session'
+import type { BundleCandidate } from './bundles'
+import type { Ctx, SessionHost } from './ctx'
+import { loadEngine } from './engine-loader'
+import { engineLogger } from './log'
+import { readSettings } from './settings'
+
+/** Windows of one editor share a bundle's data dir; the second one running it gets the next profile. */
+const PROFILES = ['default', 'window-2', 'window-3', 'window-4']
+/** Bytes and RTT change without session events: while peers are connected the snapshot is polled. */
+const POLL_MS = 2000
+
+export interface RunningBundle {
+  candidate: BundleCandidate
+  bundle: LoadedBundle
+  /** A zip of exactly this bundle, for local peers (the folder may change while the session runs). */
+  zipPath: () => Promise<string>
+}
+
+export class SessionManager implements SessionHost, vscode.Disposable {
+  private readonly changeEmitter = new vscode.EventEmitter<Session | undefined>()
+  private readonly snapshotEmitter = new vscode.EventEmitter<SessionSnapshot | undefined>()
+  readonly onDidChange = this.changeEmitter.event
+  /** A new snapshot of the current session (undefined when it stopped); batched, at most one in flight. */
+  readonly onDidSnapshot = this.snapshotEmitter.event
+
+  private session: Session | undefined
+  private running: RunningBundle | undefined
+  private lastCandidate: BundleCandidate | undefined
+  private latestSnapshot: SessionSnapshot | undefined
+  private snapshotting = false
+  private snapshotAgain = false
+  /** Serializes start/stop so two clicks never race on one data dir. */
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor(private readonly ctx: Ctx) {
+    void this.setContext(false, false)
+  }
+
+  get current(): Session | undefined {
+    return this.session?.state === 'running' ? this.session : undefined
+  }
+
+  get bundle(): RunningBundle | undefined {
+    return this.running
+  }
+
+  get snapshot(): SessionSnapshot | undefined {
+    return this.latestSnapshot
+  }
+
+  /** The bundle the last session ran (for a restart). */
+  get lastBundle(): BundleCandidate | undefined {
+    return this.lastCandidate
+  }
+
+  /**
+   * Starts a session on a bundle; a running session is stopped first (so Start on a running session is
+   * a restart, and a folder is packed again: edits since the last start are picked up).
+   */
+  start(candidate: BundleCandidate): Promise<Session> {
+    return this.enqueue(async () => {
+      await this.stopNow()
+      return this.startNow(candidate)
+    })
+  }
+
+  stop(): Promise<void> {
+    return this.enqueue(() => this.stopNow())
+  }
+
+  /** Asks for a new snapshot now (views call this after an action that does not emit 'changed'). */
+  refresh(): void {
+    void this.takeSnapshot()
+  }
+
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(job, job)
+    this.queue = next.catch(() => {})
+    return next
+  }
+
+  private async startNow(candidate: BundleCandidate): Promise<Session> {
+    const engine = loadEngine()
+    const settings = readSettings()
+    const log = this.ctx.log
+    this.lastCandidate = candidate
+    let bundle: LoadedBundle
+    let packedZip: Uint8Array | undefined
+    if (candidate.kind === 'folder') {
+      const packed = await engine.packDirectory(candidate.uri.fsPath)
+      packedZip = packed.zip
+      bundle = await engine.loadBundle(packed.zip)
+    } else {
+      bundle = await engine.loadBundle(candidate.uri.fsPath)
+    }
+    const m = bundle.manifest
+    const base = settings.dataDir || this.ctx.extension.globalStorageUri.fsPath
+    const bundleDir = join(base, `${safeName(m.name)}-${bundle.bundleId.slice(0, 12)}`)
+    const options: Omit<SessionOptions, 'dataDir'> = {
+      peerName: settings.peerName || undefined,
+      relays: settings.relays,
+      maxFrameBytes: settings.maxFrameBytes,
+      logger: engineLogger(log, () => readSettings().logLevel),
+      ...discoveryOptions(settings),
+    }
+
+    let session: Session | undefined
+    for (const profile of PROFILES) {
+      const dataDir = join(bundleDir, profile)
+      await mkdir(dataDir, { recursive: true })
+      const control = controlSocketFits(dataDir)
+      if (!control) {
+        log.warn(`${dataDir} is too long a path for the control socket: \`tonk-p2p doc\` cannot reach this session (set tonk.dataDir to a shorter folder)`)
+      }
+      const candidateSession = await engine.Session.open(bundle, { ...options, dataDir, control })
+      try {
+        await candidateSession.start()
+        session = candidateSession
+        break
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'E_DATA_DIR_LOCKED' || profile === PROFILES.at(-1)) throw err
+        log.info(`data dir ${dataDir} is in use (another window?): trying the next profile`)
+      }
+    }
+    if (!session) throw new Error('no session started') // unreachable: the loop throws or breaks
+
+    this.session = session
+    let zipFile: string | undefined
+    this.running = {
+      candidate,
+      bundle,
+      // Local peers must serve the very bundle of this session, even if the folder changed since.
+      zipPath: async () => {
+        if (candidate.kind === 'zip') return candidate.uri.fsPath
+        if (!zipFile) {
+          const dir = join(session.options.dataDir, 'local-peers')
+          await mkdir(dir, { recursive: true })
+          zipFile = join(dir, `bundle-${bundle.bundleId.slice(0, 12)}.zip`)
+          await writeFile(zipFile, packedZip ?? engine.writeBundleZip(bundle.manifest, bundle.files))
+        }
+        return zipFile
+      },
+    }
+    const onChanged = () => void this.takeSnapshot()
+    const onState = (state: string) => {
+      if (state === 'failed' || state === 'stopped') void this.setContext(false, false)
+    }
+    session.on('changed', onChanged)
+    session.on('state', onState)
+    const poll = setInterval(() => {
+      if (this.latestSnapshot?.peers.some((p) => p.state === 'connected')) void this.takeSnapshot()
+    }, POLL_MS)
+    this.ctx.ownForSession({
+      dispose: () => {
+        clearInterval(poll)
+        session.off('changed', onChanged)
+        session.off('state', onState)
+      },
+    })
+    log.info(`session started: ${m.name}@${m.version} (bundle ${bundle.bundleId.slice(0, 12)}) as ${session.endpointId} in ${session.options.dataDir}`)
+    await this.setContext(true, session.online)
+    this.changeEmitter.fire(session)
+    await this.takeSnapshot()
+    return session
+  }
+
+  private async stopNow(): Promise<void> {
+    const session = this.session
+    if (!session) return
+    // Session-scoped things first (local peers, listeners, webviews), then the session itself.
+    this.ctx.endSessionScope()
+    this.session = undefined
+    this.running = undefined
+    await session.stop() // never throws
+    this.ctx.log.info(`session stopped: ${session.bundle.manifest.name}`)
+    this.latestSnapshot = undefined
+    await this.setContext(false, false)
+    this.changeEmitter.fire(undefined)
+    this.snapshotEmitter.fire(undefined)
+  }
+
+  private async takeSnapshot(): Promise<void> {
+    // One snapshot in flight; events meanwhile ask for exactly one more.
+    if (this.snapshotting) {
+      this.snapshotAgain = true
+      return
+    }
+    this.snapshotting = true
+    try {
+      do {
+        this.snapshotAgain = false
+        const session = this.session
+        if (!session) return
+        const snap = await session.snapshot()
+        if (session !== this.session) return
+        this.latestSnapshot = snap
+        this.snapshotEmitter.fire(snap)
+        await this.setContext(snap.state === 'running', snap.online)
+      } while (this.snapshotAgain)
+    } catch (err) {
+      this.ctx.log.warn(`session snapshot failed: ${(err as Error).message}`)
+    } finally {
+      this.snapshotting = false
+    }
+  }
+
+  private contextState = ''
+  private async setContext(running: boolean, online: boolean): Promise<void> {
+    const key = `${running}/${online}`
+    if (key === this.contextState) return
+    this.contextState = key
+    await vscode.commands.executeCommand('setContext', 'tonk.sessionRunning', running)
+    await vscode.commands.executeCommand('setContext', 'tonk.online', online)
+  }
+
+  /** Stops the session (deactivate and dispose wait for it). */
+  async shutdown(): Promise<void> {
+    await this.stop()
+  }
+
+  dispose(): void {
+    void this.shutdown()
+    this.changeEmitter.dispose()
+    this.snapshotEmitter.dispose()
+  }
+}
+
+/**
+ * Unix socket paths are limited to ~107 bytes; the engine falls back to a path relative to the working
+ * directory. A global storage folder can be longer (macOS, tests), and then the session runs without
+ * the socket rather than failing to start.
+ */
+function controlSocketFits(dataDir: string): boolean {
+  if (process.platform === 'win32') return true
+  const path = join(dataDir, 'control.sock')
+  return Buffer.byteLength(path) < 100 || Buffer.byteLength(relative(process.cwd(), path)) < 100
+}
+
+/** `@scope/name` → `scope-name`: a folder name on every platform. */
+export function safeName(name: string): string {
+  return name.replace(/^@/, '').replace(/[^a-zA-Z0-9._-]+/g, '-')
+}
+
+/**
+ * Discovery and bridge settings, passed through once the engine's SessionOptions has them (the discovery
+ * work adds them). Until then nothing is passed: an option the engine does not read would look like a
+ * setting that works.
+ */
+function discoveryOptions(_settings: ReturnType<typeof readSettings>): Partial<SessionOptions> {
+  return {}
+}

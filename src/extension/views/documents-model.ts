@@ -1,0 +1,113 @@
+// The Documents view as data: the bundle's directory tree (paths from the root directory document), per
+// document its heads and sync state with each connected peer. Clicking a document opens the inspector.
+import type { DocSyncState, DocumentSnapshot, SessionSnapshot } from '../../core/session'
+import { Listeners, md, shortId, type ViewModel, type ViewNode } from './nodes'
+
+/** Argument of tonk.openDocumentInspector (also what a row's click passes). */
+export interface DocumentRef {
+  url: string
+  path: string
+}
+
+export interface DocumentNode extends ViewNode {
+  ref: DocumentRef
+  type: 'doc' | 'dir'
+}
+
+export class DocumentsModel implements ViewModel {
+  private snapshot: SessionSnapshot | undefined
+  private readonly listeners = new Listeners()
+
+  update(snapshot: SessionSnapshot | undefined): void {
+    this.snapshot = snapshot
+    this.listeners.fire()
+  }
+
+  onChange(listener: () => void): () => void {
+    return this.listeners.add(listener)
+  }
+
+  /** Documents by path (tests read it). */
+  documents(): DocumentSnapshot[] {
+    return this.snapshot?.documents ?? []
+  }
+
+  /** The root directory's children at the top; '/' itself is not a row. */
+  roots(): ViewNode[] {
+    const snap = this.snapshot
+    if (!snap) return []
+    const connected = snap.peers.filter((p) => p.state === 'connected')
+    const byPath = new Map<string, DocumentNode>()
+    const childrenOf = new Map<string, DocumentNode[]>()
+    const add = (parent: string, node: DocumentNode) => {
+      const list = childrenOf.get(parent) ?? []
+      list.push(node)
+      childrenOf.set(parent, list)
+    }
+    const docs = snap.documents.filter((d) => d.path !== '/').sort((a, b) => a.path.localeCompare(b.path))
+    for (const d of docs) byPath.set(d.path, this.node(d, connected))
+    // A path whose parent directory is not in the snapshot (not walked yet) still gets a folder row.
+    const ensureDir = (path: string): void => {
+      if (path === '/' || byPath.has(path)) return
+      byPath.set(path, {
+        id: `dir:${path}`,
+        label: basename(path),
+        ref: { url: '', path },
+        type: 'dir',
+        contextValue: 'tonk.dir',
+        icon: { id: 'folder' },
+        description: 'not loaded yet',
+      })
+      ensureDir(parentOf(path))
+    }
+    for (const d of docs) ensureDir(parentOf(d.path))
+    for (const [path, node] of byPath) add(parentOf(path), node)
+    const sortChildren = (list: DocumentNode[]) =>
+      list.sort((a, b) => (a.type === b.type ? a.label.localeCompare(b.label) : a.type === 'dir' ? -1 : 1))
+    for (const [path, node] of byPath) {
+      if (node.type !== 'dir') continue
+      const kids = sortChildren(childrenOf.get(path) ?? [])
+      node.children = kids
+      node.description = [node.description, `${kids.length} item${kids.length === 1 ? '' : 's'}`].filter(Boolean).join(' · ')
+    }
+    return sortChildren(childrenOf.get('/') ?? [])
+  }
+
+  private node(d: DocumentSnapshot, connected: SessionSnapshot['peers']): DocumentNode {
+    const states = connected.map((p) => ({ name: p.name ?? shortId(p.endpointId), state: p.docs[d.documentId] ?? ('unknown' as DocSyncState) }))
+    const inSync = states.filter((s) => s.state === 'in-sync').length
+    const sync = connected.length === 0 ? 'no peers' : `in sync with ${inSync}/${connected.length}`
+    const heads = d.heads.length ? d.heads.map((h) => h.slice(0, 8)).join(',') : 'no heads'
+    const ref = { url: d.url, path: d.path }
+    const tooltip = [
+      `**${md(d.path)}** (${d.type === 'dir' ? 'directory' : 'document'})`,
+      '',
+      `\`${d.url}\``,
+      '',
+      `heads: ${d.heads.length ? d.heads.map((h) => `\`${h}\``).join(', ') : 'none (not loaded)'}`,
+      ...(states.length ? ['', ...states.map((s) => `- ${md(s.name)}: ${s.state}`)] : []),
+    ].join('\n')
+    const behind = states.some((s) => s.state === 'behind')
+    return {
+      id: `${d.type}:${d.path}`,
+      label: basename(d.path),
+      description: d.type === 'doc' ? `${heads} · ${sync}` : undefined,
+      tooltip,
+      ref,
+      type: d.type,
+      contextValue: d.type === 'doc' ? 'tonk.doc' : 'tonk.dir',
+      icon: d.type === 'dir' ? { id: 'folder' } : behind ? { id: 'json', color: 'list.warningForeground' } : { id: 'json' },
+      command: d.type === 'doc' ? { command: 'tonk.openDocumentInspector', title: 'Open Document Inspector', arguments: [ref] } : undefined,
+      expanded: d.type === 'dir' ? true : undefined,
+    }
+  }
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/')
+  return i <= 0 ? '/' : path.slice(0, i)
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1) || path
+}

@@ -1,0 +1,60 @@
+// What a tree row shows, independent of VS Code: the view-models build these from a session snapshot and
+// tree.ts turns them into TreeItems. Plain data, so the models are unit-tested without an editor.
+
+export interface ViewNode {
+  /** Stable across refreshes (VS Code keeps expansion and selection by id). */
+  id: string
+  label: string
+  description?: string
+  /** Markdown. */
+  tooltip?: string
+  contextValue?: string
+  /** A codicon id, optionally with a theme color id. */
+  icon?: { id: string; color?: string }
+  /** Runs when the row is clicked. */
+  command?: { command: string; title: string; arguments?: unknown[] }
+  children?: ViewNode[]
+  /** Open by default (only the first time VS Code sees the id). */
+  expanded?: boolean
+}
+
+export interface ViewModel {
+  roots(): ViewNode[]
+  /** Called after every update; a tree provider fires its change event from it. */
+  onChange(listener: () => void): () => void
+}
+
+/** A tiny listener list for the models (they must not depend on vscode.EventEmitter). */
+export class Listeners {
+  private readonly list = new Set<() => void>()
+  add(listener: () => void): () => void {
+    this.list.add(listener)
+    return () => this.list.delete(listener)
+  }
+  fire(): void {
+    for (const l of [...this.list]) l()
+  }
+}
+
+export const shortId = (id: string, n = 10) => id.slice(0, n)
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`
+  if (n < 1024 ** 3) return `${(n / 1024 / 1024).toFixed(1)} MB`
+  return `${(n / 1024 ** 3).toFixed(2)} GB`
+}
+
+export function formatAgo(at: number | undefined, now: number): string {
+  if (!at) return 'never'
+  const s = Math.max(0, Math.round((now - at) / 1000))
+  if (s < 2) return 'just now'
+  if (s < 60) return `${s} s ago`
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`
+  return `${Math.floor(s / 3600)} h ago`
+}
+
+/** Markdown-escapes text from peers (names are chosen by the remote side). */
+export function md(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&')
+}

@@ -1,0 +1,128 @@
+// The Peers view as data: one row per peer (short id + name, state, path, RTT, bytes, last seen, source),
+// its per-document sync state as children, and peers that were refused (with the reason).
+import type { DocSyncState, PeerSnapshot, SessionSnapshot } from '../../core/session'
+import { formatAgo, formatBytes, Listeners, md, shortId, type ViewModel, type ViewNode } from './nodes'
+
+const STATE_ICON: Record<string, { id: string; color?: string }> = {
+  connected: { id: 'pass-filled', color: 'testing.iconPassed' },
+  handshaking: { id: 'sync' },
+  dialing: { id: 'sync' },
+  reconnecting: { id: 'sync' },
+  standby: { id: 'circle-outline' },
+  backoff: { id: 'history', color: 'list.warningForeground' },
+  offline: { id: 'circle-slash' },
+}
+
+const SYNC_LABEL: Record<DocSyncState, string> = { 'in-sync': 'in sync', behind: 'behind', unknown: 'unknown' }
+const SYNC_ICON: Record<DocSyncState, { id: string; color?: string }> = {
+  'in-sync': { id: 'check', color: 'testing.iconPassed' },
+  behind: { id: 'arrow-swap', color: 'list.warningForeground' },
+  unknown: { id: 'question' },
+}
+
+/** Argument of tonk.disconnectPeer when run from a row. */
+export interface PeerNode extends ViewNode {
+  endpointId: string
+}
+
+export class PeersModel implements ViewModel {
+  private snapshot: SessionSnapshot | undefined
+  private readonly listeners = new Listeners()
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  update(snapshot: SessionSnapshot | undefined): void {
+    this.snapshot = snapshot
+    this.listeners.fire()
+  }
+
+  onChange(listener: () => void): () => void {
+    return this.listeners.add(listener)
+  }
+
+  /** Peers by endpoint id (tests and commands read it). */
+  peers(): PeerSnapshot[] {
+    return this.snapshot?.peers ?? []
+  }
+
+  roots(): ViewNode[] {
+    const snap = this.snapshot
+    if (!snap) return []
+    const paths = new Map(snap.documents.map((d) => [d.documentId, d.path]))
+    const rows: ViewNode[] = snap.peers
+      .slice()
+      .sort((a, b) => rank(a) - rank(b) || (a.name ?? '').localeCompare(b.name ?? '') || a.endpointId.localeCompare(b.endpointId))
+      .map((p) => this.peerNode(p, paths))
+    const present = new Set(snap.peers.map((p) => p.endpointId))
+    const refused = new Map<string, SessionSnapshot['refused'][number]>()
+    for (const r of snap.refused) if (!present.has(r.endpointId)) refused.set(r.endpointId, r) // latest wins
+    for (const r of refused.values()) {
+      rows.push({
+        id: `refused:${r.endpointId}`,
+        label: shortId(r.endpointId),
+        description: `refused ${r.by === 'local' ? 'by us' : 'us'}: ${r.reason}`,
+        tooltip: `**${shortId(r.endpointId)}** ${r.by === 'local' ? 'was refused' : 'refused this session'} (${r.direction})\n\n${md(r.code)}: ${md(r.reason)}\n\n\`${r.endpointId}\``,
+        contextValue: 'tonk.refused',
+        icon: { id: 'error', color: 'list.errorForeground' },
+      })
+    }
+    return rows
+  }
+
+  private peerNode(p: PeerSnapshot, paths: Map<string, string>): PeerNode {
+    const now = this.now()
+    const path = p.path ? `${p.path.kind} ${p.path.remoteAddr}` : undefined
+    const rtt = p.rttMs ?? p.path?.rttMs
+    const description = [
+      p.state,
+      path,
+      rtt !== undefined && p.state === 'connected' ? `${rtt} ms` : undefined,
+      p.state === 'connected' || p.bytesIn || p.bytesOut ? `↓${formatBytes(p.bytesIn)} ↑${formatBytes(p.bytesOut)}` : undefined,
+      p.state !== 'connected' && p.lastError ? p.lastError : undefined,
+    ]
+      .filter(Boolean)
+      .join(' · ')
+    const docs = Object.entries(p.docs)
+      .map(([documentId, state]) => ({ documentId, state, path: paths.get(documentId) }))
+      .sort((a, b) => (a.path ?? '\uffff' + a.documentId).localeCompare(b.path ?? '\uffff' + b.documentId))
+    const counts = docs.reduce((c, d) => ((c[d.state] = (c[d.state] ?? 0) + 1), c), {} as Partial<Record<DocSyncState, number>>)
+    const tooltip = [
+      `**${md(p.name ?? 'unnamed peer')}** \`${p.endpointId}\``,
+      '',
+      `| | |\n|---|---|`,
+      `| state | ${p.state}${p.direction ? ` (${p.direction})` : ''} |`,
+      `| found by | ${p.source} |`,
+      `| path | ${path ? md(path) : 'none yet'} |`,
+      `| RTT | ${rtt !== undefined ? `${rtt} ms` : '?'} |`,
+      `| bytes in / out | ${formatBytes(p.bytesIn)} / ${formatBytes(p.bytesOut)} |`,
+      `| connected | ${p.connectedAt ? new Date(p.connectedAt).toLocaleTimeString() : 'no'} |`,
+      `| last seen | ${formatAgo(p.lastSeen, now)} |`,
+      `| connections | ${p.connections} |`,
+      ...(p.nextAttemptAt ? [`| next attempt | in ${Math.max(0, Math.round((p.nextAttemptAt - now) / 1000))} s |`] : []),
+      ...(p.lastError ? [`| last error | ${md(p.lastError)} |`] : []),
+      `| documents | ${docs.length ? Object.entries(counts).map(([s, n]) => `${n} ${SYNC_LABEL[s as DocSyncState]}`).join(', ') : 'none shared yet'} |`,
+    ].join('\n')
+    return {
+      id: `peer:${p.endpointId}`,
+      endpointId: p.endpointId,
+      label: `${shortId(p.endpointId)} ${p.name ?? ''}`.trim(),
+      description,
+      tooltip,
+      contextValue: `tonk.peer.${p.state}`,
+      icon: STATE_ICON[p.state] ?? { id: 'circle-outline' },
+      children: docs.map((d) => ({
+        id: `peer:${p.endpointId}:doc:${d.documentId}`,
+        label: d.path ?? shortId(d.documentId, 12),
+        description: SYNC_LABEL[d.state],
+        tooltip: `${md(d.path ?? '(not in the directory tree)')}\n\n\`automerge:${d.documentId}\`: ${SYNC_LABEL[d.state]} with ${md(p.name ?? shortId(p.endpointId))}`,
+        contextValue: `tonk.peerDoc.${d.state}`,
+        icon: SYNC_ICON[d.state],
+        command: d.path
+          ? { command: 'tonk.openDocumentInspector', title: 'Open Document Inspector', arguments: [{ url: `automerge:${d.documentId}`, path: d.path }] }
+          : undefined,
+      })),
+    }
+  }
+}
+
+const rank = (p: PeerSnapshot) => (p.state === 'connected' ? 0 : p.state === 'offline' ? 2 : 1)

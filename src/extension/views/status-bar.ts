@@ -1,0 +1,42 @@
+// The status bar item: session state and peer count; a click focuses the Peers view.
+import * as vscode from 'vscode'
+import type { SessionSnapshot } from '../../core/session'
+import { statusText } from './status-text'
+
+export class SessionStatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('tonk.session', vscode.StatusBarAlignment.Left, 50)
+  private snap: SessionSnapshot | undefined
+  private starting = false
+
+  constructor() {
+    this.item.name = 'Tonk P2P Session'
+    this.item.command = 'tonk.peers.focus'
+    this.render()
+    this.item.show()
+  }
+
+  setStarting(starting: boolean): void {
+    this.starting = starting
+    this.render()
+  }
+
+  update(snap: SessionSnapshot | undefined): void {
+    this.snap = snap
+    this.render()
+  }
+
+  /** What it shows (tests read it). */
+  get text(): string {
+    return this.item.text
+  }
+
+  private render(): void {
+    const { text, tooltip } = statusText(this.snap, this.starting)
+    this.item.text = text
+    this.item.tooltip = tooltip
+  }
+
+  dispose(): void {
+    this.item.dispose()
+  }
+}

@@ -1,0 +1,16 @@
+// What the status bar item says for a snapshot (plain, so it is unit-tested without VS Code).
+import type { SessionSnapshot } from '../../core/session'
+
+export function statusText(snap: SessionSnapshot | undefined, starting: boolean): { text: string; tooltip: string } {
+  if (starting) return { text: '$(loading~spin) Tonk: starting', tooltip: 'Tonk P2P: the session is starting' }
+  if (!snap) return { text: '$(circle-slash) Tonk', tooltip: 'Tonk P2P: no session (click to open the Peers view)' }
+  const connected = snap.peers.filter((p) => p.state === 'connected').length
+  const name = `${snap.bundle.name}@${snap.bundle.version}`
+  if (snap.state !== 'running') return { text: `$(warning) Tonk: ${snap.state}`, tooltip: `Tonk P2P: ${name} is ${snap.state}` }
+  if (!snap.online) return { text: '$(debug-disconnect) Tonk: offline', tooltip: `Tonk P2P: ${name} is offline (Go Online to reconnect)` }
+  const peers = `${connected} peer${connected === 1 ? '' : 's'}`
+  return {
+    text: `$(broadcast) Tonk: ${peers}`,
+    tooltip: `Tonk P2P: ${name} running as ${snap.endpointId?.slice(0, 10)} (${snap.peerName}), ${peers} connected, ${snap.documents.length} documents`,
+  }
+}

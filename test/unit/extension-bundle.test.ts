@@ -1,0 +1,32 @@
+// The extension's activation path stays thin: out/extension.cjs (parsed by activate()) must not bundle
+// the engine; out/engine.cjs carries it and is loaded on first use. Runs on the build `npm test` makes.
+import assert from 'node:assert/strict'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+
+const out = join(import.meta.dirname, '..', '..', 'out')
+
+describe('extension bundle split', () => {
+  before(function () {
+    if (!existsSync(join(out, 'extension.cjs')) || !existsSync(join(out, 'engine.cjs'))) this.skip() // not built (npm test builds first)
+  })
+
+  it('out/extension.cjs is small and holds neither Automerge nor iroh nor the bundle code', () => {
+    const size = statSync(join(out, 'extension.cjs')).size
+    assert.ok(size < 300_000, `out/extension.cjs is ${size} bytes`)
+    const text = readFileSync(join(out, 'extension.cjs'), 'utf8')
+    for (const marker of ['automergeWasmBase64', '@number0/iroh', 'new Ajv', 'ZipDeflate']) {
+      assert.ok(!text.includes(marker), `out/extension.cjs contains ${marker}`)
+    }
+    assert.match(text, /engine\.cjs/, 'it loads the engine by path')
+  })
+
+  it('out/engine.cjs loads in plain Node and exports what the extension uses', () => {
+    const engine = createRequire(import.meta.url)(join(out, 'engine.cjs'))
+    for (const name of ['Session', 'packDirectory', 'validateDirectory', 'inspectDirectory', 'loadBundle', 'writeBundleZip', 'parseDialTarget', 'BundleError']) {
+      assert.ok(engine[name], `engine.cjs does not export ${name}`)
+    }
+    assert.throws(() => engine.parseDialTarget('nonsense'), /neither an endpoint ticket/)
+  })
+})

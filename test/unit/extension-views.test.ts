@@ -1,0 +1,190 @@
+// The extension's view-models and text helpers are plain code: tested here without VS Code, on
+// snapshots shaped like the engine's (src/core/session.ts).
+import assert from 'node:assert/strict'
+import type { PeerSnapshot, SessionSnapshot } from '../../src/core/session'
+import { locateJson, rangeFor } from '../../src/extension/manifest/json-ranges'
+import { placeIssues } from '../../src/extension/manifest/place-issues'
+import { formatRefusedLine, formatTraceLine } from '../../src/extension/trace-format'
+import { DocumentsModel } from '../../src/extension/views/documents-model'
+import { formatBytes } from '../../src/extension/views/nodes'
+import { PeersModel } from '../../src/extension/views/peers-model'
+import { statusText } from '../../src/extension/views/status-text'
+
+const A = 'a'.repeat(64)
+const B = 'b'.repeat(64)
+const DOC1 = '4NMNnkMhL8jXrdJ9jamS7ztqkPSo'
+const DOC2 = '2t1xSWRcvRafSuwXUHLZxHyKMbfa'
+const ROOT = '3XtUpZtjP5fbGo4P3W5c4ZqNLQ1b'
+
+function peer(over: Partial<PeerSnapshot>): PeerSnapshot {
+  return { endpointId: A, state: 'connected', bytesIn: 2048, bytesOut: 100, dialed: true, connections: 1, source: 'ticket', docs: {}, ...over }
+}
+
+function snapshot(over: Partial<SessionSnapshot> = {}): SessionSnapshot {
+  return {
+    state: 'running',
+    bundle: { name: 'my-world', version: '0.1.0', bundleId: 'f'.repeat(64), namespace: 'ns' },
+    endpointId: 'e'.repeat(64),
+    ticket: 'endpoint…',
+    peerName: 'me@host',
+    online: true,
+    dataDir: '/tmp/x',
+    peers: [],
+    refused: [],
+    documents: [
+      { documentId: ROOT, url: `automerge:${ROOT}`, path: '/', type: 'dir', heads: ['r1'] },
+      { documentId: 'D1', url: 'automerge:D1', path: '/places', type: 'dir', heads: ['d1'] },
+      { documentId: DOC1, url: `automerge:${DOC1}`, path: '/places/home', type: 'doc', heads: ['abcdef0123456789'] },
+      { documentId: DOC2, url: `automerge:${DOC2}`, path: '/notes/today', type: 'doc', heads: [] },
+    ],
+    ...over,
+  }
+}
+
+describe('extension view-models', () => {
+  it('peers: one row per peer with path, RTT, bytes and state; documents as children', () => {
+    const model = new PeersModel(() => 10_000)
+    let changes = 0
+    model.onChange(() => changes++)
+    model.update(
+      snapshot({
+        peers: [
+          peer({ name: 'zed', endpointId: B, state: 'backoff', lastError: 'timed out', bytesIn: 0, bytesOut: 0 }),
+          peer({ name: 'cli-peer', path: { kind: 'direct', remoteAddr: '127.0.0.1:4000', rttMs: 3 }, rttMs: 3, lastSeen: 5_000, docs: { [DOC1]: 'in-sync', [DOC2]: 'behind' } }),
+        ],
+      }),
+    )
+    assert.equal(changes, 1)
+    const [first, second] = model.roots()
+    assert.equal(first!.label, `${A.slice(0, 10)} cli-peer`, 'connected peers first')
+    assert.equal(first!.contextValue, 'tonk.peer.connected')
+    assert.equal(first!.description, 'connected · direct 127.0.0.1:4000 · 3 ms · ↓2.0 KB ↑100 B')
+    assert.match(first!.tooltip!, /last seen \| 5 s ago/)
+    assert.match(first!.tooltip!, /found by \| ticket/)
+    assert.deepEqual(first!.children!.map((c) => [c.label, c.description]), [['/notes/today', 'behind'], ['/places/home', 'in sync']])
+    assert.deepEqual(first!.children![1]!.command?.arguments, [{ url: `automerge:${DOC1}`, path: '/places/home' }])
+    assert.equal(second!.contextValue, 'tonk.peer.backoff')
+    assert.equal(second!.description, 'backoff · timed out')
+  })
+
+  it('peers: refused peers are rows with the reason, unless they are connected now', () => {
+    const model = new PeersModel()
+    const refused = { endpointId: B, code: 'E_BUNDLE', reason: 'serves another bundle', by: 'local' as const, direction: 'inbound' as const }
+    model.update(snapshot({ refused: [refused, { ...refused, endpointId: A }], peers: [peer({})] }))
+    const rows = model.roots()
+    assert.equal(rows.length, 2)
+    assert.equal(rows[1]!.contextValue, 'tonk.refused')
+    assert.match(rows[1]!.description!, /serves another bundle/)
+  })
+
+  it('peers: a remote-chosen name cannot inject markdown into the tooltip', () => {
+    const model = new PeersModel()
+    model.update(snapshot({ peers: [peer({ name: '[click](command:evil)' })] }))
+    assert.ok(!model.roots()[0]!.tooltip!.includes('[click](command:evil)'))
+  })
+
+  it('documents: the path tree, directories first, sync state per connected peer, click opens the inspector', () => {
+    const model = new DocumentsModel()
+    model.update(snapshot({ peers: [peer({ name: 'p', docs: { [DOC1]: 'in-sync' } }), peer({ endpointId: B, state: 'offline' })] }))
+    const roots = model.roots()
+    assert.deepEqual(roots.map((r) => r.label), ['notes', 'places'])
+    const notes = roots[0]!
+    assert.equal(notes.id, 'dir:/notes')
+    assert.match(notes.description!, /not loaded yet/, 'a parent missing from the snapshot still gets a row')
+    const home = roots[1]!.children![0]!
+    assert.equal(home.label, 'home')
+    assert.equal(home.contextValue, 'tonk.doc')
+    assert.equal(home.description, 'abcdef01 · in sync with 1/1')
+    assert.deepEqual(home.command, { command: 'tonk.openDocumentInspector', title: 'Open Document Inspector', arguments: [{ url: `automerge:${DOC1}`, path: '/places/home' }] })
+    assert.equal(roots[1]!.contextValue, 'tonk.dir')
+    assert.equal(notes.children![0]!.description, 'no heads · in sync with 0/1')
+  })
+
+  it('no snapshot: empty views (the welcome content shows)', () => {
+    const peers = new PeersModel()
+    const docs = new DocumentsModel()
+    peers.update(undefined)
+    docs.update(undefined)
+    assert.deepEqual(peers.roots(), [])
+    assert.deepEqual(docs.roots(), [])
+  })
+
+  it('status bar text: state and peer count', () => {
+    assert.match(statusText(undefined, false).text, /Tonk$/)
+    assert.match(statusText(undefined, true).text, /starting/)
+    assert.equal(statusText(snapshot({ peers: [peer({}), peer({ endpointId: B, state: 'backoff' })] }), false).text, '$(broadcast) Tonk: 1 peer')
+    assert.equal(statusText(snapshot({ online: false }), false).text, '$(debug-disconnect) Tonk: offline')
+  })
+
+  it('formats bytes', () => {
+    assert.deepEqual([0, 1023, 1024, 5 * 1024 * 1024].map(formatBytes), ['0 B', '1023 B', '1.0 KB', '5.0 MB'])
+  })
+})
+
+describe('extension sync trace lines', () => {
+  it('one line per message: time, arrow, peer, name, type, document, bytes', () => {
+    const at = new Date(2026, 0, 2, 3, 4, 5, 6).getTime()
+    const names = new Map([[A, 'local 1']])
+    assert.equal(
+      formatTraceLine({ direction: 'out', endpointId: A, peerId: 'p' as never, type: 'sync', documentId: DOC1, bytes: 120, at }, names),
+      `03:04:05.006 -> ${A.slice(0, 10)} local_1 sync ${DOC1} 120 B`,
+    )
+    assert.equal(
+      formatTraceLine({ direction: 'in', endpointId: B, peerId: 'p' as never, type: 'ephemeral', bytes: 9, at }, names),
+      `03:04:05.006 <- ${B.slice(0, 10)} - ephemeral - 9 B`,
+    )
+    assert.equal(
+      formatRefusedLine({ endpointId: B, code: 'E_X', reason: 'nope', by: 'remote', direction: 'outbound' }, at, names),
+      `03:04:05.006 !! ${B.slice(0, 10)} - refused-by (E_X): nope`,
+    )
+  })
+})
+
+describe('extension manifest ranges (JSON pointer → text)', () => {
+  const text = '{\n  "name": "x",\n  "entrypoints": ["/a.html", "/b.html"],\n  "sync": {\n    "bundleId": "00",\n    "a~b/c": 1\n  }\n}\n'
+  const slice = (s: { start: number; end: number }) => text.slice(s.start, s.end)
+
+  it('locates values, keys, array items and escaped pointer tokens', () => {
+    const loc = locateJson(text)
+    assert.equal(loc.errorAt, undefined)
+    assert.equal(slice(loc.nodes.get('/name')!.value), '"x"')
+    assert.equal(slice(loc.nodes.get('/name')!.key!), '"name"')
+    assert.equal(slice(loc.nodes.get('/entrypoints/1')!.value), '"/b.html"')
+    assert.equal(slice(loc.nodes.get('/sync/a~0b~1c')!.value), '1')
+  })
+
+  it('places a missing member at its parent, a key-issue on the key, a file issue at its string, else line 1', () => {
+    const loc = locateJson(text)
+    const missing = rangeFor(text, loc, { pointer: '/sync/namespace' })
+    assert.equal(slice(missing), '"sync"')
+    assert.equal(missing.exact, false)
+    assert.equal(slice(rangeFor(text, loc, { pointer: '/name', prefer: 'key' })), '"name"')
+    assert.equal(slice(rangeFor(text, loc, { pointer: '/sync' })), '{', 'a multi-line object is underlined on its first line')
+    assert.equal(slice(rangeFor(text, loc, { path: '/b.html' })), '"/b.html"')
+    assert.equal(slice(rangeFor(text, loc, {})), '{')
+    assert.equal(slice(rangeFor(text, loc, { pointer: '/nope/deeper' })), '{')
+  })
+
+  it('reports a syntax error offset and keeps what it parsed', () => {
+    const bad = '{ "a": 1, "b": tru }'
+    const loc = locateJson(bad)
+    assert.equal(loc.errorAt, bad.indexOf('tru'))
+    assert.ok(loc.nodes.has('/a'))
+    const placed = placeIssues(bad, [{ code: 'E_MANIFEST_JSON', message: 'not JSON', severity: 'error' }])
+    assert.equal(placed[0]!.start, bad.indexOf('tru'))
+    assert.equal(placed[0]!.syntax, true)
+  })
+
+  it('agrees with JSON.parse on strings with escapes and numbers', () => {
+    const tricky = '{"k\\"ey": "va\\\\lue\\"", "n": -1.5e+3, "arr": [true, null, {}], "u": "\\u00e9"}'
+    const loc = locateJson(tricky)
+    assert.equal(loc.errorAt, undefined)
+    const parsed = JSON.parse(tricky)
+    for (const [pointer, node] of loc.nodes) {
+      if (pointer === '') continue
+      const tokens = pointer.slice(1).split('/').map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))
+      const expected = tokens.reduce((v, t) => v[t], parsed)
+      assert.deepEqual(JSON.parse(tricky.slice(node.value.start, node.value.end)), expected, pointer)
+    }
+  })
+})
