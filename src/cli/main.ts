@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander'
 import { registerBundleCommands } from './commands/bundle'
 import { registerDocCommands } from './commands/doc'
+import { registerKeyCommands } from './commands/keys'
 import { registerServeCommands } from './commands/serve'
 import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput } from './output'
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerBundleCommands(program)
   registerServeCommands(program)
   registerDocCommands(program)
+  registerKeyCommands(program)
   return program
 }
 

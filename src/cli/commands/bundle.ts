@@ -8,6 +8,7 @@ import {
   extractBundle,
   loadBundle,
   packDirectory,
+  readPublisherKey,
   validateBundleFile,
   validateDirectory,
   type Issue,
@@ -47,10 +48,12 @@ export function registerBundleCommands(program: Command): void {
     .argument('<dir>', 'bundle folder')
     .requiredOption('-o, --output <file>', 'the .zip to write')
     .option('--ignore <pattern...>', 'extra ignore patterns (as in .tonkignore)')
-    .action(async (dir: string, opts: { output: string; ignore?: string[] }, cmd: Command) => {
+    .option('--sign-key <file>', 'sign the bundle as publisher with this key (from tonk-p2p keygen)')
+    .action(async (dir: string, opts: { output: string; ignore?: string[]; signKey?: string }, cmd: Command) => {
       const out = makeOutput(globalJson(cmd))
       if (!(await isDirectory(dir))) throw new CliError(`${dir} is not a folder`, EXIT_USAGE, 'E_USAGE')
-      const packed = await bundleCall(() => packDirectory(dir, { ignore: opts.ignore }))
+      const signKey = opts.signKey ? (await bundleCall(() => readPublisherKey(opts.signKey!))).secretKey : undefined
+      const packed = await bundleCall(() => packDirectory(dir, { ignore: opts.ignore, signKey }))
       const target = resolve(opts.output)
       await mkdir(dirname(target), { recursive: true })
       // Write next to the target and rename, so a crash never leaves a half-written bundle behind.
@@ -68,6 +71,7 @@ export function registerBundleCommands(program: Command): void {
           files: packed.manifest.files.length,
           bytes: packed.zip.length,
           zipSha256,
+          publisher: packed.manifest.sync.publisher?.publicKey,
         },
         () =>
           [
@@ -76,6 +80,7 @@ export function registerBundleCommands(program: Command): void {
             `  files     ${packed.manifest.files.length}`,
             `  size      ${formatBytes(packed.zip.length)}`,
             `  zip sha256 ${zipSha256}`,
+            ...(packed.manifest.sync.publisher ? [`  publisher ${packed.manifest.sync.publisher.publicKey} (signed)`] : []),
           ].join('\n'),
       )
     })

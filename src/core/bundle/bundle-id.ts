@@ -30,10 +30,15 @@ export function canonicalJson(value: unknown): string {
   throw new TypeError(`canonicalJson: cannot encode a ${typeof value}`)
 }
 
-/** The manifest as the id covers it: everything but sync.bundleId. */
+/**
+ * The manifest as the id covers it: everything but sync.bundleId and sync.publisher.signature (the
+ * signature is made over the id). The publisher's public key is covered: another key, another bundle.
+ */
 export function manifestForBundleId(manifest: PackedManifest | SourceManifest): unknown {
-  const { bundleId: _omit, ...sync } = manifest.sync
-  return { ...manifest, sync }
+  const { bundleId: _omit, publisher, ...sync } = manifest.sync
+  if (publisher === undefined) return { ...manifest, sync }
+  const { signature: _signature, ...covered } = publisher
+  return { ...manifest, sync: { ...sync, publisher: covered } }
 }
 
 /**

@@ -19,6 +19,7 @@ export const BUNDLE_ERROR_CODES = [
   'E_FILE_UNLISTED', // in the bundle, absent from the manifest
   'E_FILE_LENGTH', // listed length differs from the bytes
   'E_BUNDLE_ID_MISMATCH', // a packed bundle's content does not hash to its bundleId (tampered)
+  'E_SIGNATURE', // the publisher signature does not verify, is missing where a publisher is required, or pack has no/another key
   'E_FILES_STALE', // source folder: the authored files list differs from the folder (warning; pack recomputes)
   'E_BUNDLE_ID_STALE', // source folder: the authored bundleId differs from what pack computes (warning)
   // Source folder

@@ -33,9 +33,21 @@ export {
   DEFAULT_LIMITS,
   extractBundle,
   loadBundle,
+  requirePublisher,
   validateBundleFile,
   type BundleLimits,
   type BundleSource,
+  type BundleTrust,
   type BundleValidation,
   type LoadedBundle,
 } from './load'
+export {
+  generatePublisherKey,
+  PUBLISHER_SIGNATURE_DOMAIN,
+  publisherPublicKey,
+  readPublisherKey,
+  signBundleId,
+  verifyBundleSignature,
+  writePublisherKey,
+  type PublisherKeyPair,
+} from './publisher'

@@ -13,6 +13,7 @@ import { BundleError, errorToIssue, issue, q, throwFirstError, type Issue } from
 import { MANIFEST_FILE, type PackedManifest } from './manifest'
 import { isErrno, ioError } from './pack'
 import { collisionKey, pathProblem } from './paths'
+import { verifyBundleSignature } from './publisher'
 import { validateManifest } from './validate'
 
 const MiB = 1024 * 1024
@@ -51,6 +52,12 @@ export interface LoadedBundle {
   sizeOnDisk: number
 }
 
+/** What the loader must see beyond a well-formed bundle. */
+export interface BundleTrust {
+  /** Refuse (E_SIGNATURE) unless the bundle is signed by this ed25519 public key (64 hex). */
+  requirePublisher?: string
+}
+
 /** A path to a .zip, or its bytes. */
 export type BundleSource = string | Uint8Array
 
@@ -65,9 +72,13 @@ export interface BundleValidation {
  * document and bundleId. Throws the first problem as a {@link BundleError}; never another error type
  * for bad input.
  */
-export async function loadBundle(source: BundleSource, limits: Partial<BundleLimits> = {}): Promise<LoadedBundle> {
+export async function loadBundle(
+  source: BundleSource,
+  limits: Partial<BundleLimits> = {},
+  trust: BundleTrust = {},
+): Promise<LoadedBundle> {
   const { entries, sizeOnDisk } = await readZip(source, { ...DEFAULT_LIMITS, ...limits })
-  const checked = checkContents(entries, describe(source))
+  const checked = checkContents(entries, describe(source), trust)
   throwFirstError(checked.issues)
   const manifest = checked.manifest!
   return {
@@ -289,6 +300,7 @@ function toBundleError(error: unknown, source?: BundleSource, path?: string): Bu
 function checkContents(
   entries: Map<string, Uint8Array>,
   bundleName: string,
+  trust: BundleTrust = {},
 ): { manifest?: PackedManifest; files: Map<string, Uint8Array>; issues: Issue[] } {
   const files = new Map<string, Uint8Array>()
   for (const [name, data] of entries) if (name !== MANIFEST_FILE) files.set(`/${name}`, data)
@@ -334,7 +346,32 @@ function checkContents(
       ),
     )
   }
+  issues.push(...publisherIssues(manifest, bundleName, trust))
   return { manifest, files, issues }
+}
+
+/** Throws E_SIGNATURE unless a loaded (hence verified) bundle is signed by `publicKey`. */
+export function requirePublisher(bundle: LoadedBundle, publicKey: string): void {
+  throwFirstError(publisherIssues(bundle.manifest, bundle.manifest.name, { requirePublisher: publicKey }))
+}
+
+/** A signature that does not verify is an error even when nobody requires a publisher: it is a lie. */
+function publisherIssues(manifest: PackedManifest, bundleName: string, trust: BundleTrust): Issue[] {
+  const publisher = manifest.sync.publisher
+  const { bundleId } = manifest.sync
+  if (publisher && !verifyBundleSignature(publisher.publicKey, bundleId, publisher.signature)) {
+    return [
+      issue('E_SIGNATURE', `${bundleName}: the publisher signature does not verify for key ${publisher.publicKey} (forged or tampered)`, {
+        pointer: '/sync/publisher/signature',
+      }),
+    ]
+  }
+  const required = trust.requirePublisher?.toLowerCase()
+  if (required !== undefined && publisher?.publicKey !== required) {
+    const actual = publisher ? `is signed by ${publisher.publicKey}` : 'is not signed'
+    return [issue('E_SIGNATURE', `${bundleName} ${actual}, but publisher ${required} is required`, { pointer: '/sync/publisher' })]
+  }
+  return []
 }
 
 // ---------------------------------------------------------------------------------------------------

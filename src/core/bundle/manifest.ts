@@ -90,6 +90,30 @@ const syncFields = {
 }
 const syncOptions = { additionalProperties: false, description: 'Peer-to-peer sync settings.' }
 
+/** An ed25519 public key or iroh endpoint id: 32 bytes as 64 lowercase hex. */
+export const ED25519_KEY_PATTERN = '^[0-9a-f]{64}$'
+// Private bundles: only these endpoints complete the handshake. Covered by the bundleId, so changing
+// the list makes another bundle (peers of the old list are refused with E_BUNDLE_MISMATCH).
+const AllowedPeers = Type.Array(
+  Type.String({ pattern: ED25519_KEY_PATTERN, description: 'An iroh endpoint id (64 lowercase hex).' }),
+  {
+    uniqueItems: true,
+    maxItems: 4096,
+    description:
+      'Private bundle: iroh endpoint ids allowed to sync; any other peer is refused at the handshake (E_NOT_ALLOWED). Left out: any peer with the same bundle. Optional.',
+  },
+)
+const PublisherKey = Type.String({
+  pattern: ED25519_KEY_PATTERN,
+  description: "The publisher's ed25519 public key (64 lowercase hex), as `tonk-p2p keygen` prints it.",
+})
+const PublisherSignature = Type.String({
+  pattern: '^[0-9a-f]{128}$',
+  description: 'ed25519 signature (128 lowercase hex) over "tonk-bundle-signature/v1\\n" followed by the bundleId. Computed by pack --sign-key.',
+})
+const publisherDescription =
+  'Who published this bundle; loading verifies the signature before anything else runs. Written by pack --sign-key; optional.'
+
 const manifestFields = {
   manifestVersion: Type.Literal(MANIFEST_VERSION, { description: 'Version of this manifest format. Always 1.' }),
   name: Type.String({
@@ -120,6 +144,16 @@ export const SourceManifestSchema = Type.Object(
         ...syncFields,
         discovery: Type.Object({ ...discoveryFields, bootstrapPeers: Type.Optional(BootstrapPeers) }, discoveryOptions),
         rootDocument: Type.Optional(RootDocumentSchema),
+        allowedPeers: Type.Optional(AllowedPeers),
+        publisher: Type.Optional(
+          Type.Object(
+            { publicKey: PublisherKey, signature: Type.Optional(PublisherSignature) },
+            {
+              additionalProperties: false,
+              description: `${publisherDescription} In a folder: names the key pack must sign with (pack refuses another key).`,
+            },
+          ),
+        ),
       },
       syncOptions,
     ),
@@ -145,6 +179,13 @@ export const PackedManifestSchema = Type.Object(
         ...syncFields,
         discovery: Type.Object({ ...discoveryFields, bootstrapPeers: BootstrapPeers }, discoveryOptions),
         rootDocument: RootDocumentSchema,
+        allowedPeers: Type.Optional(AllowedPeers),
+        publisher: Type.Optional(
+          Type.Object(
+            { publicKey: PublisherKey, signature: PublisherSignature },
+            { additionalProperties: false, description: publisherDescription },
+          ),
+        ),
       },
       syncOptions,
     ),

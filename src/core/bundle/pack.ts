@@ -16,11 +16,14 @@ import {
   type SourceManifest,
 } from './manifest'
 import { compareUtf8 } from './paths'
+import { publisherPublicKey, signBundleId } from './publisher'
 import { validateManifest } from './validate'
 
 export interface PackOptions {
   /** Extra ignore patterns, same syntax as .tonkignore. */
   ignore?: readonly string[]
+  /** Sign the bundle as this publisher (a 32-byte ed25519 seed, see publisher.ts). */
+  signKey?: Uint8Array
 }
 
 export interface PackResult {
@@ -54,8 +57,34 @@ export const IGNORE_FILE = '.tonkignore'
 export async function packDirectory(dir: string, options: PackOptions = {}): Promise<PackResult> {
   const inspected = await inspectDirectory(dir, options)
   throwFirstError(inspected.issues)
-  const manifest = inspected.manifest!
+  let manifest = inspected.manifest!
+  const named = (inspected.source as SourceManifest).sync.publisher?.publicKey
+  if (options.signKey) manifest = signManifest(manifest, inspected.files, options.signKey, named)
+  else if (named !== undefined) {
+    throw new BundleError('E_SIGNATURE', `tonk.json names publisher ${named}: pack with its key (--sign-key FILE)`, {
+      pointer: '/sync/publisher',
+    })
+  }
   return { zip: writeBundleZip(manifest, inspected.files), manifest, bundleId: manifest.sync.bundleId }
+}
+
+/** Adds sync.publisher: the key is covered by the bundleId, so the id is computed again, then signed. */
+function signManifest(
+  manifest: PackedManifest,
+  files: ReadonlyMap<string, Uint8Array>,
+  signKey: Uint8Array,
+  named: string | undefined,
+): PackedManifest {
+  const publicKey = publisherPublicKey(signKey)
+  if (named !== undefined && named !== publicKey) {
+    throw new BundleError('E_SIGNATURE', `tonk.json names publisher ${named} but the signing key is ${publicKey}`, {
+      pointer: '/sync/publisher/publicKey',
+    })
+  }
+  const signed: PackedManifest = { ...manifest, sync: { ...manifest.sync, publisher: { publicKey, signature: '' } } }
+  signed.sync.bundleId = computeBundleId(signed, files)
+  signed.sync.publisher!.signature = signBundleId(signKey, signed.sync.bundleId)
+  return signed
 }
 
 /** Everything wrong with a folder as a bundle source, and the manifest pack would write. Never throws for content problems. */
@@ -197,6 +226,7 @@ function buildManifest(source: SourceManifest, files: Map<string, Uint8Array>): 
         bootstrapPeers: [...(discovery.bootstrapPeers ?? [])],
       },
       rootDocument: { documentId: rootDocumentId(source.sync.namespace), path: ROOT_DOCUMENT_PATH },
+      ...(source.sync.allowedPeers !== undefined && { allowedPeers: [...source.sync.allowedPeers] }),
     },
   }
   manifest.sync.bundleId = computeBundleId(manifest, files)
