@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises'
 import type { Server } from 'node:net'
 import { hostname, userInfo } from 'node:os'
 import type { DocHandle, DocumentId, Repo } from '@automerge/automerge-repo/slim'
-import { loadBundle, packDirectory, type LoadedBundle } from './bundle'
+import { loadBundle, packDirectory, requirePublisher, type LoadedBundle } from './bundle'
 import { closeControlServer, startControlServer } from './control'
 import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from './data-dir'
 import { docHandlers } from './doc-commands'
@@ -42,6 +42,13 @@ export interface SessionOptions {
   control?: boolean
   /** Entries kept in the sync trace. Default 2000. */
   traceLimit?: number
+  /**
+   * Private session: endpoint ids (64 hex) allowed to connect, added to the manifest's
+   * sync.allowedPeers. With neither, any peer of the bundle may connect.
+   */
+  allowedPeers?: string[]
+  /** Refuse to open a bundle not signed by this publisher key (64 hex): BundleError E_SIGNATURE. */
+  requirePublisher?: string
   logger?: Logger
 }
 
@@ -131,6 +138,11 @@ export class Session extends EventEmitter<SessionEvents> {
     if (typeof source !== 'string') bundle = source
     else if ((await stat(source)).isDirectory()) bundle = await loadBundle((await packDirectory(source)).zip)
     else bundle = await loadBundle(source)
+    if (options.requirePublisher !== undefined) requirePublisher(bundle, options.requirePublisher)
+    const badId = options.allowedPeers?.find((id) => !/^[0-9a-f]{64}$/i.test(id.trim()))
+    if (badId !== undefined) {
+      throw Object.assign(new Error(`allowed peer "${badId.slice(0, 80)}" is not an endpoint id (64 hex characters)`), { code: 'E_BAD_PEER_ID' })
+    }
     return new Session(bundle, options)
   }
 
@@ -196,6 +208,7 @@ export class Session extends EventEmitter<SessionEvents> {
         },
         logger: this.log,
         maxFrameBytes: this.options.maxFrameBytes,
+        allowPeer: allowlist(m.sync.allowedPeers, this.options.allowedPeers, this.endpoint, this.log),
       })
       this.wireAdapter(this.adapter)
       // Start the transport while storage loads: connections are set up and parked, and their
@@ -477,4 +490,20 @@ export class Session extends EventEmitter<SessionEvents> {
       this.emit('changed')
     }, CHANGE_BATCH_MS)
   }
+}
+
+/** The handshake gate of a private session, or undefined when every peer of the bundle may connect. */
+function allowlist(
+  fromManifest: readonly string[] | undefined,
+  fromOptions: readonly string[] | undefined,
+  endpoint: IrohEndpoint,
+  log: Logger,
+): ((endpointId: string) => boolean) | undefined {
+  if (fromManifest === undefined && fromOptions === undefined) return undefined
+  const allowed = new Set([...(fromManifest ?? []), ...(fromOptions ?? [])].map((id) => id.trim().toLowerCase()))
+  const self = endpoint.id().toString()
+  if (fromManifest !== undefined && !fromManifest.includes(self)) {
+    log.warn(`session: this peer (${self}) is not in the bundle's allowedPeers: peers that enforce the list will refuse it`)
+  }
+  return (endpointId) => allowed.has(endpointId)
 }

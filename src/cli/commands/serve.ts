@@ -22,6 +22,8 @@ export function registerServeCommands(program: Command): void {
     .option('--bind <addr>', 'bind address (default 0.0.0.0:0)')
     .option('--relays', "use iroh's public relays and DNS discovery (needs internet)")
     .option('--max-frame-bytes <n>', 'largest frame accepted from a peer', (v) => Number(v))
+    .option('--allow-peer <endpointId...>', 'private session: only these endpoint ids may connect (adds to the manifest allowedPeers)')
+    .option('--require-publisher <publicKey>', 'refuse a bundle not signed by this publisher key')
     .option('--trace', 'print every sync message')
     .option('--log-level <level>', 'debug, info, warn or error (on stderr)')
     .action(async (bundle: string, opts, cmd: Command) => {
@@ -36,6 +38,8 @@ export function registerServeCommands(program: Command): void {
         bindAddr: opts.bind,
         relays: Boolean(opts.relays),
         maxFrameBytes: opts.maxFrameBytes,
+        allowedPeers: opts.allowPeer,
+        requirePublisher: opts.requirePublisher,
         logger: stderrLogger((opts.logLevel as LogLevel) ?? (json ? 'warn' : 'info')),
       }).catch((err) => {
         throw new CliError((err as Error).message, EXIT_INVALID, (err as { code?: string }).code)
