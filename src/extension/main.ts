@@ -90,6 +90,18 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
     for (const [id, fn] of Object.entries(commands)) c.own(vscode.commands.registerCommand(id, fn))
     registerWebviews(c)
 
+    // Settings other than the log level are read at session start: offer the restart that applies them.
+    c.own(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        const session = sessions.current
+        const last = sessions.lastBundle
+        if (!session || !last || !e.affectsConfiguration('tonk') || onlyLogLevel(e)) return
+        void vscode.window.showInformationMessage('Tonk: the new settings apply when the session restarts.', 'Restart Session').then((a) => {
+          if (a && sessions.current === session) void vscode.commands.executeCommand('tonk.startSession', last.uri)
+        })
+      }),
+    )
+
     // Validating the workspace's manifests loads the engine: after activation, not during it.
     setTimeout(() => void diagnostics.scanWorkspace().catch((err) => log.error(`scanning tonk.json files: ${err}`)), 0)
 
@@ -115,6 +127,11 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
     })
     throw err
   }
+}
+
+const RESTART_SETTINGS = ['dataDir', 'peerName', 'relays', 'discovery', 'bridge', 'maxFrameBytes']
+function onlyLogLevel(e: vscode.ConfigurationChangeEvent): boolean {
+  return !RESTART_SETTINGS.some((key) => e.affectsConfiguration(`tonk.${key}`))
 }
 
 /** Stops the session and every local peer before the extension host goes away. */

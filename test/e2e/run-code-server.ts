@@ -14,6 +14,10 @@
 //   --workspace DIR    folder to copy as the workspace (default examples/my-world, else a minimal one)
 //   --keep             keep the temp folder (state, logs, workspace) and print its path
 //   --verbose          also print the workbench's start-up chatter (always in the automation log)
+//   --vsix FILE        test the packaged extension (npm run package) instead of the repo: it is installed
+//                      with `code-server --install-extension FILE --extensions-dir …` before each mode;
+//                      scenarios run it as a normal installed extension, the suite loads the installed
+//                      folder as the extension under development.
 // Env: TONK_VSCODE_CACHE (as in scripts/install-vscode-test-deps.sh), TONK_E2E_GREP (mocha --grep),
 //      CHROMIUM (default /usr/bin/chromium).
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -37,7 +41,7 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
 ]
 type Mode = { kind: 'suite' } | { kind: 'scenario'; file: string }
-interface Args { modes: Mode[]; timeoutSec: number; modeTimeoutSec: number; workspace?: string; keep: boolean; verbose: boolean }
+interface Args { modes: Mode[]; timeoutSec: number; modeTimeoutSec: number; workspace?: string; keep: boolean; verbose: boolean; vsix?: string }
 
 function parseArgs(argv: string[]): Args {
   const a: Args = { modes: [], timeoutSec: 300, modeTimeoutSec: 180, keep: false, verbose: false }
@@ -51,6 +55,7 @@ function parseArgs(argv: string[]): Args {
       case '--workspace': a.workspace = resolve(next()); break
       case '--keep': a.keep = true; break
       case '--verbose': a.verbose = true; break
+      case '--vsix': a.vsix = resolve(next()); break
       default: usage(`unknown argument ${argv[i]}`)
     }
   }
@@ -59,7 +64,7 @@ function parseArgs(argv: string[]): Args {
 }
 
 function usage(msg: string): never {
-  console.error(`run-code-server: ${msg}\nusage: node --import tsx test/e2e/run-code-server.ts [--suite] [--scenario FILE]... [--timeout SEC] [--mode-timeout SEC] [--workspace DIR] [--keep] [--verbose]`)
+  console.error(`run-code-server: ${msg}\nusage: node --import tsx test/e2e/run-code-server.ts [--suite] [--scenario FILE]... [--timeout SEC] [--mode-timeout SEC] [--workspace DIR] [--keep] [--verbose] [--vsix FILE]`)
   process.exit(2)
 }
 
@@ -165,6 +170,33 @@ interface Session {
   env: NodeJS.ProcessEnv; codeServer: ChildProcess; csLog: string; browserServer?: BrowserServer; browser?: Browser; page?: Page
   /** Every codeAutomationLog line (workbench log + extension host console). */
   automationLog: string[]
+  /** The extension under test: the repo, or the folder the VSIX was installed into. */
+  extensionFolder: string
+}
+
+/**
+ * Installs the VSIX the way a user would (`code-server --install-extension`), into this run's extensions
+ * dir, and returns the installed folder. Checks that the native iroh binary came along.
+ */
+async function installVsix(vsix: string, state: string, env: NodeJS.ProcessEnv): Promise<string> {
+  if (!existsSync(vsix)) throw new Error(`--vsix ${vsix}: no such file (npm run package makes it)`)
+  const t0 = Date.now()
+  const out: string[] = []
+  const child = spawn(CODE_SERVER, ['--user-data-dir', join(state, 'user'), '--extensions-dir', join(state, 'ext'), '--install-extension', vsix],
+    { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  track(child.pid)
+  child.stdout!.on('data', (d: Buffer) => out.push(d.toString()))
+  child.stderr!.on('data', (d: Buffer) => out.push(d.toString()))
+  const code = await withTimeout(new Promise<number | null>((r) => child.on('close', r)), 120_000, 'installing the VSIX')
+  if (code !== 0) throw new Error(`code-server --install-extension ${vsix} failed (${code}):\n${out.join('')}`)
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+  const folder = readdirSync(join(state, 'ext')).find((f) => f.startsWith(`${pkg.publisher}.${pkg.name}-`))
+  if (!folder) throw new Error(`the VSIX installed no ${pkg.publisher}.${pkg.name}-* folder:\n${out.join('')}`)
+  const installed = join(state, 'ext', folder)
+  const native = join(installed, 'node_modules', '@number0', 'iroh-linux-x64-gnu', 'iroh.linux-x64-gnu.node')
+  if (!existsSync(native)) throw new Error(`the installed VSIX has no iroh native binary (${native})`)
+  log(`installed ${basename(vsix)} into ${installed} in ${Date.now() - t0} ms`)
+  return installed
 }
 
 async function startSession(name: string, args: Args, installExtension: boolean): Promise<Session> {
@@ -182,11 +214,6 @@ async function startSession(name: string, args: Args, installExtension: boolean)
     'extensions.autoUpdate': false,
     'security.workspace.trust.enabled': false,
   }, null, 2))
-  if (installExtension) {
-    // Scenario mode: the extension is "installed" by a symlink to the repo (the built extension folder).
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
-    symlinkSync(ROOT, join(state, 'ext', `${pkg.publisher}.${pkg.name}-${pkg.version}`))
-  }
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     // Keep code-server and Chromium out of the home folder.
@@ -195,6 +222,14 @@ async function startSession(name: string, args: Args, installExtension: boolean)
     TMPDIR: join(tmp, 'tmp'),
   }
   mkdirSync(env.TMPDIR!, { recursive: true })
+  let installedExtension: string | undefined
+  if (args.vsix) {
+    installedExtension = await installVsix(args.vsix, state, env)
+  } else if (installExtension) {
+    // Scenario mode: the extension is "installed" by a symlink to the repo (the built extension folder).
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+    symlinkSync(ROOT, join(state, 'ext', `${pkg.publisher}.${pkg.name}-${pkg.version}`))
+  }
   const port = await freePort()
   const csLog = join(tmp, 'code-server.log')
   const fd = openSync(csLog, 'w')
@@ -206,7 +241,7 @@ async function startSession(name: string, args: Args, installExtension: boolean)
   ], { env, stdio: ['ignore', fd, fd], detached: true })
   closeSync(fd)
   track(codeServer.pid)
-  const s: Session = { tmp, state, workspace, port, baseUrl: `http://127.0.0.1:${port}`, remote: `vscode-remote://127.0.0.1:${port}`, env, codeServer, csLog, automationLog: [] }
+  const s: Session = { tmp, state, workspace, port, baseUrl: `http://127.0.0.1:${port}`, remote: `vscode-remote://127.0.0.1:${port}`, env, codeServer, csLog, automationLog: [], extensionFolder: installedExtension ?? ROOT }
   const t0 = Date.now()
   for (;;) {
     if (codeServer.exitCode !== null) throw new Error(`code-server exited with ${codeServer.exitCode}; log:\n${readFileSync(csLog, 'utf8')}`)
@@ -280,7 +315,7 @@ async function runSuite(args: Args): Promise<number> {
     await installLogForwarding(page, args.verbose, (l) => s.automationLog.push(l))
     await page.exposeFunction('codeAutomationExit', (c: unknown) => exit(c))
     const payload = encodeURIComponent(JSON.stringify([
-      ['extensionDevelopmentPath', s.remote + ROOT],
+      ['extensionDevelopmentPath', s.remote + s.extensionFolder],
       ['extensionTestsPath', s.remote + SUITE_BUNDLE],
     ]))
     await page.goto(`${s.baseUrl}/?folder=${encodeURIComponent(s.workspace)}&payload=${payload}`)

@@ -77,7 +77,7 @@ export class DocumentsModel implements ViewModel {
     const states = connected.map((p) => ({ name: p.name ?? shortId(p.endpointId), state: p.docs[d.documentId] ?? ('unknown' as DocSyncState) }))
     const inSync = states.filter((s) => s.state === 'in-sync').length
     const sync = connected.length === 0 ? 'no peers' : `in sync with ${inSync}/${connected.length}`
-    const heads = d.heads.length ? d.heads.map((h) => h.slice(0, 8)).join(',') : 'no heads'
+    const heads = d.heads.map((h) => h.slice(0, 8)).join(',')
     const ref = { url: d.url, path: d.path }
     const tooltip = [
       `**${md(d.path)}** (${d.type === 'dir' ? 'directory' : 'document'})`,
@@ -91,7 +91,8 @@ export class DocumentsModel implements ViewModel {
     return {
       id: `${d.type}:${d.path}`,
       label: basename(d.path),
-      description: d.type === 'doc' ? `${heads} · ${sync}` : undefined,
+      // A document listed in a directory but not loaded here has no heads (nor a sync state) yet.
+      description: d.type === 'doc' ? (d.heads.length ? `${heads} · ${sync}` : 'not loaded here yet') : undefined,
       tooltip,
       ref,
       type: d.type,
