@@ -82,7 +82,11 @@ describe('webview PostMessageNetworkAdapter', () => {
     // Every message on the wire was one CBOR frame.
     const messages = [...hostEnd.sent, ...pageEnd.sent].filter((f) => f.kind === 'message')
     assert.ok(messages.length > 0)
-    for (const f of messages) assert.ok(f.kind === 'message' && (cbor.decode(f.bytes) as { type?: string }).type)
+    for (const f of messages) {
+      assert.ok(f.kind === 'message' && (cbor.decode(f.bytes) as { type?: string }).type)
+      // Not a Node Buffer: VS Code's webview postMessage transfers typed arrays by constructor name only.
+      assert.equal(f.bytes.constructor, Uint8Array)
+    }
   })
 
   it('is ready with zero peers, and connects whichever side comes first', async () => {

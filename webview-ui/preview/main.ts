@@ -68,6 +68,7 @@ window.addEventListener('message', (event: MessageEvent<HostToPreview>) => {
     case 'adapter': {
       const frame = parseAdapterFrame(message.frame)
       if (frame) for (const fn of frameSubscribers) fn(frame)
+      else log('warn', `dropped a malformed frame from the host: ${describe(message.frame)}`)
       return
     }
     case 'session-ended':
@@ -76,6 +77,13 @@ window.addEventListener('message', (event: MessageEvent<HostToPreview>) => {
       return
   }
 })
+
+function describe(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return typeof value
+  const r = value as Record<string, unknown>
+  const bytes = r.bytes as { constructor?: { name?: string } } | undefined
+  return `kind ${String(r.kind)}, bytes ${typeof bytes} ${bytes?.constructor?.name ?? ''}`
+}
 
 async function start(init: PreviewInit): Promise<void> {
   await initAutomerge()

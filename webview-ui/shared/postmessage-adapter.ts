@@ -70,7 +70,10 @@ export class PostMessageNetworkAdapter extends NetworkAdapter {
 
   send(message: Message): void {
     if (!this.#unsubscribe || !this.#remote || message.targetId !== this.#remote) return
-    this.#channel.post({ kind: 'message', bytes: cbor.encode(message) })
+    // A plain Uint8Array copy: cbor-x hands out a Node Buffer (a view into its reused pool) on the host,
+    // and VS Code's webview postMessage only transfers views whose constructor is a typed array by name
+    // (a Buffer arrives in the page as a plain object).
+    this.#channel.post({ kind: 'message', bytes: new Uint8Array(cbor.encode(message)) })
   }
 
   disconnect(): void {

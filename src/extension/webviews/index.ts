@@ -1,6 +1,86 @@
 // Registers the webview commands (document inspector, bundle preview). main.ts calls this once.
+import * as vscode from 'vscode'
+import type { DocHandle } from '@automerge/automerge-repo/slim'
+import type { Session } from '../../core/session'
 import type { Ctx } from '../ctx'
+import { InspectorPanel } from './inspector'
+import { PreviewPanel } from './preview'
 
-export function registerWebviews(_ctx: Ctx): void {
-  // Filled in by the webview work (issue 5): tonk.openDocumentInspector, tonk.previewBundle.
+/** What tonk.openDocumentInspector accepts: a document ref ({url, path}), a Documents view row (its `ref`), a URL. */
+type InspectorTarget = { url?: string; path?: string } | { ref: { url?: string; path?: string } } | string | undefined
+
+export function registerWebviews(ctx: Ctx): void {
+  ctx.own(vscode.commands.registerCommand('tonk.openDocumentInspector', (target?: InspectorTarget) => openInspector(ctx, target)))
+  ctx.own(vscode.commands.registerCommand('tonk.previewBundle', () => openPreview(ctx)))
+  ctx.own({ dispose: () => PreviewPanel.panel?.dispose() })
+  ctx.own({ dispose: () => [...InspectorPanel.panels().values()].forEach((p) => p.dispose()) })
+}
+
+function runningSession(ctx: Ctx): Session | undefined {
+  const session = ctx.sessions?.current
+  if (!session) void vscode.window.showWarningMessage('No P2P session is running: run "Tonk: Start P2P Session" first.')
+  return session
+}
+
+function normalizeTarget(target: InspectorTarget): { url?: string; path?: string } {
+  if (typeof target === 'string') return target.startsWith('/') ? { path: target } : { url: target }
+  if (!target || typeof target !== 'object') return {}
+  const ref = 'ref' in target && target.ref && typeof target.ref === 'object' ? target.ref : target
+  const { url, path } = ref as { url?: unknown; path?: unknown }
+  return { url: typeof url === 'string' && url ? url : undefined, path: typeof path === 'string' && path ? path : undefined }
+}
+
+/** Opens the inspector; returns the document id shown (tests use it), or undefined when cancelled. */
+async function openInspector(ctx: Ctx, target: InspectorTarget): Promise<{ documentId: string } | undefined> {
+  const session = runningSession(ctx)
+  if (!session) return undefined
+  let { url, path } = normalizeTarget(target)
+  try {
+    if (!url && !path) {
+      const picked = await pickDocument(session)
+      if (!picked) return undefined
+      ;({ url, path } = picked)
+    }
+    if (!url) {
+      url = await session.docs.resolve(path!)
+      if (!url) throw new Error(`nothing at ${path}`)
+    }
+    if (!url.startsWith('automerge:')) url = `automerge:${url}`
+    if (!path) path = (await session.snapshot()).documents.find((d) => d.url === url)?.path
+    const handle = await session.repo.find<unknown>(url as never, { signal: AbortSignal.timeout(15_000) })
+    InspectorPanel.show(ctx, session, handle as DocHandle<unknown>, path)
+    return { documentId: handle.documentId }
+  } catch (err) {
+    const message = `Cannot inspect ${path ?? url}: ${(err as Error).message}`
+    ctx.log.warn(`inspector: ${message}`)
+    void vscode.window.showErrorMessage(message)
+    return undefined
+  }
+}
+
+async function pickDocument(session: Session): Promise<{ url: string; path: string } | undefined> {
+  const documents = (await session.snapshot()).documents
+  const items = documents.map((d) => ({
+    label: d.path,
+    description: d.type === 'dir' ? 'directory' : undefined,
+    detail: d.url,
+    iconPath: new vscode.ThemeIcon(d.type === 'dir' ? 'folder' : 'json'),
+    doc: d,
+  }))
+  const picked = await vscode.window.showQuickPick(items, { title: 'Open Document Inspector', placeHolder: 'Document to inspect', matchOnDetail: true })
+  return picked ? { url: picked.doc.url, path: picked.doc.path } : undefined
+}
+
+async function openPreview(ctx: Ctx): Promise<{ bundleId: string } | undefined> {
+  const session = runningSession(ctx)
+  if (!session) return undefined
+  try {
+    await PreviewPanel.show(ctx, session)
+    return { bundleId: session.bundle.bundleId }
+  } catch (err) {
+    const message = `Cannot preview ${session.bundle.manifest.name}: ${(err as Error).message}`
+    ctx.log.error(`preview: ${message}`)
+    void vscode.window.showErrorMessage(message)
+    return undefined
+  }
 }

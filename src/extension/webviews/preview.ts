@@ -1,0 +1,207 @@
+// The bundle preview: the bundle's entry page in a webview, with the shim of webview-ui/preview
+// injected before the app's scripts. The shim runs an automerge-repo Repo in the page whose only network
+// adapter talks (postMessage) to an adapter of the same kind added to the session's Repo here, so the
+// app syncs with every peer of the session. Design and security notes: docs/injected-api.md.
+import { randomBytes } from 'node:crypto'
+import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { dirname, join, posix } from 'node:path'
+import * as vscode from 'vscode'
+import type { Session } from '../../core/session'
+import type { AdapterFrame, HostToPreview, PreviewInit } from '../../protocol/preview'
+import type { PostMessageNetworkAdapter } from '../../../webview-ui/shared/postmessage-adapter'
+import type { Ctx } from '../ctx'
+import { loadEngine } from '../engine-loader'
+import { parsePreviewMessage } from './guards'
+import { nonce, webviewOut } from './html'
+import { rewriteEntryHtml } from './preview-html'
+
+export const PREVIEW_VIEW_TYPE = 'tonk.preview'
+const COMPLETE_MARKER = '.tonk-preview-complete'
+
+/**
+ * The verified bundle's files under `<dataDir>/preview/<bundleId>/`, extracted once: a bundle id names
+ * exactly one content, so an existing complete folder is reused. Extracted into a temp folder and
+ * renamed, so a crash never leaves a half-written folder that looks complete.
+ */
+export async function extractForPreview(session: Session): Promise<string> {
+  const root = join(session.options.dataDir, 'preview')
+  const dir = join(root, session.bundle.bundleId)
+  if (await exists(join(dir, COMPLETE_MARKER))) return dir
+  await mkdir(root, { recursive: true })
+  const tmp = join(root, `.tmp-${session.bundle.bundleId.slice(0, 16)}-${randomBytes(4).toString('hex')}`)
+  try {
+    await loadEngine().extractBundle(session.bundle, tmp)
+    await writeFile(join(tmp, COMPLETE_MARKER), new Date().toISOString() + '\n')
+    await rm(dir, { recursive: true, force: true }) // an incomplete leftover
+    await rename(tmp, dir)
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true })
+    if (await exists(join(dir, COMPLETE_MARKER))) return dir // another window won the race
+    throw err
+  }
+  return dir
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  )
+}
+
+export class PreviewPanel implements vscode.Disposable {
+  private static current: PreviewPanel | undefined
+  private readonly disposables: vscode.Disposable[] = []
+  private readonly subscribers = new Set<(frame: AdapterFrame) => void>()
+  private adapter?: PostMessageNetworkAdapter
+  private disposed = false
+  private pageReady = false
+
+  /** The open preview, if any (one per window: it shows the session's bundle). */
+  static get panel(): PreviewPanel | undefined {
+    return PreviewPanel.current
+  }
+
+  static async show(ctx: Ctx, session: Session): Promise<PreviewPanel> {
+    const existing = PreviewPanel.current
+    if (existing && existing.session === session && !existing.disposed) {
+      existing.panel.reveal()
+      return existing
+    }
+    existing?.dispose()
+    const manifest = session.bundle.manifest
+    const entry = manifest.entrypoints[0]
+    if (!entry) throw new Error(`bundle ${manifest.name} has no entrypoint`)
+    const entryBytes = session.bundle.files.get(entry)
+    if (!entryBytes) throw new Error(`bundle ${manifest.name}: entrypoint ${entry} is not among its files`)
+    const dir = await extractForPreview(session)
+    const bundleRoot = vscode.Uri.file(dir)
+    const panel = vscode.window.createWebviewPanel(
+      PREVIEW_VIEW_TYPE,
+      `Preview ${manifest.name}`,
+      vscode.ViewColumn.Beside,
+      {
+        enableScripts: true,
+        enableCommandUris: false,
+        enableForms: true,
+        // The app keeps its state (and its Repo) when the tab is hidden.
+        retainContextWhenHidden: true,
+        localResourceRoots: [webviewOut(ctx.extension.extensionUri), bundleRoot],
+      },
+    )
+    const preview = new PreviewPanel(ctx, session, panel)
+    PreviewPanel.current = preview
+    const webview = panel.webview
+    const entryDir = posix.dirname(entry)
+    const base = vscode.Uri.joinPath(bundleRoot, ...entryDir.split('/').filter(Boolean))
+    webview.html = rewriteEntryHtml({
+      // The entry page comes from the verified bundle in memory, not from the folder on disk.
+      html: new TextDecoder().decode(entryBytes),
+      baseHref: webview.asWebviewUri(base).toString().replace(/\/?$/, '/'),
+      shimSrc: webview.asWebviewUri(vscode.Uri.joinPath(webviewOut(ctx.extension.extensionUri), 'preview.js')).toString(),
+      nonce: nonce(),
+      cspSource: webview.cspSource,
+    })
+    ctx.log.info(`preview: ${manifest.name}@${manifest.version} from ${dirname(join(dir, entry))}`)
+    return preview
+  }
+
+  private constructor(
+    private readonly ctx: Ctx,
+    readonly session: Session,
+    readonly panel: vscode.WebviewPanel,
+  ) {
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((raw) => this.receive(raw)),
+      ctx.sessions.onDidChange((current) => {
+        if (current !== session) this.sessionEnded()
+      }),
+    )
+    const engine = loadEngine()
+    this.adapter = new engine.PostMessageNetworkAdapter(
+      {
+        post: (frame) => this.post({ type: 'adapter', frame }),
+        subscribe: (fn) => {
+          this.subscribers.add(fn)
+          return () => void this.subscribers.delete(fn)
+        },
+      },
+      { onDrop: (reason) => ctx.log.warn(`preview: dropped ${reason}`) },
+    )
+    session.repo.networkSubsystem.addNetworkAdapter(this.adapter)
+  }
+
+  /** The page's Repo, once it has connected (its automerge-repo peer id). */
+  get pagePeerId(): string | undefined {
+    return this.adapter?.remotePeerId
+  }
+
+  get isReady(): boolean {
+    return this.pageReady
+  }
+
+  dispose(): void {
+    if (this.disposed) return
+    this.disposed = true
+    if (PreviewPanel.current === this) PreviewPanel.current = undefined
+    this.detach()
+    for (const d of this.disposables.splice(0)) d.dispose()
+    this.panel.dispose()
+  }
+
+  /** Takes the adapter out of the session's Repo (it says `leave` to the page). */
+  private detach(): void {
+    const adapter = this.adapter
+    this.adapter = undefined
+    if (!adapter) return
+    try {
+      this.session.repo.networkSubsystem.removeNetworkAdapter(adapter)
+    } catch (err) {
+      // The session's repo is gone already (stopped): the adapter goes with it.
+      this.ctx.log.debug(`preview: removing the adapter: ${(err as Error).message}`)
+    }
+  }
+
+  private sessionEnded(): void {
+    this.detach()
+    this.post({ type: 'session-ended' })
+  }
+
+  private post(message: HostToPreview): void {
+    if (this.disposed) return
+    void this.panel.webview.postMessage(message).then(undefined, (err: Error) => this.ctx.log.debug(`preview: post failed: ${err.message}`))
+  }
+
+  private receive(raw: unknown): void {
+    const parsed = parsePreviewMessage(raw)
+    if (!parsed.ok) {
+      this.ctx.log.warn(`preview: dropped a message from the webview: ${parsed.reason}`)
+      return
+    }
+    const message = parsed.message
+    switch (message.type) {
+      case 'ready': {
+        if (!this.adapter) {
+          this.post({ type: 'session-ended' })
+          return
+        }
+        this.pageReady = true
+        const m = this.session.bundle.manifest
+        const init: PreviewInit = {
+          rootUrl: this.session.root.url,
+          peerId: this.session.endpointId ?? '',
+          bundle: { name: m.name, version: m.version, bundleId: this.session.bundle.bundleId, namespace: m.sync.namespace },
+        }
+        this.post({ type: 'init', init })
+        return
+      }
+      case 'adapter':
+        for (const fn of this.subscribers) fn(message.frame)
+        return
+      case 'log':
+        this.ctx.log[message.level](`preview page: ${message.message}`)
+        return
+    }
+  }
+}
