@@ -56,6 +56,7 @@ export async function recomputeManifest(ctx: Ctx, manifestUri: vscode.Uri): Prom
   try {
     authored = JSON.parse(text)
   } catch (err) {
+    ctx.log.warn(`recompute ${manifestUri.fsPath}: not valid JSON: ${(err as Error).message}`)
     void vscode.window.showErrorMessage(`Tonk: tonk.json is not valid JSON: ${(err as Error).message}`)
     return false
   }

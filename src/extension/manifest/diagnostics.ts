@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises'
 import * as vscode from 'vscode'
 import type { Ctx } from '../ctx'
 import { loadEngine } from '../engine-loader'
+import { readSettings } from '../settings'
 import { placeIssues } from './place-issues'
 
 const EXCLUDE = '{**/node_modules/**,**/.git/**,**/out/**}'
@@ -45,6 +46,9 @@ export class ManifestDiagnostics implements vscode.Disposable {
 
   private fileChanged(uri: vscode.Uri, kind: 'created' | 'changed' | 'deleted'): void {
     if (uri.scheme !== 'file' || /[\\/](node_modules|\.git)[\\/]/.test(uri.fsPath)) return
+    // Session data dirs (storage written on every sync) may live inside a workspace: not bundle content.
+    const dataDirs = [readSettings().dataDir, this.ctx.extension.globalStorageUri.fsPath].filter(Boolean)
+    if (dataDirs.some((d) => uri.fsPath.startsWith(d))) return
     if (uri.path.endsWith('/tonk.json')) {
       const folder = folderOf(uri)
       if (kind === 'deleted') {

@@ -102,6 +102,7 @@ export class CliPeer {
 export function printLogOnFailure(): void {
   afterEach(async function () {
     if (this.currentTest?.state !== 'failed') return
+    await new Promise((r) => setTimeout(r, 1500)) // the channel writes its file asynchronously
     try {
       const api = await tonkApi()
       const file = join(api.ctx.extension.logUri.fsPath, 'Tonk P2P.log')

@@ -40,7 +40,7 @@ describe('P2P session', function () {
     )
     assert.ok(row.label.startsWith(peer.ready!.endpointId.slice(0, 10)), row.label)
     assert.match(row.description ?? '', /direct \S+:\d+/)
-    assert.match(row.tooltip ?? '', /found by \| (ticket|incoming)/)
+    assert.match(row.tooltip ?? '', /found by \| (ticket|incoming|mdns|exchange)/)
     await waitFor('status bar shows 1 peer', () => api.status.text.includes('1 peer'))
   })
 
