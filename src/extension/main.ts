@@ -73,8 +73,8 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
         status.update(snap)
       }),
     )
-    // Local peers belong to the session: they stop with it (and with the extension).
-    c.own(sessions.onDidChange((s) => s && c.ownForSession({ dispose: () => void localPeers.stop() })))
+    // Local peers belong to the session: they stop with it (and with the extension), before it.
+    c.own(sessions.beforeStop(() => localPeers.stop()))
     c.own(localPeers.onDidChange(() => void vscode.commands.executeCommand('setContext', 'tonk.localPeersRunning', localPeers.runningCount > 0)))
     void vscode.commands.executeCommand('setContext', 'tonk.localPeersRunning', false)
 

@@ -172,9 +172,18 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     return session
   }
 
+  private readonly stopHooks: (() => Promise<void>)[] = []
+
+  /** Work awaited before a session stops (local peers end first, so stop resolves with them gone). */
+  beforeStop(hook: () => Promise<void>): vscode.Disposable {
+    this.stopHooks.push(hook)
+    return { dispose: () => void this.stopHooks.splice(this.stopHooks.indexOf(hook) >>> 0, 1) }
+  }
+
   private async stopNow(): Promise<void> {
     const session = this.session
     if (!session) return
+    await Promise.allSettled(this.stopHooks.map((hook) => hook()))
     // Session-scoped things first (local peers, listeners, webviews), then the session itself.
     this.ctx.endSessionScope()
     this.session = undefined

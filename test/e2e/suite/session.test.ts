@@ -110,12 +110,20 @@ describe('P2P session', function () {
     for (const pid of pids) assert.throws(() => process.kill(pid, 0), 'the local peer process is gone')
   })
 
-  it('shows the sync trace as a tonk-trace document', async () => {
+  it('shows the sync trace as a tonk-trace document that grows while it is open', async () => {
+    const api = await tonkApi()
     const editor = await vscode.commands.executeCommand<vscode.TextEditor>('tonk.showSyncTrace')
     assert.equal(editor.document.languageId, 'tonk-trace')
     const text = editor.document.getText()
     assert.match(text, /^# Tonk sync trace: /)
     assert.match(text, /^\d\d:\d\d:\d\d\.\d{3} (->|<-) [0-9a-f]{10} \S+ (sync|request|remote-heads-changed|remote-subscription-change|ephemeral|doc-unavailable) /m)
+    // A change here reaches the (redialing) CLI peer: its sync messages are appended live.
+    await waitFor('cli-peer connected again', () =>
+      api.peersModel.roots().some((n) => n.label.includes('cli-peer') && n.contextValue === 'tonk.peer.connected'),
+    )
+    const docUrl = await api.sessions.current!.docs.writeDoc('/e2e/from-editor', { written: 'in VS Code' })
+    const documentId = docUrl.replace('automerge:', '')
+    await waitFor('a trace line about /e2e/from-editor', () => editor.document.getText().includes(documentId), 15_000)
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor')
   })
 
@@ -124,11 +132,15 @@ describe('P2P session', function () {
     const session = api.sessions.current
     assert.ok(session)
     const dataDir = session.options.dataDir
+    const [local] = (await vscode.commands.executeCommand<{ pid: number }[]>('tonk.startLocalPeers', 1)) ?? []
+    assert.ok(local?.pid, 'a local peer runs')
     assert.equal(await vscode.commands.executeCommand('tonk.stopSession'), true)
     assert.equal(api.sessions.current, undefined)
     assert.deepEqual(api.peersModel.roots(), [])
     assert.deepEqual(api.documentsModel.roots(), [])
     assert.ok(!existsSync(`${dataDir}/control.sock`), 'control socket removed')
+    assert.equal(api.localPeers.runningCount, 0, 'local peers stop with the session')
+    assert.throws(() => process.kill(local.pid, 0), 'the local peer process is gone')
     await waitFor('cli-peer sees the session gone', () => peer!.events.filter((e) => e.event === 'peer-disconnected').length >= 1)
     // A restart (same window) reuses the data dir: same identity.
     const first = api.sessions.lastBundle
