@@ -16,7 +16,8 @@ export function count(name: string, n = 1): void {
   counters.set(name, (counters.get(name) ?? 0) + n)
 }
 
-after(function () {
+// Guarded: scripts (soak) import the samplers below outside mocha.
+if (typeof after === 'function') after(function () {
   if (lines.length === 0 && counters.size === 0) return
   console.log('\n  ===== reliability summary =====')
   for (const [name, n] of counters) console.log(`  ${name}: ${n}`)
