@@ -15,7 +15,8 @@ import { DocTree } from './docs/paths'
 import { createBundleRepo, type BundleRepo } from './docs/repo'
 import { readKnownPeers, rememberPeer, ticketOf, writeKnownPeers, type KnownPeer } from './known-peers'
 import { noopLogger, type Logger } from './log'
-import { closeEndpoint, createEndpoint, endpointTicket, firstLine } from './net/endpoint'
+import { createDiscovery, type DiscoveryOptions, type DiscoveryRuntime } from './discovery'
+import { closeEndpoint, createEndpoint, endpointTicket, firstLine, loadOrCreateSecretKey } from './net/endpoint'
 import type { IrohEndpoint } from './net/iroh'
 import {
   IrohNetworkAdapter,
@@ -49,6 +50,10 @@ export interface SessionOptions {
   allowedPeers?: string[]
   /** Refuse to open a bundle not signed by this publisher key (64 hex): BundleError E_SIGNATURE. */
   requirePublisher?: string
+  /** How peers are found besides tickets: mDNS and peer exchange on by default, the DHT off. */
+  discovery?: DiscoveryOptions
+  /** Also sync with an automerge-repo WebSocket sync server (`ws://host:7777/sync`). */
+  bridge?: string
   logger?: Logger
 }
 
@@ -123,6 +128,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private pathsStale = true
   private knownPeers: KnownPeer[] = []
   private knownPeersWrite = Promise.resolve()
+  private discovery?: DiscoveryRuntime
 
   private constructor(
     readonly bundle: LoadedBundle,
@@ -178,6 +184,11 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.endpoint ? endpointTicket(this.endpoint) : undefined
   }
 
+  /** Discovery sources running (mdns, exchange, dht), for status lines. */
+  get discoverySources(): string[] {
+    return [...(this.discovery?.sourceNames ?? []), ...(this.options.bridge ? ['bridge'] : [])]
+  }
+
   get online(): boolean {
     return this.adapter?.isOnline ?? false
   }
@@ -205,6 +216,7 @@ export class Session extends EventEmitter<SessionEvents> {
           protocolVersion: m.sync.protocolVersion,
           minCompatibleVersion: m.sync.minCompatibleVersion,
           peerName: this.peerName,
+          features: this.options.discovery?.exchange === false ? [] : ['pex'],
         },
         logger: this.log,
         maxFrameBytes: this.options.maxFrameBytes,
@@ -221,9 +233,11 @@ export class Session extends EventEmitter<SessionEvents> {
       for (const known of this.knownPeers) {
         if (!this.sources.has(known.endpointId)) this.dial(ticketOf(known), 'known', false)
       }
+      this.discovery = createDiscovery(this.discoveryDeps(this.adapter, this.endpoint))
+      await this.discovery.start()
       this.bundleRepo = await createBundleRepo({
         dataDir,
-        network: [this.adapter],
+        network: [this.adapter, ...this.discovery.extraAdapters],
         rootDocumentId: m.sync.rootDocument.documentId as DocumentId,
         rootDocumentBytes: this.bundle.rootDocumentBytes,
         logger: this.log,
@@ -269,6 +283,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (!this.adapter) throw new Error('session not started')
     try {
       const id = this.adapter.dial(ticket.trim())
+      this.discovery?.unsuppress(id)
       this.sources.set(id, source)
       this.scheduleChanged()
       return id
@@ -280,6 +295,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   disconnectPeer(endpointId: string): void {
+    this.discovery?.suppress(endpointId)
     this.adapter?.disconnectPeer(endpointId)
     this.scheduleChanged()
   }
@@ -311,7 +327,7 @@ export class Session extends EventEmitter<SessionEvents> {
       peerName: this.peerName,
       online: this.online,
       dataDir: this.options.dataDir,
-      peers: (this.adapter?.peerInfos() ?? []).map((p) => ({
+      peers: [...(this.adapter?.peerInfos() ?? []), ...(this.discovery?.bridgePeers() ?? [])].map((p) => ({
         ...p,
         source: this.sources.get(p.endpointId) ?? 'incoming',
         docs: this.peerDocStates(p),
@@ -337,6 +353,8 @@ export class Session extends EventEmitter<SessionEvents> {
         this.log.warn(`session: stopping ${what} failed: ${firstLine(err)}`)
       }
     }
+    await attempt('discovery', () => this.discovery?.stop())
+    this.discovery = undefined
     await attempt('control socket', () => closeControlServer(this.control, dataDirFiles(this.options.dataDir).control))
     this.control = undefined
     await attempt('network', () => this.adapter?.goOffline())
@@ -382,6 +400,33 @@ export class Session extends EventEmitter<SessionEvents> {
     this.knownPeersWrite = this.knownPeersWrite
       .then(() => writeKnownPeers(dataDirFiles(this.options.dataDir).knownPeers, list))
       .catch((err) => this.log.warn(`session: cannot save known peers: ${firstLine(err)}`))
+  }
+
+  /** What discovery needs from the session: who we are, and how to dial and label peers. */
+  private discoveryDeps(adapter: IrohNetworkAdapter, endpoint: IrohEndpoint) {
+    const m = this.bundle.manifest
+    return {
+      options: this.options.discovery ?? {},
+      bridge: this.options.bridge,
+      adapter,
+      bindAddr: this.options.bindAddr ?? '0.0.0.0:0',
+      context: {
+        endpointId: adapter.endpointId,
+        bundleId: this.bundle.bundleId,
+        dhtKey: m.sync.discovery.dhtKey,
+        mdnsService: m.sync.discovery.mdnsService,
+        protocolVersion: m.sync.protocolVersion,
+        addresses: () => (endpoint.isClosed() ? [] : endpoint.addr().directAddresses()),
+        ticket: () => endpointTicket(endpoint),
+        secretKey: () => loadOrCreateSecretKey(this.options.dataDir),
+        logger: this.log,
+      },
+      label: (endpointId: string, source: PeerSource) => {
+        const current = this.sources.get(endpointId)
+        if (current === undefined || current === 'incoming') this.sources.set(endpointId, source)
+        this.scheduleChanged()
+      },
+    }
   }
 
   private wireAdapter(adapter: IrohNetworkAdapter): void {

@@ -3,12 +3,35 @@ import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { connectControl } from '../../core/control'
 import { dataDirFiles, readDataDirInfo } from '../../core/data-dir'
+import type { DiscoveryOptions } from '../../core/discovery'
 import { Session, type SessionSnapshot } from '../../core/session'
 import { stderrLogger, type LogLevel } from '../logger'
 import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput } from '../output'
 
 const globalJson = (cmd: Command) => Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)
 const short = (id: string) => id.slice(0, 10)
+
+function parsePort(value: string, flag: string): number {
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`${flag} wants a UDP port (0-65535), not "${value}"`, EXIT_USAGE, 'E_USAGE')
+  return port
+}
+
+/** --no-mdns / --no-exchange / --dht / --dht-bootstrap / --dht-port → the session's discovery options. */
+function discoveryOptions(opts: { mdns?: boolean; exchange?: boolean; dht?: boolean; dhtBootstrap?: string[]; dhtPort?: number }): DiscoveryOptions {
+  const bootstrap = opts.dhtBootstrap?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)
+  for (const entry of bootstrap ?? []) {
+    if (entry !== 'none' && !/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(entry)) {
+      throw new CliError(`--dht-bootstrap wants host:port entries, not "${entry}"`, EXIT_USAGE, 'E_USAGE')
+    }
+  }
+  const dhtOn = bootstrap !== undefined ? opts.dht !== false : opts.dht === true
+  return {
+    mdns: opts.mdns !== false,
+    exchange: opts.exchange !== false,
+    dht: dhtOn ? { bootstrap: bootstrap?.filter((e) => e !== 'none'), port: opts.dhtPort } : false,
+  }
+}
 
 export function registerServeCommands(program: Command): void {
   program
@@ -24,6 +47,13 @@ export function registerServeCommands(program: Command): void {
     .option('--max-frame-bytes <n>', 'largest frame accepted from a peer', (v) => Number(v))
     .option('--allow-peer <endpointId...>', 'private session: only these endpoint ids may connect (adds to the manifest allowedPeers)')
     .option('--require-publisher <publicKey>', 'refuse a bundle not signed by this publisher key')
+    .option('--no-mdns', 'do not find or announce peers on the LAN (mDNS)')
+    .option('--no-exchange', 'do not pass connected peers on to each other (peer exchange)')
+    .option('--dht', 'find peers through the Mainline DHT (the public BitTorrent routers unless --dht-bootstrap)')
+    .option('--no-dht', 'no DHT (the default)')
+    .option('--dht-bootstrap <host:port...>', 'DHT nodes to join through (implies --dht); "none" starts a DHT of its own')
+    .option('--dht-port <port>', 'UDP port of this peer\'s DHT node (default: any)', (v) => parsePort(v, '--dht-port'))
+    .option('--bridge <url>', 'also sync with an automerge-repo WebSocket sync server, e.g. ws://localhost:7777/sync')
     .option('--trace', 'print every sync message')
     .option('--log-level <level>', 'debug, info, warn or error (on stderr)')
     .action(async (bundle: string, opts, cmd: Command) => {
@@ -38,6 +68,8 @@ export function registerServeCommands(program: Command): void {
         bindAddr: opts.bind,
         relays: Boolean(opts.relays),
         maxFrameBytes: opts.maxFrameBytes,
+        discovery: discoveryOptions(opts),
+        bridge: opts.bridge,
         allowedPeers: opts.allowPeer,
         requirePublisher: opts.requirePublisher,
         logger: stderrLogger((opts.logLevel as LogLevel) ?? (json ? 'warn' : 'info')),
@@ -50,8 +82,8 @@ export function registerServeCommands(program: Command): void {
       const snap = await session.snapshot()
       if (opts.ticketFile) await writeFile(opts.ticketFile, snap.ticket + '\n')
       line(
-        { event: 'ready', endpointId: snap.endpointId, ticket: snap.ticket, bundleId: snap.bundle.bundleId, name: snap.bundle.name, dataDir: opts.data },
-        `serving ${snap.bundle.name}@${snap.bundle.version} (bundle ${short(snap.bundle.bundleId)}) as ${short(snap.endpointId ?? '')}\nticket: ${snap.ticket}`,
+        { event: 'ready', endpointId: snap.endpointId, ticket: snap.ticket, bundleId: snap.bundle.bundleId, name: snap.bundle.name, dataDir: opts.data, discovery: session.discoverySources },
+        `serving ${snap.bundle.name}@${snap.bundle.version} (bundle ${short(snap.bundle.bundleId)}) as ${short(snap.endpointId ?? '')}\nticket: ${snap.ticket}\ndiscovery: ${session.discoverySources.join(', ') || 'off (tickets only)'}${opts.bridge ? `; bridge to ${opts.bridge}` : ''}`,
       )
       const known = new Map<string, string>()
       const report = (s: SessionSnapshot) => {

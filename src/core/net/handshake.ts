@@ -28,6 +28,8 @@ export interface HelloInfo {
   minCompatibleVersion: string
   /** Human name for UIs ("alice's laptop"). */
   peerName: string
+  /** Optional extras this side speaks beyond automerge-repo messages, e.g. 'pex' (peer exchange). */
+  features?: string[]
 }
 
 export interface HelloMessage extends HelloInfo {
@@ -103,6 +105,9 @@ export function checkHello(local: HelloMessage, remote: unknown, localId: string
   if (h.storageId !== undefined && !isStr(h.storageId)) return malformed('invalid storageId')
   if (h.isEphemeral !== undefined && typeof h.isEphemeral !== 'boolean') return malformed('invalid isEphemeral')
   if (h.gated !== undefined && typeof h.gated !== 'boolean') return malformed('invalid gated')
+  if (h.features !== undefined && !(Array.isArray(h.features) && h.features.length <= 16 && h.features.every((f) => isStr(f, 32)))) {
+    return malformed('invalid features')
+  }
   const hello = { ...h, isEphemeral: h.isEphemeral ?? false } as HelloMessage
   for (const field of ['protocolVersion', 'minCompatibleVersion'] as const) {
     if (!semver.valid(hello[field])) return malformed(`${field} "${hello[field].slice(0, 40)}" is not a semver version`)

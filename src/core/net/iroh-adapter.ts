@@ -157,7 +157,12 @@ export interface IrohAdapterEvents {
   trace: [TraceEvent]
   /** Online/offline and other state a status bar shows. */
   'state-changed': [{ online: boolean }]
+  /** A frame of ours (type `tonk/…`, e.g. peer exchange) from a connected peer; never given to the Repo. */
+  'extension-message': [{ endpointId: string; message: Record<string, unknown> }]
 }
+
+/** Frames whose type starts with this are the session's own (peer exchange), not automerge-repo's. */
+export const EXTENSION_TYPE_PREFIX = 'tonk/'
 
 type LinkState = 'parked' | 'handshaking' | 'active' | 'retiring' | 'closed'
 
@@ -422,6 +427,18 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       })
     }
     return [...rows.values()]
+  }
+
+  /**
+   * Sends one of our own frames (type `tonk/…`) to a connected peer whose hello lists `feature`; peers
+   * without it would take the frame for a malformed automerge message. Returns whether it was queued.
+   */
+  sendExtension(endpointId: string, feature: string, message: { type: string } & Record<string, unknown>): boolean {
+    const peer = this.peers.get(endpointId)
+    if (this.phase !== 'online' || !peer?.link || !peer.hello.features?.includes(feature)) return false
+    if (!message.type.startsWith(EXTENSION_TYPE_PREFIX)) throw new Error(`extension frames have a type starting with ${EXTENSION_TYPE_PREFIX}`)
+    this.sendTo(peer, cbor.encode(message))
+    return true
   }
 
   peerInfo(endpointId: string): PeerInfo | undefined {
@@ -836,6 +853,13 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       decoded = cbor.decode(frame)
     } catch {
       this.dropLink(link, 'E_MESSAGE_MALFORMED', `${them} sent a frame that is not CBOR`)
+      return
+    }
+    const type = (decoded as { type?: unknown } | null)?.type
+    if (typeof type === 'string' && type.startsWith(EXTENSION_TYPE_PREFIX) && !Array.isArray(decoded)) {
+      if (this.phase === 'online') {
+        this.events.emit('extension-message', { endpointId: link.endpointId, message: decoded as Record<string, unknown> })
+      }
       return
     }
     const problem = messageProblem(decoded)

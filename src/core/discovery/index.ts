@@ -1,0 +1,91 @@
+// Discovery for one session: the sources it asked for (mDNS and peer exchange by default, the DHT when
+// enabled), the manager that turns their candidates into dials, and the optional WebSocket bridge.
+import type { NetworkAdapterInterface } from '@automerge/automerge-repo/slim'
+import type { IrohNetworkAdapter, PeerInfo } from '../net/iroh-adapter'
+import { BridgeAdapter } from './bridge'
+import { DhtSource, type DhtSourceOptions } from './dht'
+import { PeerExchange } from './exchange'
+import { DiscoveryManager } from './manager'
+import { MdnsSource } from './mdns'
+import type { DiscoveryContext, DiscoverySourceName, PeerSource } from './types'
+
+export type { DiscoveryContext, DiscoverySourceName, PeerCandidate, PeerSource } from './types'
+export { DiscoveryManager } from './manager'
+export { PUBLIC_DHT_ROUTERS } from './dht'
+
+export interface DiscoveryOptions {
+  /** Find and announce peers of the bundle on the LAN. Default true. */
+  mdns?: boolean
+  /** Pass connected peers on to each other. Default true. */
+  exchange?: boolean
+  /** Mainline DHT. Default off; `true` joins through the public BitTorrent routers. */
+  dht?: boolean | DhtSourceOptions
+}
+
+export interface DiscoveryDeps {
+  options: DiscoveryOptions
+  bridge?: string
+  adapter: IrohNetworkAdapter
+  /** The session's bind address: 127.0.0.1 keeps mDNS on loopback. */
+  bindAddr: string
+  context: Omit<DiscoveryContext, 'offer' | 'lost'>
+  /** Record how a peer was found (the session keeps the first label that is not 'incoming'). */
+  label(endpointId: string, source: DiscoverySourceName | 'bridge'): void
+}
+
+export interface DiscoveryRuntime {
+  readonly sourceNames: DiscoverySourceName[]
+  /** Network adapters to add to the Repo (the bridge). */
+  readonly extraAdapters: NetworkAdapterInterface[]
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** Peer rows for the bridge, if any. */
+  bridgePeers(): PeerInfo[]
+  /** The user disconnected / dialed a peer: discovery stops / resumes dialing it. */
+  suppress(endpointId: string): void
+  unsuppress(endpointId: string): void
+}
+
+export function createDiscovery(deps: DiscoveryDeps): DiscoveryRuntime {
+  const { adapter, options } = deps
+  const sources: PeerSource[] = []
+  let manager: DiscoveryManager | undefined
+  if (options.mdns !== false) {
+    sources.push(new MdnsSource({ loopback: deps.bindAddr.startsWith('127.') ? true : undefined }))
+  }
+  if (options.exchange !== false) sources.push(new PeerExchange(adapter, (id) => manager?.addressesOf(id) ?? []))
+  if (options.dht) {
+    const dhtOptions = options.dht === true ? {} : options.dht
+    const bindHost = dhtOptions.bindHost ?? (deps.bindAddr.startsWith('127.') ? '127.0.0.1' : undefined)
+    sources.push(new DhtSource({ ...dhtOptions, bindHost }))
+  }
+  manager = new DiscoveryManager({
+    context: deps.context,
+    sources,
+    host: {
+      dial: (target, source) => {
+        const endpointId = adapter.dial(target)
+        deps.label(endpointId, source)
+      },
+      status: (endpointId) => {
+        const info = adapter.peerInfo(endpointId)
+        if (!info) return 'unknown'
+        return info.state === 'connected' ? 'connected' : 'dialing'
+      },
+      label: (endpointId, source) => deps.label(endpointId, source),
+      forget: (endpointId) => adapter.disconnectPeer(endpointId),
+    },
+  })
+  const bridge = deps.bridge ? new BridgeAdapter(deps.bridge, deps.context.logger) : undefined
+  if (bridge) deps.label(bridge.url, 'bridge')
+  const m = manager
+  return {
+    sourceNames: m.sourceNames,
+    extraAdapters: bridge ? [bridge] : [],
+    start: () => m.start(),
+    stop: () => m.stop(),
+    bridgePeers: () => (bridge ? [bridge.peerInfo()] : []),
+    suppress: (id) => m.suppress(id),
+    unsuppress: (id) => m.unsuppress(id),
+  }
+}

@@ -1,0 +1,48 @@
+// The one interface every peer source implements (mDNS, peer exchange, DHT): a source is started with
+// a context that tells it who we are and where to hand candidates, and stopped best-effort. Sources
+// never dial: the DiscoveryManager filters (own bundle, not ourselves), deduplicates and rate-limits,
+// then asks the session to dial.
+import type { Logger } from '../log'
+
+/** How a peer was found; shown per peer by the session snapshot, `serve` and the Peers view. */
+export type DiscoverySourceName = 'mdns' | 'exchange' | 'dht'
+
+export interface PeerCandidate {
+  /** 64 hex chars: the iroh endpoint id (ed25519 public key). */
+  endpointId: string
+  /** Direct `ip:port` addresses to try; may be empty when a ticket carries them. */
+  addresses: string[]
+  /** A full endpoint ticket, when the source has one (DHT records carry tickets). */
+  ticket?: string
+  source: DiscoverySourceName
+}
+
+/** What a source knows about this peer and how it reports candidates. */
+export interface DiscoveryContext {
+  readonly endpointId: string
+  /** The bundle's identity for discovery: the bundleId, or the manifest's `discovery.dhtKey` for the DHT. */
+  readonly bundleId: string
+  readonly dhtKey: string | undefined
+  readonly mdnsService: string
+  readonly protocolVersion: string
+  /** This endpoint's current direct addresses (`ip:port`). */
+  addresses(): string[]
+  /** This endpoint's ticket, for records others dial. */
+  ticket(): string
+  /** The iroh secret key (32 bytes, ed25519 seed) for signing DHT records. */
+  secretKey(): Promise<Uint8Array>
+  /** Hand over a candidate already known to be of this bundle. */
+  offer(candidate: PeerCandidate): void
+  /** A source saw a peer go away (mDNS goodbye): stop redialing it unless it is connected. */
+  lost(endpointId: string, source: DiscoverySourceName): void
+  logger: Logger
+}
+
+export interface PeerSource {
+  readonly name: DiscoverySourceName
+  start(context: DiscoveryContext): Promise<void> | void
+  /** Best effort; never throws (says goodbye where the protocol has one). */
+  stop(): Promise<void>
+  /** This endpoint's addresses changed: re-announce. */
+  addressesChanged?(): void
+}

@@ -1,0 +1,189 @@
+// Discovery pieces without the network: mDNS TXT records (privacy tag, 255-byte entries, other bundles
+// dropped), ed25519 from iroh's identity, the manager's filtering / dedup / back-off, peer-exchange
+// frame validation; then a real two-node DHT on loopback handing each side the other's signed ticket.
+import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
+import { DnsTxt } from 'bonjour-service/dist/lib/dns-txt.js'
+import { DhtSource } from '../../src/core/discovery/dht'
+import { readPexFrame } from '../../src/core/discovery/exchange'
+import { ed25519FromSeed, ed25519Verify, mdnsBundleTag } from '../../src/core/discovery/keys'
+import { DiscoveryManager, isSocketAddress, type DiscoveryHost } from '../../src/core/discovery/manager'
+import { mdnsTxt, parseServiceType, readMdnsTxt } from '../../src/core/discovery/mdns'
+import type { DiscoveryContext, DiscoverySourceName, PeerCandidate } from '../../src/core/discovery/types'
+import { noopLogger } from '../../src/core/log'
+import { SecretKey } from '../../src/core/net/iroh'
+import { assertIsolated } from '../helpers/ensure-isolated'
+
+const hex = (n = 32) => randomBytes(n).toString('hex')
+const bundleId = 'b'.repeat(43)
+
+describe('discovery: mDNS TXT records', () => {
+  const self = { endpointId: hex(), bundleId, protocolVersion: '1.0.0' }
+  const addresses = ['10.0.0.1:4242', '[fe80::1234:5678:9abc:def0]:4242', '192.168.1.20:4242']
+
+  it('round-trips, every entry ≤ 255 bytes, addresses in separate entries', () => {
+    const txt = mdnsTxt(self, 'n1', [...addresses, ...Array.from({ length: 10 }, (_, i) => `10.1.1.${i}:1`)])
+    for (const entry of new DnsTxt().encode(txt)) assert.ok(entry.length <= 255, `${entry.length} bytes`)
+    assert.equal(Object.keys(txt).filter((k) => /^a\d$/.test(k)).length, 8, 'at most 8 addresses')
+    assert.equal(txt.b!.length, 22)
+    assert.ok(!JSON.stringify(txt).includes(bundleId), 'the bundle id itself is not published')
+    const decoded = new DnsTxt().decodeAll(new DnsTxt().encode(txt))
+    assert.deepEqual(readMdnsTxt(bundleId, decoded), { endpointId: self.endpointId, addresses: [...addresses, ...Array.from({ length: 5 }, (_, i) => `10.1.1.${i}:1`)] })
+  })
+
+  it('the tag changes with the nonce and is useless for another bundle', () => {
+    assert.notEqual(mdnsBundleTag(bundleId, 'n1'), mdnsBundleTag(bundleId, 'n2'))
+    const txt = mdnsTxt(self, 'n1', addresses)
+    assert.equal(readMdnsTxt('c'.repeat(43), txt), undefined)
+    assert.equal(readMdnsTxt(bundleId, { ...txt, n: 'n2' }), undefined)
+    assert.equal(readMdnsTxt(bundleId, { ...txt, id: 'zz' }), undefined)
+    assert.equal(readMdnsTxt(bundleId, { ...txt, v: '2' }), undefined)
+    assert.equal(readMdnsTxt(bundleId, null), undefined)
+    assert.deepEqual(readMdnsTxt(bundleId, { ...txt, a0: 'not an address' })?.addresses, addresses.slice(1))
+  })
+
+  it('parses service types and refuses others', () => {
+    assert.deepEqual(parseServiceType('_tonk-sync._udp'), { type: 'tonk-sync', protocol: 'udp' })
+    assert.throws(() => parseServiceType('tonk'), /DNS-SD service type/)
+  })
+
+  it('socket addresses', () => {
+    for (const ok of ['1.2.3.4:5', '[::1]:65535', '[fe80::1%eth0]:7']) assert.ok(isSocketAddress(ok), ok)
+    for (const bad of ['1.2.3.4', '1.2.3.400:5', '1.2.3.4:0', '1.2.3.4:70000', 'host:5', 5, '']) assert.ok(!isSocketAddress(bad), String(bad))
+  })
+})
+
+describe('discovery: ed25519 from the iroh identity', () => {
+  it('the public key of the secret key is the endpoint id; signatures verify, tampered ones do not', () => {
+    const key = SecretKey.generate()
+    const pair = ed25519FromSeed(Uint8Array.from(key.toBytes()))
+    assert.equal(pair.publicKey.toString('hex'), key.public().toString())
+    const msg = Buffer.from('hello')
+    const sig = pair.sign(msg)
+    assert.ok(ed25519Verify(sig, msg, pair.publicKey))
+    assert.ok(!ed25519Verify(sig, Buffer.from('hellO'), pair.publicKey))
+    assert.ok(!ed25519Verify(sig.subarray(1), msg, pair.publicKey))
+    assert.ok(!ed25519Verify(sig, msg, Buffer.alloc(31)))
+  })
+})
+
+describe('discovery: manager', () => {
+  const me = hex()
+  const make = (status: Record<string, 'connected' | 'dialing' | 'unknown'> = {}) => {
+    const calls: string[] = []
+    const host: DiscoveryHost = {
+      dial: (target, source) => calls.push(`dial ${source} ${target}`),
+      status: (id) => status[id] ?? 'unknown',
+      label: (id, source) => calls.push(`label ${source} ${id}`),
+      forget: (id) => calls.push(`forget ${id}`),
+    }
+    const context = { endpointId: me, bundleId, dhtKey: undefined, mdnsService: '_tonk-sync._udp', protocolVersion: '1.0.0', addresses: () => [], ticket: () => '', secretKey: async () => new Uint8Array(32), logger: noopLogger }
+    const m = new DiscoveryManager({ context, host, sources: [], minRedialMs: 50 })
+    return { m, calls, status }
+  }
+  const c = (endpointId: string, addresses: string[], source: DiscoverySourceName = 'mdns'): PeerCandidate => ({ endpointId, addresses, source })
+
+  it('never dials itself, malformed ids or candidates without an address', () => {
+    const { m, calls } = make()
+    m.offer(c(me, ['1.2.3.4:5']))
+    m.offer(c('nothex', ['1.2.3.4:5']))
+    m.offer(c(hex(), ['garbage']))
+    assert.deepEqual(calls, [])
+  })
+
+  it('dials a new peer once; re-announcements leave it to the back-off; new addresses redial, rate-limited', async () => {
+    const peer = hex()
+    const { m, calls, status } = make()
+    m.offer(c(peer, ['1.2.3.4:5']))
+    assert.deepEqual(calls, [`dial mdns ${peer}@1.2.3.4:5`])
+    status[peer] = 'dialing'
+    for (let i = 0; i < 5; i++) m.offer(c(peer, ['1.2.3.4:5']))
+    assert.equal(calls.length, 1, 'no redial storm')
+    m.offer(c(peer, ['5.6.7.8:9']))
+    assert.equal(calls.length, 1, 'within minRedialMs')
+    await new Promise((r) => setTimeout(r, 60))
+    m.offer(c(peer, ['9.9.9.9:9']))
+    assert.equal(calls.length, 2)
+    assert.match(calls[1]!, /9\.9\.9\.9:9.*5\.6\.7\.8:9.*1\.2\.3\.4:5|9\.9\.9\.9:9/)
+  })
+
+  it('connected peers are only labeled; goodbyes stop redials of peers discovery dialed; suppressed peers are left alone', () => {
+    const [a, b, x] = [hex(), hex(), hex()]
+    const { m, calls, status } = make({ [a]: 'connected' })
+    m.offer(c(a, ['1.1.1.1:1'], 'exchange'))
+    assert.deepEqual(calls, [`label exchange ${a}`])
+    m.offer(c(b, ['2.2.2.2:2']))
+    status[b] = 'dialing'
+    m.lost(b, 'dht')
+    m.lost(b, 'mdns')
+    assert.deepEqual(calls.slice(2), [`forget ${b}`])
+    m.suppress(x)
+    m.offer(c(x, ['3.3.3.3:3']))
+    assert.equal(calls.length, 3)
+    m.unsuppress(x)
+    m.offer(c(x, ['3.3.3.3:3']))
+    assert.equal(calls.length, 4)
+  })
+})
+
+describe('discovery: peer exchange frames', () => {
+  it('keeps sane entries and drops the rest', () => {
+    const id = hex()
+    const peers = [
+      { id, addrs: ['1.2.3.4:5', 'x', 7] },
+      { id: 'short', addrs: ['1.2.3.4:5'] },
+      { id: hex(), addrs: [] },
+      null,
+      { id: hex(), addrs: 'no' },
+    ]
+    assert.deepEqual(readPexFrame({ type: 'tonk/pex', peers }), [{ id, addrs: ['1.2.3.4:5'] }])
+    assert.deepEqual(readPexFrame({ type: 'tonk/other', peers }), [])
+    assert.equal(readPexFrame({ type: 'tonk/pex', peers: Array.from({ length: 500 }, () => ({ id: hex(), addrs: ['1.1.1.1:1'] })) }).length, 64)
+  })
+})
+
+describe('discovery: a two-node DHT on loopback', function () {
+  this.timeout(20000)
+  before(() => assertIsolated())
+
+  it('each node finds the other through signed records and offers its ticket; never the public routers', async () => {
+    const nodes = [0, 1].map(() => {
+      const key = SecretKey.generate()
+      const endpointId = key.public().toString()
+      const offers: PeerCandidate[] = []
+      const context: DiscoveryContext = {
+        endpointId,
+        bundleId,
+        dhtKey: 'test-key',
+        mdnsService: '_tonk-sync._udp',
+        protocolVersion: '1.0.0',
+        addresses: () => ['127.0.0.1:4000'],
+        ticket: () => `endpoint-test-ticket-${endpointId}`,
+        secretKey: async () => Uint8Array.from(key.toBytes()),
+        offer: (cand) => offers.push(cand),
+        lost: () => {},
+        logger: noopLogger,
+      }
+      return { endpointId, offers, context }
+    })
+    const first = new DhtSource({ bootstrap: [], bindHost: '127.0.0.1' })
+    await first.start(nodes[0]!.context)
+    const second = new DhtSource({ bootstrap: [`127.0.0.1:${first.port}`], bindHost: '127.0.0.1' })
+    await second.start(nodes[1]!.context)
+    try {
+      const deadline = Date.now() + 10000
+      while (Date.now() < deadline && !(nodes[0]!.offers.length && nodes[1]!.offers.length)) await new Promise((r) => setTimeout(r, 50))
+      assert.deepEqual(nodes[0]!.offers[0], { endpointId: nodes[1]!.endpointId, addresses: [], ticket: `endpoint-test-ticket-${nodes[1]!.endpointId}`, source: 'dht' })
+      assert.deepEqual(nodes[1]!.offers[0], { endpointId: nodes[0]!.endpointId, addresses: [], ticket: `endpoint-test-ticket-${nodes[0]!.endpointId}`, source: 'dht' })
+    } finally {
+      await Promise.all([first.stop(), second.stop()])
+    }
+  })
+
+  it('a peer whose identity key does not match its endpoint id cannot publish', async () => {
+    const source = new DhtSource({ bootstrap: [] })
+    const context = { endpointId: hex(), bundleId, dhtKey: undefined, mdnsService: '_x._udp', protocolVersion: '1.0.0', addresses: () => [], ticket: () => '', secretKey: async () => randomBytes(32), offer: () => {}, lost: () => {}, logger: noopLogger }
+    await assert.rejects(source.start(context), /does not match the endpoint id/)
+    await source.stop()
+  })
+})
