@@ -21,7 +21,17 @@ console.log(JSON.stringify({ id: endpoint.id().toString(), ticket: endpointTicke
 createInterface({ input: process.stdin }).on('line', async (line) => {
   const [cmd, arg] = line.trim().split(' ')
   if (cmd === 'find') {
-    const handle = await repo.find(arg as AutomergeUrl)
+    // The parent sees the connection before this side's Repo has the peer; a find in that gap is
+    // "unavailable" at once, so ask again until the peer answers (or the parent gives up).
+    let handle
+    for (let attempt = 0; !handle; attempt++) {
+      try {
+        handle = await repo.find(arg as AutomergeUrl)
+      } catch (err) {
+        if (attempt >= 100) throw err
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
     const show = () => console.log(JSON.stringify({ doc: handle.doc() }))
     show()
     handle.on('change', show)

@@ -65,8 +65,14 @@ describe('engine: crash safety of a serving peer (kill -9 during bursts of write
           }
         }
       }
+      const ackedBefore = acked.length
       const lanes = [0, 1, 2, 3].map(writer)
-      await new Promise((r) => setTimeout(r, 100 + Math.random() * 400))
+      // Kill at a random moment once writes flow: the first puts of a fresh process are slow on a
+      // loaded machine, and a kill before any acknowledgement proves nothing.
+      for (const until = Date.now() + 10000; acked.length === ackedBefore && Date.now() < until; ) {
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * 300))
       killed = true
       await a.kill('SIGKILL')
       await Promise.all(lanes)

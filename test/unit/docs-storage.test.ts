@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join, relative, sep } from 'node:path'
 import { Automerge, Repo, type DocumentId } from '@automerge/automerge-repo/slim'
 import { initAutomerge } from '../../src/core/automerge'
+import { ensureStorageId } from '../../src/core/docs/repo'
 import type { DocsLogger } from '../../src/core/docs/logger'
 import {
   CrashSafeStorageAdapter,
@@ -265,7 +266,11 @@ describe('docs storage: under a Repo', () => {
   afterEach(() => rm(dir, { recursive: true, force: true }))
 
   it('documents survive shutdown and reopen in a new Repo, with the same storage id', async () => {
-    const first = new Repo({ storage: new CrashSafeStorageAdapter(dir), network: [] })
+    // As createBundleRepo does: on a fresh directory automerge-repo mints two storage ids at once
+    // (a race upstream) unless one is stored before the Repo starts.
+    const storage = new CrashSafeStorageAdapter(dir)
+    await ensureStorageId(storage)
+    const first = new Repo({ storage, network: [] })
     const storageId = await first.storageId()
     const urls = []
     for (let i = 0; i < 5; i++) {

@@ -54,7 +54,7 @@ const STORAGE_ID_KEY = ['storage-adapter-id']
  * otherwise ask for it twice at once (for its peer metadata and for storageId()), mint two ids, and
  * announce one to peers while storing the other.
  */
-async function ensureStorageId(storage: CrashSafeStorageAdapter): Promise<void> {
+export async function ensureStorageId(storage: CrashSafeStorageAdapter): Promise<void> {
   if (await storage.load(STORAGE_ID_KEY)) return
   await storage.save(STORAGE_ID_KEY, new TextEncoder().encode(randomUUID()))
 }
