@@ -1,10 +1,11 @@
 // Discovery beyond the LAN, with mDNS off everywhere: peer exchange (A knows only B, B knows C, and A
-// reaches C directly) and the Mainline DHT (a DHT made of the test hosts only: every peer is given the
+// reaches C directly), tickets / manifest bootstrapPeers / known peers, and the Mainline DHT (a DHT made of the test hosts only: every peer is given the
 // first host's DHT node as bootstrap, and the first one skips itself). Never the public routers.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { EndpointAddr, EndpointTicket, SecretKey } from '../../src/core/net/iroh'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { repoRoot, runCli } from '../helpers/cli'
 import { percentile, waitForMesh, watchDoc } from '../helpers/discovery-mesh'
@@ -58,6 +59,41 @@ describe('discovery: peer exchange and a DHT of the test hosts (mDNS off)', func
     assert.equal(aSeesC.peer.path?.kind, 'direct')
     assert.ok(aSeesC.peer.path?.remoteAddr.startsWith(`${h3!.address}:`), 'A reaches C at C\'s own address, not through B')
     assert.ok(cSeesA.peer.path?.remoteAddr.startsWith(`${h1!.address}:`))
+    await stopAll()
+  })
+
+  it('tickets and bootstrap: the manifest\'s bootstrapPeers are dialed at start; known peers are redialed after a restart', async () => {
+    // A's identity and port are fixed beforehand, so its ticket can go into the bundle it serves.
+    const secret = SecretKey.generate()
+    const aDir = join(dir, 'boot-a')
+    mkdirSync(aDir, { recursive: true })
+    writeFileSync(join(aDir, 'identity.key'), Buffer.from(secret.toBytes()).toString('hex') + '\n')
+    const aAddr = `${net.hosts[0]!.address}:47001`
+    const ticket = EndpointTicket.fromAddr(new EndpointAddr(secret.public(), null, [aAddr])).toString()
+    const src = join(dir, 'boot-src')
+    cpSync(join(repoRoot, 'examples', 'my-world'), src, { recursive: true })
+    const manifest = JSON.parse(readFileSync(join(src, 'tonk.json'), 'utf8'))
+    manifest.sync.discovery.bootstrapPeers = [ticket]
+    writeFileSync(join(src, 'tonk.json'), JSON.stringify(manifest, null, 2))
+    const booted = join(dir, 'booted.zip')
+    assert.equal((await runCli(['pack', src, '-o', booted])).code, 0)
+    const off = ['--no-mdns', '--no-exchange']
+    const a = await PeerProcess.start({ bundle: booted, dataDir: aDir, host: net.hosts[0]!, name: 'boot-a', args: [...off, '--bind', aAddr] })
+    peers.push(a)
+    assert.equal(a.endpointId, secret.public().toString())
+    const b = await PeerProcess.start({ bundle: booted, dataDir: join(dir, 'boot-b'), host: net.hosts[1]!, name: 'boot-b', args: off })
+    peers.push(b)
+    const bSeesA = await b.waitFor((e) => e.event === 'peer-connected' && e.peer.endpointId === a.endpointId, 10000)
+    assert.equal(bSeesA.peer.source, 'bootstrap')
+
+    // c dials b by ticket once; restarted with no ticket, it finds b again from known-peers.json.
+    const cOpts = { bundle: booted, dataDir: join(dir, 'boot-c'), host: net.hosts[2]!, name: 'boot-c', args: off }
+    let c = await PeerProcess.start({ ...cOpts, connect: [b.ticket] })
+    assert.equal((await c.waitFor((e) => e.event === 'peer-connected' && e.peer.endpointId === b.endpointId, 10000)).peer.source, 'ticket')
+    await c.stop()
+    c = await PeerProcess.start(cOpts)
+    peers.push(c)
+    assert.equal((await c.waitFor((e) => e.event === 'peer-connected' && e.peer.endpointId === b.endpointId, 10000)).peer.source, 'known')
     await stopAll()
   })
 

@@ -12,6 +12,8 @@ import { mdnsTxt, parseServiceType, readMdnsTxt } from '../../src/core/discovery
 import type { DiscoveryContext, DiscoverySourceName, PeerCandidate } from '../../src/core/discovery/types'
 import { noopLogger } from '../../src/core/log'
 import { SecretKey } from '../../src/core/net/iroh'
+import { join } from 'node:path'
+import { repoRoot, runCli } from '../helpers/cli'
 import { assertIsolated } from '../helpers/ensure-isolated'
 
 const hex = (n = 32) => randomBytes(n).toString('hex')
@@ -185,5 +187,39 @@ describe('discovery: a two-node DHT on loopback', function () {
     const context = { endpointId: hex(), bundleId, dhtKey: undefined, mdnsService: '_x._udp', protocolVersion: '1.0.0', addresses: () => [], ticket: () => '', secretKey: async () => randomBytes(32), offer: () => {}, lost: () => {}, logger: noopLogger }
     await assert.rejects(source.start(context), /does not match the endpoint id/)
     await source.stop()
+  })
+})
+
+describe('discovery: build and CLI', function () {
+  this.timeout(60000)
+
+  it('the CLI bundle holds one Automerge, the slim one (the WebSocket package imports automerge-repo/slim too)', async () => {
+    const esbuild = await import('esbuild')
+    const result = await esbuild.build({
+      entryPoints: [join(repoRoot, 'src/cli/bin.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      write: false,
+      metafile: true,
+      outfile: 'cli.cjs',
+      external: ['@number0/iroh', 'cbor-extract', 'vscode'],
+      define: { 'import.meta.url': '__url' },
+      logLevel: 'silent',
+    })
+    const inputs = Object.keys(result.metafile.inputs)
+    assert.ok(inputs.some((i) => i.includes('automerge-repo-network-websocket/dist/WebSocketClientAdapter.js')), 'the bridge is bundled')
+    const automergeEntries = inputs.filter((i) => /@automerge\/automerge\/dist\/mjs\/entrypoints\//.test(i))
+    assert.deepEqual(automergeEntries.map((i) => i.replace(/.*entrypoints\//, '')), ['slim.js'])
+    assert.ok(!inputs.some((i) => /automerge_wasm_bg\.wasm|fullfat/.test(i)), 'no fullfat entry and no .wasm file')
+  })
+
+  it('serve refuses malformed discovery flags before opening anything', async () => {
+    const bad = await runCli(['serve', 'nothing.zip', '--data', '/nonexistent', '--dht-bootstrap', 'not-an-address'])
+    assert.equal(bad.code, 2, bad.stderr)
+    assert.match(bad.stderr, /--dht-bootstrap wants host:port/)
+    const port = await runCli(['serve', 'nothing.zip', '--data', '/nonexistent', '--dht-port', '99999'])
+    assert.equal(port.code, 2, port.stderr)
+    assert.match(port.stderr, /--dht-port wants a UDP port/)
   })
 })
