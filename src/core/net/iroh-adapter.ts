@@ -50,6 +50,7 @@ import {
 } from './handshake'
 import type { Connection, Incoming, IrohEndpoint, IrohEndpointAddr } from './iroh'
 import { FrameReader } from './stream-reader'
+import { PeerRateLimiter, type RateLimitOptions } from './rate-limit'
 import { StreamWriter, StreamWriterError, type StreamWriterOptions } from './stream-writer'
 
 /** QUIC application close codes this adapter uses (the reason text says more). */
@@ -78,6 +79,8 @@ export interface IrohNetworkAdapterOptions {
   /** A retired duplicate connection is closed after this long even if the remote never finishes it. */
   retireTimeoutMs?: number
   writer?: Pick<StreamWriterOptions, 'batchBytes' | 'highWaterMark' | 'hardLimitBytes'>
+  /** Per-peer limits on messages and bytes received (see rate-limit.ts); false turns them off. */
+  rateLimit?: RateLimitOptions | false
 }
 
 /**
@@ -173,6 +176,8 @@ class Link {
   writer: StreamWriter | undefined
   reader: FrameReader | undefined
   retireTimer: NodeJS.Timeout | undefined
+  /** Set once the handshake is done: what the remote sends from then on is charged to it. */
+  limiter: PeerRateLimiter | undefined
   readonly openedAt = Date.now()
   constructor(
     readonly conn: Connection,
@@ -228,6 +233,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   private readonly backoff: { initialMs: number; maxMs: number; jitter: number }
   private readonly retireTimeoutMs: number
   private readonly writerOptions: IrohNetworkAdapterOptions['writer']
+  private readonly rateLimit: RateLimitOptions | false
   private readonly alpn: number[] = alpnBytes(TONK_SYNC_ALPN)
 
   private phase: 'idle' | 'online' | 'offline' = 'idle'
@@ -258,6 +264,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     }
     this.retireTimeoutMs = options.retireTimeoutMs ?? 5000
     this.writerOptions = options.writer
+    this.rateLimit = options.rateLimit ?? {}
+    if (this.rateLimit) new PeerRateLimiter(this.rateLimit) // bad options fail here, not at the first peer
   }
 
   // ---- NetworkAdapter ------------------------------------------------------------------------
@@ -678,7 +686,19 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       return
     }
     link.remote = result.remote
+    const claimant = this.peersByPeerId.get(result.remote.peerId as PeerId)
+    if (claimant && claimant.endpointId !== endpointId) {
+      // automerge peer ids are self-chosen: the first endpoint to announce one keeps it, or a second
+      // could take over (and, leaving, cut off) every message the Repo sends to the first.
+      await this.refuseLink(link, {
+        code: 'E_PEER_ID_TAKEN',
+        reason: `peer ${shortId(endpointId)} claims automerge peer id ${result.remote.peerId.slice(0, 40)}, which connected peer ${shortId(claimant.endpointId)} holds`,
+        by: 'local',
+      })
+      return
+    }
     link.reader.decoder.maxFrameBytes = this.maxFrameBytes
+    if (this.rateLimit) link.limiter = new PeerRateLimiter(this.rateLimit, this.maxFrameBytes + FRAME_HEADER_BYTES)
     this.installLink(link)
     if (link.state !== 'closed') await this.readLoop(link)
   }
@@ -843,6 +863,16 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       }
       this.onFrame(link, frame)
       if (isClosed(link)) return
+      const charge = link.limiter?.charge(frame.length + FRAME_HEADER_BYTES)
+      if (charge?.exceeded) {
+        this.dropLink(link, 'E_RATE_LIMITED', `${them} kept sending over its rate limit for ${Math.round(charge.throttledMs)} ms`)
+        return
+      }
+      // Short debts are carried (a sleep costs ~1 ms); longer ones pause reading this stream.
+      if (charge && charge.waitMs >= 10) {
+        await sleep(charge.waitMs)
+        if (isClosed(link)) return
+      }
     }
   }
 
@@ -1055,6 +1085,8 @@ async function drain(reader: FrameReader): Promise<void> {
     // A refused peer's stream state does not matter any more.
   }
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,234 @@
+// A misbehaving peer: a separate process that talks to a real `tonk-p2p serve` over the iroh binding
+// directly (endpoint + raw frames), so it can lie and break the protocol in ways the adapter never
+// would. One mode per run; it prints JSON lines on stdout ({event: 'result', ...} last) and exits.
+//   node --import tsx test/helpers/hostile-peer.ts <mode> <ticket> <bundleId> <namespace> [key=value…]
+// Modes:
+//   wrong-bundle       hello with another bundleId (must be refused: E_BUNDLE_MISMATCH)
+//   bad-hello          a hello that is not CBOR (refused: E_HANDSHAKE_MALFORMED)
+//   huge-hello         a 1 GiB frame header before any hello (refused: E_HANDSHAKE_MALFORMED)
+//   silent             opens a stream, says nothing (refused: E_HANDSHAKE_TIMEOUT)
+//   garbage-cbor       valid handshake, then a frame that is not CBOR (dropped: E_MESSAGE_MALFORMED)
+//   bad-message        valid handshake, then CBOR that is not a message (dropped: E_MESSAGE_MALFORMED)
+//   oversized          valid handshake, then a frame header of 1 GiB (dropped: E_FRAME_TOO_LARGE)
+//   spoof-sender       valid handshake, then a message whose senderId is another peer's (dropped)
+//   steal-peer-id      hello claiming the automerge peer id of an already connected peer (victim=…)
+//   second-hello       valid handshake, then another hello claiming another bundle (dropped)
+//   garbage-sync       valid handshake, then sync messages for the root doc with random bytes as data
+//   flood              valid handshake, then small messages as fast as it can (seconds=…)
+//   many-streams       valid handshake, then opens streams=N extra bi-streams and writes into them
+//   connection-flood   opens connections=N connections that never send a byte
+// A mode ends when the target closes the connection or after `seconds` (default 20).
+import { randomBytes } from 'node:crypto'
+import { cbor } from '@automerge/automerge-repo/slim'
+import { initAutomerge } from '../../src/core/automerge'
+import { toNumberArray } from '../../src/core/net/bytes'
+import { closeEndpoint, createEndpoint, parseDialTarget, TONK_SYNC_ALPN, alpnBytes } from '../../src/core/net/endpoint'
+import { encodeFrame, FrameDecoder } from '../../src/core/net/framing'
+import { HANDSHAKE_VERSION } from '../../src/core/net/handshake'
+import type { Connection, RecvStream, SendStream } from '../../src/core/net/iroh'
+
+const [mode, ticket, bundleId, namespace, ...rest] = process.argv.slice(2)
+const opts = Object.fromEntries(rest.map((kv) => kv.split('=', 2) as [string, string]))
+const seconds = Number(opts.seconds ?? 20)
+const out = (event: Record<string, unknown>) => process.stdout.write(JSON.stringify(event) + '\n')
+
+const myPeerId = opts.peerId ?? `hostile-${randomBytes(4).toString('hex')}`
+const hello = (overrides: Record<string, unknown> = {}) => ({
+  type: 'hello',
+  v: HANDSHAKE_VERSION,
+  bundleId,
+  namespace,
+  protocolVersion: '1.0.0',
+  minCompatibleVersion: '1.0.0',
+  peerName: `hostile ${mode}`,
+  peerId: myPeerId,
+  isEphemeral: true,
+  instanceId: randomBytes(8).toString('hex'),
+  ...overrides,
+})
+
+const frame = (value: unknown) => toNumberArray(encodeFrame(cbor.encode(value)))
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Reads frames off the target's half and remembers what it said (its hello, a refusal). */
+function listen(recv: RecvStream) {
+  const state = { remote: undefined as Record<string, any> | undefined, refusal: undefined as Record<string, any> | undefined, ended: false }
+  const decoder = new FrameDecoder({ maxFrameBytes: 64 * 1024 * 1024 })
+  void (async () => {
+    try {
+      for (;;) {
+        const chunk = await recv.read(1024 * 1024)
+        if (chunk.length === 0) break
+        for (const f of decoder.push(chunk)) {
+          const m = cbor.decode(f) as Record<string, any>
+          if (m?.type === 'hello') state.remote = m
+          else if (m?.type === 'refuse') state.refusal = m
+        }
+      }
+    } catch {
+      // the target closed the connection
+    }
+    state.ended = true
+  })()
+  return state
+}
+
+async function main(): Promise<void> {
+  await initAutomerge()
+  const endpoint = await createEndpoint({ bindAddr: opts.bind ?? '127.0.0.1:0' })
+  out({ event: 'endpoint', endpointId: endpoint.id().toString() })
+  const addr = parseDialTarget(ticket!)
+  const alpn = alpnBytes(TONK_SYNC_ALPN)
+  let sent = 0
+  let sentBytes = 0
+  const started = performance.now()
+  const result = (extra: Record<string, unknown>) => out({ event: 'result', mode, sent, sentBytes, ms: Math.round(performance.now() - started), ...extra })
+  const closedReason = (conn: Connection) => conn.closeReason() ?? undefined
+
+  if (mode === 'connection-flood') {
+    const n = Number(opts.connections ?? 50)
+    const conns = await Promise.all(Array.from({ length: n }, () => endpoint.connect(addr, alpn).catch(() => undefined)))
+    const opened = conns.filter(Boolean) as Connection[]
+    // Wait for the target to give up on each (handshake timeout) or our deadline.
+    await Promise.race([Promise.all(opened.map((c) => c.closed().catch(() => {}))), sleep(seconds * 1000)])
+    const closed = opened.filter((c) => c.closeReason() !== null).length
+    result({ opened: opened.length, closedByTarget: closed, reasons: [...new Set(opened.map(closedReason))].slice(0, 3) })
+    await closeEndpoint(endpoint)
+    return
+  }
+
+  const conn = await endpoint.connect(addr, alpn)
+  const bi = await conn.openBi()
+  const send: SendStream = bi.send
+  const state = listen(bi.recv)
+  const write = async (bytes: number[]) => {
+    await send.writeAll(bytes)
+    sent++
+    sentBytes += bytes.length
+  }
+  const closed = new Promise<void>((resolve) => conn.closed().then(() => resolve(), () => resolve()))
+  const untilClosed = () => Promise.race([closed, sleep(seconds * 1000)])
+  /** Runs a valid handshake; returns the target's hello (its automerge peer id is the targetId). */
+  const handshake = async (overrides: Record<string, unknown> = {}) => {
+    await write(frame(hello(overrides)))
+    for (let i = 0; i < 100 && !state.remote && !state.ended; i++) await sleep(50)
+    if (state.remote?.gated) {
+      for (let i = 0; i < 100 && !state.ended; i++) await sleep(50)
+    }
+    return state.remote
+  }
+  const finish = async (extra: Record<string, unknown> = {}) => {
+    result({ closedByTarget: conn.closeReason() !== null, closeReason: closedReason(conn), refusal: state.refusal, ...extra })
+    try {
+      conn.close(0n, [])
+    } catch {}
+    await closeEndpoint(endpoint)
+  }
+  const message = (remote: Record<string, any>, overrides: Record<string, unknown>) => ({
+    type: 'ephemeral',
+    senderId: myPeerId,
+    targetId: remote.peerId,
+    documentId: opts.documentId,
+    sessionId: 'hostile',
+    count: 0,
+    data: new Uint8Array(8),
+    ...overrides,
+  })
+
+  try {
+    switch (mode) {
+      case 'wrong-bundle':
+        await write(frame(hello({ bundleId: 'f'.repeat(64) })))
+        break
+      case 'bad-hello':
+        await write(toNumberArray(encodeFrame(new Uint8Array([0xff, 0xfe, 0x00, 0x13, 0x37]))))
+        break
+      case 'huge-hello':
+        await write([0x40, 0, 0, 0, 1, 2, 3])
+        break
+      case 'silent':
+        break
+      case 'steal-peer-id':
+        await handshake({ peerId: opts.victim })
+        break
+      default: {
+        const remote = await handshake()
+        if (!remote || state.refusal || state.ended) break
+        await attack(remote)
+      }
+    }
+  } catch (err) {
+    out({ event: 'error', message: String(err).split('\n')[0] })
+  }
+  await untilClosed()
+  await finish()
+
+  async function attack(remote: Record<string, any>): Promise<void> {
+    switch (mode) {
+      case 'garbage-cbor':
+        await write(toNumberArray(encodeFrame(new Uint8Array([0xff, 0xff, 0xff, 0x1c, 0x00]))))
+        return
+      case 'bad-message':
+        await write(frame([1, 2, 3]))
+        return
+      case 'oversized':
+        await write([0x40, 0, 0, 0, 9, 9, 9, 9])
+        return
+      case 'spoof-sender':
+        await write(frame(message(remote, { senderId: opts.victim ?? 'someone-else' })))
+        return
+      case 'second-hello':
+        await write(frame(hello({ bundleId: 'e'.repeat(64) })))
+        return
+      case 'garbage-sync':
+        for (let i = 0; i < 20 && !state.ended; i++) {
+          await write(frame(message(remote, { type: 'sync', data: new Uint8Array(randomBytes(64 + i * 13)) })))
+        }
+        return
+      case 'many-streams': {
+        const n = Number(opts.streams ?? 200)
+        let opened = 0
+        for (let i = 0; i < n && !state.ended; i++) {
+          try {
+            const extra = await Promise.race([conn.openBi(), sleep(2000).then(() => undefined)])
+            if (!extra) break // the target's stream limit: QUIC blocks further opens
+            opened++
+            void extra.send.writeAll(toNumberArray(new Uint8Array(16 * 1024))).catch(() => {})
+          } catch {
+            break
+          }
+        }
+        out({ event: 'streams', opened })
+        return
+      }
+      case 'flood': {
+        // Batches of small valid messages, as fast as the stream takes them.
+        const one = frame(message(remote, {}))
+        const batch = new Array<number>(one.length * 64)
+        for (let k = 0; k < 64; k++) for (let j = 0; j < one.length; j++) batch[k * one.length + j] = one[j]!
+        const deadline = performance.now() + seconds * 1000
+        let lastReport = performance.now()
+        while (!state.ended && performance.now() < deadline) {
+          await send.writeAll(batch)
+          sent += 64
+          sentBytes += batch.length
+          if (performance.now() - lastReport > 1000) {
+            lastReport = performance.now()
+            out({ event: 'progress', sent, ms: Math.round(lastReport - started) })
+          }
+        }
+        return
+      }
+      default:
+        throw new Error(`unknown mode ${mode}`)
+    }
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    out({ event: 'error', message: String(err).split('\n')[0] })
+    process.exit(1)
+  },
+)
