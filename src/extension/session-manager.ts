@@ -259,10 +259,13 @@ export function safeName(name: string): string {
 }
 
 /**
- * Discovery and bridge settings, passed through once the engine's SessionOptions has them (the discovery
- * work adds them). Until then nothing is passed: an option the engine does not read would look like a
- * setting that works.
+ * The discovery and bridge settings as SessionOptions. tonk.discovery.dhtBootstrap empty with the DHT on
+ * means the public BitTorrent routers (the setting's documented meaning); a list joins through it.
  */
-function discoveryOptions(_settings: ReturnType<typeof readSettings>): Partial<SessionOptions> {
-  return {}
+export function discoveryOptions(settings: ReturnType<typeof readSettings>): Pick<SessionOptions, 'discovery' | 'bridge'> {
+  const { mdns, exchange, dht, dhtBootstrap } = settings.discovery
+  return {
+    discovery: { mdns, exchange, dht: dht ? (dhtBootstrap.length ? { bootstrap: dhtBootstrap } : true) : false },
+    ...(settings.bridge ? { bridge: settings.bridge } : {}),
+  }
 }
