@@ -111,8 +111,15 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
       }),
     )
 
-    // Validating the workspace's manifests loads the engine: after activation, not during it.
-    setTimeout(() => void diagnostics.scanWorkspace().catch((err) => log.error(`scanning tonk.json files: ${err}`)), 0)
+    // Validating the workspace's manifests loads the engine: not during activation, and not in the
+    // busiest moment of the window's start either.
+    const scan = setTimeout(() => {
+      diagnostics
+        .scanWorkspace()
+        .then(() => log.info(`engine loaded in ${engineLoadMs.toFixed(0)} ms; tonk.json files validated`))
+        .catch((err) => log.error(`scanning tonk.json files: ${err}`))
+    }, SCAN_DELAY_MS)
+    c.own({ dispose: () => clearTimeout(scan) })
 
     activationMs = performance.now() - started
     const loadMs = typeof __tonk_load_started === 'number' ? bundleEvaluatedAt - __tonk_load_started : 0
@@ -140,6 +147,7 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
   }
 }
 
+const SCAN_DELAY_MS = 500
 const RESTART_SETTINGS = ['dataDir', 'peerName', 'relays', 'discovery', 'bridge', 'maxFrameBytes']
 function onlyLogLevel(e: vscode.ConfigurationChangeEvent): boolean {
   return !RESTART_SETTINGS.some((key) => e.affectsConfiguration(`tonk.${key}`))
