@@ -2,9 +2,10 @@
 // (a separate `tonk-p2p serve` process, real QUIC on loopback) appears in the Peers view model, its
 // document in the Documents model; offline/online, disconnect, local peers, the trace, a clean stop.
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import * as vscode from 'vscode'
-import { CliPeer, printLogOnFailure, runCli, tonkApi, waitFor, workspaceUri } from './helpers'
+import { CliPeer, printLogOnFailure, runCli, tempDir, tonkApi, waitFor, workspaceUri } from './helpers'
 
 describe('P2P session', function () {
   this.timeout(120_000)
@@ -14,6 +15,16 @@ describe('P2P session', function () {
   after(async () => {
     await peer?.stop()
     await vscode.commands.executeCommand('tonk.stopSession')
+  })
+
+  it('refuses a folder that is not a valid bundle: no session runs, the status bar says so', async () => {
+    const api = await tonkApi()
+    const broken = tempDir('broken-bundle')
+    writeFileSync(join(broken, 'tonk.json'), '{"manifestVersion": 1, "name": "Not A Valid Name!"}\n')
+    const result = await vscode.commands.executeCommand('tonk.startSession', vscode.Uri.file(broken))
+    assert.equal(result, undefined)
+    assert.equal(api.sessions.current, undefined)
+    assert.match(api.status.text, /Tonk$/)
   })
 
   it('starts on the workspace bundle from the command (no picker with a uri argument)', async () => {
