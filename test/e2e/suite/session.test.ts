@@ -162,4 +162,21 @@ describe('P2P session', function () {
     assert.equal(restarted?.endpointId, session.endpointId, 'same identity after a restart')
     await vscode.commands.executeCommand('tonk.stopSession')
   })
+
+  it('starts from a packed .zip (Pack Bundle) as the same bundle, and stops', async () => {
+    const api = await tonkApi()
+    const folderSession = await vscode.commands.executeCommand<string>('tonk.startSession', workspaceUri())
+    assert.ok(folderSession)
+    const folderBundleId = api.sessions.current!.bundle.bundleId
+    const zip = vscode.Uri.file(join(tempDir('packed'), 'my-world.zip'))
+    const written = await vscode.commands.executeCommand<vscode.Uri>('tonk.packBundle', workspaceUri(), zip)
+    assert.equal(written?.fsPath, zip.fsPath)
+    assert.ok(await vscode.commands.executeCommand('tonk.startSession', zip), 'Start on a running session restarts it')
+    const session = api.sessions.current!
+    assert.equal(session.bundle.bundleId, folderBundleId, 'a folder packed in memory and its zip are one bundle')
+    assert.equal(api.sessions.bundle?.candidate.kind, 'zip')
+    assert.equal(await api.sessions.bundle!.zipPath(), zip.fsPath, 'local peers serve the zip itself')
+    await vscode.commands.executeCommand('tonk.stopSession')
+    assert.equal(api.sessions.current, undefined)
+  })
 })
