@@ -13,6 +13,7 @@ import {
   packDirectory,
   publisherPublicKey,
   signBundleId,
+  validateManifest,
   verifyBundleSignature,
 } from '../../src/core/bundle'
 import { Session } from '../../src/core/session'
@@ -196,6 +197,18 @@ describe('signed bundles: publisher signature verified before load', function ()
     assert.equal(verifyBundleSignature('00'.repeat(32), id, sig), false, 'not a curve point: false, no throw')
     assert.equal(publisherPublicKey(key.secretKey), key.publicKey)
     figure('private', `signature: ${cases.length} forgeries refused, require-publisher enforced by loadBundle, Session and serve`)
+    count('private-bundle cases passed')
+  })
+
+  it('the schema: allowedPeers entries are endpoint ids, unique; publisher fields are hex of the right length', async () => {
+    const { manifest } = await packDirectory(example)
+    const check = (sync: object) => validateManifest({ ...manifest, sync: { ...manifest.sync, ...sync } }, { kind: 'packed' }).map((i) => i.code)
+    assert.deepEqual(check({ allowedPeers: ['ab'.repeat(32)] }), [])
+    assert.ok(check({ allowedPeers: ['alice'] }).includes('E_SCHEMA'))
+    assert.ok(check({ allowedPeers: ['AB'.repeat(32)] }).includes('E_SCHEMA'), 'lowercase only: ids compare as strings')
+    assert.ok(check({ allowedPeers: ['ab'.repeat(32), 'ab'.repeat(32)] }).includes('E_SCHEMA'))
+    assert.ok(check({ publisher: { publicKey: 'ab'.repeat(32) } }).includes('E_SCHEMA'), 'a packed publisher carries its signature')
+    assert.ok(check({ publisher: { publicKey: 'ab'.repeat(32), signature: 'cd'.repeat(32) } }).includes('E_SCHEMA'))
     count('private-bundle cases passed')
   })
 
