@@ -1,0 +1,243 @@
+// One benchmark process = one automerge-repo Repo, as Tonk ran it: a WebSocket sync server, a WebSocket
+// client, or a P2P peer (a whole Session: iroh endpoint + IrohNetworkAdapter + crash-safe storage).
+// Driven by bench/run.ts over stdin/stdout, one JSON object per line:
+//   in:  {id, cmd, ...args}      out: {id, ok: true, result} | {id, ok: false, error}
+//   out (unsolicited): {event: 'seen' | 'peer' | 'peer-disconnected', ...}
+// Times are `performance.timeOrigin + performance.now()`: one clock for every process on the machine,
+// so A's "changed at" and B's "saw it at" subtract to a latency without a round trip through the driver.
+import { readFileSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { WebSocketServer } from 'ws'
+import { WebSocketClientAdapter, WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
+import { Repo, type AnyDocumentId, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo/slim'
+import { initAutomerge } from '../src/core/automerge'
+import { CrashSafeStorageAdapter } from '../src/core/docs/storage'
+import type { IrohNetworkAdapter } from '../src/core/net/iroh-adapter'
+import { Session } from '../src/core/session'
+
+/** Refuse to run where a default route exists: only inside the bench's namespaces (lo, or a test host). */
+function assertNoDefaultRoute(): void {
+  const routes = readFileSync('/proc/net/route', 'utf8').split('\n').slice(1)
+  if (routes.some((line) => line.split('\t')[1] === '00000000')) {
+    throw new Error('bench worker: this network namespace has a default route; run through `npm run bench`')
+  }
+}
+
+// BENCH_LOG=1 shows the engine's log on stderr (the driver keeps the last lines for its errors).
+const logger = process.env.BENCH_LOG ? { debug: () => {}, info: console.error, warn: console.error, error: console.error } : undefined
+const now = () => performance.timeOrigin + performance.now()
+const send = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n')
+
+interface BenchDoc {
+  n: number
+  title?: string
+  text?: string
+  tags?: string[]
+}
+
+let repo: Repo | undefined
+let session: Session | undefined
+let wss: WebSocketServer | undefined
+const handles = new Map<string, DocHandle<BenchDoc>>()
+let armed: Promise<unknown> | undefined
+
+async function handleOf(url: string): Promise<DocHandle<BenchDoc>> {
+  let h = handles.get(url)
+  if (!h) {
+    h = await repo!.find<BenchDoc>(url as AnyDocumentId)
+    handles.set(url, h)
+  }
+  return h
+}
+
+function wireRepoEvents(r: Repo): void {
+  r.networkSubsystem.on('peer', ({ peerId }) => send({ event: 'peer', peerId, t: now() }))
+  r.networkSubsystem.on('peer-disconnected', ({ peerId }) => send({ event: 'peer-disconnected', peerId, t: now() }))
+}
+
+/**
+ * Reports the first peer whose hello completed (the adapter's peer-connected), timed from start().
+ * Discovery can connect a peer while start() is still running, before the repo exists, so this
+ * watches the session's adapter as soon as start() has made it (a private field: benchmark only).
+ */
+function watchFirstConnection(s: Session, startedAt: number): void {
+  const poll = () => {
+    if (session !== s) return
+    const adapter = (s as unknown as { adapter?: IrohNetworkAdapter }).adapter
+    if (!adapter) {
+      if (s.state === 'starting') setImmediate(poll)
+      return
+    }
+    adapter.events.once('peer-connected', (p) => send({ event: 'first-connected', endpointId: p.endpointId, t: now(), ms: now() - startedAt }))
+  }
+  poll()
+}
+
+function rss(): number {
+  // Two collections: automerge's WASM frees through FinalizationRegistry callbacks run after the first.
+  ;(globalThis as { gc?: () => void }).gc?.()
+  ;(globalThis as { gc?: () => void }).gc?.()
+  return process.memoryUsage().rss
+}
+
+const commands: Record<string, (a: any) => Promise<unknown>> = {
+  async start(a: { kind: 'p2p' | 'ws-server' | 'ws-client'; dataDir: string; bundle?: string; bindAddr?: string; url?: string; name?: string; discovery?: boolean }) {
+    await initAutomerge()
+    await mkdir(a.dataDir, { recursive: true })
+    if (a.kind === 'p2p') {
+      // Discovery off unless asked for: the sync rows compare fixed topologies (who dials whom).
+      const discovery = a.discovery ? {} : { mdns: false, exchange: false }
+      const s = await Session.open(a.bundle!, { dataDir: a.dataDir, bindAddr: a.bindAddr ?? '127.0.0.1:0', control: false, peerName: a.name, discovery, logger })
+      session = s
+      const started = now()
+      const starting = s.start()
+      watchFirstConnection(s, started)
+      await starting
+      repo = s.repo
+      wireRepoEvents(repo)
+      return { ticket: s.ticket, endpointId: s.endpointId, peerId: repo.peerId, startedAt: started, startMs: now() - started }
+    }
+    const storage = new CrashSafeStorageAdapter(join(a.dataDir, 'storage'))
+    if (a.kind === 'ws-server') {
+      // As automerge-repo-sync-server runs it: the server shares nothing unasked (clients ask by id).
+      wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
+      await new Promise((resolve) => wss!.once('listening', resolve))
+      repo = new Repo({ network: [new WebSocketServerAdapter(wss as never)], storage, peerId: `server-${process.pid}` as PeerId, sharePolicy: async () => false })
+      wireRepoEvents(repo)
+      return { port: (wss.address() as { port: number }).port, peerId: repo.peerId }
+    }
+    // No adapter yet: `connect` adds it, so a timed fetch can be armed before the connection exists.
+    repo = new Repo({ network: [], storage })
+    wireRepoEvents(repo)
+    if (a.url) repo.networkSubsystem.addNetworkAdapter(new WebSocketClientAdapter(a.url))
+    return { peerId: repo.peerId }
+  },
+
+  async connect(a: { url: string }) {
+    repo!.networkSubsystem.addNetworkAdapter(new WebSocketClientAdapter(a.url))
+    return { t: now() }
+  },
+
+  /**
+   * Arms a timed fetch of `urls` that starts the moment this repo sees its first peer: what a fresh
+   * peer does when it opens a bundle it has never synced. `armedResult` returns how long it took.
+   */
+  async armFind(a: { urls: string[]; textBytes?: number }) {
+    armed = new Promise((resolve, reject) => {
+      repo!.networkSubsystem.once('peer', () => {
+        commands.find!(a).then(resolve, reject)
+      })
+    })
+    armed.catch(() => {})
+    return {}
+  },
+
+  async armedResult() {
+    return await armed
+  },
+
+  /** Creates `count` documents (small JSON-ish, or one text of `textBytes`) and flushes them to storage. */
+  async create(a: { count: number; textBytes?: number }) {
+    const urls: string[] = []
+    const started = now()
+    for (let i = 0; i < a.count; i++) {
+      const h = repo!.create<BenchDoc>(
+        a.textBytes ? { n: i, text: 'lorem ipsum dolor sit amet '.repeat(Math.ceil(a.textBytes / 27)).slice(0, a.textBytes) } : { n: i, title: `document ${i}`, tags: ['bench', `g${i % 10}`] },
+      )
+      handles.set(h.url, h)
+      urls.push(h.url)
+    }
+    await repo!.flush()
+    return { urls, ms: now() - started }
+  },
+
+  /** Finds every url (in parallel) and checks its content; resolves when all are ready. */
+  async find(a: { urls: string[]; textBytes?: number }) {
+    const started = now()
+    const found = await Promise.all(a.urls.map((u) => handleOf(u)))
+    const ms = now() - started
+    for (const h of found) {
+      const d = h.doc()
+      if (typeof d?.n !== 'number') throw new Error(`document ${h.url} arrived without its content`)
+      if (a.textBytes && d.text?.length !== a.textBytes) throw new Error(`text document has ${d.text?.length} chars, expected ${a.textBytes}`)
+    }
+    return { ms, startedAt: started }
+  },
+
+  /** How many of `urls` this repo holds, ready, in memory (without asking any peer). */
+  async holds(a: { urls: string[] }) {
+    const ready = a.urls.filter((u) => repo!.handles[u.replace(/^automerge:/, '') as DocumentId]?.isReady()).length
+    return { ready }
+  },
+
+  /** Reports every change of `url` with the value of `n` and when it was seen. */
+  async watch(a: { url: string }) {
+    const h = await handleOf(a.url)
+    h.on('change', ({ doc }) => send({ event: 'seen', url: a.url, n: doc.n, t: now() }))
+    return { n: h.doc()?.n }
+  },
+
+  async change(a: { url: string; n: number }) {
+    const h = await handleOf(a.url)
+    const t = now()
+    h.change((d) => {
+      d.n = a.n
+    })
+    return { t }
+  },
+
+  async dial(a: { ticket: string }) {
+    return { endpointId: session!.dial(a.ticket, 'ticket'), t: now() }
+  },
+
+  async disconnect(a: { endpointId: string }) {
+    session!.disconnectPeer(a.endpointId)
+    return {}
+  },
+
+  async stopSession() {
+    const s = session
+    session = undefined
+    repo = undefined
+    handles.clear()
+    await s?.stop()
+    return {}
+  },
+
+  async rss() {
+    return { rss: rss() }
+  },
+
+  async stop() {
+    await session?.stop()
+    if (!session) await repo?.shutdown()
+    wss?.close()
+    setTimeout(() => process.exit(0), 50)
+    return {}
+  },
+}
+
+async function main(): Promise<void> {
+  assertNoDefaultRoute()
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (!line.trim()) continue
+    const { id, cmd, ...args } = JSON.parse(line)
+    const run = commands[cmd]
+    if (!run) {
+      send({ id, ok: false, error: `unknown command ${cmd}` })
+      continue
+    }
+    // Commands run concurrently: a slow find must not hold up a change or an rss probe.
+    run(args).then(
+      (result) => send({ id, ok: true, result }),
+      (err) => send({ id, ok: false, error: String(err?.stack ?? err) }),
+    )
+  }
+  // stdin closed: the driver is gone.
+  await session?.stop()
+  process.exit(0)
+}
+
+void main()
