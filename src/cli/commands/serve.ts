@@ -61,6 +61,14 @@ export function registerServeCommands(program: Command): void {
       const out = makeOutput(json)
       const line = (event: Record<string, unknown>, text: string) =>
         process.stdout.write((json ? JSON.stringify({ ...event, at: new Date().toISOString() }) : text) + '\n')
+      const logger = stderrLogger((opts.logLevel as LogLevel) ?? (json ? 'warn' : 'info'))
+      // A long-running peer must not die of a library's stray promise: automerge-repo 2.5.6's
+      // DocSynchronizer.beginSync awaits handle.whenReady() without a catch, so a document a peer
+      // claims to have but never sends (e.g. that peer was killed) rejects after 60 s with nobody
+      // listening. Log it and keep serving; the document stays requestable.
+      process.on('unhandledRejection', (reason) => {
+        logger.error(`unhandled rejection (kept running): ${(reason as Error)?.stack ?? String(reason)}`)
+      })
       const session = await Session.open(bundle, {
         dataDir: opts.data,
         connect: opts.connect,
@@ -72,7 +80,7 @@ export function registerServeCommands(program: Command): void {
         bridge: opts.bridge,
         allowedPeers: opts.allowPeer,
         requirePublisher: opts.requirePublisher,
-        logger: stderrLogger((opts.logLevel as LogLevel) ?? (json ? 'warn' : 'info')),
+        logger,
       }).catch((err) => {
         throw new CliError((err as Error).message, EXIT_INVALID, (err as { code?: string }).code)
       })
