@@ -91,6 +91,7 @@ describe('extension view-models', () => {
     const notes = roots[0]!
     assert.equal(notes.id, 'dir:/notes')
     assert.match(notes.description!, /not loaded yet/, 'a parent missing from the snapshot still gets a row')
+    assert.equal(notes.expanded, true, 'and opens like a loaded one (VS Code keeps the first state it sees per id)')
     const home = roots[1]!.children![0]!
     assert.equal(home.label, 'home')
     assert.equal(home.contextValue, 'tonk.doc')

@@ -57,6 +57,8 @@ export class DocumentsModel implements ViewModel {
         contextValue: 'tonk.dir',
         icon: { id: 'folder' },
         description: 'not loaded yet',
+        // Same id as the loaded directory later: VS Code keeps the state it first saw, so open it now.
+        expanded: true,
       })
       ensureDir(parentOf(path))
     }

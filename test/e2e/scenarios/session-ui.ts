@@ -62,8 +62,15 @@ export default async function sessionUi(ctx: ScenarioContext): Promise<void> {
   assert.equal(code, 0, 'tonk-p2p doc put')
   const documents = ctx.viewPane('Documents')
   await ctx.runCommand('Tonk: Focus on Documents View') // expands the pane if it is collapsed
-  await documents.locator('.monaco-list-row', { hasText: 'e2e' }).first().waitFor({ timeout: 30_000 })
-  await documents.locator('.monaco-list-row', { hasText: 'hello' }).first().waitFor({ timeout: 30_000 })
+  const dir = documents.locator('.monaco-list-row', { hasText: 'e2e' }).first()
+  await dir.waitFor({ timeout: 30_000 })
+  const hello = documents.locator('.monaco-list-row', { hasText: 'hello' }).first()
+  await until('/e2e/hello in the Documents view', async () => {
+    if (await hello.isVisible()) return true
+    // Directories open by default; a user may have closed it, so open it as a user would.
+    if ((await dir.getAttribute('aria-expanded')) === 'false') await dir.click()
+    return false
+  })
   await ctx.screenshot('documents-view')
 
   // 5. The sync trace, highlighted as tonk-trace.
