@@ -2,8 +2,19 @@ import { readdirSync, readFileSync } from 'node:fs'
 
 // The figures `npm run test:reliability` prints at the end: each suite records what it tried and what
 // held, and one root-level hook prints them together (mocha runs root `after` hooks after every file).
-const lines: Array<{ section: string; text: string }> = []
-const counters = new Map<string, number>()
+// mocha may load one spec file through require and another through import (tsx serves both), which
+// would make two copies of this module: keep the state and the hook on globalThis so there is one.
+interface SummaryState {
+  lines: Array<{ section: string; text: string }>
+  counters: Map<string, number>
+  hooked: boolean
+}
+const state: SummaryState = ((globalThis as { __tonkReliabilitySummary?: SummaryState }).__tonkReliabilitySummary ??= {
+  lines: [],
+  counters: new Map(),
+  hooked: false,
+})
+const { lines, counters } = state
 
 /** Records one printed figure (also printed right away, under the test). */
 export function figure(section: string, text: string): void {
@@ -17,7 +28,12 @@ export function count(name: string, n = 1): void {
 }
 
 // Guarded: scripts (soak) import the samplers below outside mocha.
-if (typeof after === 'function') after(function () {
+if (typeof after === 'function' && !state.hooked) {
+  state.hooked = true
+  after(printSummary)
+}
+
+function printSummary(): void {
   if (lines.length === 0 && counters.size === 0) return
   console.log('\n  ===== reliability summary =====')
   for (const [name, n] of counters) console.log(`  ${name}: ${n}`)
@@ -27,7 +43,7 @@ if (typeof after === 'function') after(function () {
     console.log(`     ${l.text}`)
   }
   console.log('  ===============================\n')
-})
+}
 
 /** VmRSS of a process in MiB (from /proc), or NaN when it has exited. */
 export function rssMiB(pid: number): number {
