@@ -180,15 +180,15 @@ describe('preview entry HTML', () => {
     const csp = out.indexOf('Content-Security-Policy')
     const base = out.indexOf('<base href="https://res/bundle/">')
     const shim = out.indexOf('<script nonce="N0nce" src="https://res/out/webview/preview.js"></script>')
-    assert.ok(csp > out.indexOf('<head>') && csp < base && base < shim && shim < out.indexOf('style.css') && shim < out.indexOf('app.js'), out)
+    assert.ok(csp < out.indexOf('<head>') && csp < base && base < shim && shim < out.indexOf('style.css') && shim < out.indexOf('app.js'), out)
     assert.ok(out.includes('<body><script src="app.js"></script></body>'), 'the app is otherwise untouched')
   })
 
   it('handles pages without <head>, and drops the app\'s own <base>', () => {
     const noHead = rewriteEntryHtml({ ...options, html: '<html><body>x</body></html>' })
-    assert.match(noHead, /^<html><head>\n<meta http-equiv="Content-Security-Policy"[^]*<\/head><body>x<\/body><\/html>$/)
+    assert.match(noHead, /^\n<meta http-equiv="Content-Security-Policy"[^]*preview\.js"><\/script>\n<html><body>x<\/body><\/html>$/)
     const bare = rewriteEntryHtml({ ...options, html: '<!DOCTYPE html><p>hi</p>' })
-    assert.match(bare, /^<!DOCTYPE html><head>[^]*preview\.js[^]*<\/head><p>hi<\/p>$/)
+    assert.match(bare, /^<!DOCTYPE html>\n<meta http-equiv="Content-Security-Policy"[^]*preview\.js"><\/script>\n<p>hi<\/p>$/)
     const withBase = rewriteEntryHtml({ ...options, html: '<head><base href="https://evil.example/"></head>' })
     assert.equal(withBase.includes('evil.example'), false)
   })

@@ -1,5 +1,5 @@
 // Rewrites a bundle's entry HTML for the preview webview (pure, unit-tested): a CSP, a <base> pointing
-// at the extracted bundle, and the injected shim as the first script, before any of the app's own.
+// at the extracted bundle, and the injected shim as the first script, before any markup of the app's own.
 import { escapeHtml } from './escape'
 
 export interface PreviewHtmlOptions {
@@ -42,11 +42,10 @@ export function rewriteEntryHtml(o: PreviewHtmlOptions): string {
     `\n<script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.shimSrc)}"></script>\n`
   // The app's own <base> would redirect its relative URLs out of the bundle: neutralize it.
   const html = o.html.replace(/<base\b[^>]*>/gi, '')
-  const head = /<head\b[^>]*>/i.exec(html)
-  if (head) return html.slice(0, head.index + head[0].length) + inject + html.slice(head.index + head[0].length)
-  const root = /<html\b[^>]*>/i.exec(html)
-  if (root) return html.slice(0, root.index + root[0].length) + `<head>${inject}</head>` + html.slice(root.index + root[0].length)
+  // Inject before any markup of the app, right after the doctype: a meta CSP governs only what follows
+  // it, and an app page may legally put a <script> before <head>. The parser opens <html>/<head>
+  // implicitly for these elements; the app's own <html>/<head> tags then merge into them.
   const doctype = /^\s*<!doctype[^>]*>/i.exec(html)
   const at = doctype ? doctype[0].length : 0
-  return html.slice(0, at) + `<head>${inject}</head>` + html.slice(at)
+  return html.slice(0, at) + inject + html.slice(at)
 }
