@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events'
 import { stat } from 'node:fs/promises'
 import type { Server } from 'node:net'
 import { hostname, userInfo } from 'node:os'
-import type { DocHandle, DocumentId, Repo } from '@automerge/automerge-repo/slim'
+import { Automerge, type DocHandle, type DocumentId, type Repo } from '@automerge/automerge-repo/slim'
 import { loadBundle, packDirectory, requirePublisher, type LoadedBundle } from './bundle'
 import { closeControlServer, startControlServer } from './control'
 import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from './data-dir'
@@ -76,6 +76,8 @@ export interface DocumentSnapshot {
   path: string
   type: 'doc' | 'dir'
   heads: string[]
+  /** Bytes of the document saved whole (Automerge.save), for loaded documents. */
+  size?: number
 }
 
 export interface SessionSnapshot {
@@ -127,6 +129,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private changeTimer?: NodeJS.Timeout
   private pathsStale = true
   private knownPeers: KnownPeer[] = []
+  private readonly sizes = new Map<string, { key: string; size: number }>()
   private knownPeersWrite = Promise.resolve()
   private discovery?: DiscoveryRuntime
 
@@ -500,8 +503,19 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     return [...this.pathsByDocId].map(([documentId, { path, type }]) => {
       const handle = repo.handles[documentId as DocumentId]
-      return { documentId, url: `automerge:${documentId}`, path, type, heads: handle?.isReady() ? handle.heads() ?? [] : [] }
+      const heads = handle?.isReady() ? handle.heads() ?? [] : []
+      return { documentId, url: `automerge:${documentId}`, path, type, heads, size: handle?.isReady() ? this.sizeOf(handle, heads) : undefined }
     })
+  }
+
+  /** Saving a document is not free: sizes are cached per document and recomputed only when heads move. */
+  private sizeOf(handle: DocHandle<unknown>, heads: string[]): number {
+    const key = heads.join(',')
+    const cached = this.sizes.get(handle.documentId)
+    if (cached?.key === key) return cached.size
+    const size = Automerge.save(handle.doc() as Automerge.Doc<unknown>).byteLength
+    this.sizes.set(handle.documentId, { key, size })
+    return size
   }
 
   private peerDocStates(p: PeerInfo): Record<string, DocSyncState> {

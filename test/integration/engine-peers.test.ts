@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { repoRoot, runCli } from '../helpers/cli'
 import { PeerProcess, docCommand } from '../helpers/peers'
+import { connectControl } from '../../src/core/control'
 
 const example = join(repoRoot, 'examples', 'my-world')
 
@@ -75,6 +76,12 @@ describe('engine: headless peers in separate processes over iroh', function () {
       const ls = JSON.parse((await p.doc(['ls', '/notes'])).stdout).map((e: { name: string }) => e.name).sort()
       assert.deepEqual(ls, ['from-a', 'from-b'])
     }
+    // The session snapshot (what the views show) has the path, heads and saved size of each document.
+    const control = (await connectControl(join(a.options.dataDir, 'control.sock')))!
+    const status = await control.call<{ documents: { path: string; heads: string[]; size?: number }[] }>('status')
+    control.close()
+    const doc = status.documents.find((d) => d.path === '/notes/from-a')
+    assert.ok(doc && doc.heads.length > 0 && (doc.size ?? 0) > 0, JSON.stringify(status.documents))
   })
 
   it('three peers: a change on one reaches the other two, both ways', async () => {

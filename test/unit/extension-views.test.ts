@@ -101,6 +101,16 @@ describe('extension view-models', () => {
     assert.equal(notes.children![0]!.description, 'not loaded here yet')
   })
 
+  it('documents: a loaded document shows its saved size', () => {
+    const model = new DocumentsModel()
+    const base = snapshot({ peers: [peer({ name: 'p', docs: { [DOC1]: 'in-sync' } })] })
+    base.documents = base.documents.map((d) => (d.documentId === DOC1 ? { ...d, size: 2048 } : d))
+    model.update(base)
+    const home = model.roots()[1]!.children![0]!
+    assert.equal(home.description, 'abcdef01 · 2.0 KiB · in sync with 1/1')
+    assert.match(home.tooltip!, /size: 2048 bytes saved/)
+  })
+
   it('no snapshot: empty views (the welcome content shows)', () => {
     const peers = new PeersModel()
     const docs = new DocumentsModel()

@@ -87,6 +87,7 @@ export class DocumentsModel implements ViewModel {
       `\`${d.url}\``,
       '',
       `heads: ${d.heads.length ? d.heads.map((h) => `\`${h}\``).join(', ') : 'none (not loaded)'}`,
+      ...(d.size !== undefined ? [`size: ${d.size} bytes saved`] : []),
       ...(states.length ? ['', ...states.map((s) => `- ${md(s.name)}: ${s.state}`)] : []),
     ].join('\n')
     const behind = states.some((s) => s.state === 'behind')
@@ -94,7 +95,7 @@ export class DocumentsModel implements ViewModel {
       id: `${d.type}:${d.path}`,
       label: basename(d.path),
       // A document listed in a directory but not loaded here has no heads (nor a sync state) yet.
-      description: d.type === 'doc' ? (d.heads.length ? `${heads} · ${sync}` : 'not loaded here yet') : undefined,
+      description: d.type === 'doc' ? (d.heads.length ? `${heads} · ${sizeText(d.size)}${sync}` : 'not loaded here yet') : undefined,
       tooltip,
       ref,
       type: d.type,
@@ -113,4 +114,9 @@ function parentOf(path: string): string {
 
 function basename(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1) || path
+}
+
+function sizeText(size: number | undefined): string {
+  if (size === undefined) return ''
+  return size < 1024 ? `${size} B · ` : size < 1024 * 1024 ? `${(size / 1024).toFixed(1)} KiB · ` : `${(size / 1024 / 1024).toFixed(2)} MiB · `
 }
