@@ -87,6 +87,12 @@ async function peers(w: WorkerProcess, count: number, timeoutMs = 30_000): Promi
   }
 }
 
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms)))
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer))
+}
+
 async function holdsAll(w: WorkerProcess, urls: string[], timeoutMs = 300_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
@@ -164,7 +170,10 @@ async function freshFetch(
   const { urls: p2pUrls } = await a!.w.request('create', create, 300_000)
   const { urls: wsUrls } = await ws.clients[0]!.request('create', create, 300_000)
   // The server gets the documents when client A announces them; wait until it holds all of them.
+  // P2P peer B gets them too (peers share generously): wait for B as well, so its download does not
+  // compete with the timed fetch for the CPU.
   await holdsAll(ws.server, wsUrls)
+  await holdsAll(pair[1]!.w, p2pUrls)
 
   const p2pFresh = await startP2P(`p2p-fresh-${what.label}`)
   const wsFresh = await startWsClient(`ws-fresh-${what.label}`)
@@ -206,9 +215,27 @@ async function fetches(pair: P2PPeer[], ws: { server: WorkerProcess; url: string
 // the WS column is one `ws` connection between two processes.
 async function transport(): Promise<void> {
   log('raw transport')
-  const iroh = await measureTransport(quick)
-  const ws = await measureWsTransport(quick)
-  const adapterPerS = await measureAdapterMessages(quick ? 30_000 : 100_000)
+  // Bounded: a receiver child that dies leaves its sender waiting on a QUIC stream nobody reads.
+  let iroh: Awaited<ReturnType<typeof measureTransport>>, ws: Awaited<ReturnType<typeof measureWsTransport>>, adapterPerS: number
+  try {
+    iroh = await within(measureTransport(quick), 240_000, 'iroh transport')
+    ws = await within(measureWsTransport(quick), 240_000, 'ws transport')
+  } catch (err) {
+    const note = `not measured: ${String(err).split('\n')[0]}`
+    rows.push({ id: 'transport-mbps', measure: 'raw transport, one stream, 1 MiB frames', unit: 'MB/s', target: '≥ 22 MB/s', met: null, note })
+    rows.push({ id: 'transport-small', measure: '200-byte messages per second, one stream', unit: 'msg/s', target: '≥ 50,000', met: null, note })
+    return
+  }
+  let adapterNote: string
+  try {
+    // 20,000 keeps under the adapter's per-peer message budget; a flood of 100,000 in one burst is
+    // throttled by design (rate limits, e4fb60a), which is not what this row measures.
+    adapterPerS = await within(measureAdapterMessages(20_000), 60_000, 'adapter messages')
+    adapterNote = `through IrohNetworkAdapter (CBOR automerge-repo messages, one process, 20,000 in a burst): ${Math.round(adapterPerS).toLocaleString('en-US')} msg/s`
+  } catch (err) {
+    adapterPerS = NaN
+    adapterNote = `through IrohNetworkAdapter: did not finish (${String(err).split('\n')[0]}); the adapter's per-peer rate limit throttles a burst`
+  }
   extra.transport = { iroh: iroh.rows, ws, adapterMessagesPerS: adapterPerS }
   ratioRow({ id: 'transport-mbps', measure: 'raw transport, one stream, 1 MiB frames', unit: 'MB/s', p2p: iroh.mbPerS, ws: ws.mbPerS, target: '≥ 22 MB/s', check: (r) => r.p2p! >= 22 })
   ratioRow({
@@ -219,7 +246,7 @@ async function transport(): Promise<void> {
     ws: ws.smallPerS,
     target: '≥ 50,000',
     check: (r) => r.p2p! >= 50_000,
-    note: `through IrohNetworkAdapter (CBOR automerge-repo messages, one process): ${Math.round(adapterPerS).toLocaleString('en-US')} msg/s`,
+    note: adapterNote,
   })
 }
 

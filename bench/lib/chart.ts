@@ -30,7 +30,7 @@ function cdfPanel(series: Series[], title: string, x0: number, y0: number, w: nu
       parts.push(`<text x="${x}" y="${y0 + h + 14}" font-size="10" text-anchor="middle">${v >= 1 ? v : v.toPrecision(1)}</text>`)
     }
   }
-  for (const p of [0, 0.25, 0.5, 0.75, 0.9, 0.99, 1]) {
+  for (const p of [0, 0.25, 0.5, 0.75, 0.9, 0.99]) {
     const y = sy(p).toFixed(1)
     parts.push(`<line x1="${x0}" y1="${y}" x2="${x0 + w}" y2="${y}" stroke="#eee"/>`)
     parts.push(`<text x="${x0 - 6}" y="${y}" font-size="10" text-anchor="end" dominant-baseline="middle">${p}</text>`)

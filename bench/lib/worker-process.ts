@@ -63,7 +63,10 @@ export class WorkerProcess {
   }
 
   static spawn(label: string, exec: string[] = []): WorkerProcess {
-    const argv = [...exec, process.execPath, '--expose-gc', '--enable-source-maps', workerBundle]
+    // BENCH_CPU_PROF=<part of a label>: those workers write a V8 CPU profile to bench/results/profiles.
+    const prof = process.env.BENCH_CPU_PROF && label.includes(process.env.BENCH_CPU_PROF)
+    const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results', 'profiles')}`, `--cpu-prof-name=${label}.cpuprofile`] : []
+    const argv = [...exec, process.execPath, '--expose-gc', '--enable-source-maps', ...profArgs, workerBundle]
     const env = { ...process.env, RUST_BACKTRACE: '0' }
     return new WorkerProcess(spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env }), label)
   }
