@@ -1,7 +1,7 @@
 // Real iroh endpoints on loopback for the net tests (only ever inside the test network namespace).
 import { EventEmitter } from 'node:events'
 import { closeEndpoint, createEndpoint, endpointTicket, type CreateEndpointOptions } from '../../src/core/net/endpoint'
-import type { HelloInfo } from '../../src/core/net/handshake'
+import type { HelloInfo, HelloMessage } from '../../src/core/net/handshake'
 import type { IrohEndpoint } from '../../src/core/net/iroh'
 import { IrohNetworkAdapter, type IrohNetworkAdapterOptions } from '../../src/core/net/iroh-adapter'
 
@@ -140,3 +140,20 @@ export async function rawClient(ticket: string, options: { endpoint?: IrohEndpoi
     },
   }
 }
+
+/** Two endpoint ids and a valid hello, for tests of the hello checks. */
+export const US = '1111aaaa' + '0'.repeat(56)
+export const THEM = '3f2a9c1e' + '0'.repeat(56)
+export const helloMessage = (o: Partial<HelloMessage> = {}): HelloMessage => ({
+  type: 'hello',
+  v: 1,
+  bundleId: '71ab' + 'f'.repeat(60),
+  namespace: 'default',
+  protocolVersion: '1.2.0',
+  minCompatibleVersion: '1.0.0',
+  peerName: 'laptop',
+  peerId: 'peer-a',
+  isEphemeral: false,
+  instanceId: 'abc',
+  ...o,
+})

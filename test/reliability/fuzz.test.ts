@@ -16,27 +16,14 @@ import { FrameReader, type ChunkSource } from '../../src/core/net/stream-reader'
 import { StreamWriter, type FrameSink } from '../../src/core/net/stream-writer'
 import { cleanupTemp, writeSourceDir } from '../helpers/bundle-fixtures'
 import { count, figure } from './summary'
+import { helloMessage, THEM, US } from '../helpers/net-fixtures'
 
 const RUNS = Number(process.env.TONK_FUZZ_RUNS ?? (process.env.TONK_RELIABILITY === 'ci' ? 300 : 2000))
 const SEED = process.env.TONK_FUZZ_SEED ? Number(process.env.TONK_FUZZ_SEED) : undefined
 const params = (runs = RUNS) => ({ numRuns: runs, ...(SEED !== undefined && { seed: SEED }) })
 const REFUSAL_CODES = new Set(['E_BUNDLE_MISMATCH', 'E_NAMESPACE_MISMATCH', 'E_PROTOCOL_INCOMPATIBLE', 'E_NOT_ALLOWED', 'E_HANDSHAKE_MALFORMED', 'E_HANDSHAKE_TIMEOUT', 'E_CONNECTION_LOST'])
 
-const US = '1111aaaa' + '0'.repeat(56)
-const THEM = '3f2a9c1e' + '0'.repeat(56)
-const hello = (o: Partial<HelloMessage> = {}): HelloMessage => ({
-  type: 'hello',
-  v: 1,
-  bundleId: '71ab' + 'f'.repeat(60),
-  namespace: 'default',
-  protocolVersion: '1.2.0',
-  minCompatibleVersion: '1.0.0',
-  peerName: 'laptop',
-  peerId: 'peer-a',
-  isEphemeral: false,
-  instanceId: 'abc',
-  ...o,
-})
+const hello = helloMessage
 
 function withinMs<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined

@@ -1,22 +1,9 @@
 import assert from 'node:assert/strict'
 import { checkHello, type HelloMessage } from '../../src/core/net/handshake'
 import { messageProblem, parseCloseReason } from '../../src/core/net/iroh-adapter'
+import { helloMessage, THEM, US } from '../helpers/net-fixtures'
 
-const US = '1111aaaa' + '0'.repeat(56)
-const THEM = '3f2a9c1e' + '0'.repeat(56)
-const hello = (o: Partial<HelloMessage> = {}): HelloMessage => ({
-  type: 'hello',
-  v: 1,
-  bundleId: '71ab' + 'f'.repeat(60),
-  namespace: 'default',
-  protocolVersion: '1.2.0',
-  minCompatibleVersion: '1.0.0',
-  peerName: 'laptop',
-  peerId: 'peer-a',
-  isEphemeral: false,
-  instanceId: 'abc',
-  ...o,
-})
+const hello = helloMessage
 
 describe('net/handshake checkHello', () => {
   it('accepts a matching hello', () => {
