@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { connectControl, type ControlClient } from '../../src/core/control'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { repoRoot, runCli } from '../helpers/cli'
+import { startBurst } from '../helpers/crash-burst'
 import { PeerProcess } from '../helpers/peers'
 
 const ROUNDS = Number(process.env.TONK_CRASH_ROUNDS ?? 20)
@@ -50,32 +51,18 @@ describe('engine: crash safety of a serving peer (kill -9 during bursts of write
         assert.equal(lost, 0, `round ${round}: ${lost} acknowledged writes missing after kill -9`)
       }
       const client = (await connectControl(join(aDir, 'control.sock'))) as ControlClient
-      let killed = false
-      // Four writers in flight at once, so the kill lands in the middle of saves, not between them.
-      const writer = async (lane: number) => {
-        for (let i = 0; !killed; i++) {
-          const path = `/crash/r${round}/l${lane}-w${i}`
-          attempted++
-          try {
-            await client.call('put', { path, value: { path, round, i } })
-            if (!killed) acked.push(path)
-          } catch (err) {
-            if (process.env.TONK_DEBUG) console.log(`lane ${lane} round ${round}: ${(err as Error).message}`)
-            return // the peer died mid-request: not acknowledged
-          }
-        }
-      }
       const ackedBefore = acked.length
-      const lanes = [0, 1, 2, 3].map(writer)
+      const burst = startBurst(client, round, (path) => acked.push(path))
       // Kill at a random moment once writes flow: the first puts of a fresh process are slow on a
       // loaded machine, and a kill before any acknowledgement proves nothing.
       for (const until = Date.now() + 10000; acked.length === ackedBefore && Date.now() < until; ) {
         await new Promise((r) => setTimeout(r, 10))
       }
       await new Promise((r) => setTimeout(r, Math.random() * 300))
-      killed = true
+      burst.halt()
       await a.kill('SIGKILL')
-      await Promise.all(lanes)
+      await burst.done
+      attempted += burst.attempted
       client.close()
     }
 

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { connectControl, type ControlClient } from '../../src/core/control'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { repoRoot, runCli } from '../helpers/cli'
+import { startBurst } from '../helpers/crash-burst'
 import { PeerProcess } from '../helpers/peers'
 import { count, figure } from './summary'
 
@@ -99,26 +100,12 @@ describe(`reliability: kill -9 during bursts of writes (${ROUNDS} rounds, writer
         assert.equal(gone, 0, `round ${round}: ${gone} acknowledged writes missing after kill -9`)
       }
       const client = await control(aDir)
-      let killed = false
       const mine: string[] = []
       byRound.set(round, mine)
-      // Four writers in flight at once, so the kill lands in the middle of saves, not between them.
-      const writer = async (lane: number) => {
-        for (let i = 0; !killed; i++) {
-          const path = `/crash/r${round}/l${lane}-w${i}`
-          attempted++
-          try {
-            await client.call('put', { path, value: { path, round, i } })
-            if (!killed) {
-              acked.push(path)
-              mine.push(path)
-            }
-          } catch {
-            return // the peer died mid-request: not acknowledged
-          }
-        }
-      }
-      const lanes = [0, 1, 2, 3].map(writer)
+      const burst = startBurst(client, round, (path) => {
+        acked.push(path)
+        mine.push(path)
+      })
       const burstMs = 200 + Math.random() * 700
       const killWatcher = round % WATCHER_EVERY === WATCHER_EVERY - 1
       if (killWatcher) {
@@ -129,11 +116,12 @@ describe(`reliability: kill -9 during bursts of writes (${ROUNDS} rounds, writer
         watcherKills++
       }
       await sleep(burstMs)
-      killed = true
+      burst.halt()
       await a.kill('SIGKILL')
       running.delete(a)
       writerKills++
-      await Promise.all(lanes)
+      await burst.done
+      attempted += burst.attempted
       client.close()
       if (killWatcher) {
         b = await startWatcher() // its storage must load too
