@@ -107,7 +107,7 @@ describe('extension view-models', () => {
     base.documents = base.documents.map((d) => (d.documentId === DOC1 ? { ...d, size: 2048 } : d))
     model.update(base)
     const home = model.roots()[1]!.children![0]!
-    assert.equal(home.description, 'abcdef01 · 2.0 KiB · in sync with 1/1')
+    assert.equal(home.description, 'abcdef01 · 2.0 KB · in sync with 1/1')
     assert.match(home.tooltip!, /size: 2048 bytes saved/)
   })
 

@@ -1,7 +1,7 @@
 // The Documents view as data: the bundle's directory tree (paths from the root directory document), per
 // document its heads and sync state with each connected peer. Clicking a document opens the inspector.
 import type { DocSyncState, DocumentSnapshot, SessionSnapshot } from '../../core/session'
-import { Listeners, md, shortId, type ViewModel, type ViewNode } from './nodes'
+import { formatBytes, SnapshotModel, md, shortId, type ViewNode } from './nodes'
 
 /** Argument of tonk.openDocumentInspector (also what a row's click passes). */
 export interface DocumentRef {
@@ -14,19 +14,7 @@ export interface DocumentNode extends ViewNode {
   type: 'doc' | 'dir'
 }
 
-export class DocumentsModel implements ViewModel {
-  private snapshot: SessionSnapshot | undefined
-  private readonly listeners = new Listeners()
-
-  update(snapshot: SessionSnapshot | undefined): void {
-    this.snapshot = snapshot
-    this.listeners.fire()
-  }
-
-  onChange(listener: () => void): () => void {
-    return this.listeners.add(listener)
-  }
-
+export class DocumentsModel extends SnapshotModel {
   /** Documents by path (tests read it). */
   documents(): DocumentSnapshot[] {
     return this.snapshot?.documents ?? []
@@ -95,7 +83,7 @@ export class DocumentsModel implements ViewModel {
       id: `${d.type}:${d.path}`,
       label: basename(d.path),
       // A document listed in a directory but not loaded here has no heads (nor a sync state) yet.
-      description: d.type === 'doc' ? (d.heads.length ? `${heads} · ${sizeText(d.size)}${sync}` : 'not loaded here yet') : undefined,
+      description: d.type === 'doc' ? (d.heads.length ? `${heads} · ${d.size === undefined ? '' : `${formatBytes(d.size)} · `}${sync}` : 'not loaded here yet') : undefined,
       tooltip,
       ref,
       type: d.type,
@@ -114,9 +102,4 @@ function parentOf(path: string): string {
 
 function basename(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1) || path
-}
-
-function sizeText(size: number | undefined): string {
-  if (size === undefined) return ''
-  return size < 1024 ? `${size} B · ` : size < 1024 * 1024 ? `${(size / 1024).toFixed(1)} KiB · ` : `${(size / 1024 / 1024).toFixed(2)} MiB · `
 }

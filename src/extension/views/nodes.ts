@@ -1,5 +1,6 @@
 // What a tree row shows, independent of VS Code: the view-models build these from a session snapshot and
 // tree.ts turns them into TreeItems. Plain data, so the models are unit-tested without an editor.
+import type { SessionSnapshot } from '../../core/session'
 
 export interface ViewNode {
   /** Stable across refreshes (VS Code keeps expansion and selection by id). */
@@ -34,6 +35,23 @@ export class Listeners {
   fire(): void {
     for (const l of [...this.list]) l()
   }
+}
+
+/** A view-model fed session snapshots: keeps the latest and tells its tree provider on every update. */
+export abstract class SnapshotModel implements ViewModel {
+  protected snapshot: SessionSnapshot | undefined
+  private readonly listeners = new Listeners()
+
+  update(snapshot: SessionSnapshot | undefined): void {
+    this.snapshot = snapshot
+    this.listeners.fire()
+  }
+
+  onChange(listener: () => void): () => void {
+    return this.listeners.add(listener)
+  }
+
+  abstract roots(): ViewNode[]
 }
 
 export const shortId = (id: string, n = 10) => id.slice(0, n)

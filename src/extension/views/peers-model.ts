@@ -1,7 +1,7 @@
 // The Peers view as data: one row per peer (short id + name, state, path, RTT, bytes, last seen, source),
 // its per-document sync state as children, and peers that were refused (with the reason).
 import type { DocSyncState, PeerSnapshot, SessionSnapshot } from '../../core/session'
-import { formatAgo, formatBytes, Listeners, md, shortId, type ViewModel, type ViewNode } from './nodes'
+import { formatAgo, formatBytes, SnapshotModel, md, shortId, type ViewNode } from './nodes'
 
 const STATE_ICON: Record<string, { id: string; color?: string }> = {
   connected: { id: 'pass-filled', color: 'testing.iconPassed' },
@@ -25,19 +25,9 @@ export interface PeerNode extends ViewNode {
   endpointId: string
 }
 
-export class PeersModel implements ViewModel {
-  private snapshot: SessionSnapshot | undefined
-  private readonly listeners = new Listeners()
-
-  constructor(private readonly now: () => number = Date.now) {}
-
-  update(snapshot: SessionSnapshot | undefined): void {
-    this.snapshot = snapshot
-    this.listeners.fire()
-  }
-
-  onChange(listener: () => void): () => void {
-    return this.listeners.add(listener)
+export class PeersModel extends SnapshotModel {
+  constructor(private readonly now: () => number = Date.now) {
+    super()
   }
 
   /** Peers by endpoint id (tests and commands read it). */
