@@ -1,8 +1,9 @@
 // A peer's data dir: one per bundle and peer (identity, storage, control socket). Exactly one process
 // owns it at a time, enforced by a lock file holding the owner's pid; a lock whose process is gone
 // (kill -9, power cut) is stale and taken over.
-import { mkdir, open, readFile, rm, writeFile, rename } from 'node:fs/promises'
+import { mkdir, open, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeJsonReplacing } from './write-replace'
 
 export class DataDirError extends Error {
   constructor(
@@ -79,8 +80,5 @@ export async function readDataDirInfo(dir: string): Promise<DataDirInfo | undefi
 }
 
 export async function writeDataDirInfo(dir: string, info: DataDirInfo): Promise<void> {
-  const { info: path } = dataDirFiles(dir)
-  const tmp = `${path}.${process.pid}.tmp`
-  await writeFile(tmp, JSON.stringify(info, null, 2) + '\n')
-  await rename(tmp, path)
+  await writeJsonReplacing(dataDirFiles(dir).info, info)
 }

@@ -1,8 +1,9 @@
 // Peers this data dir has been connected to, persisted (`known-peers.json`) and redialed at start, so a
 // restarted peer finds its peers again even when they only ever dialed it. Bounded: the most recent
 // MAX_KNOWN peers seen within MAX_AGE_MS.
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { EndpointAddr, EndpointId, EndpointTicket } from './net/iroh'
+import { writeJsonReplacing } from './write-replace'
 
 const MAX_KNOWN = 64
 const MAX_AGE_MS = 14 * 24 * 3600 * 1000
@@ -32,9 +33,7 @@ export function rememberPeer(list: KnownPeer[], peer: KnownPeer): KnownPeer[] {
 }
 
 export async function writeKnownPeers(path: string, list: KnownPeer[]): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`
-  await writeFile(tmp, JSON.stringify(list, null, 2) + '\n')
-  await rename(tmp, path)
+  await writeJsonReplacing(path, list)
 }
 
 /** A dialable ticket for a known peer (its id and the direct addresses it was last seen at). */

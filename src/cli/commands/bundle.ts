@@ -1,6 +1,6 @@
 // pack / validate / inspect / init: the bundle commands, thin over src/core/bundle.
 import { createHash } from 'node:crypto'
-import { stat, writeFile, rename, mkdir } from 'node:fs/promises'
+import { stat, mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import type { Command } from 'commander'
 import {
@@ -14,6 +14,7 @@ import {
   type Issue,
 } from '../../core/bundle'
 import { createNewBundle } from '../../core/templates/new-bundle'
+import { writeReplacing } from '../../core/write-replace'
 import { CliError, EXIT_INVALID, EXIT_USAGE, formatBytes, makeOutput, table } from '../output'
 
 const globalJson = (cmd: Command) => Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)
@@ -56,10 +57,8 @@ export function registerBundleCommands(program: Command): void {
       const packed = await bundleCall(() => packDirectory(dir, { ignore: opts.ignore, signKey }))
       const target = resolve(opts.output)
       await mkdir(dirname(target), { recursive: true })
-      // Write next to the target and rename, so a crash never leaves a half-written bundle behind.
-      const tmp = `${target}.${process.pid}.tmp`
-      await writeFile(tmp, packed.zip)
-      await rename(tmp, target)
+      // Never a half-written bundle behind, even after a crash.
+      await writeReplacing(target, packed.zip)
       const zipSha256 = createHash('sha256').update(packed.zip).digest('hex')
       out.result(
         {
