@@ -514,10 +514,12 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   }
 
   private scheduleRedial(state: DialState, permanent = false): void {
+    // Record a permanent refusal before any early return: it can arrive while the dial that caused it
+    // is still in flight, and the redial scheduled when that dial settles must back off to the cap too.
+    if (permanent) state.attempt = Math.max(state.attempt, 30)
     if (this.phase === 'offline' || state.timer || state.inFlight || this.targets.get(state.endpointId) !== state) return
     if (this.hasLiveLink(state.endpointId) || this.peers.get(state.endpointId)?.link) return
     const { initialMs, maxMs, jitter } = this.backoff
-    if (permanent) state.attempt = Math.max(state.attempt, 30)
     const base = Math.min(maxMs, initialMs * 2 ** Math.min(state.attempt, 30))
     const delay = Math.max(0, Math.round(base * (1 + jitter * (2 * Math.random() - 1))))
     state.attempt++
