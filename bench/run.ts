@@ -72,10 +72,10 @@ async function startWsServer(): Promise<{ w: WorkerProcess; url: string; peerId:
   return { w, url: `ws://127.0.0.1:${r.port}`, peerId: r.peerId }
 }
 
-async function startWsClient(label: string, url?: string): Promise<WorkerProcess> {
+async function startWsClient(label: string, url?: string): Promise<{ w: WorkerProcess; peerId: string }> {
   const w = spawnWorker(label)
-  await w.request('start', { kind: 'ws-client', dataDir: freshDir(label), url })
-  return w
+  const { peerId } = await w.request('start', { kind: 'ws-client', dataDir: freshDir(label), url })
+  return { w, peerId }
 }
 
 /** Waits until `w`'s repo has seen `count` peers connect. */
@@ -119,8 +119,9 @@ async function latencyAndMemory(): Promise<{ p2pPair: P2PPeer[]; ws: { server: W
   await b.w.request('dial', { ticket: a.ticket })
   await peers(b.w, 1)
   const server = await startWsServer()
-  const wa = await startWsClient('ws-A', server.url)
-  const wb = await startWsClient('ws-B', server.url)
+  const wsA = await startWsClient('ws-A', server.url)
+  const wsB = await startWsClient('ws-B', server.url)
+  const [wa, wb] = [wsA.w, wsB.w]
   await Promise.all([peers(wa, 1), peers(wb, 1)])
 
   const { urls: [p2pUrl] } = await a.w.request('create', { count: 1 })
@@ -133,19 +134,54 @@ async function latencyAndMemory(): Promise<{ p2pPair: P2PPeer[]; ws: { server: W
 
   const p2p: number[] = []
   const ws: number[] = []
-  const one = async (from: WorkerProcess, to: WorkerProcess, url: string, n: number) => {
+  // BENCH_STAGES=1: each worker stamps when a sync message enters and leaves its network subsystem;
+  // `stages` collects, per change, the times from the change to each stamp along the path.
+  const stages: Record<string, number[]> = {}
+  const stamp = (name: string, dt: number | undefined) => dt !== undefined && (stages[name] ??= []).push(dt)
+  const after = (w: WorkerProcess, t: number, stage: string, peer?: string) =>
+    w.events.find((e) => e.event === 'stage' && e.stage === stage && e.t >= t && (!peer || e.to === peer || e.from === peer))?.t
+  const one = async (from: WorkerProcess, to: WorkerProcess, url: string, n: number, via?: { w: WorkerProcess; id: string }, ids?: string[]) => {
+    from.clearEvents()
+    to.clearEvents()
+    via?.w.clearEvents()
     const seen = to.waitFor((e) => e.event === 'seen' && e.url === url && e.n === n, 10_000)
     const { t } = await from.request('change', { url, n })
-    return (await seen).t - t
+    const dt = (await seen).t - t
+    if (process.env.BENCH_STAGES) {
+      const kind = via ? 'ws' : 'p2p'
+      const changed = after(from, t, 'changed')
+      stamp(`${kind} A changed`, changed && changed - t)
+      const generated = after(from, t, 'generated')
+      stamp(`${kind} A generated`, generated && generated - t)
+      const sent = after(from, t, 'send')
+      stamp(`${kind} A send`, sent && sent - t)
+      if (via) {
+        const sRecv = after(via.w, t, 'recv')
+        stamp(`${kind} S recv`, sRecv && sRecv - t)
+        const sSend = after(via.w, t, 'send', ids![1])
+        stamp(`${kind} S send→B`, sSend && sSend - t)
+      }
+      const bRecv = after(to, t, 'recv')
+      stamp(`${kind} B recv`, bRecv && bRecv - t)
+      const bApplied = after(to, t, 'applied')
+      stamp(`${kind} B applied`, bApplied && bApplied - t)
+      stamp(`${kind} B seen`, dt)
+    }
+    return dt
   }
   for (let i = 1; i <= N.latencyChanges; i++) {
     // Past automerge-repo's 100 ms sync throttle, so every change is sent on its own (see README).
     p2p.push(await one(a.w, b.w, p2pUrl, i))
     await sleep(110 + Math.random() * 40)
-    ws.push(await one(wa, wb, wsUrl, i))
+    ws.push(await one(wa, wb, wsUrl, i, { w: server.w, id: server.peerId }, [wsA.peerId, wsB.peerId]))
     await sleep(110 + Math.random() * 40)
   }
   extra.latency = { p2p, ws }
+  if (process.env.BENCH_STAGES) {
+    log('stages of one change (ms after the change, median / p90):')
+    for (const [name, v] of Object.entries(stages)) log(`  ${name.padEnd(14)} ${median(v).toFixed(2).padStart(7)} ${percentile(v, 90).toFixed(2).padStart(7)}  (${v.length})`)
+    extra.stages = Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, { median: median(v), p90: percentile(v, 90) }]))
+  }
   const target = 'P2P/WS ≤ 0.5'
   ratioRow({ id: 'latency-median', measure: `one small change A→B, median (${N.latencyChanges} changes)`, unit: 'ms', p2p: median(p2p), ws: median(ws), target, maxRatio: 0.5 })
   ratioRow({ id: 'latency-p99', measure: `one small change A→B, p99`, unit: 'ms', p2p: percentile(p2p, 99), ws: percentile(ws, 99), target, maxRatio: 0.5 })
@@ -176,7 +212,7 @@ async function freshFetch(
   await holdsAll(pair[1]!.w, p2pUrls)
 
   const p2pFresh = await startP2P(`p2p-fresh-${what.label}`)
-  const wsFresh = await startWsClient(`ws-fresh-${what.label}`)
+  const { w: wsFresh } = await startWsClient(`ws-fresh-${what.label}`)
   const p2pBefore = (await p2pFresh.w.request('rss')).rss
   const wsBefore = (await wsFresh.request('rss')).rss
 
@@ -190,6 +226,7 @@ async function freshFetch(
   const p2pAfter = (await p2pFresh.w.request('rss')).rss
   const wsAfter = (await wsFresh.request('rss')).rss
   await stopAll([p2pFresh.w, wsFresh])
+  log(`  ${what.label}: P2P ${Math.round(p2p.ms)} ms (ready first/p50/p90 ${Object.values(p2p.readyAt).join('/')}), WS ${Math.round(wsr.ms)} ms (${Object.values(wsr.readyAt).join('/')})`)
   return { p2p: p2p.ms, ws: wsr.ms, p2pRss: [p2pBefore, p2pAfter], wsRss: [wsBefore, wsAfter] }
 }
 
@@ -368,7 +405,7 @@ async function mesh(): Promise<void> {
 
   const server = await startWsServer()
   const cs: WorkerProcess[] = []
-  for (let i = 0; i < N.meshPeers; i++) cs.push(await startWsClient(`ws-mesh-${i}`, server.url))
+  for (let i = 0; i < N.meshPeers; i++) cs.push((await startWsClient(`ws-mesh-${i}`, server.url)).w)
   await Promise.all(cs.map((c) => peers(c, 1)))
   const { urls: [wUrl] } = await cs[0]!.request('create', { count: 1 })
   await holdsAll(server.w, [wUrl])
@@ -398,9 +435,9 @@ async function main(): Promise<void> {
   await buildWorker()
   const want = (id: string) => !only || only.includes(id)
   try {
-    if (want('sync')) {
+    if (want('sync') || want('latency')) {
       const { p2pPair, ws } = await latencyAndMemory()
-      await fetches(p2pPair, ws)
+      if (want('sync')) await fetches(p2pPair, ws)
       await stopAll([...p2pPair.map((p) => p.w), ws.server, ...ws.clients])
     }
     if (want('transport')) await transport()

@@ -52,7 +52,31 @@ async function handleOf(url: string): Promise<DocHandle<BenchDoc>> {
   return h
 }
 
+/**
+ * BENCH_STAGES=1: stamps where a sync message is on its way through this repo, so the driver can split
+ * a change's latency into stages: handed to the network (send) and handed up by it (recv).
+ */
+function stampStages(r: Repo): void {
+  if (!process.env.BENCH_STAGES) return
+  const net = r.networkSubsystem as unknown as { send: (m: any) => void; emit: (e: string, ...a: any[]) => boolean }
+  const send_ = net.send.bind(net)
+  net.send = (m) => {
+    if (m.type === 'sync') send({ event: 'stage', stage: 'send', to: m.targetId, t: now() })
+    send_(m)
+  }
+  const emit_ = net.emit.bind(net)
+  net.emit = (e, ...a) => {
+    if (e === 'message' && a[0]?.type === 'sync') send({ event: 'stage', stage: 'recv', from: a[0].senderId, t: now() })
+    return emit_(e, ...a)
+  }
+  r.on('doc-metrics', (m) => {
+    if (m.type === 'generate-sync-message') send({ event: 'stage', stage: 'generated', to: m.forPeer, t: now() })
+    if (m.type === 'receive-sync-message') send({ event: 'stage', stage: 'applied', from: m.fromPeer, t: now() })
+  })
+}
+
 function wireRepoEvents(r: Repo): void {
+  stampStages(r)
   r.networkSubsystem.on('peer', ({ peerId }) => send({ event: 'peer', peerId, t: now() }))
   r.networkSubsystem.on('peer-disconnected', ({ peerId }) => send({ event: 'peer-disconnected', peerId, t: now() }))
 }
@@ -156,14 +180,17 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
   /** Finds every url (in parallel) and checks its content; resolves when all are ready. */
   async find(a: { urls: string[]; textBytes?: number }) {
     const started = now()
-    const found = await Promise.all(a.urls.map((u) => handleOf(u)))
+    const readyAt: number[] = []
+    const found = await Promise.all(a.urls.map((u) => handleOf(u).then((h) => (readyAt.push(now() - started), h))))
     const ms = now() - started
+    const at = (q: number) => Math.round(readyAt[Math.min(readyAt.length - 1, Math.floor(q * readyAt.length))]!)
     for (const h of found) {
       const d = h.doc()
       if (typeof d?.n !== 'number') throw new Error(`document ${h.url} arrived without its content`)
       if (a.textBytes && d.text?.length !== a.textBytes) throw new Error(`text document has ${d.text?.length} chars, expected ${a.textBytes}`)
     }
-    return { ms, startedAt: started }
+    // When the first, the middle and the last documents were ready: a slow start or a slow tail.
+    return { ms, startedAt: started, readyAt: { first: at(0), p50: at(0.5), p90: at(0.9) }, cpuMs: process.cpuUsage().user / 1000 }
   },
 
   /** How many of `urls` this repo holds, ready, in memory (without asking any peer). */
@@ -185,6 +212,7 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
     h.change((d) => {
       d.n = a.n
     })
+    if (process.env.BENCH_STAGES) send({ event: 'stage', stage: 'changed', t: now() })
     return { t }
   },
 

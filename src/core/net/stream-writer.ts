@@ -97,7 +97,13 @@ export class StreamWriter {
     }
     this.queue.push(payload)
     this.queued += size
-    if (!this.pumping) void this.pump()
+    if (!this.pumping) {
+      // Write on the next microtask, not now: the caller's synchronous work (automerge-repo applying a
+      // change and emitting it) is not held up by the binding's copy, and frames queued in the same
+      // tick (a sync round for many documents) go out in one write.
+      this.pumping = true
+      queueMicrotask(() => void this.pump())
+    }
     return this.queued <= this.highWaterMark
   }
 
