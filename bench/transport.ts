@@ -72,7 +72,8 @@ async function adapterMessages(a: IrohEndpoint, b: IrohEndpoint, count: number):
   const hello = { bundleId: 'bench', namespace: 'bench', protocolVersion: '1.0.0', minCompatibleVersion: '1.0.0', peerName: 'bench' }
   const x = new IrohNetworkAdapter({ endpoint: a, hello })
   const y = new IrohNetworkAdapter({ endpoint: b, hello })
-  const up = new Promise((r) => x.once('peer-candidate', r))
+  // Both sides: y drops what it sends before its own side of the handshake is done.
+  const up = Promise.all([new Promise((r) => x.once('peer-candidate', r)), new Promise((r) => y.once('peer-candidate', r))])
   x.connect('x' as PeerId)
   y.connect('y' as PeerId)
   y.dial(a.addr())

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { WebSocketServer } from 'ws'
 import { WebSocketClientAdapter, WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
-import { Repo, type AnyDocumentId, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo/slim'
+import { NetworkAdapter, Repo, type AnyDocumentId, type DocHandle, type DocumentId, type Message, type PeerId, type PeerMetadata } from '@automerge/automerge-repo/slim'
 import { initAutomerge } from '../src/core/automerge'
 import { CrashSafeStorageAdapter } from '../src/core/docs/storage'
 import type { IrohNetworkAdapter } from '../src/core/net/iroh-adapter'
@@ -35,6 +35,43 @@ interface BenchDoc {
   title?: string
   text?: string
   tags?: string[]
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function benchDoc(i: number, textBytes?: number): BenchDoc {
+  if (textBytes) return { n: i, text: 'lorem ipsum dolor sit amet '.repeat(Math.ceil(textBytes / 27)).slice(0, textBytes) }
+  return { n: i, title: `document ${i}`, tags: ['bench', `g${i % 10}`] }
+}
+
+/** Two adapters joined in memory: a message is delivered on the next turn of the event loop. */
+class MemoryPipe extends NetworkAdapter {
+  private other!: MemoryPipe
+  static pair(): [MemoryPipe, MemoryPipe] {
+    const a = new MemoryPipe()
+    const b = new MemoryPipe()
+    a.other = b
+    b.other = a
+    return [a, b]
+  }
+  isReady() {
+    return true
+  }
+  whenReady() {
+    return Promise.resolve()
+  }
+  connect(peerId: PeerId, peerMetadata?: PeerMetadata) {
+    this.peerId = peerId
+    this.peerMetadata = peerMetadata
+  }
+  /** Tells this side's Repo about the other one (after both have connected). */
+  introduce() {
+    this.emit('peer-candidate', { peerId: this.other.peerId!, peerMetadata: this.other.peerMetadata ?? {} })
+  }
+  send(message: Message) {
+    setImmediate(() => this.other.emit('message', message))
+  }
+  disconnect() {}
 }
 
 let repo: Repo | undefined
@@ -167,9 +204,7 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
     const urls: string[] = []
     const started = now()
     for (let i = 0; i < a.count; i++) {
-      const h = repo!.create<BenchDoc>(
-        a.textBytes ? { n: i, text: 'lorem ipsum dolor sit amet '.repeat(Math.ceil(a.textBytes / 27)).slice(0, a.textBytes) } : { n: i, title: `document ${i}`, tags: ['bench', `g${i % 10}`] },
-      )
+      const h = repo!.create<BenchDoc>(benchDoc(i, a.textBytes))
       handles.set(h.url, h)
       urls.push(h.url)
     }
@@ -214,6 +249,28 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
     })
     if (process.env.BENCH_STAGES) send({ event: 'stage', stage: 'changed', t: now() })
     return { t }
+  },
+
+  /**
+   * The floor of a fetch: the same documents fetched by a second Repo in this process, over an
+   * in-memory adapter pair (one setImmediate per message), no storage. What automerge-repo's own work
+   * costs, with no disk and no network; both architectures pay at least this.
+   */
+  async floor(a: { count: number; textBytes?: number }) {
+    await initAutomerge()
+    const [x, y] = MemoryPipe.pair()
+    const source = new Repo({ network: [x] })
+    const fresh = new Repo({ network: [y] })
+    const urls: string[] = []
+    for (let i = 0; i < a.count; i++) urls.push(source.create<BenchDoc>(benchDoc(i, a.textBytes)).url)
+    await sleep(50) // both Repos have connected their adapters
+    const started = now()
+    x.introduce()
+    y.introduce()
+    await Promise.all(urls.map((u) => fresh.find(u as AnyDocumentId)))
+    const ms = now() - started
+    await Promise.all([source.shutdown(), fresh.shutdown()])
+    return { ms }
   },
 
   async dial(a: { ticket: string }) {
