@@ -10,8 +10,14 @@
 //   trailer. A file that fails the check (truncated, garbage, misplaced) is skipped with a warning
 //   and renamed to `*.corrupt`, so one bad chunk never stops the rest of a document from loading. A
 //   torn snapshot cannot hide incrementals: each chunk is its own file and is checked on its own.
-// - keeps no cache: memory is bounded by the values of the current call plus one queue entry per
-//   key with an operation in flight.
+// - keeps no value cache: memory is bounded by the values of the current call, one queue entry per
+//   key with an operation in flight, and a few names per document (the index and known directories).
+// - answers loads of documents it does not hold without touching the disk: one listing of `baseDir`
+//   at first use says which first key components exist; its own saves and removes keep it current.
+//   It errs only towards "present" (costing a probe), never hiding a value. It relies on the single
+//   writer below: values written by another process after the listing are not seen.
+// - shares directory fsyncs: callers that renamed into one directory while its fsync was running
+//   wait for one follow-up fsync, which started after all their renames.
 //
 // "Acknowledged": a save() (or remove()) is acknowledged when its promise resolves. By then the data
 // is fsynced, renamed into place and the directory entry fsynced: it survives a process kill and, on
@@ -21,10 +27,11 @@
 // On-disk layout under `baseDir`: a key [k0, k1, ..., kn] is the file `k0/k1/.../kn.v`, every
 // component encoded by encodeKeyComponent() (so nothing in a key can escape baseDir or collide on a
 // case-insensitive file system). Temp files are `<name>.v.<pid>.<n>.tmp`. Only one live process
-// should write a directory at a time; stale temp files of dead processes are removed on reads.
+// should write a directory at a time (the index relies on it); stale temp files of dead processes
+// are removed on reads.
 import { createHash } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { mkdir, open, readdir, readFile, rename, rmdir, unlink } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import * as zlib from 'node:zlib'
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo/slim'
 import { silentLogger, type DocsLogger } from './logger'
@@ -184,7 +191,44 @@ function processIsAlive(pid: number): boolean {
 interface Located {
   dir: string
   file: string
+  /** The encoded first key component: the index's unit. */
+  name: string
 }
+
+/** A directory this adapter made sure exists; `ready` settles once it exists (and is durable, if created here). */
+interface KnownDir {
+  ready: Promise<void>
+  /** Created by this adapter: then every entry in it is ours, and a child it does not know is missing. */
+  createdHere: boolean
+}
+
+/** A removeRange covering one name (or all): saves of a covered name during it keep the name indexed. */
+interface OpenRemoval {
+  name: string | undefined
+  touched: Set<string>
+}
+
+/** What the adapter did on disk, for diagnostics and tests. */
+export interface StorageStats {
+  /** Listings of baseDir made to build the index (one, unless a listing failed). */
+  listings: number
+  /** Reads made looking for values (file reads and directory listings; scrub's included). */
+  probes: number
+  /** Loads and ranges answered from the index without touching the disk. */
+  indexMisses: number
+  /** Directory fsyncs asked for (after renames, unlinks and mkdirs) and actually run. */
+  dirSyncRequests: number
+  dirSyncs: number
+}
+
+/** Per directory: the fsync running (joinable until it is issued) and the one follow-up queued behind it. */
+interface DirSyncState {
+  running?: Promise<void>
+  joinable?: Promise<void>
+  queued?: Promise<void>
+}
+
+const noop = () => {}
 
 interface FoundValue {
   file: string
@@ -201,6 +245,16 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   readonly #inflightTemps = new Set<string>()
   #tempCounter = 0
   #lastSeq = 0n
+  readonly stats: StorageStats = { listings: 0, probes: 0, indexMisses: 0, dirSyncRequests: 0, dirSyncs: 0 }
+  // The index: a name may hold data iff it is in one of these sets. Undefined until baseDir is listed.
+  #listedNames: Set<string> | undefined
+  #listing: Promise<boolean> | undefined
+  /** Names this adapter saved under since it started (dropped only by a removeRange that covered them). */
+  readonly #savedNames = new Set<string>()
+  readonly #savesInFlight = new Map<string, number>()
+  readonly #openRemovals = new Set<OpenRemoval>()
+  readonly #knownDirs = new Map<string, KnownDir>()
+  readonly #dirSyncs = new Map<string, DirSyncState>()
 
   constructor(baseDir: string, options: CrashSafeStorageOptions = {}) {
     this.baseDir = baseDir
@@ -210,7 +264,8 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
 
   async load(key: StorageKey): Promise<Uint8Array | undefined> {
     checkKey(key, false)
-    const { file } = this.#locate(key)
+    const { file, name } = this.#locate(key)
+    if (!(await this.#mayHold(name))) return undefined
     await this.#queues.get(file) // read your own writes
     const found = await this.#readValue(file, key)
     return found?.value.data
@@ -219,10 +274,15 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
     checkKey(key, false)
     if (!(data instanceof Uint8Array)) throw new TypeError('storage value must be a Uint8Array')
-    const { dir, file } = this.#locate(key)
+    const { dir, file, name } = this.#locate(key)
     // Encode now: the caller may reuse its buffer once save() returns its promise.
     const bytes = encodeValue(key, data, this.#nextSeq())
-    await this.#enqueue(file, () => this.#writeAtomically(dir, file, bytes))
+    const saved = this.#noteSaveStarted(name)
+    try {
+      await this.#enqueue(file, () => this.#writeAtomically(dir, file, bytes))
+    } finally {
+      saved()
+    }
   }
 
   async remove(key: StorageKey): Promise<void> {
@@ -239,6 +299,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
    */
   async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
     checkKey(keyPrefix, true)
+    if (keyPrefix.length > 0 && !(await this.#mayHold(encodeKeyComponent(keyPrefix[0]!)))) return []
     const found: FoundValue[] = []
     await this.#visitRange(keyPrefix, async (file, expected) => {
       const value = await this.#readValue(file, expected)
@@ -250,6 +311,20 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
 
   async removeRange(keyPrefix: StorageKey): Promise<void> {
     checkKey(keyPrefix, true)
+    const name = keyPrefix.length > 0 ? encodeKeyComponent(keyPrefix[0]!) : undefined
+    if (name !== undefined && !(await this.#mayHold(name))) return
+    // Only a range covering whole names can drop them from the index.
+    const removal: OpenRemoval | undefined = keyPrefix.length <= 1 ? { name, touched: new Set() } : undefined
+    if (removal) this.#openRemovals.add(removal)
+    try {
+      await this.#removeRangeFromDisk(keyPrefix)
+      if (removal) this.#forgetRemovedNames(removal)
+    } finally {
+      if (removal) this.#openRemovals.delete(removal)
+    }
+  }
+
+  async #removeRangeFromDisk(keyPrefix: StorageKey): Promise<void> {
     const dirs = new Set<string>()
     await this.#visitRange(
       keyPrefix,
@@ -300,7 +375,70 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   #locate(key: StorageKey): Located {
     const parts = key.map(encodeKeyComponent)
     const dir = join(this.baseDir, ...parts.slice(0, -1))
-    return { dir, file: join(dir, parts[parts.length - 1] + VALUE_SUFFIX) }
+    return { dir, file: join(dir, parts[parts.length - 1] + VALUE_SUFFIX), name: parts[0]! }
+  }
+
+  // -- the index of names -------------------------------------------------------------------------
+
+  /** False only when nothing stored can start with `name`: then no disk access is needed. */
+  async #mayHold(name: string): Promise<boolean> {
+    if (this.#savedNames.has(name) || this.#listedNames?.has(name)) return true
+    if (!this.#listedNames) {
+      // First use: list baseDir once. If that fails we are unsure: ask the disk.
+      if (!(await (this.#listing ??= this.#listBaseDir()))) return true
+      if (this.#savedNames.has(name) || this.#listedNames!.has(name)) return true
+    }
+    this.stats.indexMisses++
+    return false
+  }
+
+  async #listBaseDir(): Promise<boolean> {
+    this.stats.listings++
+    let entries: string[] = []
+    try {
+      entries = await readdir(this.baseDir)
+    } catch (error) {
+      if (errorCode(error) !== 'ENOENT') {
+        this.#log.warn(`storage: cannot list ${this.baseDir}, reading without an index: ${String(error)}`)
+        this.#listing = undefined // try again next time
+        return false
+      }
+    }
+    // `k0` (a directory), `k0.v` and its temp/corrupt siblings: encoded components hold no '.'.
+    this.#listedNames = new Set(entries.map((entry) => entry.split('.')[0]!))
+    return true
+  }
+
+  /** Indexes `name` before anything is written and records the save for removeRange. Returns its "done". */
+  #noteSaveStarted(name: string): () => void {
+    this.#savedNames.add(name)
+    this.#savesInFlight.set(name, (this.#savesInFlight.get(name) ?? 0) + 1)
+    this.#touch(name)
+    return () => {
+      const left = this.#savesInFlight.get(name)! - 1
+      if (left > 0) this.#savesInFlight.set(name, left)
+      else this.#savesInFlight.delete(name)
+      this.#touch(name)
+    }
+  }
+
+  #touch(name: string): void {
+    for (const removal of this.#openRemovals) {
+      if (removal.name === undefined || removal.name === name) removal.touched.add(name)
+    }
+  }
+
+  /**
+   * After a removeRange covering whole names: a name leaves the index only if no save of it was in
+   * flight at any moment of the removal (such a save may have landed after the removal looked).
+   */
+  #forgetRemovedNames(removal: OpenRemoval): void {
+    const names = removal.name !== undefined ? [removal.name] : [...this.#savedNames, ...(this.#listedNames ?? [])]
+    for (const name of names) {
+      if (removal.touched.has(name) || this.#savesInFlight.has(name)) continue
+      this.#savedNames.delete(name)
+      this.#listedNames?.delete(name)
+    }
   }
 
   /** Time-based, strictly increasing within a process: keeps loadRange in write order across restarts. */
@@ -342,37 +480,95 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   }
 
   async #openForWrite(dir: string, temp: string) {
+    // A directory we know is missing is made first rather than found missing by a failing open.
+    if (await this.#isSurelyMissing(dir)) await this.#ensureDir(dir)
     for (let attempt = 0; ; attempt++) {
+      const known = this.#knownDirs.get(dir)
+      await known?.ready // one we (or a concurrent save) created counts once its parent's fsync is done
+      let handle
       try {
-        return await open(temp, 'wx')
+        handle = await open(temp, 'wx')
       } catch (error) {
         // The directory may not exist yet, or removeRange may have pruned it a moment ago.
         if (errorCode(error) !== 'ENOENT' || attempt >= 3) throw error
+        if (known && this.#knownDirs.get(dir) === known) this.#knownDirs.delete(dir)
         await this.#ensureDir(dir)
+        continue
       }
+      const now = this.#knownDirs.get(dir)
+      if (!now) this.#knownDirs.set(dir, { ready: Promise.resolve(), createdHere: false })
+      else if (now !== known) {
+        // Created meanwhile by another save: its entry in the parent must be durable before we count on it.
+        await now.ready.catch(async (error) => {
+          await handle.close()
+          throw error
+        })
+      }
+      return handle
     }
   }
 
-  /** mkdir -p that also fsyncs each parent whose entries it changed, so new directories are durable. */
-  async #ensureDir(dir: string): Promise<void> {
-    const missing: string[] = []
-    for (let current = dir; ; current = dirname(current)) {
-      try {
-        if ((await stat(current)).isDirectory()) break
-        throw Object.assign(new Error(`not a directory: ${current}`), { code: 'ENOTDIR' })
-      } catch (error) {
-        if (errorCode(error) !== 'ENOENT') throw error
-        missing.push(current)
-        if (dirname(current) === current) break
-      }
+  /** True when `dir` cannot exist: a parent of it was created here and does not know it, or the index never saw its document. */
+  async #isSurelyMissing(dir: string): Promise<boolean> {
+    if (this.#knownDirs.has(dir) || dir === this.baseDir) return false
+    const parentDir = dirname(dir)
+    if (parentDir === this.baseDir && this.#listedNames && !this.#listedNames.has(basename(dir))) return true
+    const parent = this.#knownDirs.get(parentDir)
+    if (parent) {
+      await parent.ready.catch(noop)
+      return parent.createdHere && !this.#knownDirs.has(dir)
     }
-    for (const path of missing.reverse()) {
-      try {
-        await mkdir(path)
-      } catch (error) {
-        if (errorCode(error) !== 'EEXIST') throw error
+    return parentDir !== this.baseDir && this.#isSurelyMissing(parentDir)
+  }
+
+  /**
+   * mkdir -p that also fsyncs each parent whose entries it changed, so new directories are durable.
+   * Remembered per directory: callers share one creation and later calls cost nothing. A directory
+   * counts only once its parent's fsync is done, so no save is acknowledged inside a directory whose
+   * own entry could still be lost.
+   */
+  #ensureDir(dir: string): Promise<void> {
+    const known = this.#knownDirs.get(dir)
+    if (known) return known.ready
+    const entry: KnownDir = { ready: Promise.resolve(), createdHere: false }
+    entry.ready = this.#makeDir(dir, entry)
+    this.#knownDirs.set(dir, entry)
+    entry.ready.catch(() => {
+      if (this.#knownDirs.get(dir) === entry) this.#knownDirs.delete(dir)
+    })
+    return entry.ready
+  }
+
+  async #makeDir(dir: string, entry: KnownDir): Promise<void> {
+    if (dir === this.baseDir) {
+      // baseDir and above, once: mkdir -p without an error per missing level.
+      const first = await mkdir(dir, { recursive: true })
+      if (first === undefined) return
+      entry.createdHere = true
+      const created: string[] = []
+      for (let path = dir; ; path = dirname(path)) {
+        created.push(path)
+        if (path === first || dirname(path) === path) break
       }
-      await this.#syncDir(dirname(path))
+      await Promise.all(created.map((path) => this.#syncDir(dirname(path))))
+      return
+    }
+    const parentDir = dirname(dir)
+    for (let attempt = 0; ; attempt++) {
+      const parentReady = this.#ensureDir(parentDir) // top-down: the parent exists and is durable first
+      const parent = this.#knownDirs.get(parentDir)
+      await parentReady
+      try {
+        await mkdir(dir)
+      } catch (error) {
+        if (errorCode(error) === 'EEXIST') return
+        if (errorCode(error) !== 'ENOENT' || attempt >= 3) throw error
+        // The parent was pruned after we last saw it: make it again.
+        if (parent && this.#knownDirs.get(parentDir) === parent) this.#knownDirs.delete(parentDir)
+        continue
+      }
+      entry.createdHere = true
+      return this.#syncDir(parentDir)
     }
   }
 
@@ -389,11 +585,47 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     }
   }
 
-  async #syncDir(dir: string): Promise<void> {
-    if (!this.#syncDirectories) return
+  /**
+   * Group commit: one fsync serves every caller that arrived before it was issued (callers may join
+   * while the directory is still being opened). A caller arriving later needs a later fsync (its
+   * rename may have missed the running one): all such callers share exactly one follow-up.
+   */
+  #syncDir(dir: string): Promise<void> {
+    if (!this.#syncDirectories) return Promise.resolve()
+    this.stats.dirSyncRequests++
+    let state = this.#dirSyncs.get(dir)
+    if (!state) this.#dirSyncs.set(dir, (state = {}))
+    if (state.joinable) return state.joinable
+    const { running } = state
+    if (!running) return this.#runDirSync(dir, state)
+    const current = state
+    return (current.queued ??= running.then(noop, noop).then(() => {
+      current.queued = undefined
+      return this.#runDirSync(dir, current)
+    }))
+  }
+
+  #runDirSync(dir: string, state: DirSyncState): Promise<void> {
+    const run: Promise<void> = this.#fsyncDir(dir, () => {
+      if (state.joinable === run) state.joinable = undefined
+    })
+    state.running = state.joinable = run
+    void run.then(noop, noop).then(() => {
+      if (state.joinable === run) state.joinable = undefined
+      if (state.running !== run) return
+      state.running = undefined
+      if (!state.queued && this.#dirSyncs.get(dir) === state) this.#dirSyncs.delete(dir)
+    })
+    return run
+  }
+
+  /** `issuing` is called just before the fsync is issued: callers arriving after it need the next one. */
+  async #fsyncDir(dir: string, issuing: () => void): Promise<void> {
+    this.stats.dirSyncs++
     let handle
     try {
       handle = await open(dir, 'r')
+      issuing()
       await handle.sync()
     } catch (error) {
       // Some file systems refuse fsync on directories; the rename itself has still happened.
@@ -424,6 +656,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     onCorrupt?: (reason: string) => void,
   ): Promise<FoundValue | undefined> {
     let bytes: Buffer
+    this.stats.probes++
     try {
       bytes = await readFile(file)
     } catch (error) {
@@ -473,6 +706,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   ): Promise<void> {
     const walk = async (dir: string): Promise<void> => {
       let entries
+      this.stats.probes++
       try {
         entries = await readdir(dir, { withFileTypes: true })
       } catch (error) {
@@ -494,6 +728,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     // Temp and corrupt files of the exact key sit next to it, not under its directory.
     const base = file.slice(dir.length + 1)
     let siblings: string[] = []
+    this.stats.probes++
     try {
       siblings = await readdir(dir)
     } catch (error) {
@@ -528,8 +763,13 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
       }
       for (const entry of entries) if (entry.isDirectory()) await prune(join(dir, entry.name))
       if (dir === this.baseDir) return
-      // ENOTEMPTY (a concurrent save landed) and ENOENT are fine: the directory stays or is gone.
-      await rmdir(dir).catch(() => {})
+      const known = this.#knownDirs.get(dir)
+      try {
+        await rmdir(dir)
+      } catch {
+        return // ENOTEMPTY (a concurrent save landed) and ENOENT are fine: the directory stays or is gone.
+      }
+      if (this.#knownDirs.get(dir) === known) this.#knownDirs.delete(dir)
     }
     await prune(root)
   }
