@@ -10,6 +10,7 @@ import { loadBundle, packDirectory, requirePublisher, type LoadedBundle } from '
 import { closeControlServer, startControlServer } from './control'
 import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from './data-dir'
 import { docHandlers } from './doc-commands'
+import { BULK_EMPTY_FEATURE, BULK_FEATURE, BULK_MIN_FRAME_LIMIT, BulkSync, type BulkCounters } from './docs/bulk'
 import type { DirectoryDoc } from './docs/directory'
 import { DocTree } from './docs/paths'
 import { createBundleRepo, type BundleRepo } from './docs/repo'
@@ -17,6 +18,7 @@ import { readKnownPeers, rememberPeer, ticketOf, writeKnownPeers, type KnownPeer
 import { noopLogger, type Logger } from './log'
 import { createDiscovery, type DiscoveryOptions, type DiscoveryRuntime } from './discovery'
 import { closeEndpoint, createEndpoint, endpointTicket, firstLine, loadOrCreateSecretKey } from './net/endpoint'
+import { DEFAULT_MAX_FRAME_BYTES } from './net/framing'
 import type { IrohEndpoint } from './net/iroh'
 import {
   IrohNetworkAdapter,
@@ -54,6 +56,12 @@ export interface SessionOptions {
   discovery?: DiscoveryOptions
   /** Also sync with an automerge-repo WebSocket sync server (`ws://host:7777/sync`). */
   bridge?: string
+  /**
+   * Bulk catch-up with peers that speak it: documents a peer lacks go as saved bytes in a few large
+   * frames, besides normal sync (docs/discovery.md). Default true; off when maxFrameBytes is under
+   * BULK_MIN_FRAME_LIMIT (peers would drop our 1 MiB frames).
+   */
+  bulk?: boolean
   logger?: Logger
 }
 
@@ -91,6 +99,8 @@ export interface SessionSnapshot {
   peers: PeerSnapshot[]
   refused: PeerRefusedEvent[]
   documents: DocumentSnapshot[]
+  /** Bulk catch-up traffic of this run (absent when bulk is off). */
+  bulk?: BulkCounters
 }
 
 export interface DocChangedEvent {
@@ -132,6 +142,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly sizes = new Map<string, { key: string; size: number }>()
   private knownPeersWrite = Promise.resolve()
   private discovery?: DiscoveryRuntime
+  private bulk?: BulkSync
 
   private constructor(
     readonly bundle: LoadedBundle,
@@ -211,6 +222,10 @@ export class Session extends EventEmitter<SessionEvents> {
         )
       }
       this.endpoint = await this.bindEndpoint(previous?.port)
+      const bulk = this.options.bulk !== false && (this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) >= BULK_MIN_FRAME_LIMIT
+      const features = [...(this.options.discovery?.exchange === false ? [] : ['pex']), ...(bulk ? [BULK_FEATURE] : [])]
+      // A new data dir holds nothing but the bundle's root: peers may push everything at once.
+      const empty = bulk && !previous
       this.adapter = new IrohNetworkAdapter({
         endpoint: this.endpoint,
         hello: {
@@ -219,13 +234,19 @@ export class Session extends EventEmitter<SessionEvents> {
           protocolVersion: m.sync.protocolVersion,
           minCompatibleVersion: m.sync.minCompatibleVersion,
           peerName: this.peerName,
-          features: this.options.discovery?.exchange === false ? [] : ['pex'],
+          features: empty ? [...features, BULK_EMPTY_FEATURE] : features,
         },
         logger: this.log,
         maxFrameBytes: this.options.maxFrameBytes,
         allowPeer: allowlist(m.sync.allowedPeers, this.options.allowedPeers, this.endpoint, this.log),
       })
       this.wireAdapter(this.adapter)
+      if (bulk) {
+        // Started before the Repo exists, so its adapter listeners run before the Repo's (bulk.ts).
+        const adapter = this.adapter
+        this.bulk = new BulkSync(adapter, { logger: this.log, onFirstDocs: empty ? () => adapter.setFeatures(features) : undefined })
+        this.bulk.start()
+      }
       // Start the transport while storage loads: connections are set up and parked, and their
       // handshakes run the moment the Repo connects (a Repo that asks for a document before any peer
       // is connected reports it unavailable at once).
@@ -247,6 +268,7 @@ export class Session extends EventEmitter<SessionEvents> {
       })
       this.tree = new DocTree(this.bundleRepo.repo, this.bundleRepo.root, { logger: this.log })
       this.wireRepo(this.bundleRepo.repo)
+      this.bulk?.attach(this.bundleRepo.repo, this.bundleRepo.storage)
 
       if (this.options.control !== false) {
         this.control = await startControlServer(dataDirFiles(dataDir).control, {
@@ -337,7 +359,13 @@ export class Session extends EventEmitter<SessionEvents> {
       })),
       refused: [...this.refused],
       documents,
+      ...(this.bulk ? { bulk: { ...this.bulk.counters } } : {}),
     }
+  }
+
+  /** Bulk catch-up counters of this run, undefined when bulk is off. */
+  get bulkCounters(): BulkCounters | undefined {
+    return this.bulk ? { ...this.bulk.counters } : undefined
   }
 
   /** Best effort, never throws: closes the control socket, connections, repo (flushing), endpoint, lock. */
@@ -356,6 +384,7 @@ export class Session extends EventEmitter<SessionEvents> {
         this.log.warn(`session: stopping ${what} failed: ${firstLine(err)}`)
       }
     }
+    this.bulk?.stop()
     await attempt('discovery', () => this.discovery?.stop())
     this.discovery = undefined
     await attempt('control socket', () => closeControlServer(this.control, dataDirFiles(this.options.dataDir).control))

@@ -124,6 +124,8 @@ export interface PeerInfo {
   dialed: boolean
   /** Live QUIC connections to this endpoint: 1 normally, 2 while a duplicate is being retired. */
   connections: number
+  /** What the peer's hello listed beyond automerge-repo messages (connected peers only). */
+  features?: string[]
 }
 
 export interface PeerRefusedEvent {
@@ -226,7 +228,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   readonly maxFrameBytes: number
 
   private readonly logger: Logger
-  private readonly hello: HelloInfo
+  private hello: HelloInfo
   private readonly allowPeer: AllowPeer | undefined
   private readonly handshakeTimeoutMs: number
   private readonly dialTimeoutMs: number
@@ -447,6 +449,20 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     if (!message.type.startsWith(EXTENSION_TYPE_PREFIX)) throw new Error(`extension frames have a type starting with ${EXTENSION_TYPE_PREFIX}`)
     this.sendTo(peer, cbor.encode(message))
     return true
+  }
+
+  /** The features later hellos list (bulk stops saying this peer is empty once it holds documents). */
+  setFeatures(features: string[]): void {
+    this.hello = { ...this.hello, features: [...features] }
+  }
+
+  /**
+   * Bytes queued for a connected peer and not yet written (undefined when it is not connected). Bulk
+   * senders pace themselves by it: the writer refuses past its hard limit and that drops the peer.
+   */
+  queuedBytes(endpointId: string): number | undefined {
+    const link = this.phase === 'online' ? this.peers.get(endpointId)?.link : undefined
+    return link?.writer?.queuedBytes
   }
 
   peerInfo(endpointId: string): PeerInfo | undefined {
@@ -1027,6 +1043,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       lastSeen: peer.lastSeen ?? peer.connectedAt,
       dialed: this.targets.has(peer.endpointId),
       connections: this.connectionCount(peer.endpointId),
+      features: peer.hello.features ?? [],
     }
     if (link) {
       try {
