@@ -62,9 +62,9 @@ interface P2PPeer {
   peerId: string
 }
 
-async function startP2P(label: string, exec: string[] = [], bindAddr = '127.0.0.1:0'): Promise<P2PPeer> {
+async function startP2P(label: string, exec: string[] = [], bindAddr = '127.0.0.1:0', bulk = true): Promise<P2PPeer> {
   const w = spawnWorker(label, exec)
-  const r = await w.request('start', { kind: 'p2p', dataDir: freshDir(label), bundle, bindAddr, name: label })
+  const r = await w.request('start', { kind: 'p2p', dataDir: freshDir(label), bundle, bindAddr, name: label, bulk })
   return { w, ...r }
 }
 
@@ -231,10 +231,23 @@ async function freshFetch(what: { label: string; count: number; textBytes?: numb
   return { p2p: p2p.ms, ws: wsr.ms, p2pRss: [p2pBefore, p2pAfter], wsRss: [wsBefore, wsAfter] }
 }
 
+/** The P2P side of a fetch with bulk catch-up off on both peers: automerge-repo's sync alone. */
+async function p2pFetchWithoutBulk(what: { label: string; count: number; textBytes?: number }): Promise<number> {
+  const source = await startP2P(`p2p-source-${what.label}-nobulk`, [], undefined, false)
+  const { urls } = await source.w.request('create', { count: what.count, textBytes: what.textBytes }, 300_000)
+  const fresh = await startP2P(`p2p-fresh-${what.label}-nobulk`, [], undefined, false)
+  await fresh.w.request('armFind', { urls, textBytes: what.textBytes })
+  await fresh.w.request('dial', { ticket: source.ticket })
+  const r = await fresh.w.request('armedResult', {}, 300_000)
+  await stopAll([source.w, fresh.w])
+  return r.ms
+}
+
 async function fetches(): Promise<void> {
   log(`${docsLabel} small documents to a fresh peer`)
   const docs = await freshFetch({ label: 'docs', count: N.docs })
   const floor = await floorOf({ count: N.docs })
+  const noBulk = await p2pFetchWithoutBulk({ label: 'docs', count: N.docs })
   ratioRow({
     id: 'docs-1000',
     measure: `${docsLabel} small documents to a fresh peer`,
@@ -243,7 +256,7 @@ async function fetches(): Promise<void> {
     ws: docs.ws,
     target: 'P2P/WS ≤ 0.5',
     maxRatio: 0.5,
-    note: `automerge-repo alone, two Repos in one process with no disk and no network: ${floor.toFixed(0)} ms (see NOTES.md)`,
+    note: `P2P without bulk catch-up (automerge-repo's per-document sync only): ${noBulk.toFixed(0)} ms; automerge-repo alone, two Repos in one process with no disk and no network: ${floor.toFixed(0)} ms (see NOTES.md)`,
   })
   ratioRow({
     id: 'rss-1000-docs',

@@ -144,13 +144,13 @@ function rss(): number {
 }
 
 const commands: Record<string, (a: any) => Promise<unknown>> = {
-  async start(a: { kind: 'p2p' | 'ws-server' | 'ws-client'; dataDir: string; bundle?: string; bindAddr?: string; url?: string; name?: string; discovery?: boolean }) {
+  async start(a: { kind: 'p2p' | 'ws-server' | 'ws-client'; dataDir: string; bundle?: string; bindAddr?: string; url?: string; name?: string; discovery?: boolean; bulk?: boolean }) {
     await initAutomerge()
     await mkdir(a.dataDir, { recursive: true })
     if (a.kind === 'p2p') {
       // Discovery off unless asked for: the sync rows compare fixed topologies (who dials whom).
       const discovery = a.discovery ? {} : { mdns: false, exchange: false }
-      const s = await Session.open(a.bundle!, { dataDir: a.dataDir, bindAddr: a.bindAddr ?? '127.0.0.1:0', control: false, peerName: a.name, discovery, logger })
+      const s = await Session.open(a.bundle!, { dataDir: a.dataDir, bindAddr: a.bindAddr ?? '127.0.0.1:0', control: false, peerName: a.name, discovery, bulk: a.bulk, logger })
       session = s
       const started = now()
       const starting = s.start()
