@@ -23,16 +23,17 @@ const bundle = join(root, 'examples', 'my-world')
 const resultsDir = join(root, 'bench', 'results')
 const base = mkdtempSync(join(tmpdir(), 'tonk-bench-'))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-const log = (s: string) => process.stderr.write(`bench: ${s}\n`)
+const t0 = Date.now()
+const log = (s: string) => process.stderr.write(`bench [${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s]: ${s}\n`)
 
 // Quick mode (~1 min) is a smoke run of every row with smaller counts; the full run is the record.
 const N = {
-  latencyChanges: quick ? 40 : 300,
+  latencyChanges: quick ? 30 : 300,
   docs: quick ? 300 : 1000,
   textBytes: 1024 * 1024,
   connectSamples: quick ? 8 : 60,
   activationRuns: quick ? 3 : 10,
-  meshPeers: quick ? 10 : 20,
+  meshPeers: quick ? 8 : 20,
   meshChanges: quick ? 3 : 10,
 }
 const docsLabel = N.docs.toLocaleString('en-US')
