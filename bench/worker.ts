@@ -273,6 +273,32 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
     return { ms }
   },
 
+  /** The floor of one change A→B: two Repos in this process over MemoryPipe, spaced like the bench's. */
+  async floorLatency(a: { changes: number }) {
+    await initAutomerge()
+    const [x, y] = MemoryPipe.pair()
+    const source = new Repo({ network: [x] })
+    const sink = new Repo({ network: [y] })
+    await sleep(50)
+    x.introduce()
+    y.introduce()
+    const h = source.create<BenchDoc>(benchDoc(0))
+    const other = await sink.find<BenchDoc>(h.url)
+    const samples: number[] = []
+    for (let i = 1; i <= a.changes; i++) {
+      await sleep(110 + Math.random() * 40)
+      const seen = new Promise<number>((resolve) => other.once('change', () => resolve(now())))
+      const t = now()
+      h.change((d) => {
+        d.n = i
+      })
+      samples.push((await seen) - t)
+    }
+    await Promise.all([source.shutdown(), sink.shutdown()])
+    samples.sort((p, q) => p - q)
+    return { median: samples[samples.length >> 1] }
+  },
+
   async dial(a: { ticket: string }) {
     return { endpointId: session!.dial(a.ticket, 'ticket'), t: now() }
   },
