@@ -53,6 +53,7 @@ export function registerServeCommands(program: Command): void {
     .option('--no-dht', 'no DHT (the default)')
     .option('--dht-bootstrap <host:port...>', 'DHT nodes to join through (implies --dht); "none" starts a DHT of its own')
     .option('--dht-port <port>', 'UDP port of this peer\'s DHT node (default: any)', (v) => parsePort(v, '--dht-port'))
+    .option('--no-bulk', 'no bulk catch-up: a peer that lacks documents gets them by per-document sync only')
     .option('--bridge <url>', 'also sync with an automerge-repo WebSocket sync server, e.g. ws://localhost:7777/sync')
     .option('--trace', 'print every sync message')
     .option('--log-level <level>', 'debug, info, warn or error (on stderr)')
@@ -78,6 +79,7 @@ export function registerServeCommands(program: Command): void {
         maxFrameBytes: opts.maxFrameBytes,
         discovery: discoveryOptions(opts),
         bridge: opts.bridge,
+        bulk: opts.bulk !== false,
         allowedPeers: opts.allowPeer,
         requirePublisher: opts.requirePublisher,
         logger,
