@@ -11,6 +11,7 @@ import { assertIsolated } from '../test/helpers/ensure-isolated'
 import { TestNetwork } from '../test/helpers/netns'
 import { latencyChartSvg, renderPng } from './lib/chart'
 import { median, percentile } from './lib/stats'
+import { startDelayRelay, type DelayRelay } from './lib/delay-relay'
 import { buildWorker, WorkerProcess } from './lib/worker-process'
 import { measureAdapterMessages, measureTransport } from './transport'
 import { measureWsTransport } from './ws-transport'
@@ -206,6 +207,80 @@ async function latencyAndMemory(): Promise<void> {
   const [p2pIdle, wsIdle, serverRss] = await Promise.all([b.w.request('rss'), wb.request('rss'), server.w.request('rss')])
   ratioRow({ id: 'rss-idle', measure: 'memory of an idle peer (RSS)', unit: 'MB', p2p: mb(p2pIdle.rss), ws: mb(wsIdle.rss), target: 'reported', note: `WS server process: ${mb(serverRss.rss).toFixed(0)} MB` })
   await stopAll([a.w, b.w, server.w, wa, wb])
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 1b. The same change when the server is not on this machine. WS: every byte to and from the server is
+// held REMOTE_DELAY_MS by a TCP relay (a nearby cloud region; this kernel has no netem). P2P: two hosts
+// on one bridge (veth), as two devices on a LAN. Reported, not a target: loopback makes the server hop
+// free, which is not how a sync server is reached.
+const REMOTE_DELAY_MS = 10
+
+async function changeLatency(from: WorkerProcess, to: WorkerProcess, url: string, n: number): Promise<number> {
+  const seen = to.waitFor((e) => e.event === 'seen' && e.url === url && e.n === n, 10_000)
+  const { t } = await from.request('change', { url, n })
+  return (await seen).t - t
+}
+
+async function remoteServerLatency(): Promise<void> {
+  const measure = `one small change A→B, server ${REMOTE_DELAY_MS} ms away, median`
+  if (!TestNetwork.available()) {
+    rows.push({ id: 'latency-remote', measure, unit: 'ms', target: 'reported', met: null, note: 'not measured: needs root for ip netns' })
+    return
+  }
+  const changes = quick ? 15 : 60
+  log(`latency with the server ${REMOTE_DELAY_MS} ms away: ${changes} changes each side`)
+  const net = new TestNetwork(2)
+  const started: WorkerProcess[] = []
+  let relay: DelayRelay | undefined
+  try {
+    const [h1, h2] = net.hosts
+    const a = spawnWorker('remote-p2p-A', h1!.exec)
+    const b = spawnWorker('remote-p2p-B', h2!.exec)
+    started.push(a, b)
+    const ra = await a.request('start', { kind: 'p2p', dataDir: freshDir('remote-A'), bundle, bindAddr: '0.0.0.0:0', name: 'remote-A' })
+    await b.request('start', { kind: 'p2p', dataDir: freshDir('remote-B'), bundle, bindAddr: '0.0.0.0:0', name: 'remote-B' })
+    await b.request('dial', { ticket: ra.ticket })
+    await peers(b, 1)
+    const server = await startWsServer()
+    started.push(server.w)
+    relay = await startDelayRelay(Number(new URL(server.url).port), REMOTE_DELAY_MS)
+    const relayed = `ws://127.0.0.1:${relay.port}`
+    const wa = (await startWsClient('remote-ws-A', relayed)).w
+    const wb = (await startWsClient('remote-ws-B', relayed)).w
+    started.push(wa, wb)
+    await Promise.all([peers(wa, 1), peers(wb, 1)])
+
+    const { urls: [p2pUrl] } = await a.request('create', { count: 1 })
+    const { urls: [wsUrl] } = await wa.request('create', { count: 1 })
+    await b.request('find', { urls: [p2pUrl] })
+    await wb.request('find', { urls: [wsUrl] })
+    await b.request('watch', { url: p2pUrl })
+    await wb.request('watch', { url: wsUrl })
+    await sleep(300)
+    const p2p: number[] = []
+    const ws: number[] = []
+    for (let i = 1; i <= changes; i++) {
+      p2p.push(await changeLatency(a, b, p2pUrl!, i))
+      await sleep(110 + Math.random() * 40)
+      ws.push(await changeLatency(wa, wb, wsUrl!, i))
+      await sleep(110 + Math.random() * 40)
+    }
+    extra.latencyRemote = { p2p, ws, delayMs: REMOTE_DELAY_MS }
+    ratioRow({
+      id: 'latency-remote',
+      measure: `${measure} (${changes} changes)`,
+      unit: 'ms',
+      p2p: median(p2p),
+      ws: median(ws),
+      target: 'reported',
+      note: `WS through a TCP relay holding every byte ${REMOTE_DELAY_MS} ms each way (A→server→B crosses it 2×); P2P between two network namespaces on a bridge, as on a LAN`,
+    })
+  } finally {
+    await relay?.close()
+    await stopAll(started)
+    net.destroy()
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -493,6 +568,7 @@ async function main(): Promise<void> {
   const want = (id: string) => !only || only.includes(id)
   try {
     if (want('sync') || want('latency')) await latencyAndMemory()
+    if (want('remote')) await remoteServerLatency()
     if (want('sync') || want('fetch')) await fetches()
     if (want('transport')) await transport()
     if (want('lan')) await lanConnect()
