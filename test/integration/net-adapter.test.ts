@@ -101,7 +101,8 @@ describe('IrohNetworkAdapter on real endpoints', function () {
     assert.equal(info.dialed, true)
     assert.equal(info.connections, 1)
     assert.equal(info.path?.kind, 'direct')
-    assert.match(info.path!.remoteAddr, /127\.0\.0\.1:\d+/)
+    // iroh also binds IPv6 and may pick [::1] over 127.0.0.1 (seen once in CI): either is loopback.
+    assert.match(info.path!.remoteAddr, /^(127\.0\.0\.1|\[::1\]):\d+$/)
     assert.ok(info.bytesIn > 0 && info.bytesOut > 0)
     assert.ok(info.connectedAt! <= info.lastSeen!)
     assert.equal(a.adapter.peerInfo(b.id)?.direction, 'inbound')
