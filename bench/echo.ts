@@ -9,6 +9,7 @@ import { FrameDecoder } from '../src/core/net/framing'
 import { FrameReader } from '../src/core/net/stream-reader'
 import { StreamWriter } from '../src/core/net/stream-writer'
 import { assertIsolated } from '../test/helpers/ensure-isolated'
+import { median, percentile } from './lib/stats'
 
 assertIsolated()
 const alpn = alpnBytes(TONK_SYNC_ALPN)
@@ -17,10 +18,7 @@ const rounds = Number(process.env.N ?? 100)
 const gaps = [0, 20, 120]
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-function summary(samples: number[]): string {
-  const s = [...samples].sort((x, y) => x - y)
-  return `median ${s[s.length >> 1]!.toFixed(2)} ms, p90 ${s[Math.floor(s.length * 0.9)]!.toFixed(2)} ms`
-}
+const summary = (samples: number[]) => `median ${median(samples).toFixed(2)} ms, p90 ${percentile(samples, 90).toFixed(2)} ms`
 
 /** Echo children: print how to reach them, then send every frame/message straight back. */
 if (process.argv[2] === '--echo-iroh') {

@@ -128,58 +128,35 @@ async function latencyAndMemory(): Promise<void> {
   const [wa, wb] = [wsA.w, wsB.w]
   await Promise.all([peers(wa, 1), peers(wb, 1)])
 
-  const { urls: [p2pUrl] } = await a.w.request('create', { count: 1 })
-  const { urls: [wsUrl] } = await wa.request('create', { count: 1 })
-  await b.w.request('find', { urls: [p2pUrl] })
-  await wb.request('find', { urls: [wsUrl] })
-  await b.w.request('watch', { url: p2pUrl })
-  await wb.request('watch', { url: wsUrl })
-  await sleep(300)
-
-  const p2p: number[] = []
-  const ws: number[] = []
   // BENCH_STAGES=1: each worker stamps when a sync message enters and leaves its network subsystem;
   // `stages` collects, per change, the times from the change to each stamp along the path.
   const stages: Record<string, number[]> = {}
   const stamp = (name: string, dt: number | undefined) => dt !== undefined && (stages[name] ??= []).push(dt)
   const after = (w: WorkerProcess, t: number, stage: string, peer?: string) =>
     w.events.find((e) => e.event === 'stage' && e.stage === stage && e.t >= t && (!peer || e.to === peer || e.from === peer))?.t
-  const one = async (from: WorkerProcess, to: WorkerProcess, url: string, n: number, via?: { w: WorkerProcess; id: string }, ids?: string[]) => {
-    from.clearEvents()
-    to.clearEvents()
-    via?.w.clearEvents()
-    const seen = to.waitFor((e) => e.event === 'seen' && e.url === url && e.n === n, 10_000)
-    const { t } = await from.request('change', { url, n })
-    const dt = (await seen).t - t
-    if (process.env.BENCH_STAGES) {
-      const kind = via ? 'ws' : 'p2p'
-      const changed = after(from, t, 'changed')
-      stamp(`${kind} A changed`, changed && changed - t)
-      const generated = after(from, t, 'generated')
-      stamp(`${kind} A generated`, generated && generated - t)
-      const sent = after(from, t, 'send')
-      stamp(`${kind} A send`, sent && sent - t)
-      if (via) {
-        const sRecv = after(via.w, t, 'recv')
-        stamp(`${kind} S recv`, sRecv && sRecv - t)
-        const sSend = after(via.w, t, 'send', ids![1])
-        stamp(`${kind} S send→B`, sSend && sSend - t)
-      }
-      const bRecv = after(to, t, 'recv')
-      stamp(`${kind} B recv`, bRecv && bRecv - t)
-      const bApplied = after(to, t, 'applied')
-      stamp(`${kind} B applied`, bApplied && bApplied - t)
-      stamp(`${kind} B seen`, dt)
+  const stampStages = (kind: 'p2p' | 'ws', { from, to }: ChangePair, t: number, ms: number) => {
+    const at = (name: string, w: WorkerProcess, stage: string, peer?: string) => {
+      const e = after(w, t, stage, peer)
+      stamp(`${kind} ${name}`, e && e - t)
     }
-    return dt
+    at('A changed', from, 'changed')
+    at('A generated', from, 'generated')
+    at('A send', from, 'send')
+    if (kind === 'ws') {
+      at('S recv', server.w, 'recv')
+      at('S send→B', server.w, 'send', wsB.peerId)
+      server.w.clearEvents()
+    }
+    at('B recv', to, 'recv')
+    at('B applied', to, 'applied')
+    stamp(`${kind} B seen`, ms)
   }
-  for (let i = 1; i <= N.latencyChanges; i++) {
-    // Past automerge-repo's 100 ms sync throttle, so every change is sent on its own (see README).
-    p2p.push(await one(a.w, b.w, p2pUrl, i))
-    await sleep(110 + Math.random() * 40)
-    ws.push(await one(wa, wb, wsUrl, i, { w: server.w, id: server.peerId }, [wsA.peerId, wsB.peerId]))
-    await sleep(110 + Math.random() * 40)
-  }
+  const { p2p, ws } = await interleavedLatency(
+    await sharedDoc(a.w, b.w),
+    await sharedDoc(wa, wb),
+    N.latencyChanges,
+    process.env.BENCH_STAGES ? stampStages : undefined,
+  )
   extra.latency = { p2p, ws }
   if (process.env.BENCH_STAGES) {
     log('stages of one change (ms after the change, median / p90):')
@@ -216,10 +193,51 @@ async function latencyAndMemory(): Promise<void> {
 // free, which is not how a sync server is reached.
 const REMOTE_DELAY_MS = 10
 
-async function changeLatency(from: WorkerProcess, to: WorkerProcess, url: string, n: number): Promise<number> {
+interface ChangePair {
+  from: WorkerProcess
+  to: WorkerProcess
+  url: string
+}
+
+/** Creates one small document on `from`, opens and watches it on `to`. */
+async function sharedDoc(from: WorkerProcess, to: WorkerProcess): Promise<ChangePair> {
+  const { urls: [url] } = await from.request('create', { count: 1 })
+  await to.request('find', { urls: [url] })
+  await to.request('watch', { url })
+  return { from, to, url }
+}
+
+/** One change on `from`: when it was made (t) and how long until `to` saw it (ms). */
+async function changeLatency({ from, to, url }: ChangePair, n: number): Promise<{ t: number; ms: number }> {
+  from.clearEvents()
+  to.clearEvents()
   const seen = to.waitFor((e) => e.event === 'seen' && e.url === url && e.n === n, 10_000)
   const { t } = await from.request('change', { url, n })
-  return (await seen).t - t
+  return { t, ms: (await seen).t - t }
+}
+
+/**
+ * `changes` changes on each pair, P2P and WS interleaved so drift hits both alike, each past
+ * automerge-repo's 100 ms sync throttle so it is sent on its own. `measured` sees every change.
+ */
+async function interleavedLatency(
+  p2pPair: ChangePair,
+  wsPair: ChangePair,
+  changes: number,
+  measured?: (kind: 'p2p' | 'ws', pair: ChangePair, t: number, ms: number) => void,
+): Promise<{ p2p: number[]; ws: number[] }> {
+  await sleep(300)
+  const p2p: number[] = []
+  const ws: number[] = []
+  for (let i = 1; i <= changes; i++) {
+    for (const [kind, pair, out] of [['p2p', p2pPair, p2p], ['ws', wsPair, ws]] as const) {
+      const { t, ms } = await changeLatency(pair, i)
+      measured?.(kind, pair, t, ms)
+      out.push(ms)
+      await sleep(110 + Math.random() * 40)
+    }
+  }
+  return { p2p, ws }
 }
 
 async function remoteServerLatency(): Promise<void> {
@@ -251,21 +269,7 @@ async function remoteServerLatency(): Promise<void> {
     started.push(wa, wb)
     await Promise.all([peers(wa, 1), peers(wb, 1)])
 
-    const { urls: [p2pUrl] } = await a.request('create', { count: 1 })
-    const { urls: [wsUrl] } = await wa.request('create', { count: 1 })
-    await b.request('find', { urls: [p2pUrl] })
-    await wb.request('find', { urls: [wsUrl] })
-    await b.request('watch', { url: p2pUrl })
-    await wb.request('watch', { url: wsUrl })
-    await sleep(300)
-    const p2p: number[] = []
-    const ws: number[] = []
-    for (let i = 1; i <= changes; i++) {
-      p2p.push(await changeLatency(a, b, p2pUrl!, i))
-      await sleep(110 + Math.random() * 40)
-      ws.push(await changeLatency(wa, wb, wsUrl!, i))
-      await sleep(110 + Math.random() * 40)
-    }
+    const { p2p, ws } = await interleavedLatency(await sharedDoc(a, b), await sharedDoc(wa, wb), changes)
     extra.latencyRemote = { p2p, ws, delayMs: REMOTE_DELAY_MS }
     ratioRow({
       id: 'latency-remote',
@@ -288,6 +292,13 @@ async function remoteServerLatency(): Promise<void> {
 // them (P2P) or from the server that has them (WS). Timed from the fresh repo's first peer to all ready.
 // Each row has its own source holding only that row's documents: a P2P peer shares every document it
 // holds, so a source left over from another row would make the fresh peer download that row's too.
+/** Arms `fresh` to find `urls` the moment its first peer arrives, connects it, and returns the fetch's result. */
+async function timedFetch(fresh: WorkerProcess, urls: string[], textBytes: number | undefined, connect: () => Promise<unknown>) {
+  await fresh.request('armFind', { urls, textBytes })
+  await connect()
+  return fresh.request('armedResult', {}, 300_000)
+}
+
 async function freshFetch(what: { label: string; count: number; textBytes?: number }): Promise<{ p2p: number; ws: number; p2pRss: [number, number]; wsRss: [number, number] }> {
   const create = { count: what.count, textBytes: what.textBytes }
   const source = await startP2P(`p2p-source-${what.label}`)
@@ -305,12 +316,8 @@ async function freshFetch(what: { label: string; count: number; textBytes?: numb
   const p2pBefore = (await p2pFresh.w.request('rss')).rss
   const wsBefore = (await wsFresh.request('rss')).rss
 
-  await p2pFresh.w.request('armFind', { urls: p2pUrls, textBytes: what.textBytes })
-  await p2pFresh.w.request('dial', { ticket: source.ticket })
-  const p2p = await p2pFresh.w.request('armedResult', {}, 300_000)
-  await wsFresh.request('armFind', { urls: wsUrls, textBytes: what.textBytes })
-  await wsFresh.request('connect', { url: server.url })
-  const wsr = await wsFresh.request('armedResult', {}, 300_000)
+  const p2p = await timedFetch(p2pFresh.w, p2pUrls, what.textBytes, () => p2pFresh.w.request('dial', { ticket: source.ticket }))
+  const wsr = await timedFetch(wsFresh, wsUrls, what.textBytes, () => wsFresh.request('connect', { url: server.url }))
   await sleep(500) // let storage writes settle before measuring memory
   const p2pAfter = (await p2pFresh.w.request('rss')).rss
   const wsAfter = (await wsFresh.request('rss')).rss
@@ -324,9 +331,7 @@ async function p2pFetchWithoutBulk(what: { label: string; count: number; textByt
   const source = await startP2P(`p2p-source-${what.label}-nobulk`, [], undefined, false)
   const { urls } = await source.w.request('create', { count: what.count, textBytes: what.textBytes }, 300_000)
   const fresh = await startP2P(`p2p-fresh-${what.label}-nobulk`, [], undefined, false)
-  await fresh.w.request('armFind', { urls, textBytes: what.textBytes })
-  await fresh.w.request('dial', { ticket: source.ticket })
-  const r = await fresh.w.request('armedResult', {}, 300_000)
+  const r = await timedFetch(fresh.w, urls, what.textBytes, () => fresh.w.request('dial', { ticket: source.ticket }))
   await stopAll([source.w, fresh.w])
   return r.ms
 }

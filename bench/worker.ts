@@ -11,11 +11,13 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { WebSocketServer } from 'ws'
 import { WebSocketClientAdapter, WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
-import { NetworkAdapter, Repo, type AnyDocumentId, type DocHandle, type DocumentId, type Message, type PeerId, type PeerMetadata } from '@automerge/automerge-repo/slim'
+import { Repo, type AnyDocumentId, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo/slim'
 import { initAutomerge } from '../src/core/automerge'
 import { CrashSafeStorageAdapter } from '../src/core/docs/storage'
 import type { IrohNetworkAdapter } from '../src/core/net/iroh-adapter'
 import { Session } from '../src/core/session'
+import { createAdapterPair } from '../test/helpers/docs-pair-adapter'
+import { median, percentile } from './lib/stats'
 
 /** Refuse to run where a default route exists: only inside the bench's namespaces (lo, or a test host). */
 function assertNoDefaultRoute(): void {
@@ -42,36 +44,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 function benchDoc(i: number, textBytes?: number): BenchDoc {
   if (textBytes) return { n: i, text: 'lorem ipsum dolor sit amet '.repeat(Math.ceil(textBytes / 27)).slice(0, textBytes) }
   return { n: i, title: `document ${i}`, tags: ['bench', `g${i % 10}`] }
-}
-
-/** Two adapters joined in memory: a message is delivered on the next turn of the event loop. */
-class MemoryPipe extends NetworkAdapter {
-  private other!: MemoryPipe
-  static pair(): [MemoryPipe, MemoryPipe] {
-    const a = new MemoryPipe()
-    const b = new MemoryPipe()
-    a.other = b
-    b.other = a
-    return [a, b]
-  }
-  isReady() {
-    return true
-  }
-  whenReady() {
-    return Promise.resolve()
-  }
-  connect(peerId: PeerId, peerMetadata?: PeerMetadata) {
-    this.peerId = peerId
-    this.peerMetadata = peerMetadata
-  }
-  /** Tells this side's Repo about the other one (after both have connected). */
-  introduce() {
-    this.emit('peer-candidate', { peerId: this.other.peerId!, peerMetadata: this.other.peerMetadata ?? {} })
-  }
-  send(message: Message) {
-    setImmediate(() => this.other.emit('message', message))
-  }
-  disconnect() {}
 }
 
 let repo: Repo | undefined
@@ -218,14 +190,14 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
     const readyAt: number[] = []
     const found = await Promise.all(a.urls.map((u) => handleOf(u).then((h) => (readyAt.push(now() - started), h))))
     const ms = now() - started
-    const at = (q: number) => Math.round(readyAt[Math.min(readyAt.length - 1, Math.floor(q * readyAt.length))]!)
+    const at = (p: number) => Math.round(percentile(readyAt, p))
     for (const h of found) {
       const d = h.doc()
       if (typeof d?.n !== 'number') throw new Error(`document ${h.url} arrived without its content`)
       if (a.textBytes && d.text?.length !== a.textBytes) throw new Error(`text document has ${d.text?.length} chars, expected ${a.textBytes}`)
     }
     // When the first, the middle and the last documents were ready: a slow start or a slow tail.
-    return { ms, startedAt: started, readyAt: { first: at(0), p50: at(0.5), p90: at(0.9) }, cpuMs: process.cpuUsage().user / 1000 }
+    return { ms, startedAt: started, readyAt: { first: at(0), p50: at(50), p90: at(90) }, cpuMs: process.cpuUsage().user / 1000 }
   },
 
   /** How many of `urls` this repo holds, ready, in memory (without asking any peer). */
@@ -258,30 +230,27 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
    */
   async floor(a: { count: number; textBytes?: number }) {
     await initAutomerge()
-    const [x, y] = MemoryPipe.pair()
+    const [x, y] = createAdapterPair()
     const source = new Repo({ network: [x] })
-    const fresh = new Repo({ network: [y] })
     const urls: string[] = []
     for (let i = 0; i < a.count; i++) urls.push(source.create<BenchDoc>(benchDoc(i, a.textBytes)).url)
-    await sleep(50) // both Repos have connected their adapters
+    // Timed from the fresh repo's first peer, as the bench's fetch rows are.
+    const fresh = new Repo({ network: [y] })
+    await new Promise((resolve) => fresh.networkSubsystem.once('peer', resolve))
     const started = now()
-    x.introduce()
-    y.introduce()
     await Promise.all(urls.map((u) => fresh.find(u as AnyDocumentId)))
     const ms = now() - started
     await Promise.all([source.shutdown(), fresh.shutdown()])
     return { ms }
   },
 
-  /** The floor of one change A→B: two Repos in this process over MemoryPipe, spaced like the bench's. */
+  /** The floor of one change A→B: two Repos in this process over an in-memory pair, spaced like the bench's. */
   async floorLatency(a: { changes: number }) {
     await initAutomerge()
-    const [x, y] = MemoryPipe.pair()
+    const [x, y] = createAdapterPair()
     const source = new Repo({ network: [x] })
     const sink = new Repo({ network: [y] })
-    await sleep(50)
-    x.introduce()
-    y.introduce()
+    await new Promise((resolve) => sink.networkSubsystem.once('peer', resolve))
     const h = source.create<BenchDoc>(benchDoc(0))
     const other = await sink.find<BenchDoc>(h.url)
     const samples: number[] = []
@@ -295,8 +264,7 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
       samples.push((await seen) - t)
     }
     await Promise.all([source.shutdown(), sink.shutdown()])
-    samples.sort((p, q) => p - q)
-    return { median: samples[samples.length >> 1] }
+    return { median: median(samples) }
   },
 
   async dial(a: { ticket: string }) {
