@@ -70,8 +70,9 @@ async function run(
 async function adapterMessages(a: IrohEndpoint, b: IrohEndpoint, count: number): Promise<Row> {
   await initAutomerge()
   const hello = { bundleId: 'bench', namespace: 'bench', protocolVersion: '1.0.0', minCompatibleVersion: '1.0.0', peerName: 'bench' }
-  const x = new IrohNetworkAdapter({ endpoint: a, hello })
-  const y = new IrohNetworkAdapter({ endpoint: b, hello })
+  const handshakeKey = new Uint8Array(32)
+  const x = new IrohNetworkAdapter({ endpoint: a, hello, handshakeKey })
+  const y = new IrohNetworkAdapter({ endpoint: b, hello, handshakeKey })
   // Both sides: y drops what it sends before its own side of the handshake is done.
   const up = Promise.all([new Promise((r) => x.once('peer-candidate', r)), new Promise((r) => y.once('peer-candidate', r))])
   x.connect('x' as PeerId)

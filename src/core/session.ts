@@ -7,6 +7,7 @@ import type { Server } from 'node:net'
 import { hostname, userInfo } from 'node:os'
 import { Automerge, type DocHandle, type DocumentId, type Repo } from '@automerge/automerge-repo/slim'
 import { loadBundle, packDirectory, requirePublisher, type LoadedBundle } from './bundle'
+import { appCapability, deriveKey, type AppCapability } from './bundle/capability'
 import { closeControlServer, startControlServer } from './control'
 import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from './data-dir'
 import { docHandlers } from './doc-commands'
@@ -144,12 +145,19 @@ export class Session extends EventEmitter<SessionEvents> {
   private discovery?: DiscoveryRuntime
   private bulk?: BulkSync
 
+  /** What makes this bundle a capability (its appKey, else its bundleId); see bundle/capability.ts. */
+  readonly capability: AppCapability
+
   private constructor(
     readonly bundle: LoadedBundle,
     readonly options: SessionOptions,
   ) {
     super()
     this.log = options.logger ?? noopLogger
+    this.capability = appCapability(bundle.manifest.sync)
+    if (this.capability.source === 'bundleId') {
+      this.log.warn(`session: ${bundle.manifest.name} has no sync.appKey: only peers of this exact build (bundle ${bundle.bundleId.slice(0, 8)}…) can sync with it`)
+    }
   }
 
   /** Verifies the bundle (a packed .zip, or a folder packed in memory) and prepares a session. */
@@ -228,6 +236,7 @@ export class Session extends EventEmitter<SessionEvents> {
       const empty = bulk && !previous
       this.adapter = new IrohNetworkAdapter({
         endpoint: this.endpoint,
+        handshakeKey: deriveKey(this.capability.secret, 'handshake'),
         hello: {
           bundleId: this.bundle.bundleId,
           namespace: m.sync.namespace,
@@ -444,8 +453,8 @@ export class Session extends EventEmitter<SessionEvents> {
       bindAddr: this.options.bindAddr ?? '0.0.0.0:0',
       context: {
         endpointId: adapter.endpointId,
-        bundleId: this.bundle.bundleId,
-        dhtKey: m.sync.discovery.dhtKey,
+        mdnsKey: deriveKey(this.capability.secret, 'mdnsTag'),
+        dhtKey: m.sync.discovery.dhtKey ?? deriveKey(this.capability.secret, 'dhtTopic').toString('hex'),
         mdnsService: m.sync.discovery.mdnsService,
         protocolVersion: m.sync.protocolVersion,
         addresses: () => (endpoint.isClosed() ? [] : endpoint.addr().directAddresses()),

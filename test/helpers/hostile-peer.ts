@@ -2,7 +2,11 @@
 // directly (endpoint + raw frames), so it can lie and break the protocol in ways the adapter never
 // would. One mode per run; it prints JSON lines on stdout ({event: 'result', ...} last) and exits.
 //   node --import tsx test/helpers/hostile-peer.ts <mode> <ticket> <bundleId> <namespace> [key=value…]
+// `hskey=<64 hex>` is the app's handshake key (the hostile holds the bundle); without it the hostile is
+// a stranger with a random key. The result line carries every byte the target sent on the stream
+// (`received`, base64, first 256 KiB) and its close reason, for tests of what a stranger learns.
 // Modes:
+//   stranger           a sealed hello under a key that is not the app's (refused: E_REFUSED, nothing else)
 //   wrong-bundle       hello with another bundleId (must be refused: E_BUNDLE_MISMATCH)
 //   bad-hello          a hello that is not CBOR (refused: E_HANDSHAKE_MALFORMED)
 //   huge-hello         a 1 GiB frame header before any hello (refused: E_HANDSHAKE_MALFORMED)
@@ -24,7 +28,7 @@ import { initAutomerge } from '../../src/core/automerge'
 import { toNumberArray } from '../../src/core/net/bytes'
 import { closeEndpoint, createEndpoint, parseDialTarget, TONK_SYNC_ALPN, alpnBytes } from '../../src/core/net/endpoint'
 import { encodeFrame, FrameDecoder } from '../../src/core/net/framing'
-import { HANDSHAKE_VERSION } from '../../src/core/net/handshake'
+import { HANDSHAKE_VERSION, open, seal, sealContext } from '../../src/core/net/handshake'
 import type { Connection, RecvStream, SendStream } from '../../src/core/net/iroh'
 
 const [mode, ticket, bundleId, namespace, ...rest] = process.argv.slice(2)
@@ -33,7 +37,11 @@ const seconds = Number(opts.seconds ?? 20)
 const out = (event: Record<string, unknown>) => process.stdout.write(JSON.stringify(event) + '\n')
 
 const myPeerId = opts.peerId ?? `hostile-${randomBytes(4).toString('hex')}`
-const hello = (overrides: Record<string, unknown> = {}) => ({
+const key: Uint8Array = opts.hskey ? new Uint8Array(Buffer.from(opts.hskey, 'hex')) : new Uint8Array(randomBytes(32))
+/** Set once connected: the sealed contexts of both directions (we dial, the target accepts). */
+let ours: Uint8Array | undefined
+let theirs: Uint8Array | undefined
+const helloFields = (overrides: Record<string, unknown> = {}) => ({
   type: 'hello',
   v: HANDSHAKE_VERSION,
   bundleId,
@@ -48,19 +56,23 @@ const hello = (overrides: Record<string, unknown> = {}) => ({
 })
 
 const frame = (value: unknown) => toNumberArray(encodeFrame(cbor.encode(value)))
+/** Our hello as a real dialer sends it: sealed under `key`. */
+const hello = (overrides: Record<string, unknown> = {}) => seal(key, ours!, helloFields(overrides))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Reads frames off the target's half and remembers what it said (its hello, a refusal). */
 function listen(recv: RecvStream) {
-  const state = { remote: undefined as Record<string, any> | undefined, refusal: undefined as Record<string, any> | undefined, ended: false }
+  const state = { remote: undefined as Record<string, any> | undefined, refusal: undefined as Record<string, any> | undefined, ended: false, received: [] as number[] }
   const decoder = new FrameDecoder({ maxFrameBytes: 64 * 1024 * 1024 })
   void (async () => {
     try {
       for (;;) {
         const chunk = await recv.read(1024 * 1024)
         if (chunk.length === 0) break
+        if (state.received.length < 256 * 1024) state.received.push(...chunk.slice(0, 256 * 1024 - state.received.length))
         for (const f of decoder.push(chunk)) {
-          const m = cbor.decode(f) as Record<string, any>
+          let m = cbor.decode(f) as Record<string, any>
+          if (m?.type === 'sealed') m = (open(key, theirs!, m) as Record<string, any>) ?? { type: 'unopenable' }
           if (m?.type === 'hello') state.remote = m
           else if (m?.type === 'refuse') state.refusal = m
         }
@@ -98,6 +110,8 @@ async function main(): Promise<void> {
   }
 
   const conn = await endpoint.connect(addr, alpn)
+  ours = sealContext(TONK_SYNC_ALPN, endpoint.id().toString(), conn.remoteId().toString(), 'dialer')
+  theirs = sealContext(TONK_SYNC_ALPN, endpoint.id().toString(), conn.remoteId().toString(), 'acceptor')
   const bi = await conn.openBi()
   const send: SendStream = bi.send
   const state = listen(bi.recv)
@@ -111,14 +125,17 @@ async function main(): Promise<void> {
   /** Runs a valid handshake; returns the target's hello (its automerge peer id is the targetId). */
   const handshake = async (overrides: Record<string, unknown> = {}) => {
     await write(frame(hello(overrides)))
-    for (let i = 0; i < 100 && !state.remote && !state.ended; i++) await sleep(50)
-    if (state.remote?.gated) {
-      for (let i = 0; i < 100 && !state.ended; i++) await sleep(50)
-    }
+    for (let i = 0; i < 100 && !state.remote && !state.refusal && !state.ended; i++) await sleep(50)
     return state.remote
   }
   const finish = async (extra: Record<string, unknown> = {}) => {
-    result({ closedByTarget: conn.closeReason() !== null, closeReason: closedReason(conn), refusal: state.refusal, ...extra })
+    result({
+      closedByTarget: conn.closeReason() !== null,
+      closeReason: closedReason(conn),
+      refusal: state.refusal,
+      received: Buffer.from(state.received).toString('base64'),
+      ...extra,
+    })
     try {
       conn.close(0n, [])
     } catch {}
@@ -137,6 +154,9 @@ async function main(): Promise<void> {
 
   try {
     switch (mode) {
+      case 'stranger':
+        await write(frame(hello()))
+        break
       case 'wrong-bundle':
         await write(frame(hello({ bundleId: 'f'.repeat(64) })))
         break

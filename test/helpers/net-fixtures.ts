@@ -7,6 +7,9 @@ import { IrohNetworkAdapter, type IrohNetworkAdapterOptions } from '../../src/co
 
 export const BUNDLE_A = '71ab' + '0'.repeat(60)
 export const BUNDLE_B = '9c1e' + '1'.repeat(60)
+/** The handshake key every test peer holds unless a test gives it another (a stranger's). */
+export const TEST_KEY = new Uint8Array(32).fill(7)
+export const OTHER_KEY = new Uint8Array(32).fill(9)
 
 export const testHello = (overrides: Partial<HelloInfo> = {}): HelloInfo => ({
   bundleId: BUNDLE_A,
@@ -51,6 +54,7 @@ export async function makePeer(
   const adapter = new IrohNetworkAdapter({
     endpoint,
     hello: testHello(options.hello),
+    handshakeKey: TEST_KEY,
     // Fast redials keep reconnect tests short.
     backoff: { initialMs: 50, maxMs: 1000 },
     // TONK_NET_DEBUG=1 prints the adapter's log while debugging a test.
@@ -112,8 +116,9 @@ export function record(emitter: EventEmitter | { on(e: string, f: (...a: any[]) 
  * A hand-driven client for misbehaving-peer tests: dials with the tonk ALPN, opens the stream and
  * writes whatever bytes the test wants (a valid hello first, usually).
  */
-export async function rawClient(ticket: string, options: { endpoint?: IrohEndpoint } = {}) {
+export async function rawClient(ticket: string, options: { endpoint?: IrohEndpoint; key?: Uint8Array } = {}) {
   const { alpnBytes, parseDialTarget, TONK_SYNC_ALPN } = await import('../../src/core/net/endpoint')
+  const { seal, sealContext, HANDSHAKE_VERSION } = await import('../../src/core/net/handshake')
   const { cbor } = await import('@automerge/automerge-repo/slim')
   const { encodeFrame } = await import('../../src/core/net/framing')
   const { toNumberArray } = await import('../../src/core/net/bytes')
@@ -127,12 +132,12 @@ export async function rawClient(ticket: string, options: { endpoint?: IrohEndpoi
     id: endpoint.id().toString(),
     writeRaw,
     writeFrame: (payload: Uint8Array) => writeRaw(encodeFrame(payload, 0xffff_ffff)),
-    sendHello: (peerId: string, overrides: Partial<HelloInfo> = {}) =>
-      writeRaw(
-        encodeFrame(
-          cbor.encode({ type: 'hello', v: 1, ...testHello(overrides), peerId, isEphemeral: false, instanceId: 'raw' }),
-        ),
-      ),
+    /** A sealed hello, as a real dialer sends it (with the test key unless `key` says otherwise). */
+    sendHello: (peerId: string, overrides: Partial<HelloInfo> = {}) => {
+      const context = sealContext(TONK_SYNC_ALPN, endpoint.id().toString(), conn.remoteId().toString(), 'dialer')
+      const hello = { type: 'hello', v: HANDSHAKE_VERSION, ...testHello(overrides), peerId, isEphemeral: false, instanceId: 'raw' }
+      return writeRaw(encodeFrame(cbor.encode(seal(options.key ?? TEST_KEY, context, hello))))
+    },
     /** Resolves with iroh's close reason once the other side closes the connection. */
     closed: () => conn.closed(),
     async close() {
@@ -146,7 +151,7 @@ export const US = '1111aaaa' + '0'.repeat(56)
 export const THEM = '3f2a9c1e' + '0'.repeat(56)
 export const helloMessage = (o: Partial<HelloMessage> = {}): HelloMessage => ({
   type: 'hello',
-  v: 1,
+  v: 2,
   bundleId: '71ab' + 'f'.repeat(60),
   namespace: 'default',
   protocolVersion: '1.2.0',

@@ -7,13 +7,13 @@ import { initAutomerge } from '../../src/core/automerge'
 import { closeEndpoint, createEndpoint, endpointTicket } from '../../src/core/net/endpoint'
 import { IrohNetworkAdapter } from '../../src/core/net/iroh-adapter'
 import { assertIsolated } from './ensure-isolated'
-import { testHello } from './net-fixtures'
+import { TEST_KEY, testHello } from './net-fixtures'
 
 assertIsolated()
 await initAutomerge()
 const [dataDir, bindAddr] = process.argv.slice(2)
 const endpoint = await createEndpoint({ dataDir, bindAddr })
-const adapter = new IrohNetworkAdapter({ endpoint, hello: testHello({ peerName: 'child' }) })
+const adapter = new IrohNetworkAdapter({ endpoint, hello: testHello({ peerName: 'child' }), handshakeKey: TEST_KEY })
 const repo = new Repo({ network: [adapter], peerId: 'bob' as PeerId })
 const port = endpoint.boundSockets().find((s) => s.startsWith('127.0.0.1:'))!.split(':')[1]
 console.log(JSON.stringify({ id: endpoint.id().toString(), ticket: endpointTicket(endpoint), port }))

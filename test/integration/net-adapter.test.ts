@@ -13,7 +13,9 @@ import { assertIsolated } from '../helpers/ensure-isolated'
 import {
   BUNDLE_B,
   eventually,
+  makeEndpoint,
   makePeer,
+  OTHER_KEY,
   rawClient,
   record,
   sleep,
@@ -133,6 +135,39 @@ describe('IrohNetworkAdapter on real endpoints', function () {
     const row = b.adapter.peerInfo(a.id)!
     assert.equal(row.state, 'backoff')
     assert.match(row.lastError ?? '', /serves bundle/)
+  })
+
+  it('a stranger (another key) is refused with E_REFUSED alone on the wire; neither side connects or learns a name', async () => {
+    const a = await peer({ hello: { peerName: 'alice-secret-name' } })
+    const stranger = await peer({ adapter: { handshakeKey: OTHER_KEY }, hello: { peerName: 'stranger' } })
+    const refusedA = waitForEvent<[PeerRefusedEvent]>(a.adapter.events, 'peer-refused')
+    const refusedS = waitForEvent<[PeerRefusedEvent]>(stranger.adapter.events, 'peer-refused')
+    const candidates = [...record(a.adapter, ['peer-candidate']), ...record(stranger.adapter, ['peer-candidate'])]
+    a.adapter.connect('a' as PeerId)
+    stranger.adapter.connect('s' as PeerId)
+    stranger.adapter.dial(a.ticket)
+    const [[ea], [es]] = await Promise.all([refusedA, refusedS])
+    assert.equal(ea.code, 'E_REFUSED')
+    assert.equal(es.code, 'E_REFUSED')
+    assert.match(ea.reason, /does not hold this bundle's key/)
+    assert.doesNotMatch(es.reason, /alice-secret-name|71ab/)
+    await sleep(200)
+    assert.deepEqual(candidates, [])
+    assert.equal(stranger.adapter.peerInfo(a.id)?.state, 'backoff', 'a permanent refusal: backed off, not hammered')
+  })
+
+  it('a peer on the old protocol (ALPN tonk/sync/1) hears "E_PROTOCOL_TOO_OLD" and we log it; nothing else is said', async () => {
+    const { alpnBytes, parseDialTarget, TONK_SYNC_ALPN_V1 } = await import('../../src/core/net/endpoint')
+    const a = await peer()
+    a.adapter.connect('a' as PeerId)
+    const old = await makeEndpoint({ alpns: [TONK_SYNC_ALPN_V1] })
+    cleanups.push(() => old.close())
+    const refused = waitForEvent<[PeerRefusedEvent]>(a.adapter.events, 'peer-refused')
+    const conn = await old.connect(parseDialTarget(a.ticket), alpnBytes(TONK_SYNC_ALPN_V1))
+    const [e] = await refused
+    assert.equal(e.code, 'E_PROTOCOL_TOO_OLD')
+    assert.match(e.reason, /protocol too old/)
+    assert.match(await conn.closed(), /E_PROTOCOL_TOO_OLD/)
   })
 
   it('refuses an incompatible protocol version, with the reason on both sides', async () => {

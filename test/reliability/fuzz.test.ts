@@ -10,18 +10,19 @@ import fc from 'fast-check'
 import { BUNDLE_ERROR_CODES, BundleError, loadBundle, packDirectory, validateManifest, type PackedManifest } from '../../src/core/bundle'
 import { initAutomerge } from '../../src/core/automerge'
 import { encodeFrame, FrameDecoder, FrameError } from '../../src/core/net/framing'
-import { checkHello, performHandshake, type HelloMessage } from '../../src/core/net/handshake'
+import { checkHello, performHandshake, seal, sealContext, type HelloMessage } from '../../src/core/net/handshake'
+import { TONK_SYNC_ALPN } from '../../src/core/net/endpoint'
 import { messageProblem } from '../../src/core/net/iroh-adapter'
 import { FrameReader, type ChunkSource } from '../../src/core/net/stream-reader'
 import { StreamWriter, type FrameSink } from '../../src/core/net/stream-writer'
 import { cleanupTemp, writeSourceDir } from '../helpers/bundle-fixtures'
 import { count, figure } from './summary'
-import { helloMessage, THEM, US } from '../helpers/net-fixtures'
+import { helloMessage, TEST_KEY, THEM, US } from '../helpers/net-fixtures'
 
 const RUNS = Number(process.env.TONK_FUZZ_RUNS ?? (process.env.TONK_RELIABILITY === 'ci' ? 300 : 2000))
 const SEED = process.env.TONK_FUZZ_SEED ? Number(process.env.TONK_FUZZ_SEED) : undefined
 const params = (runs = RUNS) => ({ numRuns: runs, ...(SEED !== undefined && { seed: SEED }) })
-const REFUSAL_CODES = new Set(['E_BUNDLE_MISMATCH', 'E_NAMESPACE_MISMATCH', 'E_PROTOCOL_INCOMPATIBLE', 'E_NOT_ALLOWED', 'E_HANDSHAKE_MALFORMED', 'E_HANDSHAKE_TIMEOUT', 'E_CONNECTION_LOST'])
+const REFUSAL_CODES = new Set(['E_REFUSED', 'E_BUNDLE_MISMATCH', 'E_NAMESPACE_MISMATCH', 'E_PROTOCOL_INCOMPATIBLE', 'E_NOT_ALLOWED', 'E_HANDSHAKE_MALFORMED', 'E_HANDSHAKE_TIMEOUT', 'E_CONNECTION_LOST'])
 
 const hello = helloMessage
 
@@ -161,19 +162,33 @@ describe(`reliability: fuzzing (${RUNS} runs per property)`, function () {
     )
   })
 
-  it('performHandshake over a fake stream pair: mutated hello frames resolve to ok or a Refusal, within the timeout', async () => {
-    const validHello = encodeFrame(cbor.encode(hello({ peerId: 'peer-b' })))
-    const validAccept = encodeFrame(cbor.encode({ type: 'accept' }))
+  it('performHandshake over a fake stream pair: mutated sealed hellos (outside and inside the seal) resolve to ok or a Refusal, within the timeout', async () => {
+    // THEM dials US: their frame is sealed for the dialer role; we answer as the acceptor.
+    const context = sealContext(TONK_SYNC_ALPN, THEM, US, 'dialer')
+    const helloBytes = cbor.encode(hello({ peerId: 'peer-b' }))
     await fc.assert(
       fc.asyncProperty(
         byteMutation,
         fc.boolean(),
         fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 6 }),
         fc.boolean(),
-        async (mutate, gated, cuts, allow) => {
+        async (mutate, inside, cuts, allow) => {
           total++
-          const incoming = gated ? new Uint8Array([...encodeFrame(cbor.encode(hello({ peerId: 'peer-b', gated: true }))), ...validAccept]) : validHello
-          const chunks = chunked(mutate(incoming), cuts).map((c) => Array.from(c))
+          // Inside: the plaintext is mutated and then sealed with the right key, so the checks behind
+          // the seal see garbage from a peer that holds the key. Outside: the sealed frame is mutated.
+          let incoming: Uint8Array
+          if (inside) {
+            let inner: unknown
+            try {
+              inner = cbor.decode(mutate(helloBytes))
+            } catch {
+              inner = { garbage: true }
+            }
+            incoming = encodeFrame(cbor.encode(seal(TEST_KEY, context, (typeof inner === 'object' && inner !== null ? inner : { v: inner }) as object)))
+          } else {
+            incoming = mutate(encodeFrame(cbor.encode(seal(TEST_KEY, context, cbor.decode(helloBytes) as object))))
+          }
+          const chunks = chunked(incoming, cuts).map((c) => Array.from(c))
           const source: ChunkSource = { read: async () => chunks.shift() ?? [] }
           const written: number[][] = []
           const sink: FrameSink = { writeAll: async (b) => void written.push(b), finish: async () => {} }
@@ -186,6 +201,9 @@ describe(`reliability: fuzzing (${RUNS} runs per property)`, function () {
               local: hello(),
               localId: US,
               remoteId: THEM,
+              role: 'acceptor',
+              alpn: TONK_SYNC_ALPN,
+              key: TEST_KEY,
               allowPeer: allow ? undefined : async () => false,
               timeoutMs: 300,
             }),

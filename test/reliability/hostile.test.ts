@@ -3,7 +3,6 @@
 // binding. For each case: the target refuses or drops the hostile with the expected code, stays alive,
 // its RSS stays under a bound, and the good peer keeps syncing (a put on the target reaches it).
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,41 +10,13 @@ import { loadBundle } from '../../src/core/bundle'
 import { connectControl, type ControlClient } from '../../src/core/control'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { repoRoot, runCli } from '../helpers/cli'
+import { hostileTarget, runHostile, type HostileRun, type HostileTarget } from '../helpers/hostile-run'
 import { PeerProcess } from '../helpers/peers'
 import { count, fdCount, figure, rssMiB } from './summary'
 
-const hostileScript = join(repoRoot, 'test', 'helpers', 'hostile-peer.ts')
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 /** RSS growth of the target allowed over the whole suite. */
 const RSS_GROWTH_BOUND_MIB = 150
-
-interface HostileRun {
-  endpointId: string
-  result: Record<string, any>
-  lines: Array<Record<string, any>>
-  stderr: string
-}
-
-function runHostile(mode: string, target: { ticket: string; bundleId: string; namespace: string }, extra: string[] = [], timeoutMs = 60000): Promise<HostileRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--no-deprecation', hostileScript, mode, target.ticket, target.bundleId, target.namespace, ...extra], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (out += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('exit', () => {
-      clearTimeout(timer)
-      const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l))
-      const result = lines.find((l) => l.event === 'result')
-      const endpointId = lines.find((l) => l.event === 'endpoint')?.endpointId
-      if (!result) reject(new Error(`hostile ${mode} printed no result\nstdout: ${out}\nstderr: ${stderr.slice(-2000)}`))
-      else resolve({ endpointId, result, lines, stderr })
-    })
-  })
-}
 
 describe('reliability: hostile peers against a serving peer, a good peer connected throughout', function () {
   this.timeout(600000)
@@ -54,7 +25,7 @@ describe('reliability: hostile peers against a serving peer, a good peer connect
   let good: PeerProcess
   let targetClient: ControlClient
   let goodClient: ControlClient
-  let info: { ticket: string; bundleId: string; namespace: string }
+  let info: HostileTarget
   let rssStart = 0
   let rssMax = 0
   let sampler: NodeJS.Timeout | undefined
@@ -71,7 +42,7 @@ describe('reliability: hostile peers against a serving peer, a good peer connect
     target = await PeerProcess.start({ bundle, dataDir: join(dir, 'target'), name: 'target', args: quiet })
     good = await PeerProcess.start({ bundle, dataDir: join(dir, 'good'), name: 'good', connect: [target.ticket], args: quiet })
     await target.waitFor((e) => e.event === 'peer-connected' && e.peer.endpointId === good.endpointId, 20000)
-    info = { ticket: target.ticket, bundleId: loaded.bundleId, namespace: loaded.manifest.sync.namespace }
+    info = hostileTarget(target.ticket, loaded)
     targetClient = (await connectControl(join(dir, 'target', 'control.sock')))!
     goodClient = (await connectControl(join(dir, 'good', 'control.sock')))!
     await goodStillSyncs('warm-up')

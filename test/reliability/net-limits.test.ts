@@ -7,11 +7,11 @@ import { initAutomerge } from '../../src/core/automerge'
 import { toNumberArray } from '../../src/core/net/bytes'
 import { alpnBytes, parseDialTarget, TONK_SYNC_ALPN } from '../../src/core/net/endpoint'
 import { encodeFrame } from '../../src/core/net/framing'
-import { HANDSHAKE_VERSION } from '../../src/core/net/handshake'
+import { HANDSHAKE_VERSION, seal, sealContext } from '../../src/core/net/handshake'
 import type { PeerClosedEvent } from '../../src/core/net/iroh-adapter'
 import { PeerRateLimiter, TokenBucket } from '../../src/core/net/rate-limit'
 import { assertIsolated } from '../helpers/ensure-isolated'
-import { BUNDLE_A, makeEndpoint, makePeer, testHello, waitForEvent, type TestPeer } from '../helpers/net-fixtures'
+import { BUNDLE_A, TEST_KEY, makeEndpoint, makePeer, testHello, waitForEvent, type TestPeer } from '../helpers/net-fixtures'
 import { count, figure } from './summary'
 
 const MiB = 1024 * 1024
@@ -82,7 +82,8 @@ describe('reliability: a peer that never reads is dropped, memory bounded', func
     const conn = await ep.connect(parseDialTarget(a.ticket), alpnBytes(TONK_SYNC_ALPN))
     const bi = await conn.openBi()
     const hello = { type: 'hello', v: HANDSHAKE_VERSION, ...testHello({ bundleId: BUNDLE_A }), peerId: 'stalled', isEphemeral: true, instanceId: 'x1' }
-    await bi.send.writeAll(toNumberArray(encodeFrame(cbor.encode(hello))))
+    const context = sealContext(TONK_SYNC_ALPN, ep.id().toString(), a.id, 'dialer')
+    await bi.send.writeAll(toNumberArray(encodeFrame(cbor.encode(seal(TEST_KEY, context, hello)))))
     await waitForEvent(a.adapter as any, 'peer-candidate', (e: any) => e.peerId === 'stalled', 10000)
 
     const closed = waitForEvent<[PeerClosedEvent]>(a.adapter.events as any, 'peer-closed', (e) => e.peerId === 'stalled', 60000)

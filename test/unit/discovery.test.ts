@@ -17,10 +17,11 @@ import { repoRoot, runCli } from '../helpers/cli'
 import { assertIsolated } from '../helpers/ensure-isolated'
 
 const hex = (n = 32) => randomBytes(n).toString('hex')
-const bundleId = 'b'.repeat(43)
+const bundleId = 'b'.repeat(64)
+const mdnsKey = new Uint8Array(32).fill(3)
 
 describe('discovery: mDNS TXT records', () => {
-  const self = { endpointId: hex(), bundleId, protocolVersion: '1.0.0' }
+  const self = { endpointId: hex(), mdnsKey, protocolVersion: '1.0.0' }
   const addresses = ['10.0.0.1:4242', '[fe80::1234:5678:9abc:def0]:4242', '192.168.1.20:4242']
 
   it('round-trips, every entry ≤ 255 bytes, addresses in separate entries', () => {
@@ -28,20 +29,20 @@ describe('discovery: mDNS TXT records', () => {
     for (const entry of new DnsTxt().encode(txt)) assert.ok(entry.length <= 255, `${entry.length} bytes`)
     assert.equal(Object.keys(txt).filter((k) => /^a\d$/.test(k)).length, 8, 'at most 8 addresses')
     assert.equal(txt.b!.length, 22)
-    assert.ok(!JSON.stringify(txt).includes(bundleId), 'the bundle id itself is not published')
+    assert.ok(!JSON.stringify(txt).includes(Buffer.from(mdnsKey).toString('base64url')), 'the key itself is not published')
     const decoded = new DnsTxt().decodeAll(new DnsTxt().encode(txt))
-    assert.deepEqual(readMdnsTxt(bundleId, decoded), { endpointId: self.endpointId, addresses: [...addresses, ...Array.from({ length: 5 }, (_, i) => `10.1.1.${i}:1`)] })
+    assert.deepEqual(readMdnsTxt(mdnsKey, decoded), { endpointId: self.endpointId, addresses: [...addresses, ...Array.from({ length: 5 }, (_, i) => `10.1.1.${i}:1`)] })
   })
 
   it('the tag changes with the nonce and is useless for another bundle', () => {
-    assert.notEqual(mdnsBundleTag(bundleId, 'n1'), mdnsBundleTag(bundleId, 'n2'))
+    assert.notEqual(mdnsBundleTag(mdnsKey, 'n1'), mdnsBundleTag(mdnsKey, 'n2'))
     const txt = mdnsTxt(self, 'n1', addresses)
-    assert.equal(readMdnsTxt('c'.repeat(43), txt), undefined)
-    assert.equal(readMdnsTxt(bundleId, { ...txt, n: 'n2' }), undefined)
-    assert.equal(readMdnsTxt(bundleId, { ...txt, id: 'zz' }), undefined)
-    assert.equal(readMdnsTxt(bundleId, { ...txt, v: '2' }), undefined)
-    assert.equal(readMdnsTxt(bundleId, null), undefined)
-    assert.deepEqual(readMdnsTxt(bundleId, { ...txt, a0: 'not an address' })?.addresses, addresses.slice(1))
+    assert.equal(readMdnsTxt(new Uint8Array(32).fill(4), txt), undefined)
+    assert.equal(readMdnsTxt(mdnsKey, { ...txt, n: 'n2' }), undefined)
+    assert.equal(readMdnsTxt(mdnsKey, { ...txt, id: 'zz' }), undefined)
+    assert.equal(readMdnsTxt(mdnsKey, { ...txt, v: '1' }), undefined)
+    assert.equal(readMdnsTxt(mdnsKey, null), undefined)
+    assert.deepEqual(readMdnsTxt(mdnsKey, { ...txt, a0: 'not an address' })?.addresses, addresses.slice(1))
   })
 
   it('parses service types and refuses others', () => {
@@ -79,7 +80,7 @@ describe('discovery: manager', () => {
       label: (id, source) => calls.push(`label ${source} ${id}`),
       forget: (id) => calls.push(`forget ${id}`),
     }
-    const context = { endpointId: me, bundleId, dhtKey: undefined, mdnsService: '_tonk-sync._udp', protocolVersion: '1.0.0', addresses: () => [], ticket: () => '', secretKey: async () => new Uint8Array(32), logger: noopLogger }
+    const context = { endpointId: me, mdnsKey, dhtKey: bundleId, mdnsService: '_tonk-sync._udp', protocolVersion: '1.0.0', addresses: () => [], ticket: () => '', secretKey: async () => new Uint8Array(32), logger: noopLogger }
     const m = new DiscoveryManager({ context, host, sources: [], minRedialMs: 50 })
     return { m, calls, status }
   }
@@ -155,7 +156,7 @@ describe('discovery: a two-node DHT on loopback', function () {
       const offers: PeerCandidate[] = []
       const context: DiscoveryContext = {
         endpointId,
-        bundleId,
+        mdnsKey,
         dhtKey: 'test-key',
         mdnsService: '_tonk-sync._udp',
         protocolVersion: '1.0.0',
@@ -184,7 +185,7 @@ describe('discovery: a two-node DHT on loopback', function () {
 
   it('a peer whose identity key does not match its endpoint id cannot publish', async () => {
     const source = new DhtSource({ bootstrap: [] })
-    const context = { endpointId: hex(), bundleId, dhtKey: undefined, mdnsService: '_x._udp', protocolVersion: '1.0.0', addresses: () => [], ticket: () => '', secretKey: async () => randomBytes(32), offer: () => {}, lost: () => {}, logger: noopLogger }
+    const context = { endpointId: hex(), mdnsKey, dhtKey: bundleId, mdnsService: '_x._udp', protocolVersion: '1.0.0', addresses: () => [], ticket: () => '', secretKey: async () => randomBytes(32), offer: () => {}, lost: () => {}, logger: noopLogger }
     await assert.rejects(source.start(context), /does not match the endpoint id/)
     await source.stop()
   })

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { checkHello, type HelloMessage } from '../../src/core/net/handshake'
+import { checkHello, open, seal, sealContext, type HelloMessage } from '../../src/core/net/handshake'
+import { TONK_SYNC_ALPN } from '../../src/core/net/endpoint'
 import { messageProblem, parseCloseReason } from '../../src/core/net/iroh-adapter'
 import { helloMessage, THEM, US } from '../helpers/net-fixtures'
 
@@ -36,9 +37,36 @@ describe('net/handshake checkHello', () => {
   })
 
   it('calls anything else malformed, without throwing', () => {
-    for (const bad of [null, 7, 'x', [], { type: 'hello' }, hello({ v: 2 as 1 }), hello({ protocolVersion: 'one' }), { ...hello(), peerId: 5 }]) {
+    for (const bad of [null, 7, 'x', [], { type: 'hello' }, hello({ v: 1 as 2 }), hello({ protocolVersion: 'one' }), { ...hello(), peerId: 5 }]) {
       const r = checkHello(hello(), bad, US, THEM)
       assert.equal(!r.ok && r.code, 'E_HANDSHAKE_MALFORMED', JSON.stringify(bad))
+    }
+  })
+})
+
+describe('net/handshake sealed hellos', () => {
+  const key = new Uint8Array(32).fill(1)
+  const ctx = (sender: 'dialer' | 'acceptor', dialer = US, acceptor = THEM) => sealContext(TONK_SYNC_ALPN, dialer, acceptor, sender)
+
+  it('opens with the same key and context, hiding every field of the hello', () => {
+    const frame = seal(key, ctx('dialer'), hello({ peerName: 'alice-laptop' }))
+    assert.deepEqual(open(key, ctx('dialer'), frame as unknown as Record<string, unknown>), hello({ peerName: 'alice-laptop' }))
+    const bytes = Buffer.from(frame.c).toString('latin1')
+    for (const secret of ['alice-laptop', '71ab', 'default', 'peer-a']) assert.ok(!bytes.includes(secret), secret)
+    assert.notDeepEqual(seal(key, ctx('dialer'), hello()).n, seal(key, ctx('dialer'), hello()).n, 'a fresh nonce per frame')
+  })
+
+  it('refuses another key, a reflected frame (other role), another pair of endpoints, another ALPN, a tampered byte', () => {
+    const frame = seal(key, ctx('dialer'), hello()) as unknown as Record<string, unknown>
+    assert.equal(open(new Uint8Array(32).fill(2), ctx('dialer'), frame), undefined)
+    assert.equal(open(key, ctx('acceptor'), frame), undefined)
+    assert.equal(open(key, ctx('dialer', THEM, US), frame), undefined)
+    assert.equal(open(key, sealContext('tonk/sync/9', US, THEM, 'dialer'), frame), undefined)
+    const c = new Uint8Array(frame.c as Uint8Array)
+    c[3]! ^= 1
+    assert.equal(open(key, ctx('dialer'), { ...frame, c }), undefined)
+    for (const bad of [{}, { type: 'sealed', v: 2 }, { ...frame, n: new Uint8Array(3) }, { ...frame, v: 1 }, { ...frame, c: 'x' }]) {
+      assert.equal(open(key, ctx('dialer'), bad), undefined)
     }
   })
 })

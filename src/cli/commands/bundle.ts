@@ -1,7 +1,7 @@
 // pack / validate / inspect / init: the bundle commands, thin over src/core/bundle.
 import { createHash } from 'node:crypto'
 import { stat, mkdir } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import {
   BundleError,
@@ -13,7 +13,7 @@ import {
   validateDirectory,
   type Issue,
 } from '../../core/bundle'
-import { createNewBundle } from '../../core/templates/new-bundle'
+import { addAppKey, createNewBundle } from '../../core/templates/new-bundle'
 import { writeReplacing } from '../../core/write-replace'
 import { CliError, EXIT_INVALID, EXIT_USAGE, formatBytes, makeOutput, table } from '../output'
 
@@ -157,8 +157,18 @@ export function registerBundleCommands(program: Command): void {
     .argument('<dir>', 'folder to create (must be new or empty)')
     .option('--name <name>', 'bundle name (default: the folder name)')
     .option('--namespace <ns>', 'sync namespace (default: name plus a unique suffix)')
-    .action(async (dir: string, opts: { name?: string; namespace?: string }, cmd: Command) => {
+    .option('--app-key', 'give an existing bundle folder a random sync.appKey (one app across builds) instead')
+    .action(async (dir: string, opts: { name?: string; namespace?: string; appKey?: boolean }, cmd: Command) => {
       const out = makeOutput(globalJson(cmd))
+      if (opts.appKey) {
+        try {
+          await addAppKey(dir)
+        } catch (err) {
+          throw new CliError((err as Error).message, EXIT_INVALID, 'E_INIT')
+        }
+        out.result({ ok: true, dir: resolve(dir) }, () => `${join(dir, 'tonk.json')}: added sync.appKey (keep it private for a private app)`)
+        return
+      }
       let files: string[]
       try {
         files = await createNewBundle(dir, opts)

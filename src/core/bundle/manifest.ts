@@ -2,6 +2,7 @@
 // come from them (Static<>), ajv validates with them, and schemas/tonk-manifest.schema.json (the file
 // VS Code shows on hover through jsonValidation) is generated from them by scripts/gen-schema.ts.
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
+import { APP_KEY_PATTERN } from './capability'
 
 export const MANIFEST_VERSION = 1
 export const MANIFEST_FILE = 'tonk.json'
@@ -78,7 +79,13 @@ const BundleId = Type.String({
   description:
     'SHA-256 (64 lowercase hex) of the canonical encoding of the manifest without this field and of every file. Computed by pack.',
 })
+const AppKey = Type.String({
+  pattern: APP_KEY_PATTERN,
+  description:
+    'The app\'s secret: 32 random bytes (base64url). Peers prove they hold it before anything else is said, so only holders of the bundle can find or sync with its peers. Shared by every build of the app: written by `tonk-p2p init`, kept by pack. Keep it private for a private app. Left out: each build is its own app (keyed by its bundleId).',
+})
 const syncFields = {
+  appKey: Type.Optional(AppKey),
   namespace: Type.String({
     minLength: 1,
     maxLength: 214,

@@ -217,6 +217,7 @@ function buildManifest(source: SourceManifest, files: Map<string, Uint8Array>): 
     files: entries,
     sync: {
       bundleId: '',
+      ...(source.sync.appKey !== undefined && { appKey: source.sync.appKey }),
       namespace: source.sync.namespace,
       protocolVersion: source.sync.protocolVersion,
       minCompatibleVersion: source.sync.minCompatibleVersion,
@@ -263,6 +264,16 @@ function staleIssues(authored: SourceManifest, packed: PackedManifest): Issue[] 
         'E_ROOT_DOCUMENT',
         `sync.rootDocument does not match namespace ${q(packed.sync.namespace)}; pack writes ${packed.sync.rootDocument.documentId} at ${packed.sync.rootDocument.path}`,
         { pointer: '/sync/rootDocument' },
+        'warning',
+      ),
+    )
+  }
+  if (authored.sync.appKey === undefined) {
+    issues.push(
+      issue(
+        'E_APP_KEY_MISSING',
+        'sync.appKey is missing: every build of this folder will be a separate app (its peers will not sync with other builds); `tonk-p2p init --app-key DIR` adds a random one',
+        { pointer: '/sync' },
         'warning',
       ),
     )

@@ -1,5 +1,6 @@
 // Discovery over the Mainline (BitTorrent) DHT with bittorrent-dht. Key material K is the manifest's
-// `discovery.dhtKey`, else the bundleId. Records (all standard BEP 5 / BEP 44, so any DHT node stores them):
+// `discovery.dhtKey`, else a key derived from the app's capability (bundle/capability.ts), so only
+// holders of the bundle can find (or write) its topic and slots. Records (all standard BEP 5 / BEP 44, so any DHT node stores them):
 //
 //   topic       T = sha1("tonk/dht/1/topic|" + K)           announce(T, iroh port) + lookup(T)
 //   peer record k = our iroh public key (= endpoint id), salt = "tonk/peer/" + hex(T)
@@ -77,7 +78,7 @@ export class DhtSource implements PeerSource {
 
   async start(context: DiscoveryContext): Promise<void> {
     this.context = context
-    const key = context.dhtKey ?? context.bundleId
+    const key = context.dhtKey
     this.topic = dhtTopic(key)
     this.rendezvous = ed25519FromSeed(dhtRendezvousSeed(key))
     this.identity = ed25519FromSeed(await context.secretKey())

@@ -1,17 +1,25 @@
 // Derived keys and ed25519 helpers for discovery. Everything a peer of the bundle can compute from the
-// bundle id (or the manifest's dhtKey) and nothing an outsider can invert: mDNS tags are HMACs keyed by
-// the bundle id over a per-run nonce, so even two announcements of one bundle do not look alike.
+// app's capability (bundle/capability.ts; or the manifest's dhtKey) and nothing an outsider can invert:
+// mDNS tags are HMACs keyed by a key derived from the capability over a per-run nonce, so even two
+// announcements of one bundle do not look alike.
 // ed25519 uses Node's crypto on raw 32-byte keys (iroh's secret key is the ed25519 seed; its endpoint
 // id is the public key), so no extra crypto package is needed.
-import { createHash, createHmac, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
+import { createHash, createHmac, timingSafeEqual, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto'
 
-const MDNS_TAG_LABEL = 'tonk/mdns/1|'
+const MDNS_TAG_LABEL = 'tonk/mdns/2|'
 const DHT_TOPIC_LABEL = 'tonk/dht/1/topic|'
 const DHT_RENDEZVOUS_LABEL = 'tonk/dht/1/rendezvous|'
 
-/** 128-bit keyed hash of the bundle id for mDNS TXT `b`: peers of the bundle recompute it with the nonce `n`. */
-export function mdnsBundleTag(bundleId: string, nonce: string): string {
-  return createHmac('sha256', bundleId).update(MDNS_TAG_LABEL + nonce).digest('base64url').slice(0, 22)
+/** 128-bit tag for mDNS TXT `b`, keyed by the capability's mDNS key: peers of the bundle recompute it with the nonce `n`. */
+export function mdnsBundleTag(mdnsKey: Uint8Array, nonce: string): string {
+  return createHmac('sha256', mdnsKey).update(MDNS_TAG_LABEL + nonce).digest('base64url').slice(0, 22)
+}
+
+/** Constant-time comparison of two tags (strings of base64url). */
+export function sameTag(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
 }
 
 /** The 20-byte infohash peers of a bundle announce under and look up. */

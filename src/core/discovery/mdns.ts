@@ -1,11 +1,12 @@
 // Zero-config LAN discovery over mDNS / DNS-SD with bonjour-service. Each peer publishes one service
 // of the bundle's type (manifest `discovery.mdnsService`, e.g. `_tonk-sync._udp`) on its iroh UDP port,
 // and browses for the same type. TXT entries (each ≤ 255 bytes, or bonjour silently never publishes):
-//   v=1               this TXT layout
+//   v=2               this TXT layout
 //   id=<endpoint id>  64 hex chars: what a dialer needs
-//   n=<nonce>, b=<tag>  tag = HMAC-SHA256(key = bundleId, "tonk/mdns/1|" + nonce), 128 bits: a peer of
-//                     the bundle recomputes it, anyone else learns neither the bundle nor that two
-//                     announcements belong to the same bundle (the nonce is new every run)
+//   n=<nonce>, b=<tag>  tag = HMAC-SHA256(key = the capability's mDNS key, "tonk/mdns/2|" + nonce),
+//                     128 bits: a peer holding the bundle recomputes it, anyone else learns neither
+//                     the app nor that two announcements belong to the same app (the nonce is new
+//                     every run; the key derives from the app key, never from the public bundleId)
 //   pv=<semver>       the bundle's sync protocol version
 //   a0…a7=<ip:port>   iroh's direct addresses, one entry each
 // Services of other bundles are dropped here, before anything is dialed.
@@ -17,11 +18,11 @@ import { networkInterfaces } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { Bonjour, type Browser, type Service } from 'bonjour-service'
 import { firstLine } from '../net/endpoint'
-import { mdnsBundleTag } from './keys'
+import { mdnsBundleTag, sameTag } from './keys'
 import { isSocketAddress } from './manager'
 import type { DiscoveryContext, PeerSource } from './types'
 
-export const MDNS_TXT_VERSION = '1'
+export const MDNS_TXT_VERSION = '2'
 const MAX_TXT_ADDRESSES = 8
 /** Re-query schedule (ms after start); then every REQUERY_MAX_MS. Answers re-offer every known service. */
 const REQUERY_STEPS_MS = [1000, 3000, 10_000, 30_000]
@@ -40,12 +41,12 @@ export function parseServiceType(service: string): { type: string; protocol: 'ud
   return { type: m[1]!, protocol: m[2] as 'udp' | 'tcp' }
 }
 
-export function mdnsTxt(context: Pick<DiscoveryContext, 'endpointId' | 'bundleId' | 'protocolVersion'>, nonce: string, addresses: string[]): Record<string, string> {
+export function mdnsTxt(context: Pick<DiscoveryContext, 'endpointId' | 'mdnsKey' | 'protocolVersion'>, nonce: string, addresses: string[]): Record<string, string> {
   const txt: Record<string, string> = {
     v: MDNS_TXT_VERSION,
     id: context.endpointId,
     n: nonce,
-    b: mdnsBundleTag(context.bundleId, nonce),
+    b: mdnsBundleTag(context.mdnsKey, nonce),
     pv: context.protocolVersion,
   }
   addresses.slice(0, MAX_TXT_ADDRESSES).forEach((a, i) => (txt[`a${i}`] = a))
@@ -53,12 +54,12 @@ export function mdnsTxt(context: Pick<DiscoveryContext, 'endpointId' | 'bundleId
 }
 
 /** What a TXT record says, if it is a peer of our bundle; undefined for anything else. */
-export function readMdnsTxt(bundleId: string, txt: unknown): { endpointId: string; addresses: string[] } | undefined {
+export function readMdnsTxt(mdnsKey: Uint8Array, txt: unknown): { endpointId: string; addresses: string[] } | undefined {
   if (typeof txt !== 'object' || txt === null) return undefined
   const t = txt as Record<string, unknown>
   if (t.v !== MDNS_TXT_VERSION || typeof t.id !== 'string' || !/^[0-9a-f]{64}$/.test(t.id)) return undefined
   if (typeof t.n !== 'string' || typeof t.b !== 'string' || t.n.length > 64) return undefined
-  if (t.b !== mdnsBundleTag(bundleId, t.n)) return undefined
+  if (!sameTag(t.b, mdnsBundleTag(mdnsKey, t.n))) return undefined
   const addresses: string[] = []
   for (let i = 0; i < MAX_TXT_ADDRESSES; i++) if (isSocketAddress(t[`a${i}`])) addresses.push(t[`a${i}`] as string)
   return { endpointId: t.id, addresses }
@@ -166,7 +167,7 @@ export class MdnsSource implements PeerSource {
   private onService(service: Service): void {
     const context = this.context
     if (!context) return
-    const found = readMdnsTxt(context.bundleId, service.txt)
+    const found = readMdnsTxt(context.mdnsKey, service.txt)
     if (!found) {
       context.logger.debug(`mdns: ignoring ${service.name} (not this bundle, or an unreadable TXT)`)
       return

@@ -20,9 +20,13 @@ export interface PeerCandidate {
 /** What a source knows about this peer and how it reports candidates. */
 export interface DiscoveryContext {
   readonly endpointId: string
-  /** The bundle's identity for discovery: the bundleId, or the manifest's `discovery.dhtKey` for the DHT. */
-  readonly bundleId: string
-  readonly dhtKey: string | undefined
+  /**
+   * Key of the mDNS TXT tag (derived from the app's capability, bundle/capability.ts): only peers
+   * holding the bundle can compute or check a tag, and the tag reveals nothing of the bundle.
+   */
+  readonly mdnsKey: Uint8Array
+  /** What the DHT topic hashes: the manifest's `discovery.dhtKey`, else a key derived from the capability. */
+  readonly dhtKey: string
   readonly mdnsService: string
   readonly protocolVersion: string
   /** This endpoint's current direct addresses (`ip:port`). */

@@ -19,7 +19,12 @@ import {
 } from './iroh'
 
 /** Protocol name negotiated in the QUIC handshake; bump the suffix only for wire-incompatible changes. */
-export const TONK_SYNC_ALPN = 'tonk/sync/1'
+export const TONK_SYNC_ALPN = 'tonk/sync/2'
+/**
+ * The previous protocol (a plaintext hello that named the bundle). Still accepted at the QUIC level only
+ * to tell such a peer, and our own log, that it is too old; never spoken.
+ */
+export const TONK_SYNC_ALPN_V1 = 'tonk/sync/1'
 export const alpnBytes = (alpn: string): number[] => Array.from(new TextEncoder().encode(alpn))
 
 export const IDENTITY_FILE = 'identity.key'
@@ -33,7 +38,7 @@ export interface CreateEndpointOptions {
   bindAddr?: string
   /** Use n0's relays and DNS discovery (needs the internet). Default false. */
   relays?: boolean
-  /** Default `[TONK_SYNC_ALPN]`. */
+  /** Default `[TONK_SYNC_ALPN, TONK_SYNC_ALPN_V1]` (v1 only to refuse it with a clear reason). */
   alpns?: string[]
   logger?: Logger
 }
@@ -60,7 +65,7 @@ export async function createEndpoint(options: CreateEndpointOptions = {}): Promi
     builder.relayMode(RelayMode.disabled())
   }
   builder.secretKey(toNumberArray(key))
-  builder.alpns((options.alpns ?? [TONK_SYNC_ALPN]).map(alpnBytes))
+  builder.alpns((options.alpns ?? [TONK_SYNC_ALPN, TONK_SYNC_ALPN_V1]).map(alpnBytes))
   const bindAddr = options.bindAddr ?? '0.0.0.0:0'
   builder.bindAddr(bindAddr)
   try {

@@ -1,11 +1,17 @@
-// The first exchange on every connection, on the one bi-stream the dialer opens. Both sides send a
-// `hello` at once and check the other's; a mismatch is answered with `refuse {code, reason}`. That is
-// one round trip, which matters: a Repo asked for a document before its peers connected reports it
-// unavailable. A side whose acceptance depends on more than the hello (an `allowPeer` predicate) says
-// so with `gated: true` and then sends `accept` or `refuse`; only then does the other side wait for it.
-// The hello checks are symmetric (bundle, namespace, both version ranges), so each side detects and
-// explains a mismatch itself; the refuse frame carries a sentence written for the receiver, for the
-// one-sided refusals (allowPeer, timeouts, malformed hellos).
+// The first exchange on every connection (ALPN tonk/sync/2), on the one bi-stream the dialer opens.
+// A bundle is a capability: a peer that does not hold it must learn nothing from us, not even which
+// bundle we serve. So both sides at once send one `sealed` frame: their hello encrypted and
+// authenticated (AES-256-GCM) under the app's handshake key, with the ALPN, both endpoint ids (which
+// iroh's TLS has already authenticated) and the sender's role as associated data. Opening the other's
+// frame is the proof that it holds the key; a stranger receives bytes it cannot open and, from us,
+// only `refuse {code: 'E_REFUSED'}`: no reason, no bundle id, name or storage id. The details go to our
+// own log. Sealing keeps the exchange at one round trip (a Repo that asks for a document before its
+// peers connected reports it unavailable), where proof-then-hello would need two.
+// The hello checks (bundle, namespace, both version ranges) are symmetric, so each side detects and
+// explains a mismatch itself. A private bundle (allowPeer) decides on the endpoint id before sending:
+// a peer it does not allow gets a sealed refusal instead of the hello, so only holders of the key
+// learn "not allowed", and nobody it refuses learns its name.
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { cbor } from '@automerge/automerge-repo/slim'
 import semver from 'semver'
 import { shortId } from './endpoint'
@@ -13,7 +19,9 @@ import { FrameError } from './framing'
 import type { FrameReader } from './stream-reader'
 import type { StreamWriter } from './stream-writer'
 
-export const HANDSHAKE_VERSION = 1
+export const HANDSHAKE_VERSION = 2
+const NONCE_BYTES = 12
+const TAG_BYTES = 16
 /** Limit for frames before the handshake completes: a hello is a few hundred bytes. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 64 * 1024
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000
@@ -41,11 +49,22 @@ export interface HelloMessage extends HelloInfo {
   isEphemeral: boolean
   /** Random per adapter run: tells a restarted peer (new instance) from a second connection of the same one. */
   instanceId: string
-  /** The sender decides after the hello (allowPeer) and will send `accept` or `refuse`. */
-  gated?: boolean
 }
 
+/** The only frame a side sends before it knows the other holds the key. */
+export interface SealedFrame {
+  type: 'sealed'
+  v: typeof HANDSHAKE_VERSION
+  /** AES-GCM nonce, fresh per frame. */
+  n: Uint8Array
+  /** Ciphertext of a CBOR hello (or refuse) followed by the 16-byte tag. */
+  c: Uint8Array
+}
+
+export type HandshakeRole = 'dialer' | 'acceptor'
+
 export type RefusalCode =
+  | 'E_REFUSED'
   | 'E_BUNDLE_MISMATCH'
   | 'E_NAMESPACE_MISMATCH'
   | 'E_PROTOCOL_INCOMPATIBLE'
@@ -56,6 +75,8 @@ export type RefusalCode =
 
 /** Codes that will not go away by retrying soon. */
 export const PERMANENT_REFUSALS: ReadonlySet<string> = new Set([
+  'E_REFUSED',
+  'E_PROTOCOL_TOO_OLD',
   'E_BUNDLE_MISMATCH',
   'E_NAMESPACE_MISMATCH',
   'E_PROTOCOL_INCOMPATIBLE',
@@ -65,7 +86,8 @@ export const PERMANENT_REFUSALS: ReadonlySet<string> = new Set([
 export interface RefuseMessage {
   type: 'refuse'
   code: RefusalCode
-  reason: string
+  /** Only to a peer that proved it holds the key; a stranger gets the code alone. */
+  reason?: string
 }
 
 export interface Refusal {
@@ -76,7 +98,8 @@ export interface Refusal {
   by: 'local' | 'remote'
 }
 
-export type AllowPeer = (endpointId: string, hello: HelloMessage) => boolean | Promise<boolean>
+/** Private bundles: decided on the (TLS-authenticated) endpoint id, before anything is sent. */
+export type AllowPeer = (endpointId: string) => boolean | Promise<boolean>
 
 export type HandshakeResult = { ok: true; remote: HelloMessage } | { ok: false; refusal: Refusal }
 
@@ -104,7 +127,6 @@ export function checkHello(local: HelloMessage, remote: unknown, localId: string
   if (typeof h.peerName !== 'string' || h.peerName.length > 256) return malformed('invalid peerName')
   if (h.storageId !== undefined && !isStr(h.storageId)) return malformed('invalid storageId')
   if (h.isEphemeral !== undefined && typeof h.isEphemeral !== 'boolean') return malformed('invalid isEphemeral')
-  if (h.gated !== undefined && typeof h.gated !== 'boolean') return malformed('invalid gated')
   if (h.features !== undefined && !(Array.isArray(h.features) && h.features.length <= 16 && h.features.every((f) => isStr(f, 32)))) {
     return malformed('invalid features')
   }
@@ -143,29 +165,69 @@ export function checkHello(local: HelloMessage, remote: unknown, localId: string
   return { ok: true, hello }
 }
 
+/** Associated data of a sealed frame: binds it to this protocol, this pair of endpoints and its sender's role. */
+export function sealContext(alpn: string, dialerId: string, acceptorId: string, sender: HandshakeRole): Uint8Array {
+  return new TextEncoder().encode(`${alpn}\u0000${dialerId}\u0000${acceptorId}\u0000${sender}`)
+}
+
+/** Seals a handshake message under the app's handshake key (32 bytes). */
+export function seal(key: Uint8Array, context: Uint8Array, message: object): SealedFrame {
+  const n = randomBytes(NONCE_BYTES)
+  const cipher = createCipheriv('aes-256-gcm', key, n, { authTagLength: TAG_BYTES })
+  cipher.setAAD(context)
+  const c = Buffer.concat([cipher.update(cbor.encode(message)), cipher.final(), cipher.getAuthTag()])
+  return { type: 'sealed', v: HANDSHAKE_VERSION, n: new Uint8Array(n), c: new Uint8Array(c) }
+}
+
+/** Opens a sealed frame; undefined when it is not one, or not sealed with this key for this context. */
+export function open(key: Uint8Array, context: Uint8Array, frame: Record<string, unknown>): unknown {
+  const { n, c } = frame
+  if (frame.type !== 'sealed' || frame.v !== HANDSHAKE_VERSION) return undefined
+  if (!(n instanceof Uint8Array) || n.length !== NONCE_BYTES || !(c instanceof Uint8Array) || c.length < TAG_BYTES) return undefined
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, n, { authTagLength: TAG_BYTES })
+    decipher.setAAD(context)
+    decipher.setAuthTag(c.subarray(c.length - TAG_BYTES))
+    const plain = Buffer.concat([decipher.update(c.subarray(0, c.length - TAG_BYTES)), decipher.final()])
+    return cbor.decode(plain)
+  } catch {
+    return undefined // wrong key, tampered, or not CBOR inside: all mean "not one of ours"
+  }
+}
+
 export interface HandshakeOptions {
   reader: FrameReader
   writer: StreamWriter
   local: HelloMessage
   localId: string
   remoteId: string
+  /** Our side of the connection: the dialer opened the stream. */
+  role: HandshakeRole
+  /** The ALPN the connection negotiated (part of the sealed context). */
+  alpn: string
+  /** The app's handshake key (32 bytes, derived from the bundle's capability). */
+  key: Uint8Array
   allowPeer?: AllowPeer
   timeoutMs?: number
 }
+
+type Refuse = (code: RefusalCode, reason: string, remoteReason?: string) => HandshakeResult
 
 /**
  * Runs the exchange. Never throws: every failure is a Refusal. On a local refusal the refuse frame is
  * queued on the writer; closing the stream and the connection is the caller's job.
  */
 export async function performHandshake(options: HandshakeOptions): Promise<HandshakeResult> {
-  const { writer, local, remoteId, localId } = options
+  const { writer, remoteId } = options
   const timeoutMs = options.timeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
   const them = `peer ${shortId(remoteId)}`
   let settled = false
-  const refuse = (code: RefusalCode, reason: string, remoteReason: string): HandshakeResult => {
+  // `remoteReason` is given only once the other side proved it holds the key.
+  const refuse: Refuse = (code, reason, remoteReason) => {
     if (settled) return { ok: false, refusal: { code, reason, by: 'local' } }
+    const frame: RefuseMessage = remoteReason === undefined ? { type: 'refuse', code } : { type: 'refuse', code, reason: remoteReason }
     try {
-      writer.enqueue(cbor.encode({ type: 'refuse', code, reason: remoteReason } satisfies RefuseMessage))
+      writer.enqueue(cbor.encode(frame))
     } catch {
       // The stream is already gone; the connection close carries the code too.
     }
@@ -174,17 +236,7 @@ export async function performHandshake(options: HandshakeOptions): Promise<Hands
 
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<HandshakeResult>((resolve) => {
-    timer = setTimeout(
-      () =>
-        resolve(
-          refuse(
-            'E_HANDSHAKE_TIMEOUT',
-            `${them} did not complete the handshake within ${timeoutMs} ms`,
-            `peer ${shortId(localId)} gave up waiting for this session's handshake after ${timeoutMs} ms`,
-          ),
-        ),
-      timeoutMs,
-    )
+    timer = setTimeout(() => resolve(refuse('E_HANDSHAKE_TIMEOUT', `${them} did not complete the handshake within ${timeoutMs} ms`)), timeoutMs)
   })
   const work = exchange(options, refuse)
   try {
@@ -195,77 +247,71 @@ export async function performHandshake(options: HandshakeOptions): Promise<Hands
   }
 }
 
-async function exchange(
-  { reader, writer, local, localId, remoteId, allowPeer }: HandshakeOptions,
-  refuse: (code: RefusalCode, reason: string, remoteReason: string) => HandshakeResult,
-): Promise<HandshakeResult> {
+async function exchange(options: HandshakeOptions, refuse: Refuse): Promise<HandshakeResult> {
+  const { reader, writer, local, localId, remoteId, role, alpn, key, allowPeer } = options
   const them = `peer ${shortId(remoteId)}`
   const us = `peer ${shortId(localId)}`
-  const read = async (): Promise<{ msg: Record<string, unknown> } | { result: HandshakeResult }> => {
-    let frame: Uint8Array | null
-    try {
-      frame = await reader.next()
-    } catch (err) {
-      if (err instanceof FrameError) {
-        return { result: refuse('E_HANDSHAKE_MALFORMED', `${them} sent a malformed handshake: ${err.message}`, `${us} could not read this session's handshake: ${err.message}`) }
-      }
-      return { result: { ok: false, refusal: { code: 'E_CONNECTION_LOST', reason: `${them} went away during the handshake`, by: 'remote' } } }
-    }
-    if (frame === null) {
-      return { result: { ok: false, refusal: { code: 'E_CONNECTION_LOST', reason: `${them} closed the stream during the handshake`, by: 'remote' } } }
-    }
-    let msg: unknown
-    try {
-      msg = cbor.decode(frame)
-    } catch {
-      msg = undefined
-    }
-    if (typeof msg !== 'object' || msg === null) {
-      return { result: refuse('E_HANDSHAKE_MALFORMED', `${them} sent a malformed handshake: not CBOR`, `${us} could not read this session's handshake: not CBOR`) }
-    }
-    const m = msg as Record<string, unknown>
-    if (m.type === 'refuse') {
-      const code = typeof m.code === 'string' ? m.code.slice(0, 64) : 'E_REFUSED'
-      const text = typeof m.reason === 'string' ? clean(m.reason) : 'no reason given'
-      return { result: { ok: false, refusal: { code, reason: `${them} refused this session (${code}): ${text}`, by: 'remote' } } }
-    }
-    return { msg: m }
-  }
+  const [dialerId, acceptorId] = role === 'dialer' ? [localId, remoteId] : [remoteId, localId]
+  const remoteRole: HandshakeRole = role === 'dialer' ? 'acceptor' : 'dialer'
+  const lost = (what: string): HandshakeResult => ({ ok: false, refusal: { code: 'E_CONNECTION_LOST', reason: `${them} ${what}`, by: 'remote' } })
 
-  try {
-    writer.enqueue(cbor.encode({ ...local, gated: allowPeer !== undefined }))
-  } catch {
-    return { ok: false, refusal: { code: 'E_CONNECTION_LOST', reason: `${them} went away before the handshake`, by: 'remote' } }
-  }
-  const first = await read()
-  if ('result' in first) return first.result
-  const check = checkHello(local, first.msg, localId, remoteId)
-  if (!check.ok) return refuse(check.code, check.reason, check.remoteReason)
+  let allowed = true
   if (allowPeer) {
-    let allowed = false
     try {
-      allowed = await allowPeer(remoteId, check.hello)
+      allowed = await allowPeer(remoteId)
     } catch {
       allowed = false
     }
-    if (!allowed) {
-      return refuse('E_NOT_ALLOWED', `${them} is not allowed in this bundle`, `this session is not allowed by ${us}`)
-    }
   }
-  if (allowPeer) {
-    try {
-      writer.enqueue(cbor.encode({ type: 'accept' }))
-    } catch {
-      return { ok: false, refusal: { code: 'E_CONNECTION_LOST', reason: `${them} went away during the handshake`, by: 'remote' } }
-    }
+  // A peer we do not allow gets a sealed refusal in place of our hello: it learns "not allowed" only
+  // if it holds the key, and never our name or storage id.
+  const ours: HelloMessage | RefuseMessage = allowed
+    ? local
+    : { type: 'refuse', code: 'E_NOT_ALLOWED', reason: `this session is not allowed by ${us}` }
+  try {
+    writer.enqueue(cbor.encode(seal(key, sealContext(alpn, dialerId, acceptorId, role), ours)))
+  } catch {
+    return lost('went away before the handshake')
   }
-  if (!check.hello.gated) return { ok: true, remote: check.hello }
-  const second = await read()
-  if ('result' in second) return second.result
-  if (second.msg.type !== 'accept') {
-    return refuse('E_HANDSHAKE_MALFORMED', `${them} sent a malformed handshake: expected accept or refuse`, `${us} expected accept or refuse`)
+
+  let frame: Uint8Array | null
+  try {
+    frame = await reader.next()
+  } catch (err) {
+    if (err instanceof FrameError) return refuse('E_HANDSHAKE_MALFORMED', `${them} sent a malformed handshake: ${err.message}`)
+    return lost('went away during the handshake')
   }
+  if (frame === null) return lost('closed the stream during the handshake')
+  let outer: unknown
+  try {
+    outer = cbor.decode(frame)
+  } catch {
+    outer = undefined
+  }
+  if (typeof outer !== 'object' || outer === null || Array.isArray(outer)) {
+    return refuse('E_HANDSHAKE_MALFORMED', `${them} sent a malformed handshake: not a CBOR map`)
+  }
+  const o = outer as Record<string, unknown>
+  if (o.type === 'refuse') return remoteRefusal(them, o)
+  if (o.type !== 'sealed') return refuse('E_HANDSHAKE_MALFORMED', `${them} sent a malformed handshake: expected a sealed hello, got ${JSON.stringify(String(o.type)).slice(0, 40)}`)
+  const inner = open(key, sealContext(alpn, dialerId, acceptorId, remoteRole), o)
+  if (inner === undefined) {
+    return refuse('E_REFUSED', `${them} does not hold this bundle's key (a stranger, or a peer of another app): refused without a word about the bundle`)
+  }
+  // From here on the other side proved it holds the key: refusals may explain themselves.
+  if (typeof inner === 'object' && inner !== null && (inner as Record<string, unknown>).type === 'refuse') {
+    return remoteRefusal(them, inner as Record<string, unknown>)
+  }
+  const check = checkHello(local, inner, localId, remoteId)
+  if (!check.ok) return refuse(check.code, check.reason, check.remoteReason)
+  if (!allowed) return refuse('E_NOT_ALLOWED', `${them} is not allowed in this bundle`, `this session is not allowed by ${us}`)
   return { ok: true, remote: check.hello }
+}
+
+function remoteRefusal(them: string, m: Record<string, unknown>): HandshakeResult {
+  const code = typeof m.code === 'string' ? clean(m.code).slice(0, 64) : 'E_REFUSED'
+  const text = typeof m.reason === 'string' ? `: ${clean(m.reason)}` : code === 'E_REFUSED' ? ': it does not hold this bundle (or serves another app)' : ''
+  return { ok: false, refusal: { code, reason: `${them} refused this session (${code})${text}`, by: 'remote' } }
 }
 
 /** A remote's sentence is shown to people: one line, bounded, no control characters. */

@@ -34,6 +34,7 @@ import {
   parseDialTarget,
   shortId,
   TONK_SYNC_ALPN,
+  TONK_SYNC_ALPN_V1,
   type DialTarget,
 } from './endpoint'
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameError, FRAME_HEADER_BYTES } from './framing'
@@ -66,10 +67,15 @@ export const CLOSE_CODE = {
 export interface IrohNetworkAdapterOptions {
   endpoint: IrohEndpoint
   hello: HelloInfo
+  /**
+   * The app's handshake key (32 bytes; `deriveKey(capability.secret, 'handshake')`): peers prove they
+   * hold it before either says anything about itself (handshake.ts).
+   */
+  handshakeKey: Uint8Array
   logger?: Logger
   /** Largest message frame accepted or sent; default 16 MiB. */
   maxFrameBytes?: number
-  /** Private bundles: return false to refuse an endpoint after its hello. */
+  /** Private bundles: return false to refuse an endpoint (decided on its id, before our hello is sent). */
   allowPeer?: AllowPeer
   handshakeTimeoutMs?: number
   /** Give up on one dial attempt after this long (iroh's own timeout is 30 s). */
@@ -237,6 +243,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   private readonly writerOptions: IrohNetworkAdapterOptions['writer']
   private readonly rateLimit: RateLimitOptions | false
   private readonly alpn: number[] = alpnBytes(TONK_SYNC_ALPN)
+  private readonly alpnV1: number[] = alpnBytes(TONK_SYNC_ALPN_V1)
+  private readonly handshakeKey: Uint8Array
 
   private phase: 'idle' | 'online' | 'offline' = 'idle'
   private ready = false
@@ -254,6 +262,10 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     this.endpoint = options.endpoint
     this.endpointId = endpointIdOf(options.endpoint)
     this.hello = options.hello
+    if (!(options.handshakeKey instanceof Uint8Array) || options.handshakeKey.length !== 32) {
+      throw new Error('IrohNetworkAdapter needs a 32-byte handshakeKey')
+    }
+    this.handshakeKey = options.handshakeKey
     this.logger = options.logger ?? noopLogger
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
     this.allowPeer = options.allowPeer
@@ -595,6 +607,15 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       this.logger.debug(`net: incoming connection failed: ${firstLine(err)}`)
       return
     }
+    if (sameBytes(conn.alpn(), this.alpnV1)) {
+      // Said to the old peer in its close reason, and to our user as a refusal they can act on.
+      const endpointId = safeRemoteId(conn)
+      const reason = `peer ${shortId(endpointId)} speaks ${TONK_SYNC_ALPN_V1}, an older Tonk P2P: protocol too old (this session speaks ${TONK_SYNC_ALPN}); update that peer`
+      this.logger.warn(`net: ${reason}`)
+      this.events.emit('peer-refused', { endpointId, code: 'E_PROTOCOL_TOO_OLD', reason, by: 'local', direction: 'inbound' })
+      closeQuietly(conn, CLOSE_CODE.refused, 'E_PROTOCOL_TOO_OLD')
+      return
+    }
     if (!sameBytes(conn.alpn(), this.alpn)) {
       closeQuietly(conn, CLOSE_CODE.refused, 'unsupported protocol')
       return
@@ -695,6 +716,9 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       local: this.localHello(),
       localId: this.endpointId,
       remoteId: endpointId,
+      role: link.direction === 'outbound' ? 'dialer' : 'acceptor',
+      alpn: TONK_SYNC_ALPN,
+      key: this.handshakeKey,
       allowPeer: this.allowPeer,
       timeoutMs: this.handshakeTimeoutMs,
     })
@@ -1121,4 +1145,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
       },
     )
   })
+}
+
+function safeRemoteId(conn: Connection): string {
+  try {
+    return conn.remoteId().toString()
+  } catch {
+    return 'unknown'
+  }
 }

@@ -1,7 +1,8 @@
 // The starter bundle written by `tonk-p2p init` (and the extension's "new bundle" flow): a manifest and a
 // tiny app that counts clicks in a shared document, enough to see two peers sync.
-import { mkdir, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
+import { newAppKey } from '../bundle/capability'
 
 export interface NewBundleOptions {
   name?: string
@@ -25,6 +26,7 @@ export function newBundleFiles(opts: Required<NewBundleOptions>): Record<string,
     description: `${opts.name}: a local-first app that syncs peer to peer`,
     entrypoints: ['/index.html'],
     sync: {
+      appKey: newAppKey(),
       namespace: opts.namespace,
       protocolVersion: '1.0.0',
       minCompatibleVersion: '1.0.0',
@@ -72,4 +74,26 @@ export async function createNewBundle(dir: string, opts: NewBundleOptions = {}):
   const files = newBundleFiles({ name, namespace: opts.namespace ?? `${name}-${Date.now().toString(36)}` })
   for (const [rel, text] of Object.entries(files)) await writeFile(join(dir, rel), text, { flag: 'wx' })
   return Object.keys(files)
+}
+
+/**
+ * Gives an existing bundle folder an app key (`init --app-key`): inserted as the first field of "sync",
+ * as text, so the rest of the author's tonk.json keeps its formatting. Returns the key; refuses a
+ * folder that has one (replacing it would cut the app off from its peers and data).
+ */
+export async function addAppKey(dir: string): Promise<string> {
+  const file = join(dir, 'tonk.json')
+  const text = await readFile(file, 'utf8')
+  const parsed = JSON.parse(text) as { sync?: { appKey?: unknown } }
+  if (typeof parsed.sync !== 'object' || parsed.sync === null) throw new Error(`${file} has no "sync" section`)
+  if (parsed.sync.appKey !== undefined) throw new Error(`${file} already has an appKey; replacing it would make another app`)
+  const match = /("sync"\s*:\s*\{)(\s*)/.exec(text)
+  if (!match) throw new Error(`${file}: cannot find the "sync" object`)
+  const key = newAppKey()
+  const indent = match[2] && match[2].includes('\n') ? match[2] : ' '
+  const at = match.index + match[1].length
+  const next = `${text.slice(0, at)}${indent}"appKey": "${key}",${text.slice(at)}`
+  JSON.parse(next) // never write a broken manifest
+  await writeFile(file, next)
+  return key
 }
