@@ -275,6 +275,14 @@ export class Session extends EventEmitter<SessionEvents> {
           ...docHandlers(this.tree, this.bundleRepo.repo),
           ticket: async () => ({ ticket: this.ticket, endpointId: this.endpointId }),
           status: async () => this.snapshot(),
+          offline: async () => {
+            await this.goOffline()
+            return { online: this.online }
+          },
+          online: async () => {
+            await this.goOnline()
+            return { online: this.online }
+          },
         }, (method, err) => this.log.error(`session: control ${method} failed: ${err.stack ?? err.message}`))
       }
       await writeDataDirInfo(dataDir, {
@@ -325,12 +333,12 @@ export class Session extends EventEmitter<SessionEvents> {
     this.scheduleChanged()
   }
 
-  goOffline(): void {
+  async goOffline(): Promise<void> {
     this.adapter?.goOffline()
     this.scheduleChanged()
   }
 
-  goOnline(): void {
+  async goOnline(): Promise<void> {
     this.adapter?.goOnline()
     this.scheduleChanged()
   }
