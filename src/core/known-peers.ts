@@ -3,6 +3,7 @@
 // MAX_KNOWN peers seen within MAX_AGE_MS.
 import { readFile } from 'node:fs/promises'
 import { EndpointAddr, EndpointId, EndpointTicket } from './net/iroh'
+import { PRIVATE_FILE_MODE } from './data-dir'
 import { writeJsonReplacing } from './write-replace'
 
 const MAX_KNOWN = 64
@@ -33,7 +34,7 @@ export function rememberPeer(list: KnownPeer[], peer: KnownPeer): KnownPeer[] {
 }
 
 export async function writeKnownPeers(path: string, list: KnownPeer[]): Promise<void> {
-  await writeJsonReplacing(path, list)
+  await writeJsonReplacing(path, list, PRIVATE_FILE_MODE)
 }
 
 /** A dialable ticket for a known peer (its id and the direct addresses it was last seen at). */

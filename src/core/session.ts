@@ -143,6 +143,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly sizes = new Map<string, { key: string; size: number }>()
   private knownPeersWrite = Promise.resolve()
   private discovery?: DiscoveryRuntime
+  private networkTransition: Promise<void> = Promise.resolve()
   private bulk?: BulkSync
 
   /** What makes this bundle a capability (its appKey, else its bundleId); see bundle/capability.ts. */
@@ -221,7 +222,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const { dataDir } = this.options
     const m = this.bundle.manifest
     try {
-      this.unlock = await lockDataDir(dataDir)
+      this.unlock = await lockDataDir(dataDir, this.log)
       const previous = await readDataDirInfo(dataDir)
       if (previous && previous.namespace !== m.sync.namespace) {
         throw new DataDirError(
@@ -284,6 +285,14 @@ export class Session extends EventEmitter<SessionEvents> {
           ...docHandlers(this.tree, this.bundleRepo.repo),
           ticket: async () => ({ ticket: this.ticket, endpointId: this.endpointId }),
           status: async () => this.snapshot(),
+          offline: async () => {
+            await this.goOffline()
+            return { online: this.online }
+          },
+          online: async () => {
+            await this.goOnline()
+            return { online: this.online }
+          },
         }, (method, err) => this.log.error(`session: control ${method} failed: ${err.stack ?? err.message}`))
       }
       await writeDataDirInfo(dataDir, {
@@ -334,14 +343,30 @@ export class Session extends EventEmitter<SessionEvents> {
     this.scheduleChanged()
   }
 
-  goOffline(): void {
-    this.adapter?.goOffline()
-    this.scheduleChanged()
+  /**
+   * Offline means silent: every iroh connection closed, no dial and no incoming connection accepted,
+   * every discovery source stopped (mDNS says goodbye and closes its socket, the DHT node closes,
+   * peer exchange stops) and the bridge to a sync server disconnected. Documents stay readable and
+   * writable; changes wait for goOnline(), which resumes all of it. Transitions run one at a time.
+   */
+  goOffline(): Promise<void> {
+    return this.transition(async () => {
+      this.adapter?.goOffline()
+      await this.discovery?.pause()
+    })
   }
 
-  goOnline(): void {
-    this.adapter?.goOnline()
-    this.scheduleChanged()
+  goOnline(): Promise<void> {
+    return this.transition(async () => {
+      this.adapter?.goOnline()
+      await this.discovery?.resume()
+    })
+  }
+
+  private transition(step: () => Promise<void>): Promise<void> {
+    const run = this.networkTransition.then(step).finally(() => this.scheduleChanged())
+    this.networkTransition = run.catch((err) => this.log.warn(`session: going online/offline failed: ${firstLine(err)}`))
+    return run
   }
 
   /** The last sync messages, oldest first. */

@@ -77,7 +77,7 @@ export class LocalPeers implements vscode.Disposable {
   private async spawnOne(index: number, o: LocalPeerSpawnOptions): Promise<LocalPeer> {
     const name = `local-${index}`
     const dataDir = join(o.sessionDataDir, 'local-peers', `peer-${index}`)
-    await mkdir(dataDir, { recursive: true })
+    await mkdir(dataDir, { recursive: true, mode: 0o700 }) // a data dir is owner-only (core/data-dir.ts)
     const args = [this.cliPath, '--json', 'serve', o.bundleZip, '--data', dataDir, '--name', name, '--bind', '127.0.0.1:0',
       '--connect', o.ticket, '--log-level', 'warn']
     // process.execPath is the extension host's runtime: Node in code-server, Electron in desktop VS Code

@@ -115,7 +115,7 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     let session: Session | undefined
     for (const profile of PROFILES) {
       const dataDir = join(bundleDir, profile)
-      await mkdir(dataDir, { recursive: true })
+      await mkdir(dataDir, { recursive: true, mode: 0o700 }) // a data dir is owner-only (core/data-dir.ts)
       const control = controlSocketFits(dataDir)
       if (!control) {
         log.warn(`${dataDir} is too long a path for the control socket: \`tonk-p2p doc\` cannot reach this session (set tonk.dataDir to a shorter folder)`)

@@ -1,9 +1,27 @@
+// The control socket: requests, errors and streams; and its limits: a 0700 directory, lines counted
+// in bytes and split without rescanning, a cap on connections, and a client that survives a server
+// sending garbage.
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, stat } from 'node:fs/promises'
-import { createConnection } from 'node:net'
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises'
+import { createConnection, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { closeControlServer, connectControl, ControlError, startControlServer } from '../../src/core/control'
+import {
+  closeControlServer,
+  connectControl,
+  ControlError,
+  LineSplitter,
+  MAX_CONTROL_CONNECTIONS,
+  MAX_LINE_BYTES,
+  startControlServer,
+} from '../../src/core/control'
+
+const connected = (path: string) =>
+  new Promise<Socket>((resolve, reject) => {
+    const s = createConnection(path)
+    s.once('connect', () => resolve(s))
+    s.once('error', reject)
+  })
 
 describe('control socket', () => {
   let dir: string
@@ -55,5 +73,125 @@ describe('control socket', () => {
     assert.deepEqual(await client.call('echo', [1]), [1])
     client.close()
     await closeControlServer(server, path)
+  })
+
+  it('lives in a directory closed to other users: refuses to start in a 0755 one (E_CONTROL_DIR)', async () => {
+    await chmod(dir, 0o755)
+    await assert.rejects(startControlServer(join(dir, 'control.sock'), {}), (e: ControlError) => e.code === 'E_CONTROL_DIR')
+    await chmod(dir, 0o700)
+    const server = await startControlServer(join(dir, 'control.sock'), {})
+    assert.equal((await stat(join(dir, 'control.sock'))).mode & 0o777, 0o600)
+    await closeControlServer(server, join(dir, 'control.sock'))
+  })
+
+  it('counts the line limit in bytes: a line of 3-byte characters over the limit in bytes is refused', async () => {
+    const path = join(dir, 'control.sock')
+    const server = await startControlServer(path, { echo: async (p) => p })
+    // Under the limit in UTF-16 units (what a string's length counts), over it in UTF-8 bytes.
+    const limit = 16 * 1024 * 1024
+    const euros = '€'.repeat(Math.ceil(limit / 3) + 1024)
+    const client = (await connectControl(path))!
+    await assert.rejects(client.call('echo', euros), (e: ControlError) => e.code === 'E_CONTROL_TOO_LARGE')
+    client.close()
+    assert.equal(MAX_LINE_BYTES, limit)
+    assert.ok(euros.length < limit && Buffer.byteLength(euros) > limit)
+    await closeControlServer(server, path)
+  })
+
+  it('looks at each byte once for newlines, however the line is chunked (no rescans of a growing line)', () => {
+    const lines: string[] = []
+    let tooLong = 0
+    const splitter = new LineSplitter(1 << 20, (l) => lines.push(l), () => tooLong++)
+    let total = 0
+    for (let i = 0; i < 2000; i++) {
+      const chunk = Buffer.from('x'.repeat(256))
+      splitter.push(chunk)
+      total += chunk.length
+    }
+    // A multi-byte character split across two chunks still decodes whole.
+    const euro = Buffer.from('€\n{"a":1}\n')
+    splitter.push(euro.subarray(0, 1))
+    splitter.push(euro.subarray(1))
+    total += euro.length
+    assert.equal(splitter.scanned, total)
+    assert.deepEqual(lines.map((l) => l.length), [2000 * 256 + 1, 7])
+    assert.equal(lines[0]!.at(-1), '€')
+    assert.equal(tooLong, 0)
+    splitter.push(Buffer.alloc((1 << 20) + 1, 0x78))
+    assert.equal(tooLong, 1)
+  })
+
+  it('refuses an oversized line fast: a reader that rescanned its buffer per chunk took ~9 s here', async () => {
+    const path = join(dir, 'control.sock')
+    const server = await startControlServer(path, {})
+    const raw = await connected(path)
+    raw.on('error', () => {})
+    let replies = ''
+    raw.setEncoding('utf8').on('data', (d: string) => (replies += d))
+    const started = Date.now()
+    const chunk = 'x'.repeat(64 * 1024)
+    for (let sent = 0; sent <= 16 * 1024 * 1024 && !raw.destroyed; sent += chunk.length) {
+      if (!raw.write(chunk)) await new Promise((r) => raw.once('drain', r))
+      await new Promise((r) => setImmediate(r)) // one chunk per read on the other side
+    }
+    await new Promise((r) => (raw.closed ? r(undefined) : raw.once('close', r)))
+    const ms = Date.now() - started
+    assert.match(replies, /E_CONTROL_TOO_LARGE/)
+    assert.ok(ms < 3000, `took ${ms} ms`)
+    await closeControlServer(server, path)
+  })
+
+  it(`serves at most ${MAX_CONTROL_CONNECTIONS} connections at once; the next is told E_CONTROL_BUSY, and a freed slot serves again`, async () => {
+    const path = join(dir, 'control.sock')
+    const server = await startControlServer(path, { echo: async (p) => p })
+    const held: Socket[] = []
+    try {
+      for (let i = 0; i < MAX_CONTROL_CONNECTIONS; i++) held.push(await connected(path))
+      const extra = (await connectControl(path))!
+      await assert.rejects(extra.call('echo', 1), (e: ControlError) => e.code === 'E_CONTROL_BUSY')
+      extra.close()
+      const freed = held.pop()!
+      await new Promise<void>((r) => {
+        freed.once('close', () => r())
+        freed.destroy()
+      })
+      await new Promise((r) => setTimeout(r, 50)) // the server sees the close
+      const again = (await connectControl(path))!
+      assert.equal(await again.call('echo', 2), 2)
+      again.close()
+    } finally {
+      for (const s of held) s.destroy()
+      await closeControlServer(server, path)
+    }
+  })
+
+  it('the client survives a server that sends garbage: typed errors, no crash', async () => {
+    const path = join(dir, 'fake.sock')
+    const replies = ['not json', 'null', '[1]', '{"id":1,"ok":false,"error":5}', `{"id":1,"ok":true,"result":"${'x'.repeat(100)}`]
+    let next = 0
+    const fake = createServer((socket) => {
+      const reply = replies[next++]!
+      socket.on('error', () => {})
+      socket.once('data', () => socket.write(reply + '\n'))
+    })
+    await new Promise<void>((r) => fake.listen(path, () => r()))
+    try {
+      const codes: string[] = []
+      for (let i = 0; i < replies.length; i++) {
+        const client = (await connectControl(path))!
+        const err = await client.call('echo', 1).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        assert.ok(err instanceof ControlError, `reply ${JSON.stringify(replies[i])}: ${String(err)}`)
+        codes.push(err.code)
+        // After a protocol failure, calls fail the same way instead of writing to a dead socket.
+        if (err.code === 'E_CONTROL_PROTOCOL') await assert.rejects(client.call('echo', 2), (e: ControlError) => e.code === 'E_CONTROL_PROTOCOL')
+        client.close()
+      }
+      assert.deepEqual(codes, ['E_CONTROL_PROTOCOL', 'E_CONTROL_PROTOCOL', 'E_CONTROL_PROTOCOL', 'E_CONTROL', 'E_CONTROL_PROTOCOL'])
+    } finally {
+      fake.close()
+    }
   })
 })

@@ -4,14 +4,14 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { DnsTxt } from 'bonjour-service/dist/lib/dns-txt.js'
-import { DhtSource } from '../../src/core/discovery/dht'
+import { DhtSource, peerRecordTicket, slotOf } from '../../src/core/discovery/dht'
 import { readPexFrame } from '../../src/core/discovery/exchange'
 import { ed25519FromSeed, ed25519Verify, mdnsBundleTag } from '../../src/core/discovery/keys'
 import { DiscoveryManager, isSocketAddress, type DiscoveryHost } from '../../src/core/discovery/manager'
 import { mdnsTxt, parseServiceType, readMdnsTxt } from '../../src/core/discovery/mdns'
 import type { DiscoveryContext, DiscoverySourceName, PeerCandidate } from '../../src/core/discovery/types'
 import { noopLogger } from '../../src/core/log'
-import { SecretKey } from '../../src/core/net/iroh'
+import { EndpointAddr, EndpointId, EndpointTicket, SecretKey } from '../../src/core/net/iroh'
 import { join } from 'node:path'
 import { repoRoot, runCli } from '../helpers/cli'
 import { assertIsolated } from '../helpers/ensure-isolated'
@@ -145,30 +145,53 @@ describe('discovery: peer exchange frames', () => {
   })
 })
 
+/** A valid endpoint id (random 32 bytes are not always an ed25519 point). */
+const newId = () => SecretKey.generate().public().toString()
+/** A real endpoint ticket: `id` at `addresses`. */
+const ticketFor = (id: string, addresses = ['127.0.0.1:4000']) => EndpointTicket.fromAddr(new EndpointAddr(EndpointId.fromString(id), null, addresses)).toString()
+
+/** A DHT discovery context for a fresh identity; `ticket` defaults to the identity's own. */
+function dhtNode(ticket?: (endpointId: string) => string, accept: (endpointId: string) => boolean = () => true) {
+  let key = SecretKey.generate()
+  while (!accept(key.public().toString())) key = SecretKey.generate()
+  const endpointId = key.public().toString()
+  const offers: PeerCandidate[] = []
+  const context: DiscoveryContext = {
+    endpointId,
+    mdnsKey,
+    dhtKey: 'test-key',
+    mdnsService: '_tonk-sync._udp',
+    protocolVersion: '1.0.0',
+    addresses: () => ['127.0.0.1:4000'],
+    ticket: () => (ticket ? ticket(endpointId) : ticketFor(endpointId)),
+    secretKey: async () => Uint8Array.from(key.toBytes()),
+    offer: (cand) => offers.push(cand),
+    lost: () => {},
+    logger: noopLogger,
+  }
+  return { endpointId, offers, context }
+}
+
+describe('discovery: DHT peer records', () => {
+  const id = newId()
+  const record = (k: string, t: string) => ({ k: Buffer.from(k, 'hex'), v: Buffer.from(JSON.stringify({ t })) })
+
+  it('a record speaks for an endpoint only when signed by it and its ticket names it', () => {
+    assert.equal(peerRecordTicket(record(id, ticketFor(id)), id), ticketFor(id))
+    const other = newId()
+    assert.equal(peerRecordTicket(record(id, ticketFor(other)), id), undefined, 'a ticket of another endpoint')
+    assert.equal(peerRecordTicket(record(other, ticketFor(other)), id), undefined, 'signed by another key')
+    assert.equal(peerRecordTicket(record(id, 'endpointnot-a-ticket'), id), undefined, 'not a ticket')
+    assert.equal(peerRecordTicket(undefined, id), undefined)
+  })
+})
+
 describe('discovery: a two-node DHT on loopback', function () {
   this.timeout(20000)
   before(() => assertIsolated())
 
   it('each node finds the other through signed records and offers its ticket; never the public routers', async () => {
-    const nodes = [0, 1].map(() => {
-      const key = SecretKey.generate()
-      const endpointId = key.public().toString()
-      const offers: PeerCandidate[] = []
-      const context: DiscoveryContext = {
-        endpointId,
-        mdnsKey,
-        dhtKey: 'test-key',
-        mdnsService: '_tonk-sync._udp',
-        protocolVersion: '1.0.0',
-        addresses: () => ['127.0.0.1:4000'],
-        ticket: () => `endpoint-test-ticket-${endpointId}`,
-        secretKey: async () => Uint8Array.from(key.toBytes()),
-        offer: (cand) => offers.push(cand),
-        lost: () => {},
-        logger: noopLogger,
-      }
-      return { endpointId, offers, context }
-    })
+    const nodes = [0, 1].map(() => dhtNode())
     const first = new DhtSource({ bootstrap: [], bindHost: '127.0.0.1' })
     await first.start(nodes[0]!.context)
     const second = new DhtSource({ bootstrap: [`127.0.0.1:${first.port}`], bindHost: '127.0.0.1' })
@@ -176,10 +199,44 @@ describe('discovery: a two-node DHT on loopback', function () {
     try {
       const deadline = Date.now() + 10000
       while (Date.now() < deadline && !(nodes[0]!.offers.length && nodes[1]!.offers.length)) await new Promise((r) => setTimeout(r, 50))
-      assert.deepEqual(nodes[0]!.offers[0], { endpointId: nodes[1]!.endpointId, addresses: [], ticket: `endpoint-test-ticket-${nodes[1]!.endpointId}`, source: 'dht' })
-      assert.deepEqual(nodes[1]!.offers[0], { endpointId: nodes[0]!.endpointId, addresses: [], ticket: `endpoint-test-ticket-${nodes[0]!.endpointId}`, source: 'dht' })
+      assert.deepEqual(nodes[0]!.offers[0], { endpointId: nodes[1]!.endpointId, addresses: [], ticket: ticketFor(nodes[1]!.endpointId), source: 'dht' })
+      assert.deepEqual(nodes[1]!.offers[0], { endpointId: nodes[0]!.endpointId, addresses: [], ticket: ticketFor(nodes[0]!.endpointId), source: 'dht' })
     } finally {
       await Promise.all([first.stop(), second.stop()])
+    }
+  })
+
+  it('a forged record (signed by its own key, carrying a ticket of another endpoint) is not offered', async () => {
+    // Three members in three different slots: honest h, a forger m whose record names victim v's id
+    // at an address of its choosing, and a reader r.
+    const victim = newId()
+    const honest = dhtNode()
+    const used = new Set([slotOf(honest.endpointId)])
+    const forger = dhtNode(() => ticketFor(victim, ['127.0.0.1:6666']), (id) => !used.has(slotOf(id)))
+    used.add(slotOf(forger.endpointId))
+    const reader = dhtNode(undefined, (id) => !used.has(slotOf(id)))
+    const h = new DhtSource({ bootstrap: [], bindHost: '127.0.0.1' })
+    await h.start(honest.context)
+    const m = new DhtSource({ bootstrap: [`127.0.0.1:${h.port}`], bindHost: '127.0.0.1' })
+    await m.start(forger.context)
+    const r = new DhtSource({ bootstrap: [`127.0.0.1:${h.port}`], bindHost: '127.0.0.1' })
+    try {
+      // m has read h (so its own records follow at once); then r joins and reads both.
+      const deadline = Date.now() + 10000
+      while (Date.now() < deadline && !forger.offers.length) await new Promise((res) => setTimeout(res, 50))
+      assert.ok(forger.offers.length, 'the forger published and read')
+      await new Promise((res) => setTimeout(res, 500))
+      await r.start(reader.context)
+      const readBy = Date.now() + 10000
+      while (Date.now() < readBy && !reader.offers.some((o) => o.endpointId === honest.endpointId)) await new Promise((res) => setTimeout(res, 50))
+      assert.ok(reader.offers.some((o) => o.endpointId === honest.endpointId && o.ticket === ticketFor(honest.endpointId)), 'the honest record is offered')
+      // r re-reads 2 s after its start: the forged record had every chance to be offered.
+      await new Promise((res) => setTimeout(res, 2500))
+      const forged = [...reader.offers, ...honest.offers].filter((o) => o.endpointId === forger.endpointId)
+      assert.deepEqual(forged, [], 'the forged record is offered to nobody')
+      assert.ok(reader.offers.every((o) => EndpointTicket.fromString(o.ticket!).endpointAddr().id().toString() === o.endpointId))
+    } finally {
+      await Promise.all([h.stop(), m.stop(), r.stop()])
     }
   })
 

@@ -153,4 +153,27 @@ export function registerServeCommands(program: Command): void {
       if (!ticket) throw new CliError(`no peer has run in ${opts.data} yet: start one with tonk-p2p serve`, EXIT_USAGE, 'E_NO_PEER')
       out.result({ ok: true, ticket, running }, () => ticket!)
     })
+
+  for (const [name, description] of [
+    ['offline', 'take the peer that owns a data dir offline: no connection, no dial, no discovery, no bridge'],
+    ['online', 'bring the peer that owns a data dir back online (undoes `offline`)'],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .requiredOption('--data <dir>', 'the data dir of a running peer')
+      .action(async (opts: { data: string }, cmd: Command) => {
+        const out = makeOutput(globalJson(cmd))
+        const client = await connectControl(dataDirFiles(opts.data).control)
+        if (!client) throw new CliError(`no peer is running in ${opts.data}`, EXIT_INVALID, 'E_NO_PEER')
+        try {
+          const { online } = await client.call<{ online: boolean }>(name)
+          out.result({ ok: true, online }, () => (online ? 'online' : 'offline'))
+        } catch (err) {
+          throw new CliError((err as Error).message, EXIT_INVALID, (err as { code?: string }).code)
+        } finally {
+          client.close()
+        }
+      })
+  }
 }

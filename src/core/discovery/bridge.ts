@@ -8,11 +8,15 @@
 // - send() throws while the socket is (re)connecting: we drop the message (the Repo resyncs on join);
 // - disconnect() before connect() asserts: we skip it; a reconnect timer left running after disconnect()
 //   would reopen the socket: connect() is a no-op once stopped.
+// Going offline pauses the bridge (socket closed, no retries); going online reconnects it.
 import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websocket'
 import type { Message, PeerId } from '@automerge/automerge-repo/slim'
 import type { Logger } from '../log'
 import { firstLine } from '../net/endpoint'
 import type { PeerInfo } from '../net/iroh-adapter'
+
+/** WebSocket.OPEN (the same in `ws` and browsers). */
+const OPEN = 1
 
 export class BridgeAdapter extends WebSocketClientAdapter {
   private serverPeerId: PeerId | undefined
@@ -46,9 +50,28 @@ export class BridgeAdapter extends WebSocketClientAdapter {
   private stopped = false
 
   override connect(peerId: PeerId, peerMetadata?: Parameters<WebSocketClientAdapter['connect']>[1]): void {
-    // Upstream's reconnect timer may fire after disconnect(): never reopen a stopped bridge.
-    if (this.stopped) return
+    // Upstream's reconnect timer may fire after disconnect(): never reopen a stopped or paused bridge.
+    if (this.stopped || this.paused) return
+    // A retry timer from before a pause may fire after resume(): never abandon a socket that is open.
+    if (this.socket?.readyState === OPEN) return
     super.connect(peerId, peerMetadata)
+  }
+
+  private paused = false
+
+  /** Offline: closes the socket and stops retrying until resume(). */
+  pause(): void {
+    if (this.paused || this.stopped) return
+    this.paused = true
+    this.closeSocket()
+    this.logger.info(`bridge: offline; not syncing with ${this.url}`)
+  }
+
+  resume(): void {
+    if (!this.paused || this.stopped) return
+    this.paused = false
+    // peerId is set once the Repo has connected the adapter; before that the Repo's connect() will.
+    if (this.peerId) this.connect(this.peerId, this.peerMetadata)
   }
 
   override send(message: Message): void {
@@ -61,6 +84,10 @@ export class BridgeAdapter extends WebSocketClientAdapter {
 
   override disconnect(): void {
     this.stopped = true
+    this.closeSocket()
+  }
+
+  private closeSocket(): void {
     if (!this.peerId || !this.socket) return
     try {
       super.disconnect()
@@ -76,7 +103,7 @@ export class BridgeAdapter extends WebSocketClientAdapter {
       endpointId: this.url,
       peerId: connected ? this.serverPeerId : undefined,
       name: 'sync server',
-      state: connected ? 'connected' : 'dialing',
+      state: connected ? 'connected' : this.paused ? 'offline' : 'dialing',
       direction: 'outbound',
       bytesIn: 0,
       bytesOut: 0,

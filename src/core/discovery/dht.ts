@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto'
 import { networkInterfaces } from 'node:os'
 import DHT, { type GetResult } from 'bittorrent-dht'
 import { firstLine } from '../net/endpoint'
+import { EndpointTicket } from '../net/iroh'
 import { dhtRendezvousSeed, dhtTopic, ed25519FromSeed, ed25519Verify, type Ed25519Pair } from './keys'
 import type { DiscoveryContext, PeerSource } from './types'
 
@@ -57,6 +58,24 @@ export function readPeerRecord(v: Buffer): string | undefined {
   }
 }
 
+/**
+ * The ticket of `endpointId`'s peer record, only when the record speaks for that endpoint: signed by
+ * `k` (bittorrent-dht checked the signature against k), `k` is the endpoint id we looked up, and the
+ * ticket inside names that same endpoint. Without the last check a peer could sign, with its own key, a
+ * ticket naming someone else (another peer's id at addresses of its choosing) and have it dialed and
+ * shown under its own name.
+ */
+export function peerRecordTicket(record: Pick<GetResult, 'k' | 'v'> | undefined, endpointId: string): string | undefined {
+  if (!record?.k || !Buffer.isBuffer(record.v) || record.k.toString('hex') !== endpointId) return undefined
+  const ticket = readPeerRecord(record.v)
+  if (!ticket) return undefined
+  try {
+    return EndpointTicket.fromString(ticket).endpointAddr().id().toString() === endpointId ? ticket : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export class DhtSource implements PeerSource {
   readonly name = 'dht' as const
   private dht?: DHT
@@ -70,6 +89,9 @@ export class DhtSource implements PeerSource {
   private running = false
   private again = false
   private stopped = false
+  /** Counts starts: a timer or callback of an earlier run (before offline) does nothing. */
+  private generation = 0
+  private lastPort?: number
   private readonly seenAddresses = new Set<string>()
   /** Endpoint ids read from the slots so far. */
   private readonly members = new Set<string>()
@@ -78,6 +100,12 @@ export class DhtSource implements PeerSource {
 
   async start(context: DiscoveryContext): Promise<void> {
     this.context = context
+    // Restartable (offline → online): a new node, the refresh schedule from the start. Timers of an
+    // earlier run check the generation and end.
+    this.stopped = false
+    this.refreshStep = 0
+    this.seenAddresses.clear()
+    const generation = ++this.generation
     const key = context.dhtKey
     this.topic = dhtTopic(key)
     this.rendezvous = ed25519FromSeed(dhtRendezvousSeed(key))
@@ -114,13 +142,25 @@ export class DhtSource implements PeerSource {
     dht.on('announce_peer', (infoHash: Buffer, peer: { host: string; port: number }) => {
       if (infoHash.equals(this.topic)) this.sawAddress(`${peer.host}:${peer.port}`)
     })
-    await new Promise<void>((resolve, reject) => {
-      dht.once('error', reject)
-      dht.listen(this.options.port ?? 0, this.options.bindHost, () => {
-        dht.off('error', reject)
-        resolve()
+    // The port of an earlier run, so nodes that know us find us again after offline → online.
+    const port = this.options.port ?? this.lastPort ?? 0
+    try {
+      await new Promise<void>((resolve, reject) => {
+        dht.once('error', reject)
+        dht.listen(port, this.options.bindHost, () => {
+          dht.off('error', reject)
+          resolve()
+        })
       })
-    })
+    } catch (err) {
+      if (this.options.port !== undefined || this.lastPort === undefined) throw err
+      // Taken meanwhile: any port will do.
+      this.lastPort = undefined
+      await this.stop()
+      return this.start(context)
+    }
+    if (generation !== this.generation || this.stopped) return
+    this.lastPort = dht.address().port
     const where = bootstrap === false ? 'alone (no bootstrap nodes)' : bootstrap ? `via ${bootstrap.join(', ')}` : 'via the public BitTorrent routers'
     context.logger.info(`dht: node on UDP ${dht.address().port}, joining ${where}; topic ${this.topic.toString('hex').slice(0, 12)}…`)
     this.scheduleRefresh()
@@ -186,10 +226,11 @@ export class DhtSource implements PeerSource {
 
   private scheduleRefresh(): void {
     const delay = REFRESH_STEPS_MS[this.refreshStep] ?? REFRESH_MAX_MS
+    const generation = this.generation
     this.refreshStep++
     this.refreshTimer = setTimeout(() => {
       void this.refresh().finally(() => {
-        if (!this.stopped) this.scheduleRefresh()
+        if (!this.stopped && generation === this.generation) this.scheduleRefresh()
       })
     }, delay)
     this.refreshTimer.unref?.()
@@ -256,9 +297,11 @@ export class DhtSource implements PeerSource {
     await Promise.all(
       [...ids].map(async (endpointId) => {
         const record = await this.getMutable(mutableTarget(Buffer.from(endpointId, 'hex'), salt), salt)
-        const ticket = record ? readPeerRecord(record.v) : undefined
-        // The record is signed by k (checked by bittorrent-dht's verify); k must be the ticket's id too.
-        if (!ticket || !record?.k || record.k.toString('hex') !== endpointId) return
+        const ticket = peerRecordTicket(record, endpointId)
+        if (!ticket) {
+          if (record) context.logger.debug(`dht: ignoring the record of ${endpointId.slice(0, 10)}: not a ticket of that endpoint`)
+          return
+        }
         if (this.stopped) return
         context.offer({ endpointId, addresses: [], ticket, source: 'dht' })
       }),

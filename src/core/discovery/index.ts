@@ -39,6 +39,9 @@ export interface DiscoveryRuntime {
   readonly extraAdapters: NetworkAdapterInterface[]
   start(): Promise<void>
   stop(): Promise<void>
+  /** Offline: every source stopped and the bridge closed; `resume()` starts them again. */
+  pause(): Promise<void>
+  resume(): Promise<void>
   /** Peer rows for the bridge, if any. */
   bridgePeers(): PeerInfo[]
   /** The user disconnected / dialed a peer: discovery stops / resumes dialing it. */
@@ -84,6 +87,14 @@ export function createDiscovery(deps: DiscoveryDeps): DiscoveryRuntime {
     extraAdapters: bridge ? [bridge] : [],
     start: () => m.start(),
     stop: () => m.stop(),
+    pause: async () => {
+      bridge?.pause()
+      await m.pause()
+    },
+    resume: async () => {
+      bridge?.resume()
+      await m.resume()
+    },
     bridgePeers: () => (bridge ? [bridge.peerInfo()] : []),
     suppress: (id) => m.suppress(id),
     unsuppress: (id) => m.unsuppress(id),

@@ -48,6 +48,8 @@ export class DiscoveryManager {
   private addressTimer?: NodeJS.Timeout
   private lastAddresses = ''
   private stopped = false
+  /** Offline: every source stopped (mDNS said goodbye, the DHT node is closed), no offer is dialed. */
+  private paused = false
 
   constructor(private readonly options: DiscoveryManagerOptions) {
     this.context = {
@@ -68,7 +70,7 @@ export class DiscoveryManager {
       this.options.sources.map(async (source) => {
         try {
           await source.start(this.context)
-          if (this.stopped) await source.stop()
+          if (this.stopped || this.paused) await source.stop()
           else this.started.push(source)
         } catch (err) {
           this.context.logger.warn(`discovery: ${source.name} did not start: ${firstLine(err)}`)
@@ -76,6 +78,7 @@ export class DiscoveryManager {
         }
       }),
     )
+    if (this.stopped || this.paused) return
     this.addressTimer = setInterval(() => this.checkAddresses(), this.options.addressPollMs ?? 2000)
     this.addressTimer.unref?.()
   }
@@ -83,9 +86,31 @@ export class DiscoveryManager {
   /** Best effort, never throws: sources say goodbye where they can. */
   async stop(): Promise<void> {
     this.stopped = true
+    await this.stopSources()
+  }
+
+  /**
+   * Going offline: every source stops as at `stop()` (mDNS goodbye and socket closed, DHT node
+   * closed, peer exchange unsubscribed), so nothing is announced, answered or looked up, and no
+   * offer is dialed. `resume()` starts them again. Never throws.
+   */
+  async pause(): Promise<void> {
+    if (this.paused || this.stopped) return
+    this.paused = true
+    await this.stopSources()
+  }
+
+  async resume(): Promise<void> {
+    if (!this.paused || this.stopped) return
+    this.paused = false
+    await this.start()
+  }
+
+  private async stopSources(): Promise<void> {
     if (this.addressTimer) clearInterval(this.addressTimer)
-    await Promise.all(this.started.map((s) => s.stop().catch(() => {})))
-    this.started.length = 0
+    this.addressTimer = undefined
+    const running = this.started.splice(0)
+    await Promise.all(running.map((s) => s.stop().catch(() => {})))
   }
 
   /** Addresses a peer was last reported at (for peer exchange). */
@@ -104,7 +129,7 @@ export class DiscoveryManager {
   }
 
   offer(candidate: PeerCandidate): void {
-    if (this.stopped) return
+    if (this.stopped || this.paused) return
     const { endpointId, source } = candidate
     if (this.suppressed.has(endpointId)) return
     if (!ENDPOINT_ID.test(endpointId) || endpointId === this.context.endpointId) return

@@ -84,6 +84,9 @@ export class MdnsSource implements PeerSource {
 
   start(context: DiscoveryContext): void {
     this.context = context
+    // Restartable (offline → online): a fresh socket, the re-query schedule from the start.
+    this.requeryStep = 0
+    this.idsByFqdn.clear()
     const { type, protocol } = parseServiceType(context.mdnsService)
     const loopback = this.options.loopback ?? !hasNonLoopbackInterface()
     // multicast-dns sends on every interface by default; on loopback it needs the interface named.
@@ -117,6 +120,8 @@ export class MdnsSource implements PeerSource {
     this.bonjour = undefined
     if (!bonjour) return
     this.browser?.stop()
+    this.browser = undefined
+    this.service = undefined
     // Goodbye (TTL 0) so browsers drop us at once instead of after the record's TTL.
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, 500)

@@ -44,8 +44,9 @@ export interface DiscoveryContext {
 
 export interface PeerSource {
   readonly name: DiscoverySourceName
+  /** Also called again after `stop()` (going online after offline): a source must be restartable. */
   start(context: DiscoveryContext): Promise<void> | void
-  /** Best effort; never throws (says goodbye where the protocol has one). */
+  /** Best effort; never throws (says goodbye where the protocol has one) and leaves no socket open. */
   stop(): Promise<void>
   /** This endpoint's addresses changed: re-announce. */
   addressesChanged?(): void

@@ -44,6 +44,9 @@ const TRAILER_BYTES = 4 // CRC32 of everything before it
 const VALUE_SUFFIX = '.v'
 const TEMP_SUFFIX = '.tmp'
 const CORRUPT_SUFFIX = '.corrupt'
+/** Documents are private to the data dir's owner (see core/data-dir.ts). */
+const DIR_MODE = 0o700
+const FILE_MODE = 0o600
 /** Encoded components longer than this are replaced by a hash: file names are limited to 255 bytes. */
 const MAX_COMPONENT_CHARS = 150
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/
@@ -487,7 +490,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
       await known?.ready // one we (or a concurrent save) created counts once its parent's fsync is done
       let handle
       try {
-        handle = await open(temp, 'wx')
+        handle = await open(temp, 'wx', FILE_MODE)
       } catch (error) {
         // The directory may not exist yet, or removeRange may have pruned it a moment ago.
         if (errorCode(error) !== 'ENOENT' || attempt >= 3) throw error
@@ -542,7 +545,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   async #makeDir(dir: string, entry: KnownDir): Promise<void> {
     if (dir === this.baseDir) {
       // baseDir and above, once: mkdir -p without an error per missing level.
-      const first = await mkdir(dir, { recursive: true })
+      const first = await mkdir(dir, { recursive: true, mode: DIR_MODE })
       if (first === undefined) return
       entry.createdHere = true
       const created: string[] = []
@@ -559,7 +562,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
       const parent = this.#knownDirs.get(parentDir)
       await parentReady
       try {
-        await mkdir(dir)
+        await mkdir(dir, DIR_MODE)
       } catch (error) {
         if (errorCode(error) === 'EEXIST') return
         if (errorCode(error) !== 'ENOENT' || attempt >= 3) throw error

@@ -87,7 +87,7 @@ export async function loadOrCreateSecretKey(dataDir: string): Promise<Uint8Array
   const path = join(dataDir, IDENTITY_FILE)
   const existing = await readKey(path)
   if (existing) return existing
-  await mkdir(dataDir, { recursive: true })
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const key = randomBytes(32)
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
   const fh = await open(tmp, 'wx', 0o600)

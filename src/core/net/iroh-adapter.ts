@@ -588,7 +588,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
         }
         if (!incoming) break // endpoint closed
         if (this.phase === 'offline') {
-          incoming.refuse().catch(noop)
+          // ignore(), not refuse(): refusing answers with a packet, and offline sends nothing.
+          incoming.ignore().catch(noop)
           continue
         }
         void this.acceptIncoming(incoming)

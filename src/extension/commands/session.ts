@@ -144,18 +144,18 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
       return id
     },
 
-    'tonk.goOffline': () => {
+    'tonk.goOffline': async () => {
       const s = requireSession(sessions)
       if (!s) return false
-      s.goOffline()
+      await s.goOffline()
       sessions.refresh()
       return true
     },
 
-    'tonk.goOnline': () => {
+    'tonk.goOnline': async () => {
       const s = requireSession(sessions)
       if (!s) return false
-      s.goOnline()
+      await s.goOnline()
       sessions.refresh()
       return true
     },
