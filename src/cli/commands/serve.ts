@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { connectControl } from '../../core/control'
 import { dataDirFiles, readDataDirInfo } from '../../core/data-dir'
 import type { DiscoveryOptions } from '../../core/discovery'
+import { bootstrapHints, describeHint } from '../../core/bundle-hints'
 import { Session, type SessionSnapshot } from '../../core/session'
 import { stderrLogger, type LogLevel } from '../logger'
 import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput } from '../output'
@@ -91,9 +92,15 @@ export function registerServeCommands(program: Command): void {
       })
       const snap = await session.snapshot()
       if (opts.ticketFile) await writeFile(opts.ticketFile, snap.ticket + '\n')
+      // The bundle's own bootstrap peers are dialed without asking (the user named this bundle), so say whom.
+      const hints = bootstrapHints(session.bundle.manifest.sync.discovery.bootstrapPeers)
       line(
-        { event: 'ready', endpointId: snap.endpointId, ticket: snap.ticket, bundleId: snap.bundle.bundleId, name: snap.bundle.name, dataDir: opts.data, discovery: session.discoverySources },
-        `serving ${snap.bundle.name}@${snap.bundle.version} (bundle ${short(snap.bundle.bundleId)}) as ${short(snap.endpointId ?? '')}\nticket: ${snap.ticket}\ndiscovery: ${session.discoverySources.join(', ') || 'off (tickets only)'}${opts.bridge ? `; bridge to ${opts.bridge}` : ''}`,
+        {
+          event: 'ready', endpointId: snap.endpointId, ticket: snap.ticket, bundleId: snap.bundle.bundleId, name: snap.bundle.name, dataDir: opts.data, discovery: session.discoverySources,
+          bootstrapPeers: hints.map(({ endpointId, addresses, relayUrl }) => ({ endpointId, addresses, relayUrl })),
+        },
+        `serving ${snap.bundle.name}@${snap.bundle.version} (bundle ${short(snap.bundle.bundleId)}) as ${short(snap.endpointId ?? '')}\nticket: ${snap.ticket}\ndiscovery: ${session.discoverySources.join(', ') || 'off (tickets only)'}${opts.bridge ? `; bridge to ${opts.bridge}` : ''}` +
+          (hints.length ? `\nbootstrap peers of the bundle, dialed: ${hints.map(describeHint).join('; ')}` : ''),
       )
       const known = new Map<string, string>()
       const report = (s: SessionSnapshot) => {
