@@ -50,7 +50,11 @@ export function readSettings(): TonkSettings {
   }
 }
 
-/** User-only settings that a workspace or folder settings file tries to set (they are ignored). */
+/**
+ * User-only settings that a workspace or folder settings file tries to set (ignored; the session start
+ * logs them). VS Code 1.100 already drops machine-scoped workspace values, so this is empty there; it
+ * names them wherever one is reported (checked with the scope removed from package.json).
+ */
 export function ignoredWorkspaceSettings(): string[] {
   const c = vscode.workspace.getConfiguration('tonk')
   return USER_ONLY_SETTINGS.filter((key) => {
