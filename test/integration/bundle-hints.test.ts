@@ -12,7 +12,8 @@ import type { BundleHint } from '../../src/core/bundle-hints'
 import type { Logger } from '../../src/core/log'
 import { EndpointAddr, EndpointTicket, SecretKey } from '../../src/core/net/iroh'
 import { Session, type SessionOptions } from '../../src/core/session'
-import { repoRoot } from '../helpers/cli'
+import { spawn } from 'node:child_process'
+import { cliBin, repoRoot } from '../helpers/cli'
 import { assertIsolated } from '../helpers/ensure-isolated'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -129,5 +130,26 @@ describe('engine: the bundle\'s bootstrap peers need approval', function () {
     const b = await start('b-cli', { logger })
     await until('b connected to a via bootstrap', () => seesA(b))
     assert.ok(lines.some((l) => l.includes('dialing bootstrap peer') && l.includes(aEndpointId.slice(0, 10)) && l.includes(aAddr)), lines.join('\n'))
+  })
+
+  it('tonk-p2p serve --no-bootstrap-peers (the extension\'s local peers): says so and does not dial', async () => {
+    const zip = join(dir, 'bundle.zip')
+    writeFileSync(zip, (await packDirectory(join(dir, 'src'))).zip)
+    const incoming: string[] = []
+    const before = new Set((await a!.snapshot()).peers.map((p) => p.endpointId))
+    const child = spawn(process.execPath, [cliBin, '--json', 'serve', zip, '--data', join(dir, 'cli-no-boot'), '--bind', '127.0.0.1:0', '--no-mdns', '--no-exchange', '--no-bootstrap-peers'], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d))
+    try {
+      await until('the ready event', () => out.includes('"event":"ready"'))
+      const ready = JSON.parse(out.split('\n').find((l) => l.includes('"event":"ready"'))!)
+      assert.deepEqual(ready.bootstrapPeers, [{ endpointId: aEndpointId, addresses: [aAddr], dialed: false }])
+      await sleep(2000)
+      for (const p of (await a!.snapshot()).peers) if (!before.has(p.endpointId)) incoming.push(p.endpointId)
+      assert.deepEqual(incoming, [], 'a got a connection from the CLI peer')
+    } finally {
+      child.kill('SIGTERM')
+      await new Promise((r) => child.once('close', r))
+    }
   })
 })
