@@ -8,6 +8,7 @@ import { hostname, userInfo } from 'node:os'
 import { Automerge, type DocHandle, type DocumentId, type Repo } from '@automerge/automerge-repo/slim'
 import { loadBundle, packDirectory, requirePublisher, type LoadedBundle } from './bundle'
 import { appCapability, deriveKey, type AppCapability } from './bundle/capability'
+import { bootstrapHints, describeHint, type ApproveBundleHints, type BundleHint } from './bundle-hints'
 import { closeControlServer, startControlServer } from './control'
 import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from './data-dir'
 import { docHandlers } from './doc-commands'
@@ -40,8 +41,13 @@ export interface SessionOptions {
   /** Use iroh's public relays and DNS discovery (needs internet). Default off. */
   relays?: boolean
   maxFrameBytes?: number
-  /** Tickets of peers to dial at start (the manifest's bootstrapPeers are dialed too). */
+  /** Tickets of peers to dial at start (the manifest's bootstrapPeers go through approveBundleHints). */
   connect?: string[]
+  /**
+   * Which of the bundle's own bootstrap peers to dial (the manifest's author chose them). Absent: all
+   * of them at start, each logged (the CLI). The extension asks the user (src/core/bundle-hints.ts).
+   */
+  approveBundleHints?: ApproveBundleHints
   /** Serve `<dataDir>/control.sock` for `tonk-p2p doc`/`ticket`. Default true. */
   control?: boolean
   /** Entries kept in the sync trace. Default 2000. */
@@ -261,7 +267,8 @@ export class Session extends EventEmitter<SessionEvents> {
       // handshakes run the moment the Repo connects (a Repo that asks for a document before any peer
       // is connected reports it unavailable at once).
       this.adapter.listen()
-      for (const ticket of m.sync.discovery.bootstrapPeers) this.dial(ticket, 'bootstrap', false)
+      const hints = bootstrapHints(m.sync.discovery.bootstrapPeers)
+      if (!this.options.approveBundleHints) this.dialHints(hints)
       for (const ticket of this.options.connect ?? []) this.dial(ticket, 'ticket', true)
       this.knownPeers = await readKnownPeers(dataDirFiles(dataDir).knownPeers)
       for (const known of this.knownPeers) {
@@ -310,6 +317,7 @@ export class Session extends EventEmitter<SessionEvents> {
       })
       this.log.info(`session: ${m.name}@${m.version} running as ${this.adapter.endpointId} in ${dataDir}`)
       this.setState('running')
+      if (this.options.approveBundleHints && hints.length) void this.approveHints(hints, this.options.approveBundleHints)
     } catch (err) {
       this.log.error(`session: start failed: ${firstLine(err)}`)
       await this.release()
@@ -335,6 +343,28 @@ export class Session extends EventEmitter<SessionEvents> {
       this.log.warn(`session: cannot dial ${source} peer: ${firstLine(err)}`)
       return undefined
     }
+  }
+
+  private dialHints(hints: readonly BundleHint[]): void {
+    for (const hint of hints) {
+      this.log.info(`session: dialing bootstrap peer ${describeHint(hint)} (sync.discovery.bootstrapPeers of the bundle)`)
+      this.dial(hint.value, 'bootstrap', false)
+    }
+  }
+
+  /** Asks the front which hints to use (it may wait for a person), then dials them if still running. */
+  private async approveHints(hints: BundleHint[], approve: ApproveBundleHints): Promise<void> {
+    const adapter = this.adapter
+    let approved: readonly BundleHint[] = []
+    try {
+      approved = await approve(hints)
+    } catch (err) {
+      this.log.warn(`session: approving the bundle's bootstrap peers failed: ${firstLine(err)}`)
+    }
+    const values = new Set(approved.map((h) => h.value))
+    for (const hint of hints) if (!values.has(hint.value)) this.log.info(`session: bootstrap peer ${describeHint(hint)} not approved: not dialed`)
+    if (this.state !== 'running' || this.adapter !== adapter) return
+    this.dialHints(hints.filter((h) => values.has(h.value)))
   }
 
   disconnectPeer(endpointId: string): void {

@@ -14,5 +14,6 @@ export {
 } from '../core/bundle'
 export { writeBundleZip } from '../core/bundle/pack'
 export { parseDialTarget } from '../core/net/endpoint'
+export { describeHint } from '../core/bundle-hints'
 // The webviews' host-side values (adapter, bundle extraction): see src/extension/webviews/engine-parts.ts.
 export * from './webviews/engine-parts'

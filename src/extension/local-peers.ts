@@ -79,7 +79,10 @@ export class LocalPeers implements vscode.Disposable {
     const dataDir = join(o.sessionDataDir, 'local-peers', `peer-${index}`)
     await mkdir(dataDir, { recursive: true, mode: 0o700 }) // a data dir is owner-only (core/data-dir.ts)
     const args = [this.cliPath, '--json', 'serve', o.bundleZip, '--data', dataDir, '--name', name, '--bind', '127.0.0.1:0',
-      '--connect', o.ticket, '--log-level', 'warn']
+      '--connect', o.ticket, '--log-level', 'warn',
+      // They reach the network through the session; the bundle's own bootstrap peers are the session's
+      // to ask the user about (bundle-hints.ts), not to be dialed behind its back by its helpers.
+      '--no-bootstrap-peers']
     // process.execPath is the extension host's runtime: Node in code-server, Electron in desktop VS Code
     // (which runs as plain Node with ELECTRON_RUN_AS_NODE).
     const child = spawn(process.execPath, args, {

@@ -6,11 +6,12 @@ import { join, relative } from 'node:path'
 import * as vscode from 'vscode'
 import type { LoadedBundle } from '../core/bundle'
 import type { Session, SessionOptions, SessionSnapshot } from '../core/session'
+import { bundleHintApprover } from './bundle-hints'
 import type { BundleCandidate } from './bundles'
 import type { Ctx, SessionHost } from './ctx'
 import { loadEngine } from './engine-loader'
 import { engineLogger } from './log'
-import { readSettings } from './settings'
+import { ignoredWorkspaceSettings, readSettings } from './settings'
 
 /** Windows of one editor share a bundle's data dir; the second one running it gets the next profile. */
 const PROFILES = ['default', 'window-2', 'window-3', 'window-4']
@@ -88,9 +89,15 @@ export class SessionManager implements SessionHost, vscode.Disposable {
   }
 
   private async startNow(candidate: BundleCandidate): Promise<Session> {
+    // The command says so first (with a way to trust the workspace); this also covers other callers.
+    if (!vscode.workspace.isTrusted) {
+      throw Object.assign(new Error('P2P sessions need a trusted workspace (this window is in Restricted Mode)'), { code: 'E_UNTRUSTED_WORKSPACE' })
+    }
     const engine = loadEngine()
     const settings = readSettings()
     const log = this.ctx.log
+    const ignored = ignoredWorkspaceSettings()
+    if (ignored.length) log.warn(`workspace settings cannot set ${ignored.join(', ')}: ignored (set them in user settings)`)
     this.lastCandidate = candidate
     let bundle: LoadedBundle
     let packedZip: Uint8Array | undefined
@@ -110,6 +117,7 @@ export class SessionManager implements SessionHost, vscode.Disposable {
       maxFrameBytes: settings.maxFrameBytes,
       logger: engineLogger(log, () => readSettings().logLevel),
       ...discoveryOptions(settings),
+      approveBundleHints: bundleHintApprover(this.ctx.extension.globalState, log, { name: m.name, namespace: m.sync.namespace }),
     }
 
     let session: Session | undefined

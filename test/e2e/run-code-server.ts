@@ -199,7 +199,11 @@ async function installVsix(vsix: string, state: string, env: NodeJS.ProcessEnv):
   return installed
 }
 
-async function startSession(name: string, args: Args, installExtension: boolean): Promise<Session> {
+/**
+ * `workspaceTrust`: Restricted Mode as a user meets it (trust on, the folder untrusted and no startup
+ * prompt); otherwise trust is off and every folder is trusted. A scenario asks with `export const workspaceTrust = true`.
+ */
+async function startSession(name: string, args: Args, installExtension: boolean, workspaceTrust = false): Promise<Session> {
   const tmp = mkdtempSync(join(tmpdir(), `tonk-e2e-${name}-`))
   const state = join(tmp, 'state')
   const workspace = makeWorkspace(tmp, args.workspace)
@@ -212,7 +216,8 @@ async function startSession(name: string, args: Args, installExtension: boolean)
     'update.mode': 'none',
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
-    'security.workspace.trust.enabled': false,
+    'security.workspace.trust.enabled': workspaceTrust,
+    ...(workspaceTrust ? { 'security.workspace.trust.startupPrompt': 'never' } : {}),
   }, null, 2))
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -236,7 +241,7 @@ async function startSession(name: string, args: Args, installExtension: boolean)
   const codeServer = spawn(CODE_SERVER, [
     '--config', join(state, 'config.yaml'), '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
     '--user-data-dir', join(state, 'user'), '--extensions-dir', join(state, 'ext'),
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
+    '--disable-telemetry', '--disable-update-check', ...(workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override', '--disable-proxy', '--ignore-last-opened', workspace,
   ], { env, stdio: ['ignore', fd, fd], detached: true })
   closeSync(fd)
@@ -343,9 +348,9 @@ async function runScenario(args: Args, file: string): Promise<number> {
   const dir = join(ARTIFACTS, name)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
-  const mod = await import(pathToFileURL(file).href) as { default?: Scenario }
+  const mod = await import(pathToFileURL(file).href) as { default?: Scenario; workspaceTrust?: boolean }
   if (typeof mod.default !== 'function') { log(`${file}: no default export function`); return 2 }
-  const s = await startSession(name, args, true)
+  const s = await startSession(name, args, true, mod.workspaceTrust === true)
   const page = s.page!
   let shot = 0
   let code = 1

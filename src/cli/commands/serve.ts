@@ -4,6 +4,7 @@ import type { Command } from 'commander'
 import { connectControl } from '../../core/control'
 import { dataDirFiles, readDataDirInfo } from '../../core/data-dir'
 import type { DiscoveryOptions } from '../../core/discovery'
+import { bootstrapHints, describeHint } from '../../core/bundle-hints'
 import { Session, type SessionSnapshot } from '../../core/session'
 import { stderrLogger, type LogLevel } from '../logger'
 import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput } from '../output'
@@ -54,6 +55,7 @@ export function registerServeCommands(program: Command): void {
     .option('--dht-bootstrap <host:port...>', 'DHT nodes to join through (implies --dht); "none" starts a DHT of its own')
     .option('--dht-port <port>', 'UDP port of this peer\'s DHT node (default: any)', (v) => parsePort(v, '--dht-port'))
     .option('--no-bulk', 'no bulk catch-up: a peer that lacks documents gets them by per-document sync only')
+    .option('--no-bootstrap-peers', "do not dial the bundle's own sync.discovery.bootstrapPeers (default: dial and print them)")
     .option('--bridge <url>', 'also sync with an automerge-repo WebSocket sync server, e.g. ws://localhost:7777/sync')
     .option('--trace', 'print every sync message')
     .option('--log-level <level>', 'debug, info, warn or error (on stderr)')
@@ -79,6 +81,7 @@ export function registerServeCommands(program: Command): void {
         maxFrameBytes: opts.maxFrameBytes,
         discovery: discoveryOptions(opts),
         bridge: opts.bridge,
+        ...(opts.bootstrapPeers === false ? { approveBundleHints: () => [] } : {}),
         bulk: opts.bulk !== false,
         allowedPeers: opts.allowPeer,
         requirePublisher: opts.requirePublisher,
@@ -91,9 +94,15 @@ export function registerServeCommands(program: Command): void {
       })
       const snap = await session.snapshot()
       if (opts.ticketFile) await writeFile(opts.ticketFile, snap.ticket + '\n')
+      // The bundle's own bootstrap peers are dialed without asking (the user named this bundle), so say whom.
+      const hints = bootstrapHints(session.bundle.manifest.sync.discovery.bootstrapPeers)
       line(
-        { event: 'ready', endpointId: snap.endpointId, ticket: snap.ticket, bundleId: snap.bundle.bundleId, name: snap.bundle.name, dataDir: opts.data, discovery: session.discoverySources },
-        `serving ${snap.bundle.name}@${snap.bundle.version} (bundle ${short(snap.bundle.bundleId)}) as ${short(snap.endpointId ?? '')}\nticket: ${snap.ticket}\ndiscovery: ${session.discoverySources.join(', ') || 'off (tickets only)'}${opts.bridge ? `; bridge to ${opts.bridge}` : ''}`,
+        {
+          event: 'ready', endpointId: snap.endpointId, ticket: snap.ticket, bundleId: snap.bundle.bundleId, name: snap.bundle.name, dataDir: opts.data, discovery: session.discoverySources,
+          bootstrapPeers: hints.map(({ endpointId, addresses, relayUrl }) => ({ endpointId, addresses, relayUrl, dialed: opts.bootstrapPeers !== false })),
+        },
+        `serving ${snap.bundle.name}@${snap.bundle.version} (bundle ${short(snap.bundle.bundleId)}) as ${short(snap.endpointId ?? '')}\nticket: ${snap.ticket}\ndiscovery: ${session.discoverySources.join(', ') || 'off (tickets only)'}${opts.bridge ? `; bridge to ${opts.bridge}` : ''}` +
+          (hints.length ? `\nbootstrap peers of the bundle, ${opts.bootstrapPeers === false ? 'not dialed (--no-bootstrap-peers)' : 'dialed'}: ${hints.map(describeHint).join('; ')}` : ''),
       )
       const known = new Map<string, string>()
       const report = (s: SessionSnapshot) => {

@@ -43,6 +43,19 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
   return {
     /** Argument: a bundle folder, its tonk.json or a .zip (from the explorer or a test); else a picker. */
     'tonk.startSession': async (target?: vscode.Uri) => {
+      if (!vscode.workspace.isTrusted) {
+        ctx.log.warn('start session refused: the workspace is not trusted (Restricted Mode)')
+        const manage = 'Manage Workspace Trust'
+        void vscode.window
+          .showWarningMessage(
+            'Tonk: P2P sessions need a trusted workspace. In Restricted Mode a session would share this folder\'s bundle with peers and dial addresses its manifest names; Validate Manifest and Pack Bundle still work.',
+            manage,
+          )
+          .then((a) => {
+            if (a === manage) void vscode.commands.executeCommand('workbench.trust.manage')
+          })
+        return undefined
+      }
       const bundle = await pickBundle(target instanceof vscode.Uri ? target : undefined, 'Start a P2P session for which bundle?')
       if (!bundle) return undefined
       status.setStarting(true)

@@ -1,0 +1,47 @@
+// Asks the user before a session dials addresses the bundle's manifest names (its bootstrap peers):
+// a folder someone else wrote could otherwise make this editor contact any address at every start,
+// telling it the user's IP. One modal per start lists what is new; "Allow" is remembered per bundle
+// (its sync.namespace, stable while the folder is edited, unlike the bundleId) and value in the
+// extension's globalState; "Not now" asks again at the next start.
+import * as vscode from 'vscode'
+import type { ApproveBundleHints, BundleHint } from '../core/bundle-hints'
+import { loadEngine } from './engine-loader'
+import type { ExtensionLogger } from './log'
+
+export const APPROVED_HINTS_KEY = 'tonk.approvedBundleHints'
+
+export function bundleHintApprover(
+  state: vscode.Memento,
+  log: ExtensionLogger,
+  bundle: { name: string; namespace: string },
+): ApproveBundleHints {
+  const keyOf = (h: BundleHint) => JSON.stringify([bundle.namespace, h.kind, h.value])
+  return async (hints) => {
+    const approved = new Set(state.get<string[]>(APPROVED_HINTS_KEY, []))
+    const known = hints.filter((h) => approved.has(keyOf(h)))
+    const asked = hints.filter((h) => !approved.has(keyOf(h)))
+    if (asked.length === 0) return known
+    const { describeHint } = loadEngine()
+    const allow: vscode.MessageItem = { title: 'Allow' }
+    const notNow: vscode.MessageItem = { title: 'Not now', isCloseAffordance: true }
+    const answer = await vscode.window.showWarningMessage(
+      `The bundle ${bundle.name} asks to connect to ${asked.length === 1 ? 'a peer it names' : `${asked.length} peers it names`}`,
+      {
+        modal: true,
+        detail:
+          `${asked.map((h) => `• ${describeHint(h)}`).join('\n')}\n\n` +
+          'Its manifest (sync.discovery.bootstrapPeers) lists them. Connecting tells them your IP address and that you run this bundle. ' +
+          'Allow is remembered for this bundle; Not now asks again at the next start.',
+      },
+      allow,
+      notNow,
+    )
+    if (answer !== allow) {
+      log.info(`bundle ${bundle.name}: bootstrap peers not allowed this time: ${asked.map(describeHint).join('; ')}`)
+      return known
+    }
+    await state.update(APPROVED_HINTS_KEY, [...approved, ...asked.map(keyOf)])
+    log.info(`bundle ${bundle.name}: bootstrap peers allowed: ${asked.map(describeHint).join('; ')}`)
+    return hints
+  }
+}
