@@ -133,6 +133,7 @@ async function main(): Promise<void> {
       closedByTarget: conn.closeReason() !== null,
       closeReason: closedReason(conn),
       refusal: state.refusal,
+      remoteHello: state.remote,
       received: Buffer.from(state.received).toString('base64'),
       ...extra,
     })
