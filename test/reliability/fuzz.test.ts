@@ -180,13 +180,13 @@ describe(`reliability: fuzzing (${RUNS} runs per property)`, function () {
           if (inside) {
             let inner: unknown
             try {
-              inner = cbor.decode(mutate(helloBytes))
+              inner = cbor.decode(mutate(helloBytes.slice()))
             } catch {
               inner = { garbage: true }
             }
             incoming = encodeFrame(cbor.encode(seal(TEST_KEY, context, (typeof inner === 'object' && inner !== null ? inner : { v: inner }) as object)))
           } else {
-            incoming = mutate(encodeFrame(cbor.encode(seal(TEST_KEY, context, cbor.decode(helloBytes) as object))))
+            incoming = mutate(encodeFrame(cbor.encode(seal(TEST_KEY, context, hello({ peerId: 'peer-b' })))))
           }
           const chunks = chunked(incoming, cuts).map((c) => Array.from(c))
           const source: ChunkSource = { read: async () => chunks.shift() ?? [] }
