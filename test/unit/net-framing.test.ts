@@ -109,3 +109,14 @@ describe('net/framing', () => {
     )
   })
 })
+
+describe('net/framing clampFrameLimit', () => {
+  it('keeps a sane limit, clamps 4 GiB and tiny values, defaults the rest', async () => {
+    const { clampFrameLimit, DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_LIMIT_BYTES } = await import('../../src/core/net/framing')
+    assert.equal(clampFrameLimit(1024 * 1024), 1024 * 1024)
+    assert.equal(clampFrameLimit(4 * 1024 ** 3), MAX_FRAME_LIMIT_BYTES)
+    assert.equal(clampFrameLimit(10), 64 * 1024)
+    assert.equal(clampFrameLimit(undefined), DEFAULT_MAX_FRAME_BYTES)
+    assert.equal(clampFrameLimit(Number.NaN), DEFAULT_MAX_FRAME_BYTES)
+  })
+})

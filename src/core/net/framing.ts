@@ -4,6 +4,18 @@
 
 export const FRAME_HEADER_BYTES = 4
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
+/**
+ * The most a setting or flag may raise the frame limit to. Each peer may hold one partial frame of the
+ * limit in memory, so the limit is a per-peer memory grant: 4 GiB (the u32 maximum) would let ten
+ * peers ask for 40 GiB. 256 MiB still carries a very large document in one sync message.
+ */
+export const MAX_FRAME_LIMIT_BYTES = 256 * 1024 * 1024
+
+/** A configured frame limit, clamped to [64 KiB, MAX_FRAME_LIMIT_BYTES]; undefined or NaN → the default. */
+export function clampFrameLimit(value: number | undefined): number {
+  if (value === undefined || !Number.isFinite(value)) return DEFAULT_MAX_FRAME_BYTES
+  return Math.min(MAX_FRAME_LIMIT_BYTES, Math.max(64 * 1024, Math.floor(value)))
+}
 const U32_MAX = 0xffff_ffff
 
 export type FrameErrorCode = 'E_FRAME_TOO_LARGE' | 'E_FRAME_MALFORMED'

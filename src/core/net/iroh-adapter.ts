@@ -37,7 +37,7 @@ import {
   TONK_SYNC_ALPN_V1,
   type DialTarget,
 } from './endpoint'
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameError, FRAME_HEADER_BYTES } from './framing'
+import { clampFrameLimit, FrameDecoder, FrameError, FRAME_HEADER_BYTES } from './framing'
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   HANDSHAKE_MAX_FRAME_BYTES,
@@ -267,7 +267,10 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     }
     this.handshakeKey = options.handshakeKey
     this.logger = options.logger ?? noopLogger
-    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+    this.maxFrameBytes = clampFrameLimit(options.maxFrameBytes)
+    if (options.maxFrameBytes !== undefined && this.maxFrameBytes !== options.maxFrameBytes) {
+      this.logger.warn(`net: maxFrameBytes ${options.maxFrameBytes} is outside 64 KiB … 256 MiB; using ${this.maxFrameBytes}`)
+    }
     this.allowPeer = options.allowPeer
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
     this.dialTimeoutMs = options.dialTimeoutMs ?? 10_000
