@@ -13,6 +13,7 @@ export function sourceManifest(overrides: Record<string, unknown> = {}): Record<
     description: 'A test world',
     entrypoints: ['/index.html'],
     sync: {
+      appKey: 'dGVzdC1hcHAta2V5LW5vdC1zZWNyZXQtMzItYnl0ZXM',
       namespace: 'my-world',
       protocolVersion: '1.0.0',
       minCompatibleVersion: '1.0.0',

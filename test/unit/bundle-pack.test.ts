@@ -184,6 +184,20 @@ describe('validateDirectory', () => {
     assert.notEqual(repacked.bundleId, manifest.sync.bundleId)
   })
 
+  it('warns when the folder has no appKey (each build its own app), and init --app-key gives it one that pack keeps', async () => {
+    const { addAppKey } = await import('../../src/core/templates/new-bundle')
+    const manifest = sourceManifest() as { sync: Record<string, unknown> }
+    delete manifest.sync.appKey
+    const dir = writeSourceDir(DEFAULT_FILES, manifest)
+    const before = await validateDirectory(dir)
+    assert.deepEqual(before.issues.map((i) => `${i.code}:${i.severity}`), ['E_APP_KEY_MISSING:warning'])
+    const key = await addAppKey(dir)
+    await assert.rejects(addAppKey(dir), /already has an appKey/)
+    const after = await validateDirectory(dir)
+    assert.deepEqual(after.issues, [])
+    assert.equal((await loadBundle((await packDirectory(dir)).zip)).manifest.sync.appKey, key)
+  })
+
   it('reports a rootDocument that no longer matches the namespace', async () => {
     const dir = writeSourceDir()
     const { manifest } = await packDirectory(dir)
