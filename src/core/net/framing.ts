@@ -11,10 +11,10 @@ export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
  */
 export const MAX_FRAME_LIMIT_BYTES = 256 * 1024 * 1024
 
-/** A configured frame limit, clamped to [64 KiB, MAX_FRAME_LIMIT_BYTES]; undefined or NaN → the default. */
+/** A configured frame limit, clamped to [1 KiB, MAX_FRAME_LIMIT_BYTES] (only the top matters for memory); undefined or NaN → the default. */
 export function clampFrameLimit(value: number | undefined): number {
   if (value === undefined || !Number.isFinite(value)) return DEFAULT_MAX_FRAME_BYTES
-  return Math.min(MAX_FRAME_LIMIT_BYTES, Math.max(64 * 1024, Math.floor(value)))
+  return Math.min(MAX_FRAME_LIMIT_BYTES, Math.max(1024, Math.floor(value)))
 }
 const U32_MAX = 0xffff_ffff
 

@@ -269,7 +269,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     this.logger = options.logger ?? noopLogger
     this.maxFrameBytes = clampFrameLimit(options.maxFrameBytes)
     if (options.maxFrameBytes !== undefined && this.maxFrameBytes !== options.maxFrameBytes) {
-      this.logger.warn(`net: maxFrameBytes ${options.maxFrameBytes} is outside 64 KiB … 256 MiB; using ${this.maxFrameBytes}`)
+      this.logger.warn(`net: maxFrameBytes ${options.maxFrameBytes} is outside 1 KiB … 256 MiB; using ${this.maxFrameBytes}`)
     }
     this.allowPeer = options.allowPeer
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
