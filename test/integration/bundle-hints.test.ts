@@ -14,6 +14,7 @@ import { EndpointAddr, EndpointTicket, SecretKey } from '../../src/core/net/iroh
 import { Session, type SessionOptions } from '../../src/core/session'
 import { spawn } from 'node:child_process'
 import { cliBin, repoRoot } from '../helpers/cli'
+import { startTestSession } from '../helpers/sessions'
 import { assertIsolated } from '../helpers/ensure-isolated'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -42,19 +43,7 @@ describe('engine: the bundle\'s bootstrap peers need approval', function () {
   let aEndpointId: string
   let aAddr: string
   const sessions: Session[] = []
-  const start = async (name: string, options: Partial<SessionOptions> = {}) => {
-    const s = await Session.open(bundle, {
-      dataDir: join(dir, name),
-      bindAddr: '127.0.0.1:0',
-      control: false,
-      peerName: name,
-      discovery: { mdns: false, exchange: false },
-      ...options,
-    })
-    sessions.push(s)
-    await s.start()
-    return s
-  }
+  const start = (name: string, options: Partial<SessionOptions> = {}) => startTestSession(bundle, dir, sessions, name, options)
   let a: Session | undefined
   const seesA = async (s: Session) =>
     (await s.snapshot()).peers.some((p) => p.endpointId === aEndpointId && p.state === 'connected' && p.source === 'bootstrap')

@@ -11,6 +11,7 @@ import { BULK_DOCS_TYPE, BULK_FEATURE, BULK_WANT_TYPE, type BulkCounters } from 
 import type { IrohNetworkAdapter } from '../../src/core/net/iroh-adapter'
 import { Session, type SessionOptions } from '../../src/core/session'
 import { repoRoot } from '../helpers/cli'
+import { startTestSession } from '../helpers/sessions'
 import { assertIsolated } from '../helpers/ensure-isolated'
 
 const example = join(repoRoot, 'examples', 'my-world')
@@ -34,19 +35,7 @@ describe('engine: bulk catch-up between sessions', function () {
   let dir: string
   let bundle: LoadedBundle
   const sessions: Session[] = []
-  const start = async (name: string, options: Partial<SessionOptions> = {}) => {
-    const s = await Session.open(bundle, {
-      dataDir: join(dir, name),
-      bindAddr: '127.0.0.1:0',
-      control: false,
-      peerName: name,
-      discovery: { mdns: false, exchange: false },
-      ...options,
-    })
-    sessions.push(s)
-    await s.start()
-    return s
-  }
+  const start = (name: string, options: Partial<SessionOptions> = {}) => startTestSession(bundle, dir, sessions, name, options)
 
   before(async () => {
     assertIsolated()
