@@ -369,7 +369,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   disconnectPeer(endpointId: string): void {
     this.discovery?.suppress(endpointId)
-    this.adapter?.disconnectPeer(endpointId)
+    this.adapter?.disconnectPeer(endpointId, { hold: true })
     this.scheduleChanged()
   }
 

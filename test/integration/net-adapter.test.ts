@@ -378,4 +378,23 @@ describe('IrohNetworkAdapter on real endpoints', function () {
     assert.equal(a.adapter.peerInfo(b.id), undefined, 'not redialed')
     assert.ok(connected(a, c))
   })
+
+  it("a person's Disconnect holds: the peer's redials are refused (E_DISCONNECTED) until we dial it again", async () => {
+    const a = await peer()
+    const b = await peer()
+    for (const p of [a, b]) p.adapter.connect(p.id.slice(0, 6) as PeerId)
+    a.adapter.dial(b.ticket)
+    b.adapter.dial(a.ticket) // b keeps a as a target: it redials as soon as the connection drops
+    await eventually(() => connected(a, b) && connected(b, a), 10_000, 'connection')
+    const refusedAtB = waitForEvent<[{ code: string; by: string }]>(b.adapter.events, 'peer-refused')
+    a.adapter.disconnectPeer(b.id, { hold: true })
+    const [refusal] = await refusedAtB
+    assert.equal(refusal.code, 'E_DISCONNECTED')
+    assert.equal(refusal.by, 'remote')
+    await sleep(1000)
+    assert.notEqual(a.adapter.peerInfo(b.id)?.state, 'connected', 'still disconnected a second later')
+    assert.notEqual(b.adapter.peerInfo(a.id)?.state, 'connected')
+    a.adapter.dial(b.ticket)
+    await eventually(() => connected(a, b) && connected(b, a), 10_000, 'connected again after dial()')
+  })
 })

@@ -69,6 +69,7 @@ export type RefusalCode =
   | 'E_NAMESPACE_MISMATCH'
   | 'E_PROTOCOL_INCOMPATIBLE'
   | 'E_NOT_ALLOWED'
+  | 'E_DISCONNECTED'
   | 'E_HANDSHAKE_MALFORMED'
   | 'E_HANDSHAKE_TIMEOUT'
   | 'E_CONNECTION_LOST'
@@ -81,6 +82,8 @@ export const PERMANENT_REFUSALS: ReadonlySet<string> = new Set([
   'E_NAMESPACE_MISMATCH',
   'E_PROTOCOL_INCOMPATIBLE',
   'E_NOT_ALLOWED',
+  // The other side's user disconnected us: it dials again when it wants us back.
+  'E_DISCONNECTED',
 ])
 
 export interface RefuseMessage {
@@ -208,6 +211,11 @@ export interface HandshakeOptions {
   /** The app's handshake key (32 bytes, derived from the bundle's capability). */
   key: Uint8Array
   allowPeer?: AllowPeer
+  /**
+   * Our user disconnected this peer: refuse it (sealed, so only a key holder learns why) with
+   * E_DISCONNECTED rather than E_NOT_ALLOWED, so it stops redialing until we dial it again.
+   */
+  disconnected?: boolean
   timeoutMs?: number
 }
 
@@ -248,15 +256,15 @@ export async function performHandshake(options: HandshakeOptions): Promise<Hands
 }
 
 async function exchange(options: HandshakeOptions, refuse: Refuse): Promise<HandshakeResult> {
-  const { reader, writer, local, localId, remoteId, role, alpn, key, allowPeer } = options
+  const { reader, writer, local, localId, remoteId, role, alpn, key, allowPeer, disconnected } = options
   const them = `peer ${shortId(remoteId)}`
   const us = `peer ${shortId(localId)}`
   const [dialerId, acceptorId] = role === 'dialer' ? [localId, remoteId] : [remoteId, localId]
   const remoteRole: HandshakeRole = role === 'dialer' ? 'acceptor' : 'dialer'
   const lost = (what: string): HandshakeResult => ({ ok: false, refusal: { code: 'E_CONNECTION_LOST', reason: `${them} ${what}`, by: 'remote' } })
 
-  let allowed = true
-  if (allowPeer) {
+  let allowed = !disconnected
+  if (allowed && allowPeer) {
     try {
       allowed = await allowPeer(remoteId)
     } catch {
@@ -265,9 +273,10 @@ async function exchange(options: HandshakeOptions, refuse: Refuse): Promise<Hand
   }
   // A peer we do not allow gets a sealed refusal in place of our hello: it learns "not allowed" only
   // if it holds the key, and never our name or storage id.
-  const ours: HelloMessage | RefuseMessage = allowed
-    ? local
+  const notAllowed: RefuseMessage = disconnected
+    ? { type: 'refuse', code: 'E_DISCONNECTED', reason: `${us} disconnected this session; it dials again when it wants the connection back` }
     : { type: 'refuse', code: 'E_NOT_ALLOWED', reason: `this session is not allowed by ${us}` }
+  const ours: HelloMessage | RefuseMessage = allowed ? local : notAllowed
   try {
     writer.enqueue(cbor.encode(seal(key, sealContext(alpn, dialerId, acceptorId, role), ours)))
   } catch {
@@ -304,7 +313,11 @@ async function exchange(options: HandshakeOptions, refuse: Refuse): Promise<Hand
   }
   const check = checkHello(local, inner, localId, remoteId)
   if (!check.ok) return refuse(check.code, check.reason, check.remoteReason)
-  if (!allowed) return refuse('E_NOT_ALLOWED', `${them} is not allowed in this bundle`, `this session is not allowed by ${us}`)
+  if (!allowed) {
+    return disconnected
+      ? refuse('E_DISCONNECTED', `${them} was disconnected by this session: refused until it is dialed again`, notAllowed.reason)
+      : refuse('E_NOT_ALLOWED', `${them} is not allowed in this bundle`, notAllowed.reason)
+  }
   return { ok: true, remote: check.hello }
 }
 

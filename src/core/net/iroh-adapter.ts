@@ -256,6 +256,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   private readonly peers = new Map<string, Peer>()
   private readonly peersByPeerId = new Map<PeerId, Peer>()
   private readonly targets = new Map<string, DialState>()
+  /** Peers our user disconnected: refused (E_DISCONNECTED) until dial() asks for them again. */
+  private readonly disconnectedByUser = new Set<string>()
 
   constructor(options: IrohNetworkAdapterOptions) {
     super()
@@ -346,6 +348,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     if (endpointId === this.endpointId) {
       throw new EndpointError('E_BAD_TICKET', 'that ticket points at this endpoint itself')
     }
+    this.disconnectedByUser.delete(endpointId)
     const existing = this.targets.get(endpointId)
     if (existing) {
       existing.addr = addr
@@ -370,8 +373,13 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     return endpointId
   }
 
-  /** Closes connections to this endpoint and stops redialing it. */
-  disconnectPeer(endpointId: string): void {
+  /**
+   * Closes connections to this endpoint and stops redialing it. `hold` (a person's Disconnect) also
+   * refuses its connections with E_DISCONNECTED until dial() names it again, so the row stays
+   * disconnected instead of the peer redialing within a second.
+   */
+  disconnectPeer(endpointId: string, options: { hold?: boolean } = {}): void {
+    if (options.hold) this.disconnectedByUser.add(endpointId)
     const state = this.targets.get(endpointId)
     if (state?.timer) clearTimeout(state.timer)
     this.targets.delete(endpointId)
@@ -724,6 +732,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       alpn: TONK_SYNC_ALPN,
       key: this.handshakeKey,
       allowPeer: this.allowPeer,
+      disconnected: this.disconnectedByUser.has(endpointId),
       timeoutMs: this.handshakeTimeoutMs,
     })
     if (isClosed(link)) return // went offline or the connection died meanwhile

@@ -96,6 +96,13 @@ describe('P2P session', function () {
     const id = await vscode.commands.executeCommand<string>('tonk.disconnectPeer', row)
     assert.equal(id, peer!.ready!.endpointId)
     await waitFor('cli-peer disconnected event on the CLI side', () => peer!.events.some((e) => e.event === 'peer-disconnected'))
+    // It stays disconnected: the CLI peer's redials are refused (E_DISCONNECTED) until we dial it again.
+    await new Promise((r) => setTimeout(r, 3000))
+    assert.ok(!api.peersModel.roots().some((n) => n.label.includes('cli-peer') && n.contextValue === 'tonk.peer.connected'), 'no redial within 3 s')
+    assert.equal(await vscode.commands.executeCommand('tonk.connectPeer', peer!.ready!.ticket), peer!.ready!.endpointId)
+    await waitFor('cli-peer connected again after Connect', () =>
+      api.peersModel.roots().some((n) => n.label.includes('cli-peer') && n.contextValue === 'tonk.peer.connected'),
+    )
   })
 
   it('refuses a bad ticket without dialing', async () => {
@@ -128,7 +135,7 @@ describe('P2P session', function () {
     const text = editor.document.getText()
     assert.match(text, /^# Tonk sync trace: /)
     assert.match(text, /^\d\d:\d\d:\d\d\.\d{3} (->|<-) [0-9a-f]{10} \S+ (sync|request|remote-heads-changed|remote-subscription-change|ephemeral|doc-unavailable) /m)
-    // A change here reaches the (redialing) CLI peer: its sync messages are appended live.
+    // A change here reaches the CLI peer: its sync messages are appended live.
     await waitFor('cli-peer connected again', () =>
       api.peersModel.roots().some((n) => n.label.includes('cli-peer') && n.contextValue === 'tonk.peer.connected'),
     )
