@@ -20,7 +20,11 @@
 //   garbage-sync       valid handshake, then sync messages for the root doc with random bytes as data
 //   flood              valid handshake, then small messages as fast as it can (seconds=…)
 //   many-streams       valid handshake, then opens streams=N extra bi-streams and writes into them
-//   connection-flood   opens connections=N connections that never send a byte
+//   connection-flood   opens connections=N connections (from identities=K endpoints) that never send a byte
+//   stuff-streams      (valid handshake unless prehello=1) then opens streams=N bi- and N uni-streams and
+//                      writes bytes=B into each without the target ever reading them
+//   partial-frames     identities=K endpoints, each admitted, each sends the header of a frame=L byte
+//                      frame and L-1 bytes of it, then holds (seconds=…)
 // A mode ends when the target closes the connection or after `seconds` (default 20).
 import { randomBytes } from 'node:crypto'
 import { cbor } from '@automerge/automerge-repo/slim'
@@ -99,13 +103,21 @@ async function main(): Promise<void> {
 
   if (mode === 'connection-flood') {
     const n = Number(opts.connections ?? 50)
-    const conns = await Promise.all(Array.from({ length: n }, () => endpoint.connect(addr, alpn).catch(() => undefined)))
+    // identities=K spreads them over K endpoints (one endpoint's connections past a few are closed at once).
+    const extra = await Promise.all(Array.from({ length: Number(opts.identities ?? 1) - 1 }, () => createEndpoint({ bindAddr: opts.bind ?? '127.0.0.1:0' })))
+    const from = [endpoint, ...extra]
+    const conns = await Promise.all(Array.from({ length: n }, (_, i) => from[i % from.length]!.connect(addr, alpn).catch(() => undefined)))
     const opened = conns.filter(Boolean) as Connection[]
     // Wait for the target to give up on each (handshake timeout) or our deadline.
     await Promise.race([Promise.all(opened.map((c) => c.closed().catch(() => {}))), sleep(seconds * 1000)])
     const closed = opened.filter((c) => c.closeReason() !== null).length
     result({ opened: opened.length, closedByTarget: closed, reasons: [...new Set(opened.map(closedReason))].slice(0, 3) })
-    await closeEndpoint(endpoint)
+    await Promise.all(from.map((e) => closeEndpoint(e)))
+    return
+  }
+
+  if (mode === 'partial-frames') {
+    await partialFrames(endpoint)
     return
   }
 
@@ -172,6 +184,13 @@ async function main(): Promise<void> {
       case 'steal-peer-id':
         await handshake({ peerId: opts.victim })
         break
+      case 'stuff-streams':
+        if (opts.prehello !== '1') {
+          const remote = await handshake()
+          if (!remote || state.refusal || state.ended) break
+        }
+        await stuffStreams()
+        break
       default: {
         const remote = await handshake()
         if (!remote || state.refusal || state.ended) break
@@ -183,6 +202,41 @@ async function main(): Promise<void> {
   }
   await untilClosed()
   await finish()
+
+  /** Opens extra streams of both kinds and fills each with bytes the target never asked for. */
+  async function stuffStreams(): Promise<void> {
+    const n = Number(opts.streams ?? 200)
+    const bytes = toNumberArray(new Uint8Array(Number(opts.bytes ?? 1024 * 1024)))
+    const deadline = performance.now() + seconds * 1000
+    const counts = { bi: 0, uni: 0, written: 0, writtenBytes: 0 }
+    const writes: Promise<void>[] = []
+    const fill = (s: SendStream) =>
+      writes.push(
+        s.writeAll(bytes).then(
+          () => {
+            counts.written++
+            counts.writtenBytes += bytes.length
+          },
+          () => {},
+        ),
+      )
+    const openWithin = <T>(p: Promise<T>) => Promise.race([p, sleep(2000).then(() => undefined)]).catch(() => undefined)
+    for (let i = 0; i < n && !state.ended && performance.now() < deadline; i++) {
+      const bi = await openWithin(conn.openBi())
+      if (bi) {
+        counts.bi++
+        fill(bi.send)
+      }
+      const uni = await openWithin(conn.openUni())
+      if (uni) {
+        counts.uni++
+        fill(uni)
+      }
+      if (!bi && !uni) break // the target's stream limits: QUIC blocks further opens
+    }
+    await Promise.race([Promise.all(writes), sleep(Math.max(0, deadline - performance.now()))])
+    out({ event: 'streams', ...counts })
+  }
 
   async function attack(remote: Record<string, any>): Promise<void> {
     switch (mode) {
@@ -244,6 +298,83 @@ async function main(): Promise<void> {
         throw new Error(`unknown mode ${mode}`)
     }
   }
+}
+
+/** K admitted identities, each holding one almost complete large frame. */
+async function partialFrames(first: Awaited<ReturnType<typeof createEndpoint>>): Promise<void> {
+  const k = Number(opts.identities ?? 10)
+  const length = Number(opts.frame ?? 16 * 1024 * 1024 - 64)
+  const started = performance.now()
+  const endpoints = [first, ...(await Promise.all(Array.from({ length: k - 1 }, () => createEndpoint({ bindAddr: opts.bind ?? '127.0.0.1:0' }))))]
+  const addr = parseDialTarget(ticket!)
+  const alpn = alpnBytes(TONK_SYNC_ALPN)
+  const one = async (endpoint: (typeof endpoints)[number]) => {
+    const conn = await endpoint.connect(addr, alpn)
+    const me = endpoint.id().toString()
+    const them = conn.remoteId().toString()
+    const bi = await conn.openBi()
+    const state = listenWith(bi.recv, sealContext(TONK_SYNC_ALPN, me, them, 'acceptor'))
+    await bi.send.writeAll(frame(seal(key, sealContext(TONK_SYNC_ALPN, me, them, 'dialer'), helloFields({ peerId: `hostile-${me.slice(0, 8)}` }))))
+    for (let i = 0; i < 100 && !state.remote && !state.ended; i++) await sleep(50)
+    if (!state.remote) return { admitted: false, conn, written: 0 }
+    const header = [(length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff]
+    await bi.send.writeAll(header)
+    let written = 0
+    const chunk = toNumberArray(new Uint8Array(1024 * 1024))
+    try {
+      while (written < length - 1) {
+        const n = Math.min(chunk.length, length - 1 - written)
+        await Promise.race([bi.send.writeAll(n === chunk.length ? chunk : chunk.slice(0, n)), conn.closed()])
+        if (conn.closeReason() !== null) break
+        written += n
+      }
+    } catch {
+      // the target closed the connection
+    }
+    return { admitted: true, conn, written }
+  }
+  const runs = await Promise.all(endpoints.map((e) => one(e).catch((err) => ({ admitted: false, conn: undefined, written: 0, error: String(err) }))))
+  out({ event: 'partials', admitted: runs.filter((r) => r.admitted).length, complete: runs.filter((r) => r.written >= length - 1).length, ms: Math.round(performance.now() - started) })
+  const deadline = performance.now() + seconds * 1000
+  while (performance.now() < deadline && runs.some((r) => r.conn && r.conn.closeReason() === null)) await sleep(100)
+  const closed = runs.filter((r) => r.conn && r.conn.closeReason() !== null)
+  out({
+    event: 'result',
+    mode,
+    sent: runs.length,
+    sentBytes: runs.reduce((a, r) => a + r.written, 0),
+    ms: Math.round(performance.now() - started),
+    admitted: runs.filter((r) => r.admitted).length,
+    closedByTarget: closed.length,
+    reasons: [...new Set(closed.map((r) => r.conn!.closeReason()))].slice(0, 3),
+  })
+  for (const r of runs) {
+    try {
+      r.conn?.close(0n, [])
+    } catch {}
+  }
+  await Promise.all(endpoints.map((e) => closeEndpoint(e)))
+}
+
+/** listen() for a connection of its own (its own sealed context). */
+function listenWith(recv: RecvStream, context: Uint8Array) {
+  const state = { remote: undefined as Record<string, any> | undefined, ended: false }
+  const decoder = new FrameDecoder({ maxFrameBytes: 1024 * 1024 })
+  void (async () => {
+    try {
+      for (;;) {
+        const chunk = await recv.read(1024 * 1024)
+        if (chunk.length === 0) break
+        for (const f of decoder.push(chunk)) {
+          const m = cbor.decode(f) as Record<string, any>
+          const inner = m?.type === 'sealed' ? (open(key, context, m) as Record<string, any>) : m
+          if (inner?.type === 'hello') state.remote = inner
+        }
+      }
+    } catch {}
+    state.ended = true
+  })()
+  return state
 }
 
 main().then(

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
+import { FrameBudget } from '../../src/core/net/frame-budget'
 import { encodeFrame, FrameDecoder, FrameError } from '../../src/core/net/framing'
+import { FrameReader } from '../../src/core/net/stream-reader'
 
 const concat = (parts: Uint8Array[]) => {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
@@ -119,5 +121,68 @@ describe('net/framing clampFrameLimit', () => {
     assert.equal(clampFrameLimit(4096), 4096)
     assert.equal(clampFrameLimit(undefined), DEFAULT_MAX_FRAME_BYTES)
     assert.equal(clampFrameLimit(Number.NaN), DEFAULT_MAX_FRAME_BYTES)
+  })
+})
+
+describe('net/frame-budget: large partial frames share one budget', () => {
+  const big = (n: number, fill: number) => encodeFrame(new Uint8Array(n).fill(fill), 1 << 20)
+  /** A ChunkSource over fixed chunks, then end of stream. */
+  const source = (chunks: Uint8Array[]) => ({ read: async () => Array.from(chunks.shift() ?? []) })
+
+  it('a frame that does not fit waits (its reader pauses) until another completes; small frames never wait', async () => {
+    const budget = new FrameBudget(300_000)
+    const a = new FrameDecoder({ maxFrameBytes: 1 << 20, budget })
+    const b = new FrameDecoder({ maxFrameBytes: 1 << 20, budget })
+    const frameA = big(200_000, 1)
+    const frameB = big(200_000, 2)
+    assert.deepEqual(a.push(frameA.subarray(0, 1000)), [])
+    assert.equal(budget.used, 200_000, 'a reserved its declared length')
+    const readerB = new FrameReader(source([frameB, encodeFrame(new Uint8Array([7]))]), b, { budget })
+    let gotB: Uint8Array | null | undefined
+    const pending = readerB.next().then((f) => (gotB = f))
+    await new Promise((r) => setTimeout(r, 20))
+    assert.equal(gotB, undefined, 'b waits for budget')
+    assert.equal(b.waitingFor, 200_000)
+    assert.equal(a.push(frameA.subarray(1000)).length, 1, 'a completes')
+    await pending
+    assert.equal(gotB!.length, 200_000)
+    assert.deepEqual(Array.from((await readerB.next())!), [7], 'a small frame needs no budget')
+    assert.equal(budget.used, 0, 'all given back')
+  })
+
+  it('closing a reader gives back its share and stops its wait; a failed decoder gives back too', async () => {
+    const budget = new FrameBudget(300_000)
+    const first = Array.from(big(250_000, 1).subarray(0, 5000))
+    let reads = 0
+    const stuck = { read: () => (reads++ === 0 ? Promise.resolve(first) : new Promise<number[]>(() => {})) }
+    const holder = new FrameReader(stuck, new FrameDecoder({ maxFrameBytes: 1 << 20, budget }), { budget })
+    const waiterDecoder = new FrameDecoder({ maxFrameBytes: 1 << 20, budget })
+    const waiter = new FrameReader(source([big(250_000, 2)]), waiterDecoder, { budget })
+    const holding = holder.next().catch((e) => e)
+    await new Promise((r) => setTimeout(r, 10))
+    assert.equal(budget.used, 250_000)
+    const waiting = waiter.next().catch((e) => e)
+    await new Promise((r) => setTimeout(r, 10))
+    assert.equal(budget.waiting, 1)
+    waiter.close()
+    assert.equal((await waiting).code, 'E_FRAME_BUDGET')
+    assert.equal(budget.waiting, 0)
+    holder.close()
+    assert.equal(budget.used, 0)
+    void holding
+    const failing = new FrameDecoder({ maxFrameBytes: 1 << 20, budget })
+    failing.push(big(100_000, 3).subarray(0, 10))
+    assert.equal(budget.used, 100_000)
+    assert.throws(() => failing.end(), FrameError)
+    assert.equal(budget.used, 0)
+  })
+
+  it('a holder that sends nothing more for stallMs is dropped (E_FRAME_STALLED)', async () => {
+    const budget = new FrameBudget(1 << 20)
+    let calls = 0
+    const slow = { read: () => (calls++ === 0 ? Promise.resolve(Array.from(big(100_000, 1).subarray(0, 100))) : new Promise<number[]>(() => {})) }
+    const reader = new FrameReader(slow, new FrameDecoder({ maxFrameBytes: 1 << 20, budget }), { budget, stallMs: 50 })
+    const err = await reader.next().catch((e) => e)
+    assert.ok(err instanceof FrameError && err.code === 'E_FRAME_STALLED', String(err))
   })
 })

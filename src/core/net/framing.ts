@@ -1,6 +1,8 @@
 // Length-prefixed frames: a u32 big-endian payload length, then the payload. The decoder checks the
 // declared length against `maxFrameBytes` before it allocates or buffers any of the payload, so a
-// peer cannot make us hold more than one maximal frame (plus a 4-byte header) per stream.
+// peer cannot make us hold more than one maximal frame (plus a 4-byte header) per stream; with a
+// FrameBudget a large frame also reserves its length from a budget all streams share first.
+import { RESERVE_ABOVE_BYTES, type FrameBudget } from './frame-budget'
 
 export const FRAME_HEADER_BYTES = 4
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
@@ -18,7 +20,7 @@ export function clampFrameLimit(value: number | undefined): number {
 }
 const U32_MAX = 0xffff_ffff
 
-export type FrameErrorCode = 'E_FRAME_TOO_LARGE' | 'E_FRAME_MALFORMED'
+export type FrameErrorCode = 'E_FRAME_TOO_LARGE' | 'E_FRAME_MALFORMED' | 'E_FRAME_STALLED'
 
 export class FrameError extends Error {
   override name = 'FrameError'
@@ -69,9 +71,38 @@ export class FrameDecoder {
   private payload: Uint8Array | undefined
   private payloadFilled = 0
   private failure: FrameError | undefined
+  private readonly budget: FrameBudget | undefined
+  /** Bytes this decoder holds of the budget (the current large frame's share). */
+  private reserved = 0
+  /** A large frame's header was read but the budget had no room: the rest of the chunk waits here. */
+  private stash: { chunk: ArrayLike<number>; offset: number; bytes: number } | undefined
 
-  constructor(options: { maxFrameBytes?: number } = {}) {
+  constructor(options: { maxFrameBytes?: number; budget?: FrameBudget } = {}) {
     this.maxBytes = checkMax(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES)
+    this.budget = options.budget
+  }
+
+  /** Budget bytes the decoder waits for before it can go on (see `resume`), or undefined. */
+  get waitingFor(): number | undefined {
+    return this.stash?.bytes
+  }
+
+  /** The reader got `waitingFor` bytes of the budget (budget.take): go on with the stashed chunk. */
+  resume(): Uint8Array[] {
+    const stash = this.stash
+    if (!stash) return []
+    this.stash = undefined
+    this.reserved = Math.min(stash.bytes, this.budget!.limitBytes)
+    this.payload = new Uint8Array(stash.bytes)
+    this.payloadFilled = 0
+    return this.decode(stash.chunk, stash.offset)
+  }
+
+  /** Gives back what the decoder holds of the budget (the stream is done with, for whatever reason). */
+  release(): void {
+    if (this.reserved > 0) this.budget?.give(this.reserved)
+    this.reserved = 0
+    this.stash = undefined
   }
 
   get maxFrameBytes(): number {
@@ -83,6 +114,11 @@ export class FrameDecoder {
     this.maxBytes = checkMax(value)
   }
 
+  /** True while a large frame (one that reserved budget) is partly received. */
+  get holdsReservation(): boolean {
+    return this.reserved > 0
+  }
+
   /** Bytes held for an incomplete frame. */
   get bufferedBytes(): number {
     return this.headerFilled + this.payloadFilled
@@ -90,9 +126,14 @@ export class FrameDecoder {
 
   push(chunk: ArrayLike<number>): Uint8Array[] {
     if (this.failure) throw this.failure
+    if (this.stash) throw new Error('FrameDecoder.push while waiting for frame budget: call resume() first')
+    return this.decode(chunk, 0)
+  }
+
+  private decode(chunk: ArrayLike<number>, from: number): Uint8Array[] {
     const frames: Uint8Array[] = []
     const n = chunk.length
-    let i = 0
+    let i = from
     while (i < n) {
       if (this.payload === undefined) {
         while (this.headerFilled < FRAME_HEADER_BYTES && i < n) this.header[this.headerFilled++] = chunk[i++]!
@@ -100,6 +141,14 @@ export class FrameDecoder {
         const h = this.header
         const length = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0
         if (length > this.maxBytes) throw this.fail(tooLarge(length, this.maxBytes))
+        if (this.budget && length > RESERVE_ABOVE_BYTES) {
+          const share = Math.min(length, this.budget.limitBytes)
+          if (!this.budget.tryTake(share)) {
+            this.stash = { chunk, offset: i, bytes: length }
+            return frames
+          }
+          this.reserved = share
+        }
         this.payload = new Uint8Array(length)
         this.payloadFilled = 0
       }
@@ -117,6 +166,10 @@ export class FrameDecoder {
       }
       if (this.payloadFilled === payload.length) {
         frames.push(payload)
+        if (this.reserved > 0) {
+          this.budget!.give(this.reserved)
+          this.reserved = 0
+        }
         this.payload = undefined
         this.headerFilled = 0
         this.payloadFilled = 0
@@ -137,6 +190,7 @@ export class FrameDecoder {
 
   private fail(error: FrameError): FrameError {
     this.failure = error
+    this.release()
     this.payload = undefined
     this.headerFilled = 0
     this.payloadFilled = 0

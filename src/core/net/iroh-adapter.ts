@@ -51,6 +51,8 @@ import {
 } from './handshake'
 import type { Connection, Incoming, IrohEndpoint, IrohEndpointAddr } from './iroh'
 import { FrameReader } from './stream-reader'
+import { DEFAULT_FRAME_BUDGET_BYTES, FrameBudget } from './frame-budget'
+import { guardStreams } from './stream-guard'
 import { PeerRateLimiter, type RateLimitOptions } from './rate-limit'
 import { StreamWriter, StreamWriterError, type StreamWriterOptions } from './stream-writer'
 
@@ -87,7 +89,19 @@ export interface IrohNetworkAdapterOptions {
   writer?: Pick<StreamWriterOptions, 'batchBytes' | 'highWaterMark' | 'hardLimitBytes'>
   /** Per-peer limits on messages and bytes received (see rate-limit.ts); false turns them off. */
   rateLimit?: RateLimitOptions | false
+  /**
+   * Bytes all peers' partial large frames may hold together (frame-budget.ts); default 64 MiB, and
+   * never less than two maximal frames.
+   */
+  frameBudgetBytes?: number
+  /** Connections held at once (every state); more incoming ones are refused. Default 256. */
+  maxConnections?: number
+  /** Incoming connections before their handshake completes; more are refused. Default 64. */
+  maxHalfOpen?: number
 }
+
+/** Connections one endpoint may hold with us at once: a duplicate pair, a retiring one, a spare. */
+const MAX_CONNECTIONS_PER_PEER = 4
 
 /**
  * standby: transport up, handshake waits for connect(); reconnecting: between two connections of a
@@ -186,6 +200,8 @@ class Link {
   retireTimer: NodeJS.Timeout | undefined
   /** Set once the handshake is done: what the remote sends from then on is charged to it. */
   limiter: PeerRateLimiter | undefined
+  /** Discards streams the protocol does not use (stream-guard.ts). */
+  streams: { afterFirstBi: () => void } | undefined
   readonly openedAt = Date.now()
   constructor(
     readonly conn: Connection,
@@ -245,6 +261,11 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   private readonly alpn: number[] = alpnBytes(TONK_SYNC_ALPN)
   private readonly alpnV1: number[] = alpnBytes(TONK_SYNC_ALPN_V1)
   private readonly handshakeKey: Uint8Array
+  private readonly frameBudget: FrameBudget
+  private readonly maxConnections: number
+  private readonly maxHalfOpen: number
+  /** Incoming connections between acceptNext() and the end of their handshake. */
+  private halfOpen = 0
 
   private phase: 'idle' | 'online' | 'offline' = 'idle'
   private ready = false
@@ -285,6 +306,9 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     this.writerOptions = options.writer
     this.rateLimit = options.rateLimit ?? {}
     if (this.rateLimit) new PeerRateLimiter(this.rateLimit) // bad options fail here, not at the first peer
+    this.frameBudget = new FrameBudget(Math.max(options.frameBudgetBytes ?? DEFAULT_FRAME_BUDGET_BYTES, 2 * (this.maxFrameBytes + FRAME_HEADER_BYTES)))
+    this.maxConnections = options.maxConnections ?? 256
+    this.maxHalfOpen = options.maxHalfOpen ?? 64
   }
 
   // ---- NetworkAdapter ------------------------------------------------------------------------
@@ -603,7 +627,14 @@ export class IrohNetworkAdapter extends NetworkAdapter {
           incoming.ignore().catch(noop)
           continue
         }
-        void this.acceptIncoming(incoming)
+        if (this.halfOpen >= this.maxHalfOpen || this.links.size >= this.maxConnections) {
+          // Each one costs a TLS handshake and a slot until our handshake timeout: a flood waits its turn.
+          this.logger.debug(`net: refusing an incoming connection (${this.halfOpen} half-open, ${this.links.size} held)`)
+          incoming.refuse().catch(noop)
+          continue
+        }
+        this.halfOpen++
+        void this.acceptIncoming(incoming).finally(() => this.halfOpen--)
       }
     } finally {
       this.acceptLoopRunning = false
@@ -636,6 +667,10 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       closeQuietly(conn, CLOSE_CODE.offline, 'offline')
       return
     }
+    if (this.connectionCount(safeRemoteId(conn)) >= MAX_CONNECTIONS_PER_PEER) {
+      closeQuietly(conn, CLOSE_CODE.refused, 'E_TOO_MANY_CONNECTIONS')
+      return
+    }
     await this.runLink(conn, 'inbound')
   }
 
@@ -664,6 +699,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       return
     }
     const link = new Link(conn, endpointId, direction, direction === 'outbound' ? this.endpointId : endpointId)
+    link.streams = guardStreams(conn, direction === 'outbound' ? 'dialer' : 'acceptor')
     this.links.add(link)
     conn.closed().then(
       () => this.onConnectionClosed(link),
@@ -704,6 +740,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       this.redialIfDialed(endpointId)
       return
     }
+    link.streams?.afterFirstBi()
     const peer = () => this.peers.get(endpointId)
     link.writer = new StreamWriter(bi.send, {
       ...this.writerOptions,
@@ -713,7 +750,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
         if (p && (p.link === link || link.state === 'retiring')) p.bytesOut += n
       },
     })
-    link.reader = new FrameReader(bi.recv, new FrameDecoder({ maxFrameBytes: HANDSHAKE_MAX_FRAME_BYTES }), {
+    link.reader = new FrameReader(bi.recv, new FrameDecoder({ maxFrameBytes: HANDSHAKE_MAX_FRAME_BYTES, budget: this.frameBudget }), {
+      budget: this.frameBudget,
       onRead: (n) => {
         const p = peer()
         if (p && (p.link === link || link.state === 'retiring')) {
@@ -1046,6 +1084,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     this.links.delete(link)
     if (link.retireTimer) clearTimeout(link.retireTimer)
     link.writer?.abort('connection closed')
+    link.reader?.close()
     closeQuietly(link.conn, closeCode, closeText)
     const peer = this.peers.get(link.endpointId)
     if (peer && peer.link === link) {
