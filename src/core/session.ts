@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events'
 import { stat } from 'node:fs/promises'
 import type { Server } from 'node:net'
 import { hostname, userInfo } from 'node:os'
-import { Automerge, type DocHandle, type DocumentId, type Repo } from '@automerge/automerge-repo/slim'
+import { Automerge, type DocHandle, type DocumentId, type NetworkAdapterInterface, type Repo } from '@automerge/automerge-repo/slim'
 import { loadBundle, packDirectory, requirePublisher, type LoadedBundle } from './bundle'
 import { appCapability, deriveKey, type AppCapability } from './bundle/capability'
 import { bootstrapHints, describeHint, type ApproveBundleHints, type BundleHint } from './bundle-hints'
@@ -21,6 +21,7 @@ import { noopLogger, type Logger } from './log'
 import { createDiscovery, type DiscoveryOptions, type DiscoveryRuntime } from './discovery'
 import { closeEndpoint, createEndpoint, endpointTicket, firstLine, loadOrCreateSecretKey } from './net/endpoint'
 import { DEFAULT_MAX_FRAME_BYTES } from './net/framing'
+import { PeerIdClaims } from './net/peer-claims'
 import type { IrohEndpoint } from './net/iroh'
 import {
   IrohNetworkAdapter,
@@ -134,6 +135,8 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly log: Logger
   private endpoint?: IrohEndpoint
   private adapter?: IrohNetworkAdapter
+  /** Which adapter holds which automerge peer id (peer-claims.ts). */
+  private claims?: PeerIdClaims
   private bundleRepo?: BundleRepo
   private tree?: DocTree
   private control?: Server
@@ -195,6 +198,18 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.bundleRepo.repo
   }
 
+  /**
+   * Adds a network adapter to the Repo (the preview page's): it may announce only automerge peer
+   * ids nobody else holds. Returns the function that takes it out again.
+   */
+  attachAdapter(adapter: NetworkAdapterInterface, name: string): () => void {
+    const repo = this.repo
+    const guarded = this.claims!.guard(adapter, `${name} ${++this.attachedAdapters}`)
+    repo.networkSubsystem.addNetworkAdapter(guarded)
+    return () => repo.networkSubsystem.removeNetworkAdapter(guarded)
+  }
+  private attachedAdapters = 0
+
   get docs(): DocTree {
     if (!this.tree) throw new Error('session not started')
     return this.tree
@@ -255,7 +270,12 @@ export class Session extends EventEmitter<SessionEvents> {
         logger: this.log,
         maxFrameBytes: this.options.maxFrameBytes,
         allowPeer: allowlist(m.sync.allowedPeers, this.options.allowedPeers, this.endpoint, this.log),
+        peerIdTaken: (peerId) => {
+          const owner = this.claims?.ownerOf(peerId)
+          return owner !== undefined && owner !== 'iroh'
+        },
       })
+      this.claims = new PeerIdClaims(this.log)
       this.wireAdapter(this.adapter)
       if (bulk) {
         // Started before the Repo exists, so its adapter listeners run before the Repo's (bulk.ts).
@@ -278,7 +298,10 @@ export class Session extends EventEmitter<SessionEvents> {
       await this.discovery.start()
       this.bundleRepo = await createBundleRepo({
         dataDir,
-        network: [this.adapter, ...this.discovery.extraAdapters],
+        network: [
+          this.claims.guard(this.adapter, 'iroh'),
+          ...this.discovery.extraAdapters.map((a, i) => this.claims!.guard(a, i === 0 ? 'bridge' : `adapter ${i + 1}`)),
+        ],
         rootDocumentId: m.sync.rootDocument.documentId as DocumentId,
         rootDocumentBytes: this.bundle.rootDocumentBytes,
         logger: this.log,

@@ -5,43 +5,11 @@ import assert from 'node:assert/strict'
 import { cbor, Repo, type PeerId } from '@automerge/automerge-repo/slim'
 import { initAutomerge } from '../../src/core/automerge'
 import type { AdapterFrame } from '../../src/protocol/preview'
-import { parseAdapterFrame } from '../../webview-ui/shared/frames'
-import { PostMessageNetworkAdapter, type FrameChannel } from '../../webview-ui/shared/postmessage-adapter'
+import { PostMessageNetworkAdapter } from '../../webview-ui/shared/postmessage-adapter'
+import { channelPair } from '../helpers/frame-channel'
 
 await initAutomerge()
 const { runNetworkAdapterTests } = await import('@automerge/automerge-repo/helpers/tests/network-adapter-tests.js')
-
-interface TestChannel extends FrameChannel {
-  /** Every frame this side posted, in order. */
-  sent: AdapterFrame[]
-  /** Delivers a raw (unvalidated) value to this side, as a hostile page could. */
-  inject(raw: unknown): void
-}
-
-/** Two ends of a fake postMessage link. */
-function channelPair(): [TestChannel, TestChannel] {
-  const subscribers = [new Set<(f: AdapterFrame) => void>(), new Set<(f: AdapterFrame) => void>()]
-  const deliver = (to: number, raw: unknown) =>
-    setTimeout(() => {
-      const frame = parseAdapterFrame(raw)
-      if (frame) for (const fn of subscribers[to]!) fn(frame)
-    }, 0)
-  const end = (me: number): TestChannel => ({
-    sent: [],
-    post(frame) {
-      this.sent.push(frame)
-      deliver(1 - me, structuredClone(frame))
-    },
-    subscribe(fn) {
-      subscribers[me]!.add(fn)
-      return () => void subscribers[me]!.delete(fn)
-    },
-    inject(raw) {
-      deliver(me, raw)
-    },
-  })
-  return [end(0), end(1)]
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

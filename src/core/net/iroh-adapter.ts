@@ -79,6 +79,12 @@ export interface IrohNetworkAdapterOptions {
   maxFrameBytes?: number
   /** Private bundles: return false to refuse an endpoint (decided on its id, before our hello is sent). */
   allowPeer?: AllowPeer
+  /**
+   * True when another adapter of the same Repo (or the Repo itself) holds this automerge peer id
+   * (peer-claims.ts): such a hello is refused with E_PEER_ID_TAKEN like a collision between two
+   * iroh peers.
+   */
+  peerIdTaken?: (peerId: string) => boolean
   handshakeTimeoutMs?: number
   /** Give up on one dial attempt after this long (iroh's own timeout is 30 s). */
   dialTimeoutMs?: number
@@ -252,6 +258,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   private readonly logger: Logger
   private hello: HelloInfo
   private readonly allowPeer: AllowPeer | undefined
+  private readonly peerIdTaken: ((peerId: string) => boolean) | undefined
   private readonly handshakeTimeoutMs: number
   private readonly dialTimeoutMs: number
   private readonly backoff: { initialMs: number; maxMs: number; jitter: number }
@@ -295,6 +302,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       this.logger.warn(`net: maxFrameBytes ${options.maxFrameBytes} is outside 1 KiB … 256 MiB; using ${this.maxFrameBytes}`)
     }
     this.allowPeer = options.allowPeer
+    this.peerIdTaken = options.peerIdTaken
     this.handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS
     this.dialTimeoutMs = options.dialTimeoutMs ?? 10_000
     this.backoff = {
@@ -786,6 +794,14 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       await this.refuseLink(link, {
         code: 'E_PEER_ID_TAKEN',
         reason: `peer ${shortId(endpointId)} claims automerge peer id ${result.remote.peerId.slice(0, 40)}, which connected peer ${shortId(claimant.endpointId)} holds`,
+        by: 'local',
+      })
+      return
+    }
+    if (!claimant && this.peerIdTaken?.(result.remote.peerId)) {
+      await this.refuseLink(link, {
+        code: 'E_PEER_ID_TAKEN',
+        reason: `peer ${shortId(endpointId)} claims automerge peer id ${result.remote.peerId.slice(0, 40)}, which this session or another of its connections (the preview, the bridge) holds`,
         by: 'local',
       })
       return

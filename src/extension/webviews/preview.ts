@@ -129,8 +129,9 @@ export class PreviewPanel implements vscode.Disposable {
       },
       { onDrop: (reason) => ctx.log.warn(`preview: dropped ${reason}`) },
     )
-    session.repo.networkSubsystem.addNetworkAdapter(this.adapter)
+    this.removeAdapter = session.attachAdapter(this.adapter, 'preview')
   }
+  private removeAdapter: (() => void) | undefined
 
   /** The page's Repo, once it has connected (its automerge-repo peer id). */
   get pagePeerId(): string | undefined {
@@ -156,7 +157,7 @@ export class PreviewPanel implements vscode.Disposable {
     this.adapter = undefined
     if (!adapter) return
     try {
-      this.session.repo.networkSubsystem.removeNetworkAdapter(adapter)
+      this.removeAdapter?.()
     } catch (err) {
       // The session's repo is gone already (stopped): the adapter goes with it.
       this.ctx.log.debug(`preview: removing the adapter: ${(err as Error).message}`)
