@@ -1,8 +1,9 @@
 // Asks the user before a session dials addresses the bundle's manifest names (its bootstrap peers):
 // a folder someone else wrote could otherwise make this editor contact any address at every start,
-// telling it the user's IP. One modal per start lists what is new; "Allow" is remembered per bundle
-// (its sync.namespace, stable while the folder is edited, unlike the bundleId) and value in the
-// extension's globalState; "Not now" asks again at the next start.
+// telling it the user's IP. One modal per start lists what is new; "Allow" is remembered per app (its
+// public appId, derived from sync.appKey: stable across builds, unlike the bundleId, and unlike the
+// namespace not something another folder can copy without being the app) and value in the extension's
+// globalState; "Not now" asks again at the next start.
 import * as vscode from 'vscode'
 import type { ApproveBundleHints, BundleHint } from '../core/bundle-hints'
 import { loadEngine } from './engine-loader'
@@ -13,9 +14,9 @@ export const APPROVED_HINTS_KEY = 'tonk.approvedBundleHints'
 export function bundleHintApprover(
   state: vscode.Memento,
   log: ExtensionLogger,
-  bundle: { name: string; namespace: string },
+  bundle: { name: string; appId: string },
 ): ApproveBundleHints {
-  const keyOf = (h: BundleHint) => JSON.stringify([bundle.namespace, h.kind, h.value])
+  const keyOf = (h: BundleHint) => JSON.stringify([bundle.appId, h.kind, h.value])
   return async (hints) => {
     const approved = new Set(state.get<string[]>(APPROVED_HINTS_KEY, []))
     const known = hints.filter((h) => approved.has(keyOf(h)))

@@ -15,5 +15,6 @@ export {
 export { writeBundleZip } from '../core/bundle/pack'
 export { parseDialTarget } from '../core/net/endpoint'
 export { describeHint } from '../core/bundle-hints'
+export { appCapability } from '../core/bundle/capability'
 // The webviews' host-side values (adapter, bundle extraction): see src/extension/webviews/engine-parts.ts.
 export * from './webviews/engine-parts'

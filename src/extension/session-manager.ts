@@ -117,7 +117,7 @@ export class SessionManager implements SessionHost, vscode.Disposable {
       maxFrameBytes: settings.maxFrameBytes,
       logger: engineLogger(log, () => readSettings().logLevel),
       ...discoveryOptions(settings),
-      approveBundleHints: bundleHintApprover(this.ctx.extension.globalState, log, { name: m.name, namespace: m.sync.namespace }),
+      approveBundleHints: bundleHintApprover(this.ctx.extension.globalState, log, { name: m.name, appId: engine.appCapability(m.sync).appId }),
     }
 
     let session: Session | undefined
