@@ -39,6 +39,8 @@ export interface DataDirInfo {
   ticket: string
   /** The UDP port the endpoint was bound to; reused at the next start so tickets stay valid. */
   port?: number
+  /** Where its control socket listens (control-path.ts); absent while none does. */
+  control?: string
   peerName: string
   pid: number
   startedAt: string

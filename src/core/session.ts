@@ -10,6 +10,7 @@ import { loadBundle, packDirectory, requirePublisher, type LoadedBundle } from '
 import { appCapability, deriveKey, type AppCapability } from './bundle/capability'
 import { bootstrapHints, describeHint, type ApproveBundleHints, type BundleHint } from './bundle-hints'
 import { closeControlServer, startControlServer } from './control'
+import { prepareControlSocketPath } from './control-path'
 import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from './data-dir'
 import { docHandlers } from './doc-commands'
 import { BULK_EMPTY_FEATURE, BULK_FEATURE, BULK_MIN_FRAME_LIMIT, BulkSync, type BulkCounters } from './docs/bulk'
@@ -137,6 +138,7 @@ export class Session extends EventEmitter<SessionEvents> {
   private adapter?: IrohNetworkAdapter
   /** Which adapter holds which automerge peer id (peer-claims.ts). */
   private claims?: PeerIdClaims
+  private controlPath?: string
   private bundleRepo?: BundleRepo
   private tree?: DocTree
   private control?: Server
@@ -266,6 +268,7 @@ export class Session extends EventEmitter<SessionEvents> {
           minCompatibleVersion: m.sync.minCompatibleVersion,
           peerName: this.peerName,
           features: empty ? [...features, BULK_EMPTY_FEATURE] : features,
+          ...(m.sync.strictBuild && { strictBuild: true }),
         },
         logger: this.log,
         maxFrameBytes: this.options.maxFrameBytes,
@@ -311,7 +314,8 @@ export class Session extends EventEmitter<SessionEvents> {
       this.bulk?.attach(this.bundleRepo.repo, this.bundleRepo.storage)
 
       if (this.options.control !== false) {
-        this.control = await startControlServer(dataDirFiles(dataDir).control, {
+        this.controlPath = await prepareControlSocketPath(dataDir)
+        this.control = await startControlServer(this.controlPath, {
           ...docHandlers(this.tree, this.bundleRepo.repo),
           ticket: async () => ({ ticket: this.ticket, endpointId: this.endpointId }),
           status: async () => this.snapshot(),
@@ -334,6 +338,7 @@ export class Session extends EventEmitter<SessionEvents> {
         endpointId: this.adapter.endpointId,
         ticket: this.ticket!,
         port: this.boundPort(),
+        ...(this.control && { control: this.controlPath }),
         peerName: this.peerName,
         pid: process.pid,
         startedAt: new Date().toISOString(),
@@ -474,7 +479,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.bulk?.stop()
     await attempt('discovery', () => this.discovery?.stop())
     this.discovery = undefined
-    await attempt('control socket', () => closeControlServer(this.control, dataDirFiles(this.options.dataDir).control))
+    await attempt('control socket', () => closeControlServer(this.control, this.controlPath!))
     this.control = undefined
     await attempt('network', () => this.adapter?.goOffline())
     await attempt('repo', () => this.bundleRepo?.close())

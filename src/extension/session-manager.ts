@@ -2,7 +2,7 @@
 // snapshot the views, the status bar and the context keys are drawn from. The session lives in the
 // Ctx's session scope, so it stops and starts again without reloading the window.
 import { mkdir, writeFile } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import * as vscode from 'vscode'
 import type { LoadedBundle } from '../core/bundle'
 import type { Session, SessionOptions, SessionSnapshot } from '../core/session'
@@ -110,7 +110,8 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     }
     const m = bundle.manifest
     const base = settings.dataDir || this.ctx.extension.globalStorageUri.fsPath
-    const bundleDir = join(base, `${safeName(m.name)}-${bundle.bundleId.slice(0, 12)}`)
+    // One data dir per app, not per build: an edited folder keeps its documents, identity and local peers.
+    const bundleDir = join(base, `${safeName(m.name)}-${engine.appCapability(m.sync).appId.slice(0, 12)}`)
     const options: Omit<SessionOptions, 'dataDir'> = {
       peerName: settings.peerName || undefined,
       relays: settings.relays,
@@ -124,11 +125,7 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     for (const profile of PROFILES) {
       const dataDir = join(bundleDir, profile)
       await mkdir(dataDir, { recursive: true, mode: 0o700 }) // a data dir is owner-only (core/data-dir.ts)
-      const control = controlSocketFits(dataDir)
-      if (!control) {
-        log.warn(`${dataDir} is too long a path for the control socket: \`tonk-p2p doc\` cannot reach this session (set tonk.dataDir to a shorter folder)`)
-      }
-      const candidateSession = await engine.Session.open(bundle, { ...options, dataDir, control })
+      const candidateSession = await engine.Session.open(bundle, { ...options, dataDir })
       try {
         await candidateSession.start()
         session = candidateSession
@@ -248,17 +245,6 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     this.changeEmitter.dispose()
     this.snapshotEmitter.dispose()
   }
-}
-
-/**
- * Unix socket paths are limited to ~107 bytes; the engine falls back to a path relative to the working
- * directory. A global storage folder can be longer (macOS, tests), and then the session runs without
- * the socket rather than failing to start.
- */
-function controlSocketFits(dataDir: string): boolean {
-  if (process.platform === 'win32') return true
-  const path = join(dataDir, 'control.sock')
-  return Buffer.byteLength(path) < 100 || Buffer.byteLength(relative(process.cwd(), path)) < 100
 }
 
 /** `@scope/name` → `scope-name`: a folder name on every platform. */

@@ -7,7 +7,7 @@
 // (`received`, base64, first 256 KiB) and its close reason, for tests of what a stranger learns.
 // Modes:
 //   stranger           a sealed hello under a key that is not the app's (refused: E_REFUSED, nothing else)
-//   wrong-bundle       hello with another bundleId (must be refused: E_BUNDLE_MISMATCH)
+//   wrong-bundle       hello with another bundleId and strictBuild (must be refused: E_BUNDLE_MISMATCH)
 //   bad-hello          a hello that is not CBOR (refused: E_HANDSHAKE_MALFORMED)
 //   huge-hello         a 1 GiB frame header before any hello (refused: E_HANDSHAKE_MALFORMED)
 //   silent             opens a stream, says nothing (refused: E_HANDSHAKE_TIMEOUT)
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
         await write(frame(hello()))
         break
       case 'wrong-bundle':
-        await write(frame(hello({ bundleId: 'f'.repeat(64) })))
+        await write(frame(hello({ bundleId: 'f'.repeat(64), strictBuild: true })))
         break
       case 'bad-hello':
         await write(toNumberArray(encodeFrame(new Uint8Array([0xff, 0xfe, 0x00, 0x13, 0x37]))))

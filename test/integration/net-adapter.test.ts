@@ -112,8 +112,8 @@ describe('IrohNetworkAdapter on real endpoints', function () {
     assert.ok(traces.some((t) => t.direction === 'out' && t.peerId === 'alice' && t.bytes > 4))
   })
 
-  it('refuses a foreign bundle, with the reason on both sides', async () => {
-    const a = await peer()
+  it('refuses another build of the app when one side sets strictBuild, with the reason on both sides', async () => {
+    const a = await peer({ hello: { strictBuild: true } })
     const b = await peer({ hello: { bundleId: BUNDLE_B } })
     const refusedA = waitForEvent<[PeerRefusedEvent]>(a.adapter.events, 'peer-refused')
     const refusedB = waitForEvent<[PeerRefusedEvent]>(b.adapter.events, 'peer-refused')
@@ -127,14 +127,27 @@ describe('IrohNetworkAdapter on real endpoints', function () {
     assert.equal(eb.code, 'E_BUNDLE_MISMATCH')
     assert.equal(ea.endpointId, b.id)
     assert.equal(eb.endpointId, a.id)
-    assert.equal(ea.reason, `peer ${b.id.slice(0, 8)}… serves bundle 9c1e1111… but this session serves 71ab0000…`)
-    assert.equal(eb.reason, `peer ${a.id.slice(0, 8)}… serves bundle 71ab0000… but this session serves 9c1e1111…`)
+    assert.match(ea.reason, new RegExp(`^peer ${b.id.slice(0, 8)}… serves build 9c1e1111… of this app but this session serves 71ab0000…, and this session syncs only`))
+    assert.equal(eb.reason, `peer ${a.id.slice(0, 8)}… serves build 71ab0000… of this app but this session serves 9c1e1111…, and peer ${a.id.slice(0, 8)}… syncs only with its own build (sync.strictBuild)`)
     await sleep(200)
     assert.deepEqual([...candidatesA, ...candidatesB], [])
     // A permanent refusal backs the dialer off to the cap instead of hammering.
     const row = b.adapter.peerInfo(a.id)!
     assert.equal(row.state, 'backoff')
-    assert.match(row.lastError ?? '', /serves bundle/)
+    assert.match(row.lastError ?? '', /serves build/)
+  })
+
+  it('another build of the same app connects and syncs; its build shows on the peer row', async () => {
+    const a = await peer()
+    const b = await peer({ hello: { bundleId: BUNDLE_B } })
+    const ra = new Repo({ network: [a.adapter], peerId: 'alice' as PeerId })
+    const rb = new Repo({ network: [b.adapter], peerId: 'bob' as PeerId })
+    b.adapter.dial(a.ticket)
+    await eventually(() => connected(a, b) && connected(b, a), 10_000, 'connection across builds')
+    assert.equal(a.adapter.peerInfo(b.id)?.build, BUNDLE_B)
+    const ha = ra.create<Doc>({ n: 7 })
+    const hb = await rb.find<Doc>(ha.url)
+    assert.equal(hb.doc().n, 7)
   })
 
   it('a stranger (another key) is refused with E_REFUSED alone on the wire; neither side connects or learns a name', async () => {

@@ -112,7 +112,7 @@ describe('reliability: hostile peers against a serving peer, a good peer connect
     return `dropped (${String(run.result.closeReason).replace(/^closed by peer: /, '')})`
   }
 
-  it('a hello for another bundle is refused (E_BUNDLE_MISMATCH)', () => hostileCase('wrong bundle id', 'wrong-bundle', refusal('E_BUNDLE_MISMATCH')))
+  it('a hello for another build that syncs only with its own (strictBuild) is refused (E_BUNDLE_MISMATCH)', () => hostileCase('wrong bundle id', 'wrong-bundle', refusal('E_BUNDLE_MISMATCH')))
   it('a hello that is not CBOR is refused (E_HANDSHAKE_MALFORMED)', () => hostileCase('garbage hello', 'bad-hello', refusal('E_HANDSHAKE_MALFORMED')))
   it('a 1 GiB frame before the hello is refused without allocating it', () => hostileCase('1 GiB hello frame', 'huge-hello', refusal('E_HANDSHAKE_MALFORMED')))
   it('a peer that opens a stream and never says hello times out (E_HANDSHAKE_TIMEOUT)', () =>

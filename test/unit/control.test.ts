@@ -2,7 +2,7 @@
 // in bytes and split without rescanning, a cap on connections, and a client that survives a server
 // sending garbage.
 import assert from 'node:assert/strict'
-import { chmod, mkdtemp, rm, stat } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { createConnection, createServer, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,6 +15,7 @@ import {
   MAX_LINE_BYTES,
   startControlServer,
 } from '../../src/core/control'
+import { controlSocketPath, findControlSocket, MAX_SOCKET_PATH_BYTES, prepareControlSocketPath } from '../../src/core/control-path'
 
 const connected = (path: string) =>
   new Promise<Socket>((resolve, reject) => {
@@ -193,5 +194,55 @@ describe('control socket', () => {
     } finally {
       fake.close()
     }
+  })
+})
+
+describe('control socket path: always fits, found from the data dir', () => {
+  let dir: string
+  let runtime: string
+  const savedRuntime = process.env.XDG_RUNTIME_DIR
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tonk-control-path-'))
+    runtime = await mkdtemp(join(tmpdir(), 'rt-'))
+    process.env.XDG_RUNTIME_DIR = runtime
+  })
+  afterEach(async () => {
+    if (savedRuntime === undefined) delete process.env.XDG_RUNTIME_DIR
+    else process.env.XDG_RUNTIME_DIR = savedRuntime
+    await rm(dir, { recursive: true, force: true })
+    await rm(runtime, { recursive: true, force: true })
+  })
+
+  it('a short data dir keeps control.sock inside it', () => {
+    assert.equal(controlSocketPath(join(dir, 'd')), join(dir, 'd', 'control.sock'))
+  })
+
+  it('a data dir too long for a Unix socket gets a short socket in a private runtime dir, recorded in session.json', async () => {
+    const deep = join(dir, 'globalStorage', 'tonk.tonk-p2p', 'a'.repeat(60), 'my-world-0123456789ab', 'default')
+    await mkdir(deep, { recursive: true, mode: 0o700 })
+    const path = await prepareControlSocketPath(deep)
+    assert.ok(path.startsWith(join(runtime, `tonk-p2p-${process.getuid!()}`)), path)
+    assert.ok(Buffer.byteLength(path) <= MAX_SOCKET_PATH_BYTES, path)
+    assert.equal((await stat(join(runtime, `tonk-p2p-${process.getuid!()}`))).mode & 0o777, 0o700)
+    const server = await startControlServer(path, { ping: async () => 'pong' })
+    try {
+      // A client in another environment (no XDG_RUNTIME_DIR) finds it through session.json.
+      await writeFile(join(deep, 'session.json'), JSON.stringify({ control: path }))
+      delete process.env.XDG_RUNTIME_DIR
+      const client = (await connectControl(await findControlSocket(deep)))!
+      assert.equal(await client.call('ping', {}), 'pong')
+      client.close()
+    } finally {
+      await closeControlServer(server, path)
+    }
+  })
+
+  it('refuses a runtime dir that others can enter (E_CONTROL_DIR)', async () => {
+    const shared = join(runtime, `tonk-p2p-${process.getuid!()}`)
+    await mkdir(shared, { mode: 0o755 })
+    await chmod(shared, 0o755)
+    const deep = join(dir, 'b'.repeat(100))
+    await mkdir(deep, { recursive: true })
+    await assert.rejects(prepareControlSocketPath(deep), (err: ControlError) => err.code === 'E_CONTROL_DIR')
   })
 })

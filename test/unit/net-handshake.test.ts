@@ -12,13 +12,22 @@ describe('net/handshake checkHello', () => {
     assert.equal(r.ok, true)
   })
 
-  it('explains a foreign bundle from both points of view', () => {
+  it('accepts another build of the same app (an edited folder)', () => {
     const r = checkHello(hello(), hello({ bundleId: '9c1e' + '0'.repeat(60) }), US, THEM)
+    assert.equal(r.ok, true)
+  })
+
+  it('refuses another build when either side sets strictBuild, explained from both points of view', () => {
+    const other = '9c1e' + '0'.repeat(60)
+    const r = checkHello(hello({ strictBuild: true }), hello({ bundleId: other }), US, THEM)
     assert.equal(r.ok, false)
     if (r.ok) return
     assert.equal(r.code, 'E_BUNDLE_MISMATCH')
-    assert.equal(r.reason, 'peer 3f2a9c1e… serves bundle 9c1e0000… but this session serves 71abffff…')
-    assert.equal(r.remoteReason, 'peer 1111aaaa… serves bundle 71abffff… but this session serves 9c1e0000…')
+    assert.equal(r.reason, 'peer 3f2a9c1e… serves build 9c1e0000… of this app but this session serves 71abffff…, and this session syncs only with its own build (sync.strictBuild)')
+    assert.equal(r.remoteReason, 'peer 1111aaaa… serves build 71abffff… of this app but this session serves 9c1e0000…, and peer 1111aaaa… syncs only with its own build (sync.strictBuild)')
+    const theirs = checkHello(hello(), hello({ bundleId: other, strictBuild: true }), US, THEM)
+    assert.equal(!theirs.ok && theirs.code, 'E_BUNDLE_MISMATCH')
+    assert.equal(checkHello(hello({ strictBuild: true }), hello({ strictBuild: true }), US, THEM).ok, true, 'the same build always syncs')
   })
 
   it('refuses another namespace', () => {

@@ -2,7 +2,8 @@
 // when none runs there, on its storage directly.
 import type { Command } from 'commander'
 import { connectControl, ControlError, type ControlHandler } from '../../core/control'
-import { dataDirFiles } from '../../core/data-dir'
+import { findControlSocket } from '../../core/control-path'
+import { DataDirError } from '../../core/data-dir'
 import { openOfflineDocs } from '../../core/offline-docs'
 import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput, table } from '../output'
 
@@ -17,7 +18,7 @@ async function readStdin(): Promise<string> {
 /** Calls one doc operation on the running peer, or offline on the storage; maps errors to exit codes. */
 async function call(dataDir: string, method: string, params: Record<string, unknown>, onEvent?: (e: any) => void): Promise<any> {
   try {
-    const client = await connectControl(dataDirFiles(dataDir).control)
+    const client = await connectControl(await findControlSocket(dataDir))
     if (client) {
       try {
         return await client.call(method, params, onEvent)
@@ -37,6 +38,14 @@ async function call(dataDir: string, method: string, params: Record<string, unkn
     }
   } catch (err) {
     if (err instanceof ControlError) throw new CliError(err.message, err.code === 'E_NO_PEER' ? EXIT_USAGE : EXIT_INVALID, err.code)
+    if (err instanceof DataDirError && err.code === 'E_DATA_DIR_LOCKED') {
+      // A peer runs there but did not answer on its socket: say where we looked, not just "in use".
+      throw new CliError(
+        `${err.message.replace(/; stop it or use another --data$/, '')}, but its control socket (${await findControlSocket(dataDir)}) does not answer: it may be an older tonk-p2p, or still starting; retry, or stop it to use the data dir directly`,
+        EXIT_INVALID,
+        err.code,
+      )
+    }
     throw err
   }
 }

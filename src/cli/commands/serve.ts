@@ -2,7 +2,8 @@
 import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { connectControl } from '../../core/control'
-import { dataDirFiles, readDataDirInfo } from '../../core/data-dir'
+import { findControlSocket } from '../../core/control-path'
+import { readDataDirInfo } from '../../core/data-dir'
 import type { DiscoveryOptions } from '../../core/discovery'
 import { bootstrapHints, describeHint } from '../../core/bundle-hints'
 import { Session, type SessionSnapshot } from '../../core/session'
@@ -146,7 +147,7 @@ export function registerServeCommands(program: Command): void {
     .requiredOption('--data <dir>', 'the data dir')
     .action(async (opts: { data: string }, cmd: Command) => {
       const out = makeOutput(globalJson(cmd))
-      const client = await connectControl(dataDirFiles(opts.data).control)
+      const client = await connectControl(await findControlSocket(opts.data))
       let ticket: string | undefined
       let running = false
       if (client) {
@@ -173,7 +174,7 @@ export function registerServeCommands(program: Command): void {
       .requiredOption('--data <dir>', 'the data dir of a running peer')
       .action(async (opts: { data: string }, cmd: Command) => {
         const out = makeOutput(globalJson(cmd))
-        const client = await connectControl(dataDirFiles(opts.data).control)
+        const client = await connectControl(await findControlSocket(opts.data))
         if (!client) throw new CliError(`no peer is running in ${opts.data}`, EXIT_INVALID, 'E_NO_PEER')
         try {
           const { online } = await client.call<{ online: boolean }>(name)

@@ -94,13 +94,19 @@ const syncFields = {
   }),
   protocolVersion: Semver('Version of the sync protocol this bundle speaks.'),
   minCompatibleVersion: Semver('Oldest protocol version this bundle can sync with; at most protocolVersion.'),
+  strictBuild: Type.Optional(
+    Type.Boolean({
+      description:
+        'Sync only with peers of this exact build (same bundleId), e.g. for a published release. Left out or false: every build of the app (same appKey and namespace) syncs, so an edited folder keeps its peers.',
+    }),
+  ),
 }
 const syncOptions = { additionalProperties: false, description: 'Peer-to-peer sync settings.' }
 
 /** An ed25519 public key or iroh endpoint id: 32 bytes as 64 lowercase hex. */
 export const ED25519_KEY_PATTERN = '^[0-9a-f]{64}$'
-// Private bundles: only these endpoints complete the handshake. Covered by the bundleId, so changing
-// the list makes another bundle (peers of the old list are refused with E_BUNDLE_MISMATCH).
+// Private bundles: only these endpoints complete the handshake. Each peer enforces the list of the
+// build it runs: hand a changed list to every member (or set strictBuild so old builds are refused).
 const AllowedPeers = Type.Array(
   Type.String({ pattern: ED25519_KEY_PATTERN, description: 'An iroh endpoint id (64 lowercase hex).' }),
   {

@@ -221,6 +221,7 @@ function buildManifest(source: SourceManifest, files: Map<string, Uint8Array>): 
       namespace: source.sync.namespace,
       protocolVersion: source.sync.protocolVersion,
       minCompatibleVersion: source.sync.minCompatibleVersion,
+      ...(source.sync.strictBuild !== undefined && { strictBuild: source.sync.strictBuild }),
       discovery: {
         mdnsService: discovery.mdnsService,
         ...(discovery.dhtKey !== undefined && { dhtKey: discovery.dhtKey }),

@@ -38,6 +38,11 @@ export interface HelloInfo {
   peerName: string
   /** Optional extras this side speaks beyond automerge-repo messages, e.g. 'pex' (peer exchange). */
   features?: string[]
+  /**
+   * Sync only with this exact build (`sync.strictBuild`). Without it, any build of the same app (the
+   * same appKey, so the seal opened) and namespace syncs, within the protocol version rules.
+   */
+  strictBuild?: boolean
 }
 
 export interface HelloMessage extends HelloInfo {
@@ -130,6 +135,7 @@ export function checkHello(local: HelloMessage, remote: unknown, localId: string
   if (typeof h.peerName !== 'string' || h.peerName.length > 256) return malformed('invalid peerName')
   if (h.storageId !== undefined && !isStr(h.storageId)) return malformed('invalid storageId')
   if (h.isEphemeral !== undefined && typeof h.isEphemeral !== 'boolean') return malformed('invalid isEphemeral')
+  if (h.strictBuild !== undefined && typeof h.strictBuild !== 'boolean') return malformed('invalid strictBuild')
   if (h.features !== undefined && !(Array.isArray(h.features) && h.features.length <= 16 && h.features.every((f) => isStr(f, 32)))) {
     return malformed('invalid features')
   }
@@ -138,12 +144,15 @@ export function checkHello(local: HelloMessage, remote: unknown, localId: string
     if (!semver.valid(hello[field])) return malformed(`${field} "${hello[field].slice(0, 40)}" is not a semver version`)
   }
 
-  if (hello.bundleId !== local.bundleId) {
+  // Another build of the same app is the everyday case (an edited folder, a peer not yet updated):
+  // it syncs unless either side asked for its exact build only.
+  if (hello.bundleId !== local.bundleId && (local.strictBuild || hello.strictBuild)) {
+    const who = local.strictBuild ? 'this session' : them
     return {
       ok: false,
       code: 'E_BUNDLE_MISMATCH',
-      reason: `${them} serves bundle ${shortId(hello.bundleId)} but this session serves ${shortId(local.bundleId)}`,
-      remoteReason: `${us} serves bundle ${shortId(local.bundleId)} but this session serves ${shortId(hello.bundleId)}`,
+      reason: `${them} serves build ${shortId(hello.bundleId)} of this app but this session serves ${shortId(local.bundleId)}, and ${who} syncs only with its own build (sync.strictBuild)`,
+      remoteReason: `${us} serves build ${shortId(local.bundleId)} of this app but this session serves ${shortId(hello.bundleId)}, and ${local.strictBuild ? us : 'this session'} syncs only with its own build (sync.strictBuild)`,
     }
   }
   if (hello.namespace !== local.namespace) {

@@ -148,6 +148,8 @@ export interface PeerInfo {
   lastError?: string
   /** True for peers this adapter redials. */
   dialed: boolean
+  /** The bundleId the peer serves (another build of the app when it differs from ours). */
+  build?: string
   /** Live QUIC connections to this endpoint: 1 normally, 2 while a duplicate is being retired. */
   connections: number
   /** What the peer's hello listed beyond automerge-repo messages (connected peers only). */
@@ -1134,6 +1136,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       connectedAt: peer.connectedAt,
       lastSeen: peer.lastSeen ?? peer.connectedAt,
       dialed: this.targets.has(peer.endpointId),
+      build: peer.hello.bundleId,
       connections: this.connectionCount(peer.endpointId),
       features: peer.hello.features ?? [],
     }
