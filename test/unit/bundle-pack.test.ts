@@ -92,7 +92,7 @@ describe('packDirectory', () => {
       'old.zip': 'PK',
       '.DS_Store': '',
       'sub/.DS_Store': '',
-      'sub/tonk.json': '{}', // only the root tonk.json is the manifest
+      'sub/tonk.json': '{}', // a folder with its own tonk.json is another bundle: left out whole
       'notes.tmp': '',
       'sub/a.tmp': '',
       'build/out.js': '',
@@ -106,7 +106,7 @@ describe('packDirectory', () => {
     const { manifest } = await packDirectory(dir, { ignore: ['draft.md'] })
     assert.deepEqual(
       manifest.files.map((f) => f.path),
-      ['/.tonk/root.automerge', '/cache.txt', '/css/site.css', '/img/logo.png', '/index.html', '/js/app.js', '/src/build/keep.js', '/sub/tonk.json'],
+      ['/.tonk/root.automerge', '/cache.txt', '/css/site.css', '/img/logo.png', '/index.html', '/js/app.js', '/src/build/keep.js'],
     )
   })
 
@@ -211,11 +211,28 @@ describe('validateDirectory', () => {
     const dir = writeSourceDir(DEFAULT_FILES, sourceManifest({ version: '1', entrypoints: ['/nope.html'] }))
     const report = await validateDirectory(dir)
     assert.equal(report.manifest, undefined)
-    assert.deepEqual(report.issues.map((i) => [i.code, i.pointer]), [['E_SEMVER', '/version']])
+    // Every problem in one pass: the schema error and the folder's missing entrypoint.
+    assert.deepEqual(report.issues.map((i) => [i.code, i.pointer]), [['E_SEMVER', '/version'], ['E_ENTRYPOINT_MISSING', '/entrypoints/0']])
     const dir2 = writeSourceDir(DEFAULT_FILES, sourceManifest({ entrypoints: ['/nope.html'] }))
     const report2 = await validateDirectory(dir2)
     assert.deepEqual(report2.issues.map((i) => [i.code, i.pointer]), [['E_ENTRYPOINT_MISSING', '/entrypoints/0']])
     assert.ok(report2.manifest)
+  })
+
+  it('leaves a nested bundle folder out of the pack, with a warning', async () => {
+    const dir = writeSourceDir({ ...DEFAULT_FILES, 'examples/other/tonk.json': JSON.stringify(sourceManifest()), 'examples/other/index.html': '<p>other</p>' })
+    const { issues, manifest } = await validateDirectory(dir)
+    assert.deepEqual(issues.map((i) => [i.code, i.severity, i.path]), [['E_NESTED_BUNDLE', 'warning', '/examples/other']])
+    assert.ok(!manifest!.files.some((f) => f.path.startsWith('/examples/')), 'nothing of the nested bundle is packed')
+  })
+
+  it('says the root document is part of the bundle, not "in the folder", when the files list lacks it', async () => {
+    const dir = writeSourceDir()
+    const { manifest } = await packDirectory(dir)
+    manifest.files = manifest.files.filter((f) => f.path !== '/.tonk/root.automerge')
+    writeFileSync(join(dir, 'tonk.json'), JSON.stringify(manifest))
+    const stale = (await validateDirectory(dir)).issues.find((i) => i.path === '/.tonk/root.automerge')!
+    assert.equal(stale.message, '"/.tonk/root.automerge" is part of the bundle (pack adds the root document) but not listed in files')
   })
 
   it('inspectDirectory exposes the files pack would write', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import {
   CONTENT_TYPE_TABLE,
   contentTypeFor,
+  editorSchemaText,
   manifestJsonSchemaText,
   PackedManifestSchema,
   SourceManifestSchema,
@@ -24,6 +25,16 @@ function propertySchemas(schema: any, at = ''): Array<[string, any]> {
 describe('bundle manifest JSON schema', () => {
   it('schemas/tonk-manifest.schema.json is the generated source schema (run `npx tsx scripts/gen-schema.ts`)', () => {
     assert.equal(readFileSync(committed, 'utf8'), manifestJsonSchemaText(), 'stale: run npx tsx scripts/gen-schema.ts')
+  })
+
+  it('the editor copy (jsonValidation) is generated, keeps every description and validates nothing', () => {
+    const path = join(import.meta.dirname, '..', '..', 'schemas', 'tonk-manifest.editor.schema.json')
+    assert.equal(readFileSync(path, 'utf8'), editorSchemaText(), 'stale: run npx tsx scripts/gen-schema.ts')
+    const editor = JSON.parse(readFileSync(path, 'utf8'))
+    const full = JSON.parse(readFileSync(committed, 'utf8'))
+    assert.deepEqual(propertySchemas(editor).map(([p]) => p), propertySchemas(full).map(([p]) => p))
+    const text = JSON.stringify(editor)
+    for (const keyword of ['"pattern"', '"required"', '"additionalProperties"', '"minLength"', '"type"']) assert.ok(!text.includes(keyword), keyword)
   })
 
   it('has $id, title and a description on every field (VS Code shows them on hover)', () => {

@@ -22,6 +22,7 @@ export const BUNDLE_ERROR_CODES = [
   'E_SIGNATURE', // the publisher signature does not verify, is missing where a publisher is required, or pack has no/another key
   'E_FILES_STALE', // source folder: the authored files list differs from the folder (warning; pack recomputes)
   'E_BUNDLE_ID_STALE', // source folder: the authored bundleId differs from what pack computes (warning)
+  'E_NESTED_BUNDLE', // source folder: a subfolder with its own tonk.json is left out of the pack (warning)
   'E_APP_KEY_MISSING', // source folder: no sync.appKey, so each build is its own app (warning; `tonk-p2p init --app-key DIR` adds one)
   // Source folder
   'E_SOURCE_SYMLINK', // pack refuses symlinks in the folder

@@ -7,6 +7,7 @@ export {
   DEFAULT_MDNS_SERVICE,
   MANIFEST_FILE,
   MANIFEST_VERSION,
+  editorSchemaText,
   manifestJsonSchemaText,
   PackedManifestSchema,
   ROOT_DOCUMENT_PATH,

@@ -221,6 +221,31 @@ export function manifestJsonSchemaText(schema: TSchema = SourceManifestSchema): 
   return JSON.stringify(schema, null, 2) + '\n'
 }
 
+/** Keywords that make a schema report problems; the editor schema leaves them out. */
+const VALIDATION_KEYWORDS = new Set(['pattern', 'required', 'additionalProperties', 'minLength', 'maxLength', 'minimum', 'maximum', 'minItems', 'maxItems', 'uniqueItems', 'const', 'type', 'format'])
+
+/**
+ * The schema VS Code's JSON support gets for tonk.json (package.json jsonValidation): descriptions and
+ * structure for hovers and completions, no validation keywords. The extension's own diagnostics report
+ * every problem (with codes, true messages and quick fixes); a validating schema there would repeat
+ * each one, a pattern error as a raw regex.
+ */
+export function editorSchemaText(schema: TSchema = SourceManifestSchema): string {
+  const strip = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(strip)
+    if (typeof node !== 'object' || node === null) return node
+    const out: Record<string, unknown> = {}
+    for (const [key, value] of Object.entries(node)) {
+      if (key === 'properties') out[key] = Object.fromEntries(Object.entries(value as object).map(([name, sub]) => [name, strip(sub)]))
+      else if (!VALIDATION_KEYWORDS.has(key)) out[key] = strip(value)
+    }
+    return out
+  }
+  const editor = strip(JSON.parse(JSON.stringify(schema))) as Record<string, unknown>
+  editor.$id = `${String(editor.$id)}:editor`
+  return JSON.stringify(editor, null, 2) + '\n'
+}
+
 // Kept small on purpose: the bundle's host serves these, and a browser needs the right type for
 // html/js/css/wasm/fonts. Anything else is opaque bytes.
 const CONTENT_TYPES: Record<string, string> = {

@@ -15,7 +15,7 @@ import {
   type PackedManifest,
   type SourceManifest,
 } from './manifest'
-import { compareUtf8 } from './paths'
+import { compareUtf8, pathProblem } from './paths'
 import { publisherPublicKey, signBundleId } from './publisher'
 import { validateManifest } from './validate'
 
@@ -103,19 +103,27 @@ export async function inspectDirectory(dir: string, options: PackOptions = {}): 
     return { issues: [asIssue(error)], files }
   }
   const issues = sourceIssues(source)
-  if (issues.some((i) => i.severity === 'error')) return { source, issues, files }
-  const authored = source as SourceManifest
-
+  const nested: string[] = []
   try {
     const matchers = [
       createIgnoreMatcher(DEFAULT_IGNORES, 'default ignores'),
       createIgnoreMatcher(await readIgnoreFile(dir), IGNORE_FILE),
       createIgnoreMatcher(options.ignore ?? [], 'ignore option'),
     ]
-    await walk(dir, '', (path, isDirectory) => matchers.some((m) => m(path, isDirectory)), files)
+    await walk(dir, '', (path, isDirectory) => matchers.some((m) => m(path, isDirectory)), files, nested)
   } catch (error) {
     return { source, issues: [...issues, asIssue(error)], files }
   }
+  for (const folder of nested) {
+    issues.push(
+      issue('E_NESTED_BUNDLE', `${q(folder)} has its own ${MANIFEST_FILE}: it is another bundle, left out of this one`, { path: folder }, 'warning'),
+    )
+  }
+  // With schema errors there is no manifest to build, but the folder can still be checked against what
+  // the manifest says, so one pass lists every problem.
+  if (issues.some((i) => i.severity === 'error')) return { source, issues: [...issues, ...contentIssues(source, files)], files }
+  const authored = source as SourceManifest
+
   if (!files.has(ROOT_DOCUMENT_PATH)) {
     files.set(ROOT_DOCUMENT_PATH, await createRootDocumentBytes(authored.sync.namespace))
   }
@@ -150,6 +158,24 @@ async function readSourceManifest(dir: string): Promise<unknown> {
 // (other than shape) are replaced by the staleness comparison below.
 const COMPUTED_POINTERS = /^\/(files|sync\/bundleId|sync\/rootDocument)(\/|$)/
 
+/** What can be said of the folder's files when the manifest has errors: bad names, missing entrypoints. */
+function contentIssues(source: unknown, files: Map<string, Uint8Array>): Issue[] {
+  const issues: Issue[] = []
+  for (const path of files.keys()) {
+    const problem = pathProblem(path)
+    if (problem) issues.push(issue('E_PATH_INVALID', `${q(path)} ${problem}`, { path }))
+  }
+  const entrypoints = typeof source === 'object' && source !== null ? (source as { entrypoints?: unknown }).entrypoints : undefined
+  if (Array.isArray(entrypoints)) {
+    entrypoints.forEach((path, i) => {
+      if (typeof path === 'string' && !pathProblem(path) && !files.has(path) && path !== ROOT_DOCUMENT_PATH) {
+        issues.push(issue('E_ENTRYPOINT_MISSING', `entrypoint ${q(path)} is not a file of the bundle`, { pointer: `/entrypoints/${i}`, path }))
+      }
+    })
+  }
+  return issues
+}
+
 function sourceIssues(source: unknown): Issue[] {
   return validateManifest(source, { kind: 'source' }).filter(
     (i) =>
@@ -168,13 +194,18 @@ async function readIgnoreFile(dir: string): Promise<string[]> {
 }
 
 /** Collects files by bundle path. Symlinks are refused, not followed: a bundle must not pull in files from outside its folder. */
-async function walk(root: string, relative: string, ignored: IgnoreMatcher, out: Map<string, Uint8Array>): Promise<void> {
+async function walk(root: string, relative: string, ignored: IgnoreMatcher, out: Map<string, Uint8Array>, nested: string[]): Promise<void> {
   const absolute = join(root, relative)
   let entries
   try {
     entries = await readdir(absolute, { withFileTypes: true })
   } catch (error) {
     throw ioError(`cannot list ${absolute}`, error)
+  }
+  if (relative !== '' && entries.some((e) => e.name === MANIFEST_FILE && e.isFile())) {
+    // A bundle folder inside this one (an example, a second app): its own bundle, not part of ours.
+    nested.push(`/${relative}`)
+    return
   }
   entries.sort((a, b) => compareUtf8(a.name, b.name))
   for (const entry of entries) {
@@ -189,7 +220,7 @@ async function walk(root: string, relative: string, ignored: IgnoreMatcher, out:
         { path: bundlePath },
       )
     }
-    if (entry.isDirectory()) await walk(root, rel, ignored, out)
+    if (entry.isDirectory()) await walk(root, rel, ignored, out, nested)
     else if (entry.isFile()) {
       try {
         out.set(bundlePath, new Uint8Array(await readFile(join(root, rel))))
@@ -252,7 +283,10 @@ function staleIssues(authored: SourceManifest, packed: PackedManifest): Issue[] 
       }
     })
     for (const f of packed.files) {
-      if (!listed.has(f.path)) stale(`${q(f.path)} is in the folder but not listed in files`, '/files', f.path)
+      if (listed.has(f.path)) continue
+      // The root document is pack's own addition unless the folder ships one: don't claim it is in the folder.
+      const where = f.path === ROOT_DOCUMENT_PATH ? 'is part of the bundle (pack adds the root document)' : 'is in the folder'
+      stale(`${q(f.path)} ${where} but not listed in files`, '/files', f.path)
     }
     if (issues.length === 0 && canonicalJson(authored.files) !== canonicalJson(packed.files)) {
       stale('files differs from what pack computes (order or content types)', '/files')
