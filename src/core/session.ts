@@ -11,6 +11,7 @@ import { appCapability, deriveKey, type AppCapability } from './bundle/capabilit
 import { bootstrapHints, describeHint, type ApproveBundleHints, type BundleHint } from './bundle-hints'
 import { closeControlServer, startControlServer } from './control'
 import { prepareControlSocketPath } from './control-path'
+import { RECONNECT_GRACE_MS, RecentPeers } from './recent-peers'
 import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from './data-dir'
 import { docHandlers } from './doc-commands'
 import { BULK_EMPTY_FEATURE, BULK_FEATURE, BULK_MIN_FRAME_LIMIT, BulkSync, type BulkCounters } from './docs/bulk'
@@ -139,6 +140,11 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Which adapter holds which automerge peer id (peer-claims.ts). */
   private claims?: PeerIdClaims
   private controlPath?: string
+  private readonly recentPeers = new RecentPeers()
+  /** Peers our user disconnected; kept out until reconnectPeer(). */
+  private readonly held = new Set<string>()
+  private onlineSince = Date.now()
+  private graceTimer: NodeJS.Timeout | undefined
   private bundleRepo?: BundleRepo
   private tree?: DocTree
   private control?: Server
@@ -362,6 +368,7 @@ export class Session extends EventEmitter<SessionEvents> {
     if (!this.adapter) throw new Error('session not started')
     try {
       const id = this.adapter.dial(ticket.trim())
+      this.held.delete(id) // dialing a peer by hand undoes a Disconnect
       this.discovery?.unsuppress(id)
       this.sources.set(id, source)
       this.scheduleChanged()
@@ -395,10 +402,30 @@ export class Session extends EventEmitter<SessionEvents> {
     this.dialHints(hints.filter((h) => values.has(h.value)))
   }
 
+  /** Closes the connection and keeps the peer out (its redials refused) until reconnectPeer(). */
   disconnectPeer(endpointId: string): void {
     this.discovery?.suppress(endpointId)
+    this.held.add(endpointId)
     this.adapter?.disconnectPeer(endpointId, { hold: true })
     this.scheduleChanged()
+  }
+
+  /**
+   * Undoes disconnectPeer: dials the peer where it was last seen (or a known ticket); discovery may
+   * find it again too. Returns false when there is no address to dial (it can still dial us).
+   */
+  reconnectPeer(endpointId: string): boolean {
+    if (!this.adapter) throw new Error('session not started')
+    this.held.delete(endpointId)
+    this.discovery?.unsuppress(endpointId)
+    const known = this.knownPeers.find((k) => k.endpointId === endpointId)
+    const last = this.recentPeers.get(endpointId)?.path
+    const addresses = [...new Set([...(known?.addresses ?? []), ...(last?.kind === 'direct' ? [last.remoteAddr] : [])])]
+    this.adapter.allowAgain(endpointId)
+    this.scheduleChanged()
+    if (addresses.length === 0) return false
+    this.dial(ticketOf({ endpointId, addresses, lastSeen: Date.now() }), this.sources.get(endpointId) ?? 'ticket', false)
+    return true
   }
 
   /**
@@ -416,9 +443,18 @@ export class Session extends EventEmitter<SessionEvents> {
 
   goOnline(): Promise<void> {
     return this.transition(async () => {
+      this.onlineSince = Date.now()
       this.adapter?.goOnline()
       await this.discovery?.resume()
+      this.refreshAfterGrace()
     })
+  }
+
+  /** Reconnecting rows end after a grace period: make sure a view hears about it. */
+  private refreshAfterGrace(): void {
+    clearTimeout(this.graceTimer)
+    this.graceTimer = setTimeout(() => this.scheduleChanged(), RECONNECT_GRACE_MS + 100)
+    this.graceTimer.unref?.()
   }
 
   private transition(step: () => Promise<void>): Promise<void> {
@@ -444,7 +480,7 @@ export class Session extends EventEmitter<SessionEvents> {
       peerName: this.peerName,
       online: this.online,
       dataDir: this.options.dataDir,
-      peers: [...(this.adapter?.peerInfos() ?? []), ...(this.discovery?.bridgePeers() ?? [])].map((p) => ({
+      peers: this.peerRows().map((p) => ({
         ...p,
         source: this.sources.get(p.endpointId) ?? 'incoming',
         docs: this.peerDocStates(p),
@@ -453,6 +489,12 @@ export class Session extends EventEmitter<SessionEvents> {
       documents,
       ...(this.bulk ? { bulk: { ...this.bulk.counters } } : {}),
     }
+  }
+
+  private peerRows(): PeerInfo[] {
+    const current = this.adapter?.peerInfos() ?? []
+    const remembered = this.recentPeers.rows(current, { online: this.online, onlineSince: this.onlineSince, held: this.held })
+    return [...current.map((p) => (this.held.has(p.endpointId) && p.state !== 'connected' ? { ...p, state: 'disconnected' as const } : p)), ...remembered, ...(this.discovery?.bridgePeers() ?? [])]
   }
 
   /** Bulk catch-up counters of this run, undefined when bulk is off. */
@@ -558,10 +600,13 @@ export class Session extends EventEmitter<SessionEvents> {
       if (!this.sources.has(p.endpointId)) this.sources.set(p.endpointId, p.direction === 'inbound' ? 'incoming' : 'ticket')
       this.log.info(`session: peer ${p.endpointId.slice(0, 10)} (${p.name ?? '?'}) connected`)
       this.rememberConnectedPeer(p)
+      this.recentPeers.connected(p)
       this.scheduleChanged()
     })
     adapter.events.on('peer-closed', (e) => {
       this.log.info(`session: peer ${e.endpointId.slice(0, 10)} closed: ${e.reason}`)
+      this.recentPeers.lost(e.endpointId)
+      this.refreshAfterGrace()
       this.scheduleChanged()
     })
     adapter.events.on('peer-refused', (e) => {

@@ -12,6 +12,8 @@ import { statusText } from '../../src/extension/views/status-text'
 
 const A = 'a'.repeat(64)
 const B = 'b'.repeat(64)
+const C = 'c'.repeat(64)
+const D = 'd'.repeat(64)
 const DOC1 = '4NMNnkMhL8jXrdJ9jamS7ztqkPSo'
 const DOC2 = '2t1xSWRcvRafSuwXUHLZxHyKMbfa'
 const ROOT = '3XtUpZtjP5fbGo4P3W5c4ZqNLQ1b'
@@ -58,13 +60,38 @@ describe('extension view-models', () => {
     const [first, second] = model.roots()
     assert.equal(first!.label, `${A.slice(0, 10)} cli-peer`, 'connected peers first')
     assert.equal(first!.contextValue, 'tonk.peer.connected')
-    assert.equal(first!.description, 'connected · direct 127.0.0.1:4000 · 3 ms · ↓2.0 KB ↑100 B')
-    assert.match(first!.tooltip!, /last seen \| 5 s ago/)
+    // Connected is the icon; the description starts with what is worth reading in a narrow sidebar.
+    assert.equal(first!.description, 'direct 127.0.0.1:4000 · 3 ms · ↓2.0 KB ↑100 B')
+    assert.equal(first!.icon?.id, 'pass-filled')
+    assert.ok(!/last seen/.test(first!.tooltip!), 'no "last seen" on a connected peer')
     assert.match(first!.tooltip!, /found by \| ticket/)
     assert.deepEqual(first!.children!.map((c) => [c.label, c.description]), [['/notes/today', 'behind'], ['/places/home', 'in sync']])
     assert.deepEqual(first!.children![1]!.command?.arguments, [{ url: `automerge:${DOC1}`, path: '/places/home' }])
     assert.equal(second!.contextValue, 'tonk.peer.backoff')
-    assert.equal(second!.description, 'backoff · timed out')
+    assert.equal(second!.description, 'retrying · timed out')
+  })
+
+  it('peers: offline (you), disconnected by you, reconnecting and another build say so, greyed where they are not live', () => {
+    const model = new PeersModel()
+    const build = '3fcf'.padEnd(64, '0')
+    model.update(
+      snapshot({
+        peers: [
+          peer({ name: 'off', state: 'offline', lastError: 'offline (you)' }),
+          peer({ name: 'held', endpointId: B, state: 'disconnected' }),
+          peer({ name: 'back', endpointId: C, state: 'reconnecting' }),
+          peer({ name: 'other', endpointId: D, build }),
+        ],
+      }),
+    )
+    const byName = (n: string) => model.roots().find((r) => r.label.endsWith(n))!
+    assert.equal(byName('off').description, 'offline (you)')
+    assert.equal(byName('off').icon?.color, 'disabledForeground')
+    assert.equal(byName('held').description, 'disconnected by you')
+    assert.equal(byName('held').contextValue, 'tonk.peer.disconnected')
+    assert.equal(byName('back').description, 'reconnecting…')
+    assert.match(byName('other').description!, /^other build 3fcf… · /)
+    assert.match(byName('other').tooltip!, /another build of this app/)
   })
 
   it('peers: refused peers are rows with the reason, unless they are connected now', () => {
@@ -86,7 +113,10 @@ describe('extension view-models', () => {
   it('documents: the path tree, directories first, sync state per connected peer, click opens the inspector', () => {
     const model = new DocumentsModel()
     model.update(snapshot({ peers: [peer({ name: 'p', docs: { [DOC1]: 'in-sync' } }), peer({ endpointId: B, state: 'offline' })] }))
-    const roots = model.roots()
+    const [root] = model.roots()
+    assert.equal(root!.label, '/')
+    assert.equal(root!.expanded, true)
+    const roots = root!.children!
     assert.deepEqual(roots.map((r) => r.label), ['notes', 'places'])
     const notes = roots[0]!
     assert.equal(notes.id, 'dir:/notes')
@@ -106,7 +136,7 @@ describe('extension view-models', () => {
     const base = snapshot({ peers: [peer({ name: 'p', docs: { [DOC1]: 'in-sync' } })] })
     base.documents = base.documents.map((d) => (d.documentId === DOC1 ? { ...d, size: 2048 } : d))
     model.update(base)
-    const home = model.roots()[1]!.children![0]!
+    const home = model.roots()[0]!.children![1]!.children![0]!
     assert.equal(home.description, 'abcdef01 · 2.0 KB · in sync with 1/1')
     assert.match(home.tooltip!, /size: 2048 bytes saved/)
   })

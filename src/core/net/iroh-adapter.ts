@@ -121,6 +121,8 @@ export type PeerConnectionState =
   | 'connected'
   | 'reconnecting'
   | 'offline'
+  /** Disconnected by this session's user (rows kept by the session, see recent-peers.ts). */
+  | 'disconnected'
 
 export interface PeerPath {
   kind: 'direct' | 'relay'
@@ -422,6 +424,11 @@ export class IrohNetworkAdapter extends NetworkAdapter {
         this.closeLink(link, CLOSE_CODE.removed, 'disconnected', { code: 'E_REMOVED', reason: `disconnected from peer ${shortId(endpointId)} by this session` })
       }
     }
+  }
+
+  /** Undoes disconnectPeer's hold without dialing: the peer's own redials are accepted again. */
+  allowAgain(endpointId: string): void {
+    this.disconnectedByUser.delete(endpointId)
   }
 
   /** Closes every connection, stops redialing and refuses incoming connections. */

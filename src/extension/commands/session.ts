@@ -153,7 +153,30 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
       }
       if (!id) return undefined
       s.disconnectPeer(id)
-      ctx.log.info(`disconnected ${id}`)
+      ctx.log.info(`disconnected ${id}: kept out until Reconnect Peer`)
+      return id
+    },
+
+    /** Argument: a Peers view row or an endpoint id; else a picker of peers this session disconnected. */
+    'tonk.reconnectPeer': async (target?: { endpointId?: string } | string) => {
+      const s = requireSession(sessions)
+      if (!s) return undefined
+      let id = typeof target === 'string' ? target : target?.endpointId
+      if (!id) {
+        const held = (await s.snapshot()).peers.filter((p) => p.state === 'disconnected')
+        if (held.length === 0) {
+          void vscode.window.showInformationMessage('Tonk: no peer is disconnected.')
+          return undefined
+        }
+        const picked = await vscode.window.showQuickPick(
+          held.map((p) => ({ label: `${p.endpointId.slice(0, 10)} ${p.name ?? ''}`, id: p.endpointId })),
+          { title: 'Reconnect which peer?' },
+        )
+        id = picked?.id
+      }
+      if (!id) return undefined
+      const dialed = s.reconnectPeer(id)
+      ctx.log.info(`reconnecting ${id}${dialed ? '' : ': no address known, waiting for it to dial this session'}`)
       return id
     },
 

@@ -20,10 +20,28 @@ export class DocumentsModel extends SnapshotModel {
     return this.snapshot?.documents ?? []
   }
 
-  /** The root directory's children at the top; '/' itself is not a row. */
+  /**
+   * One row for the root directory '/', open, its tree below: the view shows the bundle the moment the
+   * session runs, before any other document has loaded.
+   */
   roots(): ViewNode[] {
     const snap = this.snapshot
     if (!snap) return []
+    const rootDoc = snap.documents.find((d) => d.path === '/')
+    const children = this.tree(snap)
+    const root: DocumentNode = rootDoc
+      ? this.node(rootDoc, snap.peers.filter((p) => p.state === 'connected'))
+      : { id: 'dir:/', label: '/', ref: { url: '', path: '/' }, type: 'dir', contextValue: 'tonk.dir', icon: { id: 'root-folder' } }
+    root.label = '/'
+    root.icon = { id: 'root-folder' }
+    root.expanded = true
+    root.children = children
+    root.description = [`${snap.bundle.name} root`, `${children.length} item${children.length === 1 ? '' : 's'}`].join(' · ')
+    return [root]
+  }
+
+  /** The root directory's children (rows for everything under '/'). */
+  private tree(snap: SessionSnapshot): ViewNode[] {
     const connected = snap.peers.filter((p) => p.state === 'connected')
     const byPath = new Map<string, DocumentNode>()
     const childrenOf = new Map<string, DocumentNode[]>()
@@ -89,7 +107,8 @@ export class DocumentsModel extends SnapshotModel {
       type: d.type,
       contextValue: d.type === 'doc' ? 'tonk.doc' : 'tonk.dir',
       icon: d.type === 'dir' ? { id: 'folder' } : behind ? { id: 'json', color: 'list.warningForeground' } : { id: 'json' },
-      command: d.type === 'doc' ? { command: 'tonk.openDocumentInspector', title: 'Open Document Inspector', arguments: [ref] } : undefined,
+      // A directory opens too (read-only in the inspector: its entries are the tree's bookkeeping).
+      command: { command: 'tonk.openDocumentInspector', title: d.type === 'doc' ? 'Open Document Inspector' : 'Inspect Directory Document', arguments: [ref] },
       expanded: d.type === 'dir' ? true : undefined,
     }
   }

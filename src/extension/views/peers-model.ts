@@ -3,14 +3,25 @@
 import type { DocSyncState, PeerSnapshot, SessionSnapshot } from '../../core/session'
 import { formatAgo, formatBytes, SnapshotModel, md, shortId, type ViewNode } from './nodes'
 
+// The state is the icon; the description leads with what a narrow sidebar should still show.
 const STATE_ICON: Record<string, { id: string; color?: string }> = {
   connected: { id: 'pass-filled', color: 'testing.iconPassed' },
-  handshaking: { id: 'sync' },
-  dialing: { id: 'sync' },
-  reconnecting: { id: 'sync' },
+  handshaking: { id: 'sync~spin' },
+  dialing: { id: 'sync~spin' },
+  reconnecting: { id: 'sync~spin' },
   standby: { id: 'circle-outline' },
   backoff: { id: 'history', color: 'list.warningForeground' },
-  offline: { id: 'circle-slash' },
+  offline: { id: 'circle-slash', color: 'disabledForeground' },
+  disconnected: { id: 'debug-disconnect', color: 'disabledForeground' },
+}
+/** How a row names a state that is not "connected" (first in its description). */
+const STATE_TEXT: Record<string, string> = {
+  reconnecting: 'reconnecting…',
+  dialing: 'dialing…',
+  handshaking: 'handshaking…',
+  offline: 'offline (you)',
+  disconnected: 'disconnected by you',
+  backoff: 'retrying',
 }
 
 const SYNC_LABEL: Record<DocSyncState, string> = { 'in-sync': 'in sync', behind: 'behind', unknown: 'unknown' }
@@ -63,12 +74,15 @@ export class PeersModel extends SnapshotModel {
     const now = this.now()
     const path = p.path ? `${p.path.kind} ${p.path.remoteAddr}` : undefined
     const rtt = p.rttMs ?? p.path?.rttMs
+    const connected = p.state === 'connected'
+    const otherBuild = p.build && this.snapshot && p.build !== this.snapshot.bundle.bundleId ? `other build ${p.build.slice(0, 4)}…` : undefined
     const description = [
-      p.state,
+      connected ? undefined : (STATE_TEXT[p.state] ?? p.state),
+      otherBuild,
       path,
-      rtt !== undefined && p.state === 'connected' ? `${rtt} ms` : undefined,
-      p.state === 'connected' || p.bytesIn || p.bytesOut ? `↓${formatBytes(p.bytesIn)} ↑${formatBytes(p.bytesOut)}` : undefined,
-      p.state !== 'connected' && p.lastError ? p.lastError : undefined,
+      rtt !== undefined && connected ? `${rtt} ms` : undefined,
+      connected ? `↓${formatBytes(p.bytesIn)} ↑${formatBytes(p.bytesOut)}` : undefined,
+      !connected && p.lastError && p.state !== 'offline' && p.state !== 'disconnected' ? p.lastError : undefined,
     ]
       .filter(Boolean)
       .join(' · ')
@@ -86,7 +100,8 @@ export class PeersModel extends SnapshotModel {
       `| RTT | ${rtt !== undefined ? `${rtt} ms` : '?'} |`,
       `| bytes in / out | ${formatBytes(p.bytesIn)} / ${formatBytes(p.bytesOut)} |`,
       `| connected | ${p.connectedAt ? new Date(p.connectedAt).toLocaleTimeString() : 'no'} |`,
-      `| last seen | ${formatAgo(p.lastSeen, now)} |`,
+      ...(connected ? [] : [`| last seen | ${formatAgo(p.lastSeen, now)} |`]),
+      ...(p.build ? [`| build | ${p.build.slice(0, 12)}…${otherBuild ? ' (another build of this app)' : ' (this build)'} |`] : []),
       `| connections | ${p.connections} |`,
       ...(p.nextAttemptAt ? [`| next attempt | in ${Math.max(0, Math.round((p.nextAttemptAt - now) / 1000))} s |`] : []),
       ...(p.lastError ? [`| last error | ${md(p.lastError)} |`] : []),
@@ -115,4 +130,4 @@ export class PeersModel extends SnapshotModel {
   }
 }
 
-const rank = (p: PeerSnapshot) => (p.state === 'connected' ? 0 : p.state === 'offline' ? 2 : 1)
+const rank = (p: PeerSnapshot) => (p.state === 'connected' ? 0 : p.state === 'offline' || p.state === 'disconnected' ? 2 : 1)

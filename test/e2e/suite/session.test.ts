@@ -63,7 +63,9 @@ describe('P2P session', function () {
       api.documentsModel.documents().find((d) => d.path === '/e2e/from-cli' && d.heads.length > 0),
     )
     assert.equal(docs.type, 'doc')
-    const dir = api.documentsModel.roots().find((n) => n.label === 'e2e')
+    const [root] = api.documentsModel.roots()
+    assert.equal(root?.label, '/', 'the root directory is the top row')
+    const dir = root!.children?.find((n) => n.label === 'e2e')
     assert.ok(dir, 'the e2e directory is a row')
     const leaf = dir.children?.find((n) => n.label === 'from-cli')
     assert.ok(leaf, 'from-cli is a child of e2e')
