@@ -128,10 +128,19 @@
     })
   }
 
+  // What the host says about the network: offline means changes stay on this device for now.
+  function showNetwork() {
+    var n = tonk.network || { online: true, peers: 0 }
+    if (!n.online) setStatus('offline: your changes stay on this device until you go online', false)
+    else setStatus('synced peer to peer as ' + String(tonk.peerId).slice(0, 8) + ' · ' + n.peers + (n.peers === 1 ? ' peer' : ' peers'), true)
+  }
+
   function start(runtime) {
     tonk = runtime
+    window.addEventListener('tonk:network', showNetwork)
+    window.addEventListener('tonk:session-ended', function () { setStatus('the P2P session stopped: not syncing', false) })
     return tonk.ready.then(function () {
-      setStatus('synced peer to peer as ' + String(tonk.peerId).slice(0, 8), true)
+      showNetwork()
       tonk.listen(PLACES_PATH, render)
       return tonk.readDoc(PLACES_PATH).then(render)
     })

@@ -165,12 +165,43 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** What makes this bundle a capability (its appKey, else its bundleId); see bundle/capability.ts. */
   readonly capability: AppCapability
+  private currentBundle: LoadedBundle
+
+  /** The build this session serves (replaced by reloadBundle). */
+  get bundle(): LoadedBundle {
+    return this.currentBundle
+  }
+
+  /**
+   * Serves another build of the same app without stopping (hot reload): documents, identity and
+   * connections stay; peers that connect from now on are told the new bundleId. Another app (appKey
+   * or namespace changed) cannot be swapped in: E_RELOAD_OTHER_APP, restart the session instead.
+   */
+  async reloadBundle(next: LoadedBundle): Promise<void> {
+    const before = this.currentBundle.manifest.sync
+    const after = next.manifest.sync
+    if (appCapability(after).appId !== this.capability.appId || after.namespace !== before.namespace) {
+      throw Object.assign(new Error(`${next.manifest.name}: the app's identity changed (sync.appKey or sync.namespace): restart the session to serve it`), {
+        code: 'E_RELOAD_OTHER_APP',
+      })
+    }
+    if (next.bundleId === this.currentBundle.bundleId) return
+    this.currentBundle = next
+    this.adapter?.setBuild(next.bundleId, after.strictBuild === true)
+    const info = await readDataDirInfo(this.options.dataDir)
+    if (info && this.state === 'running') {
+      await writeDataDirInfo(this.options.dataDir, { ...info, bundleId: next.bundleId, version: next.manifest.version })
+    }
+    this.log.info(`session: now serving build ${next.bundleId.slice(0, 12)} of ${next.manifest.name}@${next.manifest.version}`)
+    this.scheduleChanged()
+  }
 
   private constructor(
-    readonly bundle: LoadedBundle,
+    bundle: LoadedBundle,
     readonly options: SessionOptions,
   ) {
     super()
+    this.currentBundle = bundle
     this.log = options.logger ?? noopLogger
     this.capability = appCapability(bundle.manifest.sync)
     if (this.capability.source === 'bundleId') {
@@ -495,6 +526,11 @@ export class Session extends EventEmitter<SessionEvents> {
     const current = this.adapter?.peerInfos() ?? []
     const remembered = this.recentPeers.rows(current, { online: this.online, onlineSince: this.onlineSince, held: this.held })
     return [...current.map((p) => (this.held.has(p.endpointId) && p.state !== 'connected' ? { ...p, state: 'disconnected' as const } : p)), ...remembered, ...(this.discovery?.bridgePeers() ?? [])]
+  }
+
+  /** Online, and how many peers are connected: cheap (no document walk), for status lines. */
+  networkSummary(): { online: boolean; peers: number } {
+    return { online: this.online, peers: (this.adapter?.peerInfos() ?? []).filter((p) => p.state === 'connected').length }
   }
 
   /** Bulk catch-up counters of this run, undefined when bulk is off. */

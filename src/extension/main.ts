@@ -6,6 +6,7 @@ import { packBundle, validateManifest } from './commands/manifest'
 import { sessionCommands } from './commands/session'
 import { Ctx } from './ctx'
 import { engineLoadMs } from './engine-loader'
+import { HotReload } from './hot-reload'
 import { LocalPeers } from './local-peers'
 import { createLogger } from './log'
 import { ManifestCodeActions, recomputeManifest, RECOMPUTE_COMMAND } from './manifest/code-actions'
@@ -37,6 +38,7 @@ export interface TonkApi {
   diagnostics: ManifestDiagnostics
   status: SessionStatusBar
   trace: TraceDocuments
+  hotReload: HotReload
 }
 
 /** This line runs after every other module of the bundle: the bundle's evaluation time ends here. */
@@ -77,6 +79,8 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
     c.own(sessions.beforeStop(() => localPeers.stop()))
     c.own(localPeers.onDidChange(() => void vscode.commands.executeCommand('setContext', 'tonk.localPeersRunning', localPeers.runningCount > 0)))
     void vscode.commands.executeCommand('setContext', 'tonk.localPeersRunning', false)
+    const hotReload = c.own(new HotReload(c, sessions, localPeers))
+    c.own(sessions.onDidChange((session) => session && hotReload.watchCurrent()))
 
     c.own(vscode.languages.registerCodeActionsProvider({ pattern: '**/tonk.json' }, new ManifestCodeActions(), {
       providedCodeActionKinds: ManifestCodeActions.kinds,
@@ -84,6 +88,7 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
 
     const commands: Record<string, (...args: any[]) => unknown> = {
       ...sessionCommands({ ctx: c, sessions, localPeers, trace, status }),
+      'tonk.reloadBundle': () => hotReload.reload(),
       'tonk.validateManifest': (uri?: vscode.Uri) => validateManifest(c, uri),
       'tonk.packBundle': (uri?: vscode.Uri, output?: vscode.Uri) => packBundle(c, uri, output),
       [RECOMPUTE_COMMAND]: async (uri: vscode.Uri) => {
@@ -135,6 +140,7 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
       diagnostics,
       status,
       trace,
+      hotReload,
     }
     log.info(`activated in ${activationMs.toFixed(1)} ms (bundle evaluated in ${loadMs.toFixed(1)} ms)`)
     return api

@@ -77,6 +77,42 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     return this.enqueue(() => this.stopNow())
   }
 
+  /**
+   * Hot reload: packs the running folder again and, if its content changed, serves the new build in the
+   * same session (same documents, identity and connections). Returns the new bundle, or undefined when
+   * nothing changed. Throws a BundleError for a folder that does not pack, E_RELOAD_OTHER_APP when the
+   * app's identity changed.
+   */
+  reloadFromFolder(): Promise<LoadedBundle | undefined> {
+    return this.enqueue(async () => {
+      const session = this.current
+      const running = this.running
+      if (!session || !running || running.candidate.kind !== 'folder') return undefined
+      const engine = loadEngine()
+      const packed = await engine.packDirectory(running.candidate.uri.fsPath)
+      if (packed.bundleId === session.bundle.bundleId) return undefined
+      const bundle = await engine.loadBundle(packed.zip)
+      await session.reloadBundle(bundle)
+      this.running = { candidate: running.candidate, bundle, zipPath: this.zipWriter(session, bundle, packed.zip) }
+      void this.takeSnapshot()
+      return bundle
+    })
+  }
+
+  /** A zip of exactly `bundle` for local peers, written once into the session's data dir when first asked. */
+  private zipWriter(session: Session, bundle: LoadedBundle, zip: Uint8Array | undefined): () => Promise<string> {
+    let zipFile: string | undefined
+    return async () => {
+      if (!zipFile) {
+        const dir = join(session.options.dataDir, 'local-peers')
+        await mkdir(dir, { recursive: true })
+        zipFile = join(dir, `bundle-${bundle.bundleId.slice(0, 12)}.zip`)
+        await writeFile(zipFile, zip ?? loadEngine().writeBundleZip(bundle.manifest, bundle.files))
+      }
+      return zipFile
+    }
+  }
+
   /** Asks for a new snapshot now (views call this after an action that does not emit 'changed'). */
   refresh(): void {
     void this.takeSnapshot()
@@ -138,22 +174,9 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     if (!session) throw new Error('no session started') // unreachable: the loop throws or breaks
 
     this.session = session
-    let zipFile: string | undefined
-    this.running = {
-      candidate,
-      bundle,
-      // Local peers must serve the very bundle of this session, even if the folder changed since.
-      zipPath: async () => {
-        if (candidate.kind === 'zip') return candidate.uri.fsPath
-        if (!zipFile) {
-          const dir = join(session.options.dataDir, 'local-peers')
-          await mkdir(dir, { recursive: true })
-          zipFile = join(dir, `bundle-${bundle.bundleId.slice(0, 12)}.zip`)
-          await writeFile(zipFile, packedZip ?? engine.writeBundleZip(bundle.manifest, bundle.files))
-        }
-        return zipFile
-      },
-    }
+    // Local peers must serve the very bundle of this session, even if the folder changed since.
+    const writeZip = this.zipWriter(session, bundle, packedZip)
+    this.running = { candidate, bundle, zipPath: async () => (candidate.kind === 'zip' ? candidate.uri.fsPath : writeZip()) }
     const onChanged = () => void this.takeSnapshot()
     const onState = (state: string) => {
       if (state === 'failed' || state === 'stopped') void this.setContext(false, false)

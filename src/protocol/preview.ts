@@ -50,3 +50,13 @@ export type HostToPreview =
   | { type: 'adapter'; frame: AdapterFrame }
   /** The session stopped: the page keeps its last state but no longer syncs. */
   | { type: 'session-ended' }
+  /** The session's network changed: offline (Go Offline), or how many peers are connected. */
+  | { type: 'network'; network: PreviewNetwork }
+  /** The bundle was rebuilt (hot reload): the page is about to be replaced by the new build's. */
+  | { type: 'reloading'; bundleId: string }
+
+/** `tonk.network` in the page. */
+export interface PreviewNetwork {
+  online: boolean
+  peers: number
+}

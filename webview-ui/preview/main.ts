@@ -4,7 +4,7 @@
 import { Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo/slim'
 import { initAutomerge } from '../../src/core/automerge'
 import { DocPathError, DocTree, type DocContent } from '../../src/core/docs/paths'
-import type { AdapterFrame, HostToPreview, PreviewInit, PreviewToHost } from '../../src/protocol/preview'
+import type { AdapterFrame, HostToPreview, PreviewInit, PreviewNetwork, PreviewToHost } from '../../src/protocol/preview'
 import { parseAdapterFrame } from '../shared/frames'
 import { PostMessageNetworkAdapter } from '../shared/postmessage-adapter'
 
@@ -28,11 +28,15 @@ const log = (level: 'info' | 'warn' | 'error', message: string) => {
 
 const frameSubscribers = new Set<(frame: AdapterFrame) => void>()
 let started = false
+/** The session's network as the host last said (`tonk.network`); online until told otherwise. */
+let network: PreviewNetwork = { online: true, peers: 0 }
 
 export interface TonkRuntime {
   ready: Promise<void>
   peerId: string
   bundle: PreviewInit['bundle']
+  /** The host session's network now: offline (you went offline) or the number of connected peers. */
+  readonly network: PreviewNetwork
   rootUrl: AutomergeUrl
   repo: Repo
   readDoc<T = DocContent>(path: string): Promise<T | undefined>
@@ -75,6 +79,14 @@ window.addEventListener('message', (event: MessageEvent<HostToPreview>) => {
       log('info', 'the P2P session stopped: this page no longer syncs')
       window.dispatchEvent(new Event('tonk:session-ended'))
       return
+    case 'network':
+      if (typeof message.network?.online !== 'boolean' || typeof message.network.peers !== 'number') return
+      network = Object.freeze({ online: message.network.online, peers: message.network.peers })
+      window.dispatchEvent(new CustomEvent('tonk:network', { detail: network }))
+      return
+    case 'reloading':
+      window.dispatchEvent(new Event('tonk:reloading'))
+      return
   }
 })
 
@@ -109,6 +121,9 @@ async function start(init: PreviewInit): Promise<void> {
     ready: Promise.resolve(),
     peerId: init.peerId,
     bundle: Object.freeze({ ...init.bundle }),
+    get network() {
+      return network
+    },
     rootUrl,
     repo,
     readDoc: (path) => tree.readDoc(path),

@@ -8,7 +8,7 @@
 import { BundleError } from './errors'
 
 /** Always skipped by pack: the manifest itself, dependency and VCS folders, zips (earlier packs), Finder litter. */
-export const DEFAULT_IGNORES = ['/tonk.json', '/.tonkignore', 'node_modules/', '.git', '*.zip', '.DS_Store']
+export const DEFAULT_IGNORES = ['/tonk.json', '/.tonkignore', 'node_modules/', '.git', '.vscode/', '*.zip', '.DS_Store']
 
 interface Rule {
   regex: RegExp

@@ -520,6 +520,12 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     this.hello = { ...this.hello, features: [...features] }
   }
 
+  /** Another build of the app is served from now on (hot reload): said in every later handshake. */
+  setBuild(bundleId: string, strictBuild: boolean): void {
+    const { strictBuild: _previous, ...rest } = this.hello
+    this.hello = { ...rest, bundleId, ...(strictBuild && { strictBuild: true }) }
+  }
+
   /**
    * Bytes queued for a connected peer and not yet written (undefined when it is not connected). Bulk
    * senders pace themselves by it: the writer refuses past its hard limit and that drops the peer.

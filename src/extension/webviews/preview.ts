@@ -69,6 +69,28 @@ export class PreviewPanel implements vscode.Disposable {
       return existing
     }
     existing?.dispose()
+    const panel = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, `Preview ${session.bundle.manifest.name}`, vscode.ViewColumn.Beside, {
+      enableScripts: true,
+      enableCommandUris: false,
+      enableForms: true,
+      // The app keeps its state (and its Repo) when the tab is hidden.
+      retainContextWhenHidden: true,
+      localResourceRoots: [webviewOut(ctx.extension.extensionUri)],
+    })
+    const preview = new PreviewPanel(ctx, session, panel)
+    PreviewPanel.current = preview
+    try {
+      await preview.render()
+    } catch (err) {
+      preview.dispose()
+      throw err
+    }
+    return preview
+  }
+
+  /** Shows the session's current build: its entry page from the verified bundle, files extracted beside. */
+  private async render(): Promise<void> {
+    const { ctx, session, panel } = this
     const manifest = session.bundle.manifest
     const entry = manifest.entrypoints[0]
     if (!entry) throw new Error(`bundle ${manifest.name} has no entrypoint`)
@@ -76,24 +98,11 @@ export class PreviewPanel implements vscode.Disposable {
     if (!entryBytes) throw new Error(`bundle ${manifest.name}: entrypoint ${entry} is not among its files`)
     const dir = await extractForPreview(session)
     const bundleRoot = vscode.Uri.file(dir)
-    const panel = vscode.window.createWebviewPanel(
-      PREVIEW_VIEW_TYPE,
-      `Preview ${manifest.name}`,
-      vscode.ViewColumn.Beside,
-      {
-        enableScripts: true,
-        enableCommandUris: false,
-        enableForms: true,
-        // The app keeps its state (and its Repo) when the tab is hidden.
-        retainContextWhenHidden: true,
-        localResourceRoots: [webviewOut(ctx.extension.extensionUri), bundleRoot],
-      },
-    )
-    const preview = new PreviewPanel(ctx, session, panel)
-    PreviewPanel.current = preview
     const webview = panel.webview
+    webview.options = { ...webview.options, localResourceRoots: [webviewOut(ctx.extension.extensionUri), bundleRoot] }
     const entryDir = posix.dirname(entry)
     const base = vscode.Uri.joinPath(bundleRoot, ...entryDir.split('/').filter(Boolean))
+    this.pageReady = false
     webview.html = rewriteEntryHtml({
       // The entry page comes from the verified bundle in memory, not from the folder on disk.
       html: new TextDecoder().decode(entryBytes),
@@ -102,8 +111,19 @@ export class PreviewPanel implements vscode.Disposable {
       nonce: nonce(),
       cspSource: webview.cspSource,
     })
-    ctx.log.info(`preview: ${manifest.name}@${manifest.version} from ${dirname(join(dir, entry))}`)
-    return preview
+    ctx.log.info(`preview: ${manifest.name}@${manifest.version} (build ${session.bundle.bundleId.slice(0, 12)}) from ${dirname(join(dir, entry))}`)
+  }
+
+  /**
+   * Hot reload: the session now serves a new build. The page is told, its adapter leaves the session's
+   * Repo, and the new build's page loads with a fresh one; app state kept in documents is all still there.
+   */
+  async reload(): Promise<void> {
+    if (this.disposed) return
+    this.post({ type: 'reloading', bundleId: this.session.bundle.bundleId })
+    this.detach()
+    this.attach()
+    await this.render()
   }
 
   private constructor(
@@ -118,8 +138,16 @@ export class PreviewPanel implements vscode.Disposable {
         if (current !== session) this.sessionEnded()
       }),
     )
+    const onChanged = () => this.postNetwork()
+    session.on('changed', onChanged)
+    this.disposables.push({ dispose: () => session.off('changed', onChanged) })
+    this.attach()
+  }
+
+  /** A fresh adapter for the page in the session's Repo (one per page load). */
+  private attach(): void {
     const engine = loadEngine()
-    this.adapter = new engine.PostMessageNetworkAdapter(
+    const adapter = new engine.PostMessageNetworkAdapter(
       {
         post: (frame) => this.post({ type: 'adapter', frame }),
         subscribe: (fn) => {
@@ -127,9 +155,10 @@ export class PreviewPanel implements vscode.Disposable {
           return () => void this.subscribers.delete(fn)
         },
       },
-      { onDrop: (reason) => ctx.log.warn(`preview: dropped ${reason}`) },
+      { onDrop: (reason) => this.ctx.log.warn(`preview: dropped ${reason}`) },
     )
-    this.removeAdapter = session.attachAdapter(this.adapter, 'preview')
+    this.adapter = adapter
+    this.removeAdapter = this.session.attachAdapter(adapter, 'preview')
   }
   private removeAdapter: (() => void) | undefined
 
@@ -164,6 +193,17 @@ export class PreviewPanel implements vscode.Disposable {
     }
   }
 
+  private lastNetwork: string | undefined
+  /** Tells the page (tonk.network) when the session goes offline or its peer count changes. */
+  private postNetwork(): void {
+    if (!this.pageReady || this.disposed) return
+    const network = this.session.networkSummary()
+    const key = JSON.stringify(network)
+    if (key === this.lastNetwork) return
+    this.lastNetwork = key
+    this.post({ type: 'network', network })
+  }
+
   private sessionEnded(): void {
     this.detach()
     this.post({ type: 'session-ended' })
@@ -195,6 +235,8 @@ export class PreviewPanel implements vscode.Disposable {
           bundle: { name: m.name, version: m.version, bundleId: this.session.bundle.bundleId, namespace: m.sync.namespace },
         }
         this.post({ type: 'init', init })
+        this.lastNetwork = undefined
+        this.postNetwork()
         return
       }
       case 'adapter':
