@@ -4,12 +4,14 @@
 //   engine     src/extension/engine.ts -> out/engine.cjs (node, cjs; iroh native addon external): src/core
 //              for the extension, require()d on first use (src/extension/engine-loader.ts)
 //   cli        src/cli/bin.ts        -> out/cli.cjs       (node, cjs; iroh external)
-//   webview-ui webview-ui/*/main.ts  -> out/webview/*.js  (browser, iife)
+//   webview-ui webview-ui/*/main.ts  -> out/webview/*.js  (browser, iife), plus out/webview/automerge.wasm:
+//              the preview page fetches Automerge's WASM as a file (compiled while it streams) instead of
+//              parsing 5 MB of base64 JS at every load
 //   e2e suite  test/e2e/suite/index.ts -> out/test/suite/index.cjs (only with --tests; see docs/testing-in-vscode.md)
 // Usage: node esbuild.mjs [--watch] [--production] [--tests]
 import * as esbuild from 'esbuild'
 import { e2eSuiteTarget } from './test/e2e/esbuild-target.mjs'
-import { existsSync, readdirSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 
 const watch = process.argv.includes('--watch')
@@ -61,6 +63,10 @@ const webviewTarget = {
 }
 
 const targets = Object.keys(webviewEntries).length ? [...nodeTargets, webviewTarget] : nodeTargets
+if (Object.keys(webviewEntries).length) {
+  mkdirSync('out/webview', { recursive: true })
+  copyFileSync('node_modules/@automerge/automerge/dist/automerge.wasm', 'out/webview/automerge.wasm')
+}
 // The extension measures how long its own bundle takes to evaluate (reported with the activation time).
 nodeTargets[0].banner = { js: `${nodeTargets[0].banner.js}\nconst __tonk_load_started = performance.now();` }
 if (process.argv.includes('--tests')) targets.push(e2eSuiteTarget(nodeTargets[0]))

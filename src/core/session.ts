@@ -525,7 +525,11 @@ export class Session extends EventEmitter<SessionEvents> {
   private peerRows(): PeerInfo[] {
     const current = this.adapter?.peerInfos() ?? []
     const remembered = this.recentPeers.rows(current, { online: this.online, onlineSince: this.onlineSince, held: this.held })
-    return [...current.map((p) => (this.held.has(p.endpointId) && p.state !== 'connected' ? { ...p, state: 'disconnected' as const } : p)), ...remembered, ...(this.discovery?.bridgePeers() ?? [])]
+    // A dialed peer between connections has no hello of its own: name it as it was last seen.
+    const named = (p: PeerInfo): PeerInfo =>
+      p.name !== undefined ? p : { ...p, name: this.recentPeers.get(p.endpointId)?.name ?? this.knownPeers.find((k) => k.endpointId === p.endpointId)?.name }
+    const held = (p: PeerInfo): PeerInfo => (this.held.has(p.endpointId) && p.state !== 'connected' ? { ...p, state: 'disconnected' } : p)
+    return [...current.map((p) => held(named(p))), ...remembered, ...(this.discovery?.bridgePeers() ?? [])]
   }
 
   /** Online, and how many peers are connected: cheap (no document walk), for status lines. */

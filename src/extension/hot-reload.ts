@@ -10,8 +10,10 @@ import type { LocalPeers } from './local-peers'
 import type { SessionManager } from './session-manager'
 import { PreviewPanel } from './webviews/preview'
 
-/** Saves closer together than this are one reload. */
+/** File events closer together than this are one reload (a build tool writes many files at once). */
 export const RELOAD_DEBOUNCE_MS = 150
+/** A save in the editor is one event: barely wait (a "Save All" still comes as one burst). */
+const SAVE_DEBOUNCE_MS = 30
 
 export interface ReloadEvent {
   bundle: LoadedBundle
@@ -48,6 +50,10 @@ export class HotReload implements vscode.Disposable {
     const folder = running.candidate.uri
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '**/*'))
     const onEvent = (uri: vscode.Uri) => this.schedule(uri)
+    // A save in this editor is the common case and arrives at once; the watcher (which can lag by most
+    // of a second) also catches changes made outside: a build tool, git, another editor.
+    const inFolder = (uri: vscode.Uri) => uri.scheme === 'file' && (uri.fsPath + '/').startsWith(folder.fsPath.replace(/\/?$/, '/'))
+    this.ctx.ownForSession(vscode.workspace.onDidSaveTextDocument((doc) => inFolder(doc.uri) && this.schedule(doc.uri, SAVE_DEBOUNCE_MS)))
     this.ctx.ownForSession(watcher)
     this.ctx.ownForSession(watcher.onDidChange(onEvent))
     this.ctx.ownForSession(watcher.onDidCreate(onEvent))
@@ -58,14 +64,14 @@ export class HotReload implements vscode.Disposable {
     this.status.show()
   }
 
-  private schedule(uri: vscode.Uri): void {
+  private schedule(uri: vscode.Uri, debounceMs = RELOAD_DEBOUNCE_MS): void {
     // Editors and packers write temp files next to the real ones; git writes its own folder.
     if (/(^|\/)(\.git|node_modules)(\/|$)|~$|\.swp$/.test(uri.path)) return
     this.lastSave = performance.now()
     clearTimeout(this.timer)
     this.timer = setTimeout(() => {
       this.running = this.running.then(async () => void (await this.reload()))
-    }, RELOAD_DEBOUNCE_MS)
+    }, debounceMs)
   }
 
   /** Repacks and swaps the build now (the command "Reload Bundle" and the watcher both end here). */

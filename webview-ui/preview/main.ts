@@ -1,8 +1,7 @@
 // The shim injected into a previewed bundle app (before the app's own scripts): it takes the VS Code
 // webview API for itself, runs an automerge-repo Repo in the page whose only network adapter relays to
 // the session's Repo on the extension host, and gives the app `window.tonk` (docs/injected-api.md).
-import { Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo/slim'
-import { initAutomerge } from '../../src/core/automerge'
+import { initializeWasm, parseAutomergeUrl, Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo/slim'
 import { DocPathError, DocTree, type DocContent } from '../../src/core/docs/paths'
 import type { AdapterFrame, HostToPreview, PreviewInit, PreviewNetwork, PreviewToHost } from '../../src/protocol/preview'
 import { parseAdapterFrame } from '../shared/frames'
@@ -25,6 +24,13 @@ const log = (level: 'info' | 'warn' | 'error', message: string) => {
   post({ type: 'log', level, message })
   if (level !== 'info') console[level](`[tonk] ${message}`)
 }
+
+/** When this page started (performance.now() of the webview document): reload timings are told from it. */
+const pageStart = performance.timeOrigin ? 0 : performance.now()
+// Automerge's WASM is a file next to this script (esbuild copies it): fetched and compiled from now on,
+// while the page loads and asks the host for its init, not after.
+const automergeReady = initializeWasm(new Request(new URL('automerge.wasm', (document.currentScript as HTMLScriptElement).src)))
+automergeReady.catch(() => {}) // awaited (and reported) in start()
 
 const frameSubscribers = new Set<(frame: AdapterFrame) => void>()
 let started = false
@@ -98,7 +104,9 @@ function describe(value: unknown): string {
 }
 
 async function start(init: PreviewInit): Promise<void> {
-  await initAutomerge()
+  const t0 = performance.now()
+  await automergeReady
+  const tWasm = performance.now()
   const adapter = new PostMessageNetworkAdapter(
     {
       post: (frame) => post({ type: 'adapter', frame }),
@@ -113,8 +121,18 @@ async function start(init: PreviewInit): Promise<void> {
   const repo = new Repo({ network: [adapter], peerId: `preview-${crypto.randomUUID()}` as PeerId })
   // A find() before the host is connected would report the document unavailable at once.
   await adapter.whenPeer()
+  const tPeer = performance.now()
   const rootUrl = init.rootUrl as AutomergeUrl
+  if (init.rootBytes instanceof Uint8Array) {
+    // Same id, same history as the host's copy: importing it saves the first sync round trip.
+    try {
+      repo.import(init.rootBytes, { docId: parseAutomergeUrl(rootUrl).documentId })
+    } catch (err) {
+      log('warn', `could not start from the host's root document: ${err}`)
+    }
+  }
   const root = await repo.find<never>(rootUrl, { signal: AbortSignal.timeout(30_000) })
+  const tRoot = performance.now()
   const tree = new DocTree(repo, root, { findTimeoutMs: 30_000 })
 
   const tonk: TonkRuntime = {
@@ -144,7 +162,12 @@ async function start(init: PreviewInit): Promise<void> {
     listen: (path, cb) => tree.listen(path, (value) => cb(value as never)),
   }
   Object.defineProperty(window, 'tonk', { value: Object.freeze(tonk), configurable: false, writable: false, enumerable: true })
-  log('info', `runtime ready: ${init.bundle.name}@${init.bundle.version} as ${init.peerId.slice(0, 10)}`)
+  const ms = (a: number, b: number) => Math.round(b - a)
+  log(
+    'info',
+    `runtime ready: ${init.bundle.name}@${init.bundle.version} as ${init.peerId.slice(0, 10)} in ${ms(pageStart, tRoot)} ms ` +
+      `(page to init ${ms(pageStart, t0)}, automerge ${ms(t0, tWasm)}, host ${ms(tWasm, tPeer)}, root ${ms(tPeer, tRoot)})`,
+  )
   window.dispatchEvent(new Event('tonk:ready'))
 }
 

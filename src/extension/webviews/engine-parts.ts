@@ -3,3 +3,4 @@
 // Webview host modules import these as types and get the values from loadEngine().
 export { PostMessageNetworkAdapter } from '../../../webview-ui/shared/postmessage-adapter'
 export { extractBundle } from '../../core/bundle'
+export { Automerge } from '@automerge/automerge-repo/slim'

@@ -124,6 +124,8 @@ export class PreviewPanel implements vscode.Disposable {
     this.detach()
     this.attach()
     await this.render()
+    // Show the reloaded app, unless that would cover the editor being typed in (same group).
+    if (!this.panel.visible && this.panel.viewColumn !== vscode.window.activeTextEditor?.viewColumn) this.panel.reveal(undefined, true)
   }
 
   private constructor(
@@ -229,8 +231,10 @@ export class PreviewPanel implements vscode.Disposable {
         }
         this.pageReady = true
         const m = this.session.bundle.manifest
+        const root = this.session.root
         const init: PreviewInit = {
-          rootUrl: this.session.root.url,
+          rootUrl: root.url,
+          ...(root.isReady() && { rootBytes: loadEngine().Automerge.save(root.doc()) }),
           peerId: this.session.endpointId ?? '',
           bundle: { name: m.name, version: m.version, bundleId: this.session.bundle.bundleId, namespace: m.sync.namespace },
         }
