@@ -36,7 +36,8 @@ describe('P2P session', function () {
     assert.equal(session.state, 'running')
     assert.equal(session.endpointId, endpointId)
     assert.ok(api.engineLoadMs() > 0, 'the engine was loaded on first use')
-    assert.ok(session.options.dataDir.includes(`${session.bundle.manifest.name}-${session.bundle.bundleId.slice(0, 12)}`), session.options.dataDir)
+    // One data dir per app (its appId), not per build: an edit keeps the documents.
+    assert.ok(session.options.dataDir.includes(`${session.bundle.manifest.name}-${session.capability.appId.slice(0, 12)}`), session.options.dataDir)
     await waitFor('status bar shows 0 peers', () => api.status.text.includes('Tonk: 0 peers') && api.status.text)
   })
 
