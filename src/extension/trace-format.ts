@@ -1,9 +1,10 @@
 // The sync trace as text, one line per message (the tonk-trace language; syntaxes/tonk-trace.tmLanguage.json
 // highlights it):
-//   23:55:55.123 -> 1a2b3c4d5e local-1 sync 4NMNnkMhL8jXrdJ9jamS7ztqkPSo 1234 B
+//   23:55:55.123 -> 1a2b3c4d5e local-1 sync /my-world/places 1234 B
 //   23:55:55.130 <- 1a2b3c4d5e local-1 doc-unavailable 4NMNnkMhL8jXrdJ9jamS7ztqkPSo 88 B
 //   23:55:56.002 !! 9f8e7d6c5b refused (E_BUNDLE_MISMATCH): it serves another bundle
-// `->` sent, `<-` received, `!!` an error; names are the peers' own, `-` when unknown.
+// `->` sent, `<-` received, `!!` an error; names are the peers' own, `-` when unknown; a document is
+// named by its path in the bundle's tree when the session knows it, else by its id.
 import type { PeerRefusedEvent, TraceEvent } from '../core/net/iroh-adapter'
 
 export function traceTime(at: number): string {
@@ -15,9 +16,10 @@ export function traceTime(at: number): string {
 /** Peer names contain anything a remote chose: keep them one token. */
 const nameToken = (name: string | undefined) => (name ? name.replace(/\s+/g, '_') : '-')
 
-export function formatTraceLine(t: TraceEvent, names: ReadonlyMap<string, string>): string {
+export function formatTraceLine(t: TraceEvent, names: ReadonlyMap<string, string>, paths: ReadonlyMap<string, string> = new Map()): string {
   const arrow = t.direction === 'out' ? '->' : '<-'
-  return `${traceTime(t.at)} ${arrow} ${t.endpointId.slice(0, 10)} ${nameToken(names.get(t.endpointId))} ${t.type} ${t.documentId ?? '-'} ${t.bytes} B`
+  const doc = t.documentId ? (paths.get(t.documentId)?.replace(/\s+/g, '_') ?? t.documentId) : '-'
+  return `${traceTime(t.at)} ${arrow} ${t.endpointId.slice(0, 10)} ${nameToken(names.get(t.endpointId))} ${t.type} ${doc} ${t.bytes} B`
 }
 
 export function formatRefusedLine(r: PeerRefusedEvent, at: number, names: ReadonlyMap<string, string>): string {

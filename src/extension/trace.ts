@@ -74,9 +74,10 @@ export class TraceDocuments implements vscode.TextDocumentContentProvider, vscod
     if (!current) return this.frozen ?? traceHeader('no session is running', 0, false).join('\n') + '\n'
     const names = new Map<string, string>()
     for (const p of this.sessions.snapshot?.peers ?? []) if (p.name) names.set(p.endpointId, p.name)
+    const paths = new Map((this.sessions.snapshot?.documents ?? []).map((d) => [d.documentId, d.path]))
     const entries = current.trace()
     const lines = [
-      ...entries.map((t) => ({ at: t.at, line: formatTraceLine(t, names) })),
+      ...entries.map((t) => ({ at: t.at, line: formatTraceLine(t, names, paths) })),
       ...this.refused.map((r) => ({ at: r.at, line: formatRefusedLine(r.event, r.at, names) })),
     ].sort((a, b) => a.at - b.at)
     const m = current.bundle.manifest

@@ -171,6 +171,11 @@ describe('extension sync trace lines', () => {
       `03:04:05.006 -> ${A.slice(0, 10)} local_1 sync ${DOC1} 120 B`,
     )
     assert.equal(
+      formatTraceLine({ direction: 'out', endpointId: A, peerId: 'p' as never, type: 'sync', documentId: DOC1, bytes: 120, at }, names, new Map([[DOC1, '/places/home']])),
+      `03:04:05.006 -> ${A.slice(0, 10)} local_1 sync /places/home 120 B`,
+      'a known document by its path',
+    )
+    assert.equal(
       formatTraceLine({ direction: 'in', endpointId: B, peerId: 'p' as never, type: 'ephemeral', bytes: 9, at }, names),
       `03:04:05.006 <- ${B.slice(0, 10)} - ephemeral - 9 B`,
     )
