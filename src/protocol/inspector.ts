@@ -64,6 +64,8 @@ export interface InspectorState extends DocView {
   /** Path in the bundle's directory tree, when known. */
   path?: string
   peers: PeerSyncView[]
+  /** Why this document cannot be edited here (a directory: its entries are the tree's bookkeeping). */
+  readOnly?: string
 }
 
 export type HostToInspector =

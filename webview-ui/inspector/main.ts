@@ -19,6 +19,8 @@ const vscode = acquireVsCodeApi()
 
 let state: InspectorState | undefined
 let ended = false
+/** No edits: the session stopped, or the host says this document is not to be edited by hand. */
+const locked = () => ended || Boolean(state?.readOnly)
 let editing = false
 let pendingRender = false
 let nextRequestId = 1
@@ -102,7 +104,7 @@ function editableText(v: InspectorValue): string | undefined {
 
 function startEdit(span: HTMLElement, path: ValuePath, v: InspectorValue): void {
   const initial = editableText(v)
-  if (initial === undefined || ended) return
+  if (initial === undefined || locked()) return
   editing = true
   const input = el('input', { class: 'edit', type: 'text', 'aria-label': `new value of ${path.join('.')}` })
   input.value = initial
@@ -129,7 +131,7 @@ function startEdit(span: HTMLElement, path: ValuePath, v: InspectorValue): void 
 }
 
 function startAddKey(container: HTMLElement, path: ValuePath): void {
-  if (ended) return
+  if (locked()) return
   editing = true
   const key = el('input', { class: 'add-key-name', type: 'text', placeholder: 'key', 'aria-label': 'new key' })
   const value = el('input', { class: 'add-key-value', type: 'text', placeholder: 'value (JSON or text)', 'aria-label': 'new value' })
@@ -160,7 +162,7 @@ function node(label: string | number | undefined, v: InspectorValue, path: Value
   const line = el('div', { class: 'line' })
   row.append(line)
   if (label !== undefined) line.append(el('span', { class: typeof label === 'number' ? 'key index' : 'key' }, String(label)), el('span', { class: 'colon' }, ': '))
-  const deletable = path.length > 0 && !ended
+  const deletable = path.length > 0 && !locked()
   if (v.kind === 'object' || v.kind === 'array') {
     const open = isOpen(path)
     const toggle = el('button', { class: 'toggle', 'aria-expanded': String(open), title: open ? 'Collapse' : 'Expand' }, open ? '▾' : '▸')
@@ -171,7 +173,7 @@ function node(label: string | number | undefined, v: InspectorValue, path: Value
     line.prepend(toggle)
     const size = v.kind === 'object' ? v.entries.length : v.items.length
     line.append(el('span', { class: 'summary' }, v.kind === 'object' ? `{${size} ${size === 1 ? 'key' : 'keys'}}` : `[${size}]`))
-    if (v.kind === 'object' && !ended) {
+    if (v.kind === 'object' && !locked()) {
       const add = el('button', { class: 'action add', title: 'Add a key' }, '+')
       add.addEventListener('click', () => {
         toggled.set(pathKey(path), true)
@@ -192,7 +194,7 @@ function node(label: string | number | undefined, v: InspectorValue, path: Value
   }
   line.prepend(el('span', { class: 'toggle-space' }))
   const value = el('span', { class: `value ${v.kind}`, tabindex: '0' }, scalarText(v))
-  if (editableText(v) !== undefined && !ended) {
+  if (editableText(v) !== undefined && !locked()) {
     value.title = 'Click to edit (Enter saves, Escape cancels)'
     value.classList.add('editable')
     value.addEventListener('click', () => startEdit(value, path, v))
@@ -261,7 +263,9 @@ function render(): void {
       el('span', { class: 'heads', title: s.heads.join('\n') }, `heads ${s.heads.map((h) => short(h)).join(' ') || '—'}`),
       el('span', {}, `${s.totalChanges} ${s.totalChanges === 1 ? 'change' : 'changes'}`),
       ended ? el('span', { class: 'badge ended' }, 'session stopped: read-only') : '',
+      !ended && s.readOnly ? el('span', { class: 'badge ended', title: s.readOnly }, 'directory: read-only') : '',
     ),
+    !ended && s.readOnly ? el('p', { class: 'note' }, `Read-only: ${s.readOnly}`) : '',
     el('div', { id: 'status', class: 'status', role: 'status' }),
   )
   const tree = el('section', { class: 'tree' }, el('h2', {}, 'Value'))

@@ -143,11 +143,21 @@ export class InspectorPanel implements vscode.Disposable {
     })
   }
 
+  /** A directory document is the tree's own record (names → document pointers): not edited by hand. */
+  private directoryReason(): string | undefined {
+    const doc = this.handle.isReady() ? (this.handle.doc() as { type?: unknown; children?: unknown } | undefined) : undefined
+    const isDirectory = (doc?.type === 'dir' || doc?.type === 'directory') && typeof doc.children === 'object' && doc.children !== null
+    return isDirectory
+      ? 'a directory document: its entries point at the documents of the tree, and a wrong pointer or type loses them. Rename, add or remove documents with tonk-p2p doc (or the app) instead.'
+      : undefined
+  }
+
   private async sendState(): Promise<void> {
     const state: InspectorState = {
       url: this.handle.url,
       documentId: this.handle.documentId,
       path: this.path,
+      ...(this.directoryReason() && { readOnly: this.directoryReason() }),
       ...this.docView(),
       peers: this.ended ? [] : await this.peerViews().catch(() => []),
     }
@@ -173,6 +183,8 @@ export class InspectorPanel implements vscode.Disposable {
   private edit(edit: InspectorEdit): void {
     const fail = (error: string) => this.post({ type: 'result', requestId: edit.requestId, ok: false, error })
     if (this.ended) return fail('the session has stopped: the document is read-only')
+    const directory = this.directoryReason()
+    if (directory) return fail(directory)
     if (!this.handle.isReady()) return fail('the document is not available')
     try {
       this.handle.change((draft) => applyEdit(draft, edit), { message: describeEdit(edit) })
