@@ -4,6 +4,7 @@
 // nothing.
 import * as vscode from 'vscode'
 import type { PeerRefusedEvent } from '../core/net/iroh-adapter'
+import { toolColumn } from './webviews/layout'
 import type { Session } from '../core/session'
 import type { SessionManager } from './session-manager'
 import { formatRefusedLine, formatTraceLine, traceHeader } from './trace-format'
@@ -96,7 +97,7 @@ export class TraceDocuments implements vscode.TextDocumentContentProvider, vscod
     // The .tonktrace extension selects the language; set it anyway if another extension claimed it.
     if (doc.languageId !== 'tonk-trace') doc = await vscode.languages.setTextDocumentLanguage(doc, 'tonk-trace')
     if (open) this.emitter.fire(TRACE_URI)
-    const editor = await vscode.window.showTextDocument(doc, { preview: false })
+    const editor = await vscode.window.showTextDocument(doc, { preview: false, viewColumn: open ? undefined : toolColumn() })
     // Scroll to the newest message.
     const last = editor.document.lineCount - 1
     editor.revealRange(new vscode.Range(last, 0, last, 0))

@@ -8,6 +8,7 @@ import type { DocView, HostToInspector, InspectorEdit, InspectorState, PeerSyncV
 import type { Ctx } from '../ctx'
 import { parseInspectorMessage } from './guards'
 import { escapeHtml, mediaDir, nonce, webviewOut } from './html'
+import { toolColumn } from './layout'
 import { applyEdit, describeEdit, docHistory, EditError, toInspectorValue } from './inspector-model'
 
 export const INSPECTOR_VIEW_TYPE = 'tonk.inspector'
@@ -37,7 +38,7 @@ export class InspectorPanel implements vscode.Disposable {
     }
     existing?.panel.dispose()
     const title = `Inspect ${path ?? handle.documentId.slice(0, 8)}`
-    const panel = vscode.window.createWebviewPanel(INSPECTOR_VIEW_TYPE, title, vscode.ViewColumn.Active, {
+    const panel = vscode.window.createWebviewPanel(INSPECTOR_VIEW_TYPE, title, toolColumn(), {
       enableScripts: true,
       enableCommandUris: false,
       localResourceRoots: [webviewOut(ctx.extension.extensionUri), mediaDir(ctx.extension.extensionUri)],

@@ -13,6 +13,7 @@ import type { Ctx } from '../ctx'
 import { loadEngine } from '../engine-loader'
 import { parsePreviewMessage } from './guards'
 import { nonce, webviewOut } from './html'
+import { toolColumn } from './layout'
 import { rewriteEntryHtml } from './preview-html'
 
 export const PREVIEW_VIEW_TYPE = 'tonk.preview'
@@ -69,7 +70,7 @@ export class PreviewPanel implements vscode.Disposable {
       return existing
     }
     existing?.dispose()
-    const panel = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, `Preview ${session.bundle.manifest.name}`, vscode.ViewColumn.Beside, {
+    const panel = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, `Preview ${session.bundle.manifest.name}`, toolColumn(), {
       enableScripts: true,
       enableCommandUris: false,
       enableForms: true,
