@@ -28,11 +28,13 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ViewNode>, vsc
   }
 
   getTreeItem(node: ViewNode): vscode.TreeItem {
-    const state = node.children?.length
-      ? node.expanded
-        ? vscode.TreeItemCollapsibleState.Expanded
-        : vscode.TreeItemCollapsibleState.Collapsed
-      : vscode.TreeItemCollapsibleState.None
+    // An `expanded` node is expandable even while empty: VS Code keeps the state it first saw for an id,
+    // and the root directory starts empty at every session start.
+    const state = node.expanded
+      ? vscode.TreeItemCollapsibleState.Expanded
+      : node.children?.length
+        ? vscode.TreeItemCollapsibleState.Collapsed
+        : vscode.TreeItemCollapsibleState.None
     const item = new vscode.TreeItem(node.label, state)
     item.id = node.id
     item.description = node.description

@@ -52,7 +52,8 @@ export default async function sessionUi(ctx: ScenarioContext): Promise<void> {
 
   const row = peers.locator('.monaco-list-row', { hasText: 'peer-b' })
   await row.waitFor({ timeout: 30_000 })
-  await until('peer-b connected', async () => /connected/.test(await row.innerText()))
+  // Connected is the row's icon; its description starts with the path.
+  await until('peer-b connected', async () => (await row.locator('.codicon-pass-filled').count()) > 0 && /direct/.test(await row.innerText()))
   await statusItem('Tonk: 1 peer').waitFor({ timeout: 15_000 })
   await ctx.screenshot('peers-view-with-cli-peer')
 
