@@ -16,10 +16,17 @@ export async function findBundles(): Promise<BundleCandidate[]> {
   ])
   const folders = manifests.map((m) => {
     const uri = vscode.Uri.joinPath(m, '..')
-    return { kind: 'folder' as const, uri, label: vscode.workspace.asRelativePath(uri) || uri.fsPath }
+    return { kind: 'folder' as const, uri, label: folderLabel(uri) }
   })
   const files = zips.map((uri) => ({ kind: 'zip' as const, uri, label: vscode.workspace.asRelativePath(uri) }))
   return [...folders, ...files].sort((a, b) => a.label.localeCompare(b.label))
+}
+
+/** How a person names a bundle folder: relative to the workspace, or a workspace folder by its name. */
+export function folderLabel(uri: vscode.Uri): string {
+  const relative = vscode.workspace.asRelativePath(uri, false)
+  if (relative && relative !== uri.fsPath) return relative
+  return vscode.workspace.getWorkspaceFolder(uri)?.name ?? uri.path.split('/').filter(Boolean).pop() ?? uri.fsPath
 }
 
 /** The bundle a command acts on: the one given, the only one, or the one the user picks. */
@@ -33,7 +40,7 @@ export async function pickBundle(
     const isZip = given.path.endsWith('.zip')
     if (isZip) return { kind: 'zip', uri: given, label: vscode.workspace.asRelativePath(given) }
     const uri = isManifest ? vscode.Uri.joinPath(given, '..') : given
-    return { kind: 'folder', uri, label: vscode.workspace.asRelativePath(uri) }
+    return { kind: 'folder', uri, label: folderLabel(uri) }
   }
   const all = (await findBundles()).filter(filter)
   if (all.length === 0) {

@@ -23,7 +23,8 @@ export async function validateManifest(ctx: Ctx, target?: vscode.Uri): Promise<I
     void vscode.window.showInformationMessage(`Tonk: ${bundle.label} is a valid bundle.`)
   } else {
     ctx.log.warn(`validate ${bundle.label}: ${errors.length} error(s)\n${describeIssues(report.issues)}`)
-    void vscode.window.showErrorMessage(`Tonk: ${bundle.label} has ${errors.length} error(s): ${errors[0]!.message}`, 'Show Log').then((a) => {
+    const first = errors.length === 1 ? `: ${errors[0]!.message}` : ` (the Problems panel lists them all); first: ${errors[0]!.message}`
+    void vscode.window.showErrorMessage(`Tonk: ${bundle.label} has ${errors.length} error${errors.length === 1 ? '' : 's'}${first}`, 'Show Log').then((a) => {
       if (a) ctx.log.channel.show(true)
     })
   }

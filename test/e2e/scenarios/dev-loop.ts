@@ -198,7 +198,6 @@ export default async function devLoop(ctx: ScenarioContext): Promise<void> {
   writeFileSync(manifestPath, manifest)
 
   // 9. The CLI reaches a local peer from any folder.
-  await ctx.runCommand('Tonk: Stop Local Peers').catch(() => {})
   await ctx.commandPalette('Tonk: Start Local Peers', { run: true })
   const countInput = page.locator('.quick-input-widget .quick-input-box input')
   await countInput.waitFor()
