@@ -75,8 +75,23 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
         status.update(snap)
       }),
     )
-    // Local peers belong to the session: they stop with it (and with the extension), before it.
-    c.own(sessions.beforeStop(() => localPeers.stop()))
+    // Local peers belong to the session: they stop with it (and with the extension), before it. A
+    // restart (Start P2P Session on a running one) brings the same number back on the new build.
+    let localPeersBeforeStop = 0
+    c.own(
+      sessions.beforeStop(async () => {
+        localPeersBeforeStop = localPeers.runningCount
+        await localPeers.stop()
+      }),
+    )
+    c.own(
+      sessions.onDidChange((session) => {
+        const count = localPeersBeforeStop
+        localPeersBeforeStop = 0
+        if (!session || !sessions.isRestart || count === 0) return
+        void vscode.commands.executeCommand('tonk.startLocalPeers', count)
+      }),
+    )
     c.own(localPeers.onDidChange(() => void vscode.commands.executeCommand('setContext', 'tonk.localPeersRunning', localPeers.runningCount > 0)))
     void vscode.commands.executeCommand('setContext', 'tonk.localPeersRunning', false)
     const hotReload = c.own(new HotReload(c, sessions, localPeers))

@@ -68,10 +68,21 @@ export class SessionManager implements SessionHost, vscode.Disposable {
    */
   start(candidate: BundleCandidate): Promise<Session> {
     return this.enqueue(async () => {
-      await this.stopNow()
-      return this.startNow(candidate)
+      this.restarting = this.session !== undefined
+      try {
+        await this.stopNow()
+        return await this.startNow(candidate)
+      } finally {
+        this.restarting = false
+      }
     })
   }
+
+  /** True while start() replaces a running session (listeners of onDidChange may bring things back). */
+  get isRestart(): boolean {
+    return this.restarting
+  }
+  private restarting = false
 
   stop(): Promise<void> {
     return this.enqueue(() => this.stopNow())
