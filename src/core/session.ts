@@ -635,6 +635,11 @@ export class Session extends EventEmitter<SessionEvents> {
     }
   }
 
+  /** A peer with no row left loses its label, so the labels stay as few as the adapter's rows. */
+  private forgetSource(adapter: IrohNetworkAdapter, endpointId: string): void {
+    if (adapter.connectionStatus(endpointId) === 'unknown') this.sources.delete(endpointId)
+  }
+
   private wireAdapter(adapter: IrohNetworkAdapter): void {
     adapter.events.on('peer-connected', (p) => {
       if (!this.sources.has(p.endpointId)) this.sources.set(p.endpointId, p.direction === 'inbound' ? 'incoming' : 'ticket')
@@ -647,6 +652,12 @@ export class Session extends EventEmitter<SessionEvents> {
       this.log.info(`session: peer ${e.endpointId.slice(0, 10)} closed: ${e.reason}`)
       this.recentPeers.lost(e.endpointId)
       this.refreshAfterGrace()
+      this.forgetSource(adapter, e.endpointId)
+      this.scheduleChanged()
+    })
+    adapter.events.on('dial-dropped', (e) => {
+      this.log.info(`session: no longer dialing ${e.endpointId.slice(0, 10)}: ${e.reason}`)
+      this.forgetSource(adapter, e.endpointId)
       this.scheduleChanged()
     })
     adapter.events.on('peer-refused', (e) => {

@@ -25,6 +25,10 @@
 //                      writes bytes=B into each without the target ever reading them
 //   partial-frames     identities=K endpoints, each admitted, each sends the header of a frame=L byte
 //                      frame and L-1 bytes of it, then holds (seconds=…)
+//   pex-flood          valid handshake listing the 'pex' feature, then peer-exchange frames naming ids=N
+//                      made-up endpoint ids (valid keys; 64 a frame, frames=N a second), each at addrs=K
+//                      random addresses in net=A.B.C (a /24 the test routes into a namespace where
+//                      nobody answers; never an outside address), then stays seconds=S and leaves
 // A mode ends when the target closes the connection or after `seconds` (default 20).
 import { randomBytes } from 'node:crypto'
 import { cbor } from '@automerge/automerge-repo/slim'
@@ -33,7 +37,7 @@ import { toNumberArray } from '../../src/core/net/bytes'
 import { closeEndpoint, createEndpoint, parseDialTarget, TONK_SYNC_ALPN, alpnBytes } from '../../src/core/net/endpoint'
 import { encodeFrame, FrameDecoder } from '../../src/core/net/framing'
 import { HANDSHAKE_VERSION, open, seal, sealContext } from '../../src/core/net/handshake'
-import type { Connection, RecvStream, SendStream } from '../../src/core/net/iroh'
+import { SecretKey, type Connection, type RecvStream, type SendStream } from '../../src/core/net/iroh'
 
 const [mode, ticket, bundleId, namespace, ...rest] = process.argv.slice(2)
 const opts = Object.fromEntries(rest.map((kv) => kv.split('=', 2) as [string, string]))
@@ -192,7 +196,7 @@ async function main(): Promise<void> {
         await stuffStreams()
         break
       default: {
-        const remote = await handshake()
+        const remote = await handshake(mode === 'pex-flood' ? { features: ['pex'] } : {})
         if (!remote || state.refusal || state.ended) break
         await attack(remote)
       }
@@ -292,6 +296,26 @@ async function main(): Promise<void> {
             out({ event: 'progress', sent, ms: Math.round(lastReport - started) })
           }
         }
+        return
+      }
+      case 'pex-flood': {
+        const net = opts.net ?? ''
+        if (!/^10\.\d{1,3}\.\d{1,3}$/.test(net)) throw new Error('pex-flood needs net=10.x.y (a test namespace /24)')
+        const ids = Number(opts.ids ?? 6400)
+        const addrs = Number(opts.addrs ?? 2)
+        const perSecond = Number(opts.frames ?? 50)
+        const randomAddr = () => `${net}.${2 + Math.floor(Math.random() * 250)}:${1024 + Math.floor(Math.random() * 60000)}`
+        let offered = 0
+        while (offered < ids && !state.ended) {
+          const peers = Array.from({ length: Math.min(64, ids - offered) }, () => ({
+            id: SecretKey.generate().public().toString(),
+            addrs: Array.from({ length: addrs }, randomAddr),
+          }))
+          await write(frame({ type: 'tonk/pex', peers }))
+          offered += peers.length
+          await sleep(1000 / perSecond)
+        }
+        out({ event: 'offered', ids: offered })
         return
       }
       default:

@@ -32,10 +32,12 @@ export function hostileTarget(ticket: string, bundle: LoadedBundle): Required<Ho
   }
 }
 
-export function runHostile(mode: string, target: HostileTarget, extra: string[] = [], timeoutMs = 60000): Promise<HostileRun> {
+/** `wrap` runs the hostile on a test host (its `exec` prefix, test/helpers/netns.ts). */
+export function runHostile(mode: string, target: HostileTarget, extra: string[] = [], timeoutMs = 60000, wrap: string[] = []): Promise<HostileRun> {
   return new Promise((resolve, reject) => {
     const args = [mode, target.ticket, target.bundleId, target.namespace, ...(target.hskey ? [`hskey=${target.hskey}`] : []), ...extra]
-    const child = spawn(process.execPath, ['--import', 'tsx', '--no-deprecation', hostileScript, ...args], {
+    const argv = [...wrap, process.execPath, '--import', 'tsx', '--no-deprecation', hostileScript, ...args]
+    const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''

@@ -7,7 +7,7 @@ import { DnsTxt } from 'bonjour-service/dist/lib/dns-txt.js'
 import { DhtSource, peerRecordTicket, slotOf } from '../../src/core/discovery/dht'
 import { readPexFrame } from '../../src/core/discovery/exchange'
 import { ed25519FromSeed, ed25519Verify, mdnsBundleTag } from '../../src/core/discovery/keys'
-import { DiscoveryManager, isSocketAddress, type DiscoveryHost } from '../../src/core/discovery/manager'
+import { DiscoveryManager, isSocketAddress, type DiscoveryHost, type DiscoveryLimits } from '../../src/core/discovery/manager'
 import { mdnsTxt, parseServiceType, readMdnsTxt } from '../../src/core/discovery/mdns'
 import type { DiscoveryContext, DiscoverySourceName, PeerCandidate } from '../../src/core/discovery/types'
 import { noopLogger } from '../../src/core/log'
@@ -126,6 +126,126 @@ describe('discovery: manager', () => {
     m.unsuppress(x)
     m.offer(c(x, ['3.3.3.3:3']))
     assert.equal(calls.length, 4)
+  })
+})
+
+describe('discovery: limits on what peers pass on (security issue 12)', () => {
+  const me = hex()
+  /** 'refuses': the host cannot dial it (not a key, or over the adapter's limit). */
+  const make = (status: Record<string, 'connected' | 'dialing' | 'unknown' | 'refuses'> = {}, limits: DiscoveryLimits = {}) => {
+    const calls: string[] = []
+    const host: DiscoveryHost = {
+      dial: (target, source) => {
+        if (status[target.slice(0, 64)] === 'refuses') throw Object.assign(new Error('not a key'), { code: 'E_BAD_TICKET' })
+        calls.push(`dial ${source} ${target.slice(0, 64)}`)
+      },
+      status: (id) => (status[id] === 'refuses' ? 'unknown' : status[id] ?? 'unknown'),
+      label: (id, source) => calls.push(`label ${source} ${id}`),
+      forget: (id) => calls.push(`forget ${id}`),
+    }
+    const context = { endpointId: me, mdnsKey, dhtKey: bundleId, mdnsService: '_tonk-sync._udp', protocolVersion: '1.0.0', addresses: () => [], ticket: () => '', secretKey: async () => new Uint8Array(32), logger: noopLogger }
+    return { m: new DiscoveryManager({ context, host, sources: [], limits }), calls, status }
+  }
+  /** What `via` passed on to us by peer exchange. */
+  const relayed = (via: string, endpointId: string, addresses = ['10.0.0.1:1']): PeerCandidate => ({ endpointId, addresses, source: 'exchange', via })
+  const dialed = (calls: string[]) => calls.filter((l) => l.startsWith('dial ')).map((l) => l.split(' ')[2])
+
+  it('one sender names at most maxRelayedPerSender peers we never reached; what it alone named goes when it leaves', () => {
+    const { m, calls, status } = make({}, { maxRelayedPerSender: 3 })
+    const [liar, honest] = [hex(), hex()]
+    const ids = Array.from({ length: 6 }, () => hex())
+    for (const id of ids) m.offer(relayed(liar, id))
+    assert.deepEqual(dialed(calls), ids.slice(0, 3), 'three named, the rest dropped')
+    for (const id of ids.slice(0, 3)) status[id] = 'dialing'
+    // ids[0] is also on mDNS (first hand), ids[1] connects, ids[2] is also named by an honest peer.
+    m.offer({ endpointId: ids[0]!, addresses: ['10.0.0.9:9'], source: 'mdns' })
+    status[ids[1]!] = 'connected'
+    m.peerConnected(ids[1]!)
+    m.offer(relayed(honest, ids[2]!))
+    // Two slots freed (confirmed peers do not count against the sender): two more of its names are taken.
+    m.offer(relayed(liar, ids[3]!))
+    m.offer(relayed(liar, ids[4]!))
+    m.offer(relayed(liar, ids[5]!))
+    assert.deepEqual(dialed(calls).slice(3), [ids[3], ids[4]])
+    status[ids[3]!] = status[ids[4]!] = 'dialing'
+    calls.length = 0
+    m.peerLeft(liar)
+    assert.deepEqual(calls.sort(), [`forget ${ids[3]}`, `forget ${ids[4]}`].sort(), 'only what it alone named and we never reached')
+    assert.equal(m.sizes.senders, 1)
+    m.peerLeft(honest)
+    assert.deepEqual(calls.slice(2), [`forget ${ids[2]}`])
+    assert.equal(m.sizes.senders, 0)
+  })
+
+  it('a sender passes on at most relayedBurst entries at once, then relayedPerSecond', async () => {
+    const { m, calls } = make({}, { relayedBurst: 5, relayedPerSecond: 20, maxRelayedPerSender: 1000 })
+    const sender = hex()
+    for (let i = 0; i < 50; i++) m.offer(relayed(sender, hex()))
+    assert.equal(dialed(calls).length, 5)
+    await new Promise((r) => setTimeout(r, 260))
+    for (let i = 0; i < 50; i++) m.offer(relayed(sender, hex()))
+    const n = dialed(calls).length - 5
+    assert.ok(n >= 3 && n <= 7, `${n} passed after 260 ms at 20/s`)
+  })
+
+  it('candidates are bounded: past maxCandidates the oldest neither dialed nor connected goes, else the new one is dropped', () => {
+    const { m, calls, status } = make({}, { maxCandidates: 3 })
+    const ids = Array.from({ length: 5 }, () => hex())
+    for (const id of ids.slice(0, 3)) {
+      m.offer({ endpointId: id, addresses: ['10.0.0.1:1'], source: 'mdns' })
+      status[id] = 'dialing'
+    }
+    m.offer({ endpointId: ids[3]!, addresses: ['10.0.0.1:1'], source: 'mdns' })
+    assert.equal(m.sizes.candidates, 3)
+    assert.deepEqual(dialed(calls), ids.slice(0, 3), 'no room: dropped')
+    status[ids[1]!] = 'unknown' // the adapter gave up on it
+    m.offer({ endpointId: ids[4]!, addresses: ['10.0.0.1:1'], source: 'mdns' })
+    assert.equal(m.sizes.candidates, 3)
+    assert.deepEqual(dialed(calls), [...ids.slice(0, 3), ids[4]])
+    assert.deepEqual(m.addressesOf(ids[1]!), [], 'the evicted one is gone')
+  })
+
+  it('passes on only addresses the peer itself reported, never what another peer told us', () => {
+    const { m } = make()
+    const [x, y, sender] = [hex(), hex(), hex()]
+    m.offer({ endpointId: x, addresses: ['10.0.0.1:1'], source: 'mdns' })
+    m.offer(relayed(sender, x, ['6.6.6.6:6']))
+    m.offer(relayed(sender, y, ['6.6.6.6:7']))
+    assert.deepEqual(m.addressesOf(x), ['10.0.0.1:1'])
+    assert.deepEqual(m.addressesOf(y), [])
+  })
+
+  it('after the adapter gave up on a peer, another peer naming it does not start the dials again; a first-hand source does', () => {
+    const { m, calls } = make({}, { relayedRetryMs: 60_000 })
+    const [x, sender] = [hex(), hex()]
+    m.offer(relayed(sender, x))
+    m.dialDropped(x)
+    m.offer(relayed(sender, x, ['10.0.0.2:2']))
+    assert.deepEqual(dialed(calls), [x])
+    m.offer({ endpointId: x, addresses: ['10.0.0.3:3'], source: 'mdns' })
+    assert.deepEqual(dialed(calls), [x, x])
+  })
+
+  it('a peer that cannot be dialed (not a key, adapter full) is not remembered and takes no slot of its sender', () => {
+    const bad = [hex(), hex(), hex()]
+    const { m, calls } = make(Object.fromEntries(bad.map((id) => [id, 'refuses' as const])), { maxRelayedPerSender: 2 })
+    const sender = hex()
+    for (const id of bad) m.offer(relayed(sender, id))
+    assert.deepEqual(m.sizes, { candidates: 0, senders: 1 })
+    const good = [hex(), hex()]
+    for (const id of good) m.offer(relayed(sender, id))
+    assert.deepEqual(dialed(calls), good)
+  })
+
+  it('a sender cannot name itself, and a stopped manager holds nothing', async () => {
+    const { m, calls } = make()
+    const sender = hex()
+    m.offer(relayed(sender, sender))
+    assert.deepEqual(calls, [])
+    m.offer(relayed(sender, hex()))
+    assert.deepEqual(m.sizes, { candidates: 1, senders: 1 })
+    await m.stop()
+    assert.deepEqual(m.sizes, { candidates: 0, senders: 0 })
   })
 })
 

@@ -6,14 +6,18 @@
 // we bridge to) and show up in the sync trace as document traffic. Why not only a hello field: peers
 // connected later still need an update frame, so the frame alone is the simpler whole.
 // Every peer that connects gets our other connected peers; every other peer gets the newcomer. Only
-// peers behind a completed handshake are passed on, so the lists hold peers of this bundle; a lying
-// peer can only waste dials, which the handshake refuses and the manager rate-limits.
+// peers we are connected to (behind a completed handshake) are passed on, never mere candidates, and
+// only at addresses we saw them at or they announced themselves (not what another peer told us). What
+// we receive is one peer's word: at most 64 entries a frame here, then the manager's per-sender limits
+// (a rate, a cap on peers we never reached, all dropped when the sender leaves) and the adapter's
+// discovered-dial limits (docs/discovery.md, "Limits").
 import type { IrohNetworkAdapter, PeerInfo } from '../net/iroh-adapter'
 import { isSocketAddress } from './manager'
 import type { DiscoveryContext, PeerSource } from './types'
 
 export const PEX_FEATURE = 'pex'
 export const PEX_TYPE = 'tonk/pex'
+/** Entries read from one frame (the rest is ignored) and sent per frame. */
 const MAX_PEERS_PER_FRAME = 64
 const MAX_ADDRS_PER_PEER = 8
 
@@ -92,7 +96,7 @@ export class PeerExchange implements PeerSource {
     const context = this.context
     if (!context || message.type !== PEX_TYPE) return
     for (const entry of readPexFrame(message)) {
-      context.offer({ endpointId: entry.id, addresses: entry.addrs, source: 'exchange' })
+      context.offer({ endpointId: entry.id, addresses: entry.addrs, source: 'exchange', via: from })
     }
     context.logger.debug(`pex: ${from.slice(0, 10)} told us about peers`)
   }

@@ -67,26 +67,38 @@ export function createDiscovery(deps: DiscoveryDeps): DiscoveryRuntime {
     sources,
     host: {
       dial: (target, source) => {
-        const endpointId = adapter.dial(target)
+        const endpointId = adapter.dial(target, { discovered: true })
         deps.label(endpointId, source)
       },
-      status: (endpointId) => {
-        const info = adapter.peerInfo(endpointId)
-        if (!info) return 'unknown'
-        return info.state === 'connected' ? 'connected' : 'dialing'
-      },
+      status: (endpointId) => adapter.connectionStatus(endpointId),
       label: (endpointId, source) => deps.label(endpointId, source),
-      forget: (endpointId) => adapter.disconnectPeer(endpointId),
+      // Only what discovery alone dialed: a ticket or known peer found again by mDNS keeps its redials.
+      forget: (endpointId) => void adapter.forgetDiscovered(endpointId, 'discovery withdrew it'),
     },
   })
+  // The manager learns who is real (connected) and which senders of peer exchange left.
+  const m = manager
+  const onConnected = (p: PeerInfo) => m.peerConnected(p.endpointId)
+  const onClosed = (e: { endpointId: string }) => m.peerLeft(e.endpointId)
+  const onDropped = (e: { endpointId: string }) => m.dialDropped(e.endpointId)
+  adapter.events.on('peer-connected', onConnected)
+  adapter.events.on('peer-closed', onClosed)
+  adapter.events.on('dial-dropped', onDropped)
+  const unsubscribe = () => {
+    adapter.events.off('peer-connected', onConnected)
+    adapter.events.off('peer-closed', onClosed)
+    adapter.events.off('dial-dropped', onDropped)
+  }
   const bridge = deps.bridge ? new BridgeAdapter(deps.bridge, deps.context.logger) : undefined
   if (bridge) deps.label(bridge.url, 'bridge')
-  const m = manager
   return {
     sourceNames: m.sourceNames,
     extraAdapters: bridge ? [bridge] : [],
     start: () => m.start(),
-    stop: () => m.stop(),
+    stop: () => {
+      unsubscribe()
+      return m.stop()
+    },
     pause: async () => {
       bridge?.pause()
       await m.pause()

@@ -4,19 +4,54 @@
 // query, the DHT is re-read, every new connection triggers peer exchange) must not cause a redial
 // storm: a peer already dialed keeps the adapter's own jittered back-off unless its addresses change,
 // and even then it is redialed at most once per `minRedialMs`.
+// What a peer passes on (peer exchange) is only its word: each sender may name a bounded number of
+// peers we never reached, at a bounded rate, and they are dropped when it leaves; the whole table of
+// candidates is bounded too (docs/discovery.md, "Limits").
 import { firstLine } from '../net/endpoint'
+import { TokenBucket } from '../net/rate-limit'
 import type { DiscoveryContext, DiscoverySourceName, PeerCandidate, PeerSource } from './types'
 
 export interface DiscoveryHost {
-  /** Dial (and keep redialing with back-off) a ticket or `<id>@<ip:port>,…`; returns the endpoint id. */
+  /**
+   * Dial a ticket or `<id>@<ip:port>,…` as a discovered peer (redialed with back-off, dropped after a few
+   * failed dials); may throw (E_DIAL_LIMIT: the adapter dials as many discovered peers as it takes).
+   */
   dial(target: string, source: DiscoverySourceName): void
   /** 'connected' peers need nothing; 'dialing' ones are in the adapter's back-off already. */
   status(endpointId: string): 'connected' | 'dialing' | 'unknown'
   /** A connected (or dialed) peer was also found by this source: the session may relabel 'incoming'. */
   label(endpointId: string, source: DiscoverySourceName): void
-  /** Stop redialing a peer that is not connected (it said goodbye). */
+  /** Stop redialing a peer discovery dialed (it said goodbye, or whoever told us about it left). */
   forget(endpointId: string): void
 }
+
+/** Limits on what discovery remembers and on what one peer passing others on may make us do. */
+export interface DiscoveryLimits {
+  /** Candidates remembered (`seen`); past it the oldest one we neither dial nor are connected to goes. */
+  maxCandidates?: number
+  /** Peers one sender may name that nothing else vouches for and we never reached. */
+  maxRelayedPerSender?: number
+  /** Entries one sender may pass on per second… */
+  relayedPerSecond?: number
+  /** …with bursts of this many (a newcomer gets all of a peer's peers at once). */
+  relayedBurst?: number
+  /** Senders tracked at once (they are connected peers; this is a backstop). */
+  maxSenders?: number
+  /** After the adapter gave up on a peer, a relayed offer does not redial it for this long. */
+  relayedRetryMs?: number
+  /** Peers the user disconnected that are remembered (oldest forgotten first). */
+  maxSuppressed?: number
+}
+
+export const DEFAULT_DISCOVERY_LIMITS: Readonly<Required<DiscoveryLimits>> = Object.freeze({
+  maxCandidates: 256,
+  maxRelayedPerSender: 16,
+  relayedPerSecond: 1,
+  relayedBurst: 64,
+  maxSenders: 256,
+  relayedRetryMs: 5 * 60_000,
+  maxSuppressed: 1024,
+})
 
 export interface DiscoveryManagerOptions {
   context: Omit<DiscoveryContext, 'offer' | 'lost'>
@@ -26,14 +61,31 @@ export interface DiscoveryManagerOptions {
   addressPollMs?: number
   /** Least time between two dials of one peer forced by new addresses. Default 1000 ms. */
   minRedialMs?: number
+  limits?: DiscoveryLimits
 }
 
 interface Seen {
+  /** Where we dial it. */
   addresses: string[]
+  /** Where the peer itself says it is (mDNS, its signed DHT record): what peer exchange passes on. */
+  vouched: string[]
   source: DiscoverySourceName
   lastDialAt: number
   /** We dialed it because of a discovery source (so a goodbye may stop the redials). */
   dialedByDiscovery: boolean
+  /** We were connected to it, or a source other than peer exchange reported it. */
+  confirmed: boolean
+  /** Until confirmed: the peers that passed it on. When the last of them leaves, it is dropped. */
+  via: Set<string>
+  /** When the adapter last gave up dialing it (too many failed dials). */
+  gaveUpAt?: number
+}
+
+/** A peer that passes others on (peer exchange). */
+interface Sender {
+  bucket: TokenBucket
+  /** Unconfirmed candidates it named. */
+  named: Set<string>
 }
 
 const ENDPOINT_ID = /^[0-9a-f]{64}$/
@@ -41,8 +93,10 @@ const MAX_ADDRESSES = 16
 
 export class DiscoveryManager {
   private readonly seen = new Map<string, Seen>()
+  private readonly senders = new Map<string, Sender>()
   /** Peers the user disconnected: discovery leaves them alone until they are dialed explicitly. */
   private readonly suppressed = new Set<string>()
+  private readonly limits: Required<DiscoveryLimits>
   private readonly context: DiscoveryContext
   private readonly started: PeerSource[] = []
   private addressTimer?: NodeJS.Timeout
@@ -52,6 +106,7 @@ export class DiscoveryManager {
   private paused = false
 
   constructor(private readonly options: DiscoveryManagerOptions) {
+    this.limits = { ...DEFAULT_DISCOVERY_LIMITS, ...options.limits }
     this.context = {
       ...options.context,
       offer: (c) => this.offer(c),
@@ -87,6 +142,8 @@ export class DiscoveryManager {
   async stop(): Promise<void> {
     this.stopped = true
     await this.stopSources()
+    this.seen.clear()
+    this.senders.clear()
   }
 
   /**
@@ -113,14 +170,24 @@ export class DiscoveryManager {
     await Promise.all(running.map((s) => s.stop().catch(() => {})))
   }
 
-  /** Addresses a peer was last reported at (for peer exchange). */
+  /**
+   * Addresses the peer itself reported (mDNS, its DHT record), for peer exchange to pass on. Never what
+   * another peer passed on: a liar's addresses must not travel further than to us.
+   */
   addressesOf(endpointId: string): string[] {
-    return this.seen.get(endpointId)?.addresses ?? []
+    return this.seen.get(endpointId)?.vouched ?? []
+  }
+
+  /** Candidates remembered, and peers passing others on (for tests and logs). */
+  get sizes(): { candidates: number; senders: number } {
+    return { candidates: this.seen.size, senders: this.senders.size }
   }
 
   /** The user disconnected this peer: do not dial it again on a discovery's say-so. */
   suppress(endpointId: string): void {
+    this.suppressed.delete(endpointId)
     this.suppressed.add(endpointId)
+    if (this.suppressed.size > this.limits.maxSuppressed) this.suppressed.delete(this.suppressed.values().next().value!)
   }
 
   /** The user dialed this peer explicitly: discovery may dial it again. */
@@ -130,19 +197,33 @@ export class DiscoveryManager {
 
   offer(candidate: PeerCandidate): void {
     if (this.stopped || this.paused) return
-    const { endpointId, source } = candidate
+    const { endpointId, source, via } = candidate
     if (this.suppressed.has(endpointId)) return
-    if (!ENDPOINT_ID.test(endpointId) || endpointId === this.context.endpointId) return
+    if (!ENDPOINT_ID.test(endpointId) || endpointId === this.context.endpointId || endpointId === via) return
     const addresses = [...new Set(candidate.addresses.filter(isSocketAddress))].slice(0, MAX_ADDRESSES)
     if (addresses.length === 0 && !candidate.ticket) return
-    const status = this.options.host.status(endpointId)
-    const previous = this.seen.get(endpointId)
     const now = Date.now()
+    const previous = this.seen.get(endpointId)
+    let sender: Sender | undefined
+    if (via !== undefined) {
+      // Only its word: charged to the sender, and bounded per sender.
+      sender = this.senderOf(via, now)
+      if (!sender || sender.bucket.tryTake(now) > 0) return
+      if (!previous?.confirmed && !sender.named.has(endpointId) && sender.named.size >= this.limits.maxRelayedPerSender) return
+    }
+    if (!previous && !this.makeRoom()) return
+    const status = this.options.host.status(endpointId)
     const merged = previous ? [...new Set([...addresses, ...previous.addresses])].slice(0, MAX_ADDRESSES) : addresses
-    const entry: Seen = previous ?? { addresses: merged, source, lastDialAt: 0, dialedByDiscovery: false }
+    const entry: Seen = previous ?? { addresses: merged, vouched: [], source, lastDialAt: 0, dialedByDiscovery: false, confirmed: false, via: new Set() }
     const newAddresses = merged.length !== entry.addresses.length || merged.some((a) => !entry.addresses.includes(a))
     entry.addresses = merged
     this.seen.set(endpointId, entry)
+    if (via === undefined) entry.vouched = [...new Set([...addresses, ...entry.vouched])].slice(0, MAX_ADDRESSES)
+    if (via === undefined || status === 'connected') this.confirm(endpointId, entry)
+    else if (!entry.confirmed) {
+      entry.via.add(via)
+      sender!.named.add(endpointId)
+    }
     if (status === 'connected') {
       this.options.host.label(endpointId, source)
       return
@@ -150,6 +231,8 @@ export class DiscoveryManager {
     // Already in the adapter's back-off with nothing new to try: leave it to the back-off.
     if (status === 'dialing' && !newAddresses && !candidate.ticket) return
     if (status === 'dialing' && now - entry.lastDialAt < (this.options.minRedialMs ?? 1000)) return
+    // The adapter gave up on it: another peer's word does not start the dials again soon.
+    if (via !== undefined && entry.gaveUpAt !== undefined && now - entry.gaveUpAt < this.limits.relayedRetryMs) return
     entry.lastDialAt = now
     entry.source = source
     entry.dialedByDiscovery = true
@@ -158,6 +241,8 @@ export class DiscoveryManager {
       this.options.host.dial(target, source)
       this.context.logger.debug(`discovery: dialing ${endpointId.slice(0, 10)} found by ${source} at ${merged.join(', ')}`)
     } catch (err) {
+      // Not a key, or the adapter dials all the discovered peers it takes: nothing to remember it for.
+      if (this.options.host.status(endpointId) === 'unknown') this.remove(endpointId, entry)
       this.context.logger.debug(`discovery: cannot dial ${endpointId.slice(0, 10)} from ${source}: ${firstLine(err)}`)
     }
   }
@@ -166,9 +251,77 @@ export class DiscoveryManager {
     const entry = this.seen.get(endpointId)
     if (!entry || entry.source !== source || !entry.dialedByDiscovery) return
     if (this.options.host.status(endpointId) === 'connected') return
-    this.seen.delete(endpointId)
+    this.remove(endpointId, entry)
     this.options.host.forget(endpointId)
     this.context.logger.debug(`discovery: ${endpointId.slice(0, 10)} left (${source}); not redialing it`)
+  }
+
+  /** We are connected to this peer: it is real, whoever told us about it. */
+  peerConnected(endpointId: string): void {
+    const entry = this.seen.get(endpointId)
+    if (entry) this.confirm(endpointId, entry)
+  }
+
+  /**
+   * A connected peer left. What it alone told us about and we never reached is dropped, and no longer
+   * dialed: a liar's list does not outlive its connection.
+   */
+  peerLeft(endpointId: string): void {
+    const sender = this.senders.get(endpointId)
+    if (!sender) return
+    this.senders.delete(endpointId)
+    let dropped = 0
+    for (const id of sender.named) {
+      const entry = this.seen.get(id)
+      if (!entry) continue
+      entry.via.delete(endpointId)
+      if (entry.confirmed || entry.via.size > 0) continue
+      if (this.options.host.status(id) === 'connected') {
+        this.confirm(id, entry)
+        continue
+      }
+      this.seen.delete(id)
+      if (entry.dialedByDiscovery) this.options.host.forget(id)
+      dropped++
+    }
+    if (dropped) this.context.logger.debug(`discovery: ${endpointId.slice(0, 10)} left; dropped ${dropped} peer(s) only it had named`)
+  }
+
+  /** The adapter stopped dialing a discovered peer (too many failed dials). */
+  dialDropped(endpointId: string): void {
+    const entry = this.seen.get(endpointId)
+    if (entry) entry.gaveUpAt = Date.now()
+  }
+
+  private senderOf(endpointId: string, now: number): Sender | undefined {
+    let sender = this.senders.get(endpointId)
+    if (!sender && this.senders.size < this.limits.maxSenders) {
+      sender = { bucket: new TokenBucket(this.limits.relayedPerSecond, this.limits.relayedBurst, now), named: new Set() }
+      this.senders.set(endpointId, sender)
+    }
+    return sender
+  }
+
+  private confirm(endpointId: string, entry: Seen): void {
+    entry.confirmed = true
+    for (const v of entry.via) this.senders.get(v)?.named.delete(endpointId)
+    entry.via.clear()
+  }
+
+  private remove(endpointId: string, entry: Seen): void {
+    this.seen.delete(endpointId)
+    for (const v of entry.via) this.senders.get(v)?.named.delete(endpointId)
+  }
+
+  /** Room for one more candidate: the oldest one we neither dial nor are connected to goes. */
+  private makeRoom(): boolean {
+    if (this.seen.size < this.limits.maxCandidates) return true
+    for (const [id, entry] of this.seen) {
+      if (this.options.host.status(id) !== 'unknown') continue
+      this.remove(id, entry)
+      return true
+    }
+    return false
   }
 
   private checkAddresses(): void {

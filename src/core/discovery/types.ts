@@ -15,6 +15,11 @@ export interface PeerCandidate {
   /** A full endpoint ticket, when the source has one (DHT records carry tickets). */
   ticket?: string
   source: DiscoverySourceName
+  /**
+   * The connected peer that passed this candidate on (peer exchange): only its word, so it is limited
+   * per sender and dropped when the sender leaves unless we reached the peer or another source saw it.
+   */
+  via?: string
 }
 
 /** What a source knows about this peer and how it reports candidates. */

@@ -53,7 +53,8 @@ import type { Connection, Incoming, IrohEndpoint, IrohEndpointAddr } from './iro
 import { FrameReader } from './stream-reader'
 import { DEFAULT_FRAME_BUDGET_BYTES, FrameBudget } from './frame-budget'
 import { guardStreams } from './stream-guard'
-import { PeerRateLimiter, type RateLimitOptions } from './rate-limit'
+import { DialLimitError, discoveredDialLimits, MAX_DIAL_TARGETS, type DiscoveredDialLimits } from './discovered-dials'
+import { PeerRateLimiter, TokenBucket, type RateLimitOptions } from './rate-limit'
 import { StreamWriter, StreamWriterError, type StreamWriterOptions } from './stream-writer'
 
 /** QUIC application close codes this adapter uses (the reason text says more). */
@@ -104,6 +105,8 @@ export interface IrohNetworkAdapterOptions {
   maxConnections?: number
   /** Incoming connections before their handshake completes; more are refused. Default 64. */
   maxHalfOpen?: number
+  /** Limits on dials discovery asks for (`dial(…, {discovered: true})`; see discovered-dials.ts). */
+  discoveredDials?: DiscoveredDialLimits
 }
 
 /** Connections one endpoint may hold with us at once: a duplicate pair, a retiring one, a spare. */
@@ -194,6 +197,8 @@ export interface IrohAdapterEvents {
   'state-changed': [{ online: boolean }]
   /** A frame of ours (type `tonk/…`, e.g. peer exchange) from a connected peer; never given to the Repo. */
   'extension-message': [{ endpointId: string; message: Record<string, unknown> }]
+  /** A discovered peer is no longer dialed (it failed too often, or discovery withdrew it). */
+  'dial-dropped': [{ endpointId: string; reason: string }]
 }
 
 /** Frames whose type starts with this are the session's own (peer exchange), not automerge-repo's. */
@@ -242,6 +247,10 @@ class Peer {
 interface DialState {
   endpointId: string
   addr: IrohEndpointAddr
+  /** Dialed on a discovery source's say-so only: limited, and forgotten after `maxFailures`. */
+  discovered: boolean
+  /** Dial attempts since the last completed handshake (the back-off's `attempt` is reset more often). */
+  failures: number
   attempt: number
   inFlight: boolean
   timer: NodeJS.Timeout | undefined
@@ -269,6 +278,9 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   private readonly retireTimeoutMs: number
   private readonly writerOptions: IrohNetworkAdapterOptions['writer']
   private readonly rateLimit: RateLimitOptions | false
+  private readonly discoveredLimits: Required<DiscoveredDialLimits>
+  /** Shared by every attempt at a discovered peer, so discovery cannot make us spray packets. */
+  private readonly discoveredBudget: TokenBucket
   private readonly alpn: number[] = alpnBytes(TONK_SYNC_ALPN)
   private readonly alpnV1: number[] = alpnBytes(TONK_SYNC_ALPN_V1)
   private readonly handshakeKey: Uint8Array
@@ -321,6 +333,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     this.frameBudget = new FrameBudget(Math.max(options.frameBudgetBytes ?? DEFAULT_FRAME_BUDGET_BYTES, 2 * (this.maxFrameBytes + FRAME_HEADER_BYTES)))
     this.maxConnections = options.maxConnections ?? 256
     this.maxHalfOpen = options.maxHalfOpen ?? 64
+    this.discoveredLimits = discoveredDialLimits(options.discoveredDials)
+    this.discoveredBudget = new TokenBucket(this.discoveredLimits.dialsPerSecond, this.discoveredLimits.burst, Date.now())
   }
 
   // ---- NetworkAdapter ------------------------------------------------------------------------
@@ -376,23 +390,41 @@ export class IrohNetworkAdapter extends NetworkAdapter {
 
   /**
    * Remembers a peer to keep connected to (redialed with back-off whenever the connection drops)
-   * and dials it now unless offline. Returns its endpoint id. Throws EndpointError for a bad ticket.
+   * and dials it now unless offline. Returns its endpoint id. Throws EndpointError for a bad ticket,
+   * DialLimitError (E_DIAL_LIMIT) past the limits. `discovered`: a discovery source found it, no person
+   * asked: it is dialed within the discovered-dial limits and forgotten after `maxFailures` failed dials
+   * in a row; a person's dial of the same peer lifts that.
    */
-  dial(target: DialTarget): string {
+  dial(target: DialTarget, options: { discovered?: boolean } = {}): string {
     const addr = parseDialTarget(target)
     const endpointId = addr.id().toString()
     if (endpointId === this.endpointId) {
       throw new EndpointError('E_BAD_TICKET', 'that ticket points at this endpoint itself')
     }
-    this.disconnectedByUser.delete(endpointId)
+    const discovered = options.discovered === true
+    // A person's Disconnect holds until a person dials the peer again, never on discovery's say-so.
+    if (discovered && this.disconnectedByUser.has(endpointId)) return endpointId
+    if (!discovered) this.disconnectedByUser.delete(endpointId)
     const existing = this.targets.get(endpointId)
     if (existing) {
       existing.addr = addr
       existing.attempt = 0
+      // A discovered peer re-offered with new addresses keeps its failure count: new addresses must
+      // not buy a liar endless dials. A person's dial makes it a person's target.
+      if (!discovered) {
+        existing.discovered = false
+        existing.failures = 0
+      }
     } else {
+      if (this.targets.size >= MAX_DIAL_TARGETS) throw new DialLimitError(`already dialing ${MAX_DIAL_TARGETS} peers`)
+      if (discovered && this.unreachedDiscoveredTargets() >= this.discoveredLimits.maxTargets) {
+        throw new DialLimitError(`already dialing ${this.discoveredLimits.maxTargets} discovered peers that did not answer yet`)
+      }
       this.targets.set(endpointId, {
         endpointId,
         addr,
+        discovered,
+        failures: 0,
         attempt: 0,
         inFlight: false,
         timer: undefined,
@@ -407,6 +439,40 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     }
     void this.attemptDial(state)
     return endpointId
+  }
+
+  /** Discovered targets we hold no connection to: the ones `maxTargets` counts. */
+  private unreachedDiscoveredTargets(): number {
+    let n = 0
+    for (const t of this.targets.values()) if (t.discovered && !this.peers.get(t.endpointId)?.link) n++
+    return n
+  }
+
+  /**
+   * Stops dialing a peer that only discovery asked for (a source withdrew it: mDNS goodbye, the peer
+   * that passed it on left). A person's target stays; connections stay. Returns whether it was dropped.
+   */
+  forgetDiscovered(endpointId: string, reason: string): boolean {
+    const state = this.targets.get(endpointId)
+    if (!state?.discovered) return false
+    this.dropTarget(state, reason)
+    return true
+  }
+
+  private dropTarget(state: DialState, reason: string): void {
+    if (state.timer) clearTimeout(state.timer)
+    state.timer = undefined
+    this.targets.delete(state.endpointId)
+    this.logger.debug(`net: no longer dialing ${shortId(state.endpointId)}: ${reason}`)
+    this.events.emit('dial-dropped', { endpointId: state.endpointId, reason })
+  }
+
+  /** What discovery needs to know of a peer, without building a peers view. */
+  connectionStatus(endpointId: string): 'connected' | 'dialing' | 'unknown' {
+    const peer = this.peers.get(endpointId)
+    if (peer?.link) return 'connected'
+    if (peer || this.targets.has(endpointId) || this.hasLiveLink(endpointId)) return 'dialing'
+    return 'unknown'
   }
 
   /**
@@ -553,6 +619,27 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   private async attemptDial(state: DialState): Promise<void> {
     if (this.phase === 'offline' || state.inFlight || this.targets.get(state.endpointId) !== state) return
     if (this.hasLiveLink(state.endpointId) || this.peers.get(state.endpointId)?.link) return
+    if (state.discovered) {
+      if (state.failures >= this.discoveredLimits.maxFailures) {
+        this.dropTarget(state, `${state.failures} failed dials (${state.lastError ?? 'no answer'})`)
+        return
+      }
+      const waitMs = this.discoveredBudget.tryTake(Date.now())
+      if (waitMs > 0) {
+        // Over the budget for discovered dials: try again when a token is there (jittered, so the
+        // waiting targets do not all wake at once).
+        if (state.timer) clearTimeout(state.timer)
+        const delay = Math.round(waitMs * (1 + Math.random()))
+        state.nextAttemptAt = Date.now() + delay
+        state.timer = setTimeout(() => {
+          state.timer = undefined
+          void this.attemptDial(state)
+        }, delay)
+        state.timer.unref?.()
+        return
+      }
+      state.failures++
+    }
     state.inFlight = true
     state.nextAttemptAt = undefined
     let conn: Connection
@@ -603,8 +690,13 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     // Record a permanent refusal before any early return: it can arrive while the dial that caused it
     // is still in flight, and the redial scheduled when that dial settles must back off to the cap too.
     if (permanent) state.attempt = Math.max(state.attempt, 30)
+    if (permanent && state.discovered) state.failures = Math.max(state.failures, this.discoveredLimits.maxFailures)
     if (this.phase === 'offline' || state.timer || state.inFlight || this.targets.get(state.endpointId) !== state) return
     if (this.hasLiveLink(state.endpointId) || this.peers.get(state.endpointId)?.link) return
+    if (state.discovered && state.failures >= this.discoveredLimits.maxFailures) {
+      this.dropTarget(state, `${state.failures} failed dials (${state.lastError ?? 'no answer'})`)
+      return
+    }
     const { initialMs, maxMs, jitter } = this.backoff
     const base = Math.min(maxMs, initialMs * 2 ** Math.min(state.attempt, 30))
     const delay = Math.max(0, Math.round(base * (1 + jitter * (2 * Math.random() - 1))))
@@ -867,6 +959,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     const target = this.targets.get(link.endpointId)
     if (target) {
       target.attempt = 0
+      target.failures = 0
       target.lastError = undefined
     }
     const peer = this.peers.get(link.endpointId)

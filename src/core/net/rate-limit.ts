@@ -44,6 +44,17 @@ export class TokenBucket {
     this.tokens -= n
     return this.tokens >= 0 ? 0 : (-this.tokens / this.ratePerSecond) * 1000
   }
+
+  /** Takes one token only if there is one: returns 0, or how many ms until there is one (nothing taken). */
+  tryTake(now: number): number {
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond)
+    this.last = now
+    if (this.tokens >= 1) {
+      this.tokens -= 1
+      return 0
+    }
+    return Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000)
+  }
 }
 
 /** A peer out of debt for this long is bursting, not flooding: its throttle streak ends. */
