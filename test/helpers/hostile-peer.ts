@@ -29,9 +29,12 @@
 //                      made-up endpoint ids (valid keys; 64 a frame, frames=N a second), each at addrs=K
 //                      random addresses in net=A.B.C (a /24 the test routes into a namespace where
 //                      nobody answers; never an outside address), then stays seconds=S and leaves
+//   bulk-orphans       valid handshake listing 'bulk', then tonk/bulk-docs frames with docs=N (≤ 2,000)
+//                      valid Automerge documents nobody asked for: one a directory pointing at the
+//                      others, sent last, the rest in frames of perFrame=… (prints their ids first)
 // A mode ends when the target closes the connection or after `seconds` (default 20).
 import { randomBytes } from 'node:crypto'
-import { cbor } from '@automerge/automerge-repo/slim'
+import { Automerge, cbor, generateAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo/slim'
 import { initAutomerge } from '../../src/core/automerge'
 import { toNumberArray } from '../../src/core/net/bytes'
 import { closeEndpoint, createEndpoint, parseDialTarget, TONK_SYNC_ALPN, alpnBytes } from '../../src/core/net/endpoint'
@@ -195,6 +198,12 @@ async function main(): Promise<void> {
         }
         await stuffStreams()
         break
+      case 'bulk-orphans': {
+        const remote = await handshake({ features: ['bulk'] })
+        if (!remote || state.refusal || state.ended) break
+        await bulkOrphans()
+        break
+      }
       default: {
         const remote = await handshake(mode === 'pex-flood' ? { features: ['pex'] } : {})
         if (!remote || state.refusal || state.ended) break
@@ -240,6 +249,25 @@ async function main(): Promise<void> {
     }
     await Promise.race([Promise.all(writes), sleep(Math.max(0, deadline - performance.now()))])
     out({ event: 'streams', ...counts })
+  }
+
+  /** Documents the target never asked for and cannot reach from its tree: a directory of them, sent last. */
+  async function bulkOrphans(): Promise<void> {
+    const n = Math.min(Number(opts.docs ?? 500), 2000)
+    const perFrame = Math.max(1, Number(opts.perFrame ?? 250))
+    const save = (value: Record<string, unknown>) => Automerge.save(Automerge.from(value))
+    const urls = Array.from({ length: n - 1 }, () => generateAutomergeUrl())
+    const docs: [string, Uint8Array][] = urls.map((url, i) => [parseAutomergeUrl(url).documentId, save({ orphan: i, pad: randomBytes(32).toString('hex') })])
+    const dirUrl = generateAutomergeUrl()
+    const children = Object.fromEntries(urls.map((url, i) => [`orphan-${i}`, { type: 'doc', pointer: url, timestamps: { created: 0, modified: 0 } }]))
+    docs.push([parseAutomergeUrl(dirUrl).documentId, save({ type: 'dir', name: 'orphans', timestamps: { created: 0, modified: 0 }, children })])
+    out({ event: 'orphans', ids: docs.map(([id]) => id) })
+    let frames = 0
+    for (let i = 0; i < docs.length && !state.ended; i += perFrame) {
+      await write(frame({ type: 'tonk/bulk-docs', docs: docs.slice(i, i + perFrame) }))
+      frames++
+    }
+    out({ event: 'bulk-sent', docs: docs.length, frames })
   }
 
   async function attack(remote: Record<string, any>): Promise<void> {

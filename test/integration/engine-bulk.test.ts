@@ -1,6 +1,7 @@
 // Bulk catch-up between real Sessions over iroh on loopback: a fresh peer gets every document of a
-// peer in a few frames; a peer already in sync gets none after reconnecting (only changed documents);
-// a hostile docs frame loses only its bad entries, and the connection stays up.
+// peer's tree in a few frames; a peer already in sync gets none after reconnecting (only changed
+// documents); a hostile docs frame loses its bad entries and the documents nobody asked for, and the
+// connection stays up.
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -30,6 +31,20 @@ const adapterOf = (s: Session) => (s as unknown as { adapter: IrohNetworkAdapter
 const connectedTo = async (s: Session, other: Session) =>
   (await s.snapshot()).peers.some((p) => p.endpointId === other.endpointId && p.state === 'connected')
 
+/** Links `handles` into `s`'s tree as /name/<i>: bulk takes only documents its receiver's tree reaches. */
+function linkIntoTree(s: Session, name: string, handles: DocHandle<unknown>[]): void {
+  const timestamps = { created: 0, modified: 0 }
+  const dir = s.repo.create({
+    type: 'dir',
+    name,
+    timestamps,
+    children: Object.fromEntries(handles.map((h, i) => [String(i), { type: 'doc', pointer: h.url, timestamps }])),
+  })
+  s.root.change((root) => {
+    root.children[name] = { type: 'dir', pointer: dir.url, timestamps }
+  })
+}
+
 describe('engine: bulk catch-up between sessions', function () {
   this.timeout(120000)
   let dir: string
@@ -51,6 +66,7 @@ describe('engine: bulk catch-up between sessions', function () {
     const a = await start('fresh-a')
     const handles: DocHandle<{ n: number; title: string }>[] = []
     for (let i = 0; i < 300; i++) handles.push(a.repo.create({ n: i, title: `document ${i}` }))
+    linkIntoTree(a, 'docs', handles)
     await a.repo.flush()
 
     const b = await start('fresh-b')
@@ -113,7 +129,7 @@ describe('engine: bulk catch-up between sessions', function () {
     assert.deepEqual([counters(a).framesSent, counters(a).wantsSent], [0, 0], 'a sent nothing to a peer without bulk')
   })
 
-  it('a hostile docs frame: good entries land, bad ones are skipped, the connection stays up', async () => {
+  it('a hostile docs frame: asked-for entries land, bad and unasked ones are refused, the connection stays up', async () => {
     const a = await start('hostile-a')
     const b = await start('hostile-b')
     b.dial(a.ticket!)
@@ -123,7 +139,10 @@ describe('engine: bulk catch-up between sessions', function () {
     const good = elsewhere.create({ good: 1 })
     const good2 = elsewhere.create({ good: 2 })
     const bad = elsewhere.create({ bad: true })
+    const orphan = elsewhere.create({ nobody: 'asked' })
     const bytes = (h: DocHandle<unknown>) => Automerge.save(h.doc() as Automerge.Doc<unknown>)
+    // b asks for the good ones (a handle waits for them); nobody asks for the orphan.
+    for (const h of [good, good2]) b.repo.findWithProgress(h.url)
     const before = counters(b)
     const send = (message: { type: string } & Record<string, unknown>) => assert.ok(adapterOf(a).sendExtension(b.endpointId!, BULK_FEATURE, message))
     send({ type: BULK_DOCS_TYPE, docs: 'everything' })
@@ -139,6 +158,7 @@ describe('engine: bulk catch-up between sessions', function () {
         [good2.documentId, new Uint8Array([0x85, 0x6f, 0x4a, 0x83, 1, 2, 3, 4, 0, 200, 1])],
         42,
         [good2.documentId, bytes(good2)],
+        [orphan.documentId, bytes(orphan)],
       ],
     })
     await until('the good documents on b', () => !!b.repo.handles[good.documentId]?.isReady() && !!b.repo.handles[good2.documentId]?.isReady())
@@ -148,6 +168,10 @@ describe('engine: bulk catch-up between sessions', function () {
     const after = counters(b)
     assert.equal(after.framesReceived - before.framesReceived, 1, 'the malformed frames were ignored')
     assert.equal(after.docsRejected - before.docsRejected, 5)
+    // The orphan waits for a later frame bringing a directory that points at it, then is refused.
+    await until('the orphan refused', () => counters(b).docsUnreachable - before.docsUnreachable === 1, 15000)
+    assert.equal(b.repo.handles[orphan.documentId], undefined)
+    assert.equal(counters(b).docsRejected - before.docsRejected, 6)
     // Still connected, and sync still works both ways.
     assert.ok((await connectedTo(a, b)) && (await connectedTo(b, a)))
     const later = a.repo.create({ after: 'hostile frames' })

@@ -1,6 +1,7 @@
 // Bulk catch-up without the network: what to send for given heads, frame validation and packing, the
 // cheap chunk check, and BulkSync applying frames to a Repo through a fake transport (new documents,
-// requesting handles, a handle still loading from storage, bad bytes, a sync message jumping the queue).
+// requesting handles, a handle still loading from storage, bad bytes, a sync message jumping the queue,
+// documents our tree does not reach, the per-peer quota).
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'
 import {
@@ -34,10 +35,20 @@ import {
   type DocEntry,
 } from '../../src/core/docs/bulk'
 import type { PeerInfo } from '../../src/core/net/iroh-adapter'
+import { noopLogger } from '../../src/core/log'
 
 /** Document ids as automerge-repo makes them. */
 const idRepo = () => new Repo({ network: [] })
 const freshId = (repo = idRepo()) => repo.create({}).documentId
+
+/** A directory document (directory.ts) pointing at `docs`, created in `repo`. */
+const dirOf = (repo: Repo, docs: Record<string, { url: string }>, name = 'd') =>
+  repo.create({
+    type: 'dir',
+    name,
+    timestamps: { created: 0, modified: 0 },
+    children: Object.fromEntries(Object.entries(docs).map(([n, h]) => [n, { type: 'doc', pointer: h.url, timestamps: { created: 0, modified: 0 } }])),
+  })
 
 describe('bulk: what a peer lacks', () => {
 
@@ -225,6 +236,14 @@ class SlowStorage implements StorageAdapterInterface {
 }
 
 const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms))
+/** The ids of the docs frames sent so far. */
+const sentDocIds = (transport: FakeTransport) =>
+  transport.sent.filter((m) => m.type === BULK_DOCS_TYPE).flatMap((m) => (m.docs as DocEntry[]).map(([id]) => id))
+/** Waits (bounded) until `n` documents went out: serving yields after every frame, a loaded machine is slow. */
+async function untilSent(transport: FakeTransport, n: number): Promise<void> {
+  for (let i = 0; i < 250 && sentDocIds(transport).length < n; i++) await settle(20)
+  await settle() // and nothing more comes
+}
 
 describe('bulk: BulkSync against a Repo', () => {
 
@@ -234,16 +253,20 @@ describe('bulk: BulkSync against a Repo', () => {
     bulk.start()
     const repo = new Repo({ network: [], peerId: 'local' as PeerId })
     const mine = repo.create({ mine: true })
-    bulk.attach(repo)
-    transport.connect()
-    assert.equal(transport.sent.length, 1)
-    assert.equal(transport.sent[0]!.type, BULK_WANT_TYPE)
-    assert.deepEqual(transport.sent[0]!.have, [[mine.documentId, Automerge.getHeads(mine.doc())]])
-
     const source = idRepo()
     const a = source.create({ title: 'a' })
     const b = source.create({ title: 'b' })
     const c = source.create({ title: 'c' })
+    // a is new to us, and reachable: a directory of ours points at it.
+    const dir = dirOf(repo, { a })
+    bulk.attach(repo)
+    transport.connect()
+    assert.equal(transport.sent.length, 1)
+    assert.equal(transport.sent[0]!.type, BULK_WANT_TYPE)
+    assert.deepEqual(transport.sent[0]!.have, [
+      [mine.documentId, Automerge.getHeads(mine.doc())],
+      [dir.documentId, Automerge.getHeads(dir.doc())],
+    ])
     // b is being asked for (as after a find() of a document nobody has sent yet).
     void repo.find(b.url).catch(() => {})
     await settle()
@@ -312,7 +335,7 @@ describe('bulk: BulkSync against a Repo', () => {
     hiddenIds.add(repo.create({ shared: false }).documentId)
     bulk.attach(repo)
     transport.connect()
-    await settle()
+    await untilSent(transport, shared.length)
     const frames = transport.sent.filter((m) => m.type === BULK_DOCS_TYPE)
     assert.ok(frames.length > 1, `${frames.length} frame(s)`)
     for (const f of frames) assert.ok(cbor.encode(f).length <= 2000, 'each frame under the target')
@@ -357,6 +380,7 @@ describe('bulk: BulkSync against a Repo', () => {
     // Until its frame is applied, a sync message for a document applies it first: at once when its
     // handle is waiting for it, after a load from storage when there is no handle yet.
     const many = Array.from({ length: 50 }, (_, i) => source.create({ i }))
+    dirOf(repo, Object.fromEntries(many.map((h, i) => [`m${i}`, h]))) // so they are ours to take
     const [asked, unknown] = [many[10]!, many[20]!]
     const askedHandle = repo.findWithProgress(asked.documentId).handle
     await askedHandle.whenReady(['requesting', 'unavailable'])
@@ -372,6 +396,194 @@ describe('bulk: BulkSync against a Repo', () => {
     await settle()
     for (const h of many) assert.deepEqual(repo.handles[h.documentId]?.doc(), h.doc())
     assert.equal(firstDocs, 1, 'called once')
+    bulk.stop()
+  })
+})
+
+describe('bulk: what a docs frame may make us store', () => {
+  const ts = { created: 0, modified: 0 }
+  const entry = (h: { documentId: DocumentId; doc(): unknown }): [DocumentId, Uint8Array] => [h.documentId, Automerge.save(h.doc() as Automerge.Doc<unknown>)]
+  const warnings = () => {
+    const lines: string[] = []
+    return { lines, logger: { ...noopLogger, warn: (m: string) => lines.push(m) } }
+  }
+  const storedIds = async (storage: SlowStorage) => new Set((await storage.loadRange([])).map((c) => c.key[0]))
+
+  it('refuses documents nobody asked for and no directory of ours reaches: nothing stored, one log line', async () => {
+    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const { lines, logger } = warnings()
+    const bulk = new BulkSync(transport, { logger })
+    bulk.start()
+    const storage = new SlowStorage(new Set())
+    const repo = new Repo({ network: [], storage, peerId: 'local' as PeerId })
+    bulk.attach(repo, storage)
+    transport.connect()
+    // 300 documents and a directory of theirs pointing at all of them, the directory last.
+    const source = idRepo()
+    const orphans = Array.from({ length: 300 }, (_, i) => source.create({ orphan: i }))
+    const theirDir = dirOf(source, Object.fromEntries(orphans.map((h, i) => [`o${i}`, h])))
+    transport.receive({ type: BULK_DOCS_TYPE, docs: orphans.slice(0, 150).map(entry) })
+    transport.receive({ type: BULK_DOCS_TYPE, docs: [...orphans.slice(150).map(entry), entry(theirDir)] })
+    await bulk.whenApplied()
+    assert.equal(bulk.counters.docsApplied, 0)
+    for (const h of [...orphans, theirDir]) assert.equal(repo.handles[h.documentId], undefined)
+    assert.deepEqual(lines, [], 'waiting for a later frame, not refused yet')
+    transport.events.emit('peer-closed', { endpointId: transport.peer.endpointId, code: 'E_TEST', reason: 'test' })
+    assert.equal(bulk.counters.docsUnreachable, 301)
+    assert.equal(bulk.counters.docsRejected, 301)
+    assert.equal(lines.length, 1, lines.join('\n'))
+    assert.match(lines[0]!, /refused 301 document\(s\).*E_BULK_UNREACHABLE ×301/)
+    await repo.flush()
+    const stored = await storedIds(storage)
+    assert.equal([...orphans, theirDir].filter((h) => stored.has(h.documentId)).length, 0)
+    bulk.stop()
+  })
+
+  it('takes what our tree reaches: children before parents, across frames, through a directory it updates', async () => {
+    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const { lines, logger } = warnings()
+    const bulk = new BulkSync(transport, { logger })
+    bulk.start()
+    const source = idRepo()
+    const root = source.create({ type: 'dir', name: '', timestamps: ts, children: {} as Record<string, unknown> })
+    const repo = new Repo({ network: [], peerId: 'local' as PeerId })
+    repo.import(Automerge.save(root.doc()), { docId: root.documentId }) // our copy: an empty root
+    bulk.attach(repo)
+    transport.connect()
+    // Theirs: /d/x and /d/e/y, /d linked into the root.
+    const [x, y] = [source.create({ x: 1 }), source.create({ y: 1 })]
+    const e = dirOf(source, { y }, 'e')
+    const d = source.create({
+      type: 'dir',
+      name: 'd',
+      timestamps: ts,
+      children: { x: { type: 'doc', pointer: x.url, timestamps: ts }, e: { type: 'dir', pointer: e.url, timestamps: ts } },
+    })
+    root.change((r: { children: Record<string, unknown> }) => {
+      r.children.d = { type: 'dir', pointer: d.url, timestamps: ts }
+    })
+    transport.receive({ type: BULK_DOCS_TYPE, docs: [entry(y), entry(e), entry(x)] })
+    await bulk.whenApplied()
+    assert.equal(repo.handles[y.documentId], undefined, 'nothing reaches them yet')
+    transport.receive({ type: BULK_DOCS_TYPE, docs: [entry(d), entry(root)] })
+    await bulk.whenApplied()
+    for (const h of [root, d, e, x, y]) assert.deepEqual(repo.handles[h.documentId]?.doc(), h.doc())
+    assert.equal(bulk.counters.docsApplied, 5)
+    assert.equal(bulk.counters.docsRejected, 0)
+    transport.events.emit('peer-closed', { endpointId: transport.peer.endpointId, code: 'E_TEST', reason: 'test' })
+    assert.deepEqual(lines, [])
+    bulk.stop()
+  })
+
+  it('a frame that comes before the Repo is applied when the Repo is attached', async () => {
+    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const bulk = new BulkSync(transport)
+    bulk.start()
+    transport.connect()
+    const repo = new Repo({ network: [], peerId: 'local' as PeerId })
+    const source = idRepo()
+    const early = source.create({ early: true })
+    const orphan = source.create({ orphan: true })
+    dirOf(repo, { early })
+    transport.receive({ type: BULK_DOCS_TYPE, docs: [entry(early), entry(orphan)] })
+    assert.equal(repo.handles[early.documentId], undefined)
+    bulk.attach(repo)
+    await bulk.whenApplied()
+    assert.deepEqual(repo.handles[early.documentId]?.doc(), { early: true })
+    transport.events.emit('peer-closed', { endpointId: transport.peer.endpointId, code: 'E_TEST', reason: 'test' })
+    assert.equal(repo.handles[orphan.documentId], undefined)
+    assert.deepEqual([bulk.counters.docsApplied, bulk.counters.docsUnreachable], [1, 1])
+    bulk.stop()
+  })
+
+  it('a parked document we ask for afterwards is taken at the next sync message for it', async () => {
+    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const bulk = new BulkSync(transport)
+    bulk.start()
+    const repo = new Repo({ network: [], peerId: 'local' as PeerId })
+    bulk.attach(repo)
+    transport.connect()
+    const later = idRepo().create({ asked: 'later' })
+    transport.receive({ type: BULK_DOCS_TYPE, docs: [entry(later)] })
+    await bulk.whenApplied()
+    assert.equal(repo.handles[later.documentId], undefined, 'parked')
+    const { handle } = repo.findWithProgress(later.documentId)
+    await handle.whenReady(['requesting', 'unavailable'])
+    transport.emit('message', { type: 'sync', documentId: later.documentId, senderId: 'remote', targetId: 'local', data: new Uint8Array() } as Message)
+    assert.ok(handle.isReady(), 'merged before the Repo sees the message')
+    assert.deepEqual(handle.doc(), { asked: 'later' })
+    transport.events.emit('peer-closed', { endpointId: transport.peer.endpointId, code: 'E_TEST', reason: 'test' })
+    assert.equal(bulk.counters.docsRejected, 0)
+    bulk.stop()
+  })
+
+  it('a directory of ours still in storage: its new entry is taken once it has loaded', async () => {
+    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const bulk = new BulkSync(transport)
+    bulk.start()
+    const source = idRepo()
+    const old = source.create({ old: true })
+    const dir = dirOf(source, { old })
+    const storage = new SlowStorage(new Set())
+    const writer = new Repo({ network: [], storage })
+    writer.import(Automerge.save(dir.doc()), { docId: dir.documentId })
+    await writer.flush()
+    await writer.shutdown()
+    // As after a restart: the directory is in storage, not in memory; the peer added /new to it.
+    const repo = new Repo({ network: [], storage, peerId: 'local' as PeerId })
+    bulk.attach(repo, storage)
+    transport.connect()
+    const added = source.create({ added: true })
+    dir.change((d: { children: Record<string, unknown> }) => {
+      d.children.new = { type: 'doc', pointer: added.url, timestamps: ts }
+    })
+    transport.receive({ type: BULK_DOCS_TYPE, docs: [entry(added), entry(dir)] })
+    await bulk.whenApplied()
+    assert.deepEqual(repo.handles[added.documentId]?.doc(), { added: true })
+    assert.deepEqual(repo.handles[dir.documentId]?.doc(), dir.doc())
+    assert.equal(bulk.counters.docsRejected, 0)
+    bulk.stop()
+  })
+
+  it('at most maxDocsPerMinute documents per peer, reconnecting does not refill it', async () => {
+    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const { lines, logger } = warnings()
+    const bulk = new BulkSync(transport, { logger, maxDocsPerMinute: 5 })
+    bulk.start()
+    const repo = new Repo({ network: [], peerId: 'local' as PeerId })
+    const source = idRepo()
+    const docs = Array.from({ length: 8 }, (_, i) => source.create({ i }))
+    dirOf(repo, Object.fromEntries(docs.map((h, i) => [`n${i}`, h])))
+    bulk.attach(repo)
+    transport.connect()
+    transport.receive({ type: BULK_DOCS_TYPE, docs: docs.slice(0, 6).map(entry) })
+    await bulk.whenApplied()
+    transport.events.emit('peer-closed', { endpointId: transport.peer.endpointId, code: 'E_TEST', reason: 'test' })
+    transport.connect()
+    transport.receive({ type: BULK_DOCS_TYPE, docs: docs.slice(6).map(entry) })
+    await bulk.whenApplied()
+    assert.equal(bulk.counters.docsApplied, 5)
+    assert.equal(bulk.counters.docsOverQuota, 3)
+    assert.equal(docs.filter((h) => repo.handles[h.documentId]).length, 5)
+    assert.equal(lines.length, 2, 'one line per frame')
+    assert.match(lines[0]!, /E_BULK_QUOTA ×1/)
+    assert.match(lines[1]!, /E_BULK_QUOTA ×2/)
+    bulk.stop()
+  })
+
+  it('an empty peer gets directories first, each after its parent', async () => {
+    const transport = new FakeTransport(peerInfo([BULK_FEATURE, BULK_EMPTY_FEATURE]))
+    const bulk = new BulkSync(transport)
+    bulk.start()
+    const repo = new Repo({ network: [], peerId: 'local' as PeerId })
+    // Made children first, as DocTree does (a document exists before the entry pointing at it).
+    const doc = repo.create({ leaf: true })
+    const inner = dirOf(repo, { doc }, 'inner')
+    const outer = repo.create({ type: 'dir', name: 'outer', timestamps: ts, children: { inner: { type: 'dir', pointer: inner.url, timestamps: ts } } })
+    bulk.attach(repo)
+    transport.connect()
+    await untilSent(transport, 3)
+    assert.deepEqual(sentDocIds(transport), [outer.documentId, inner.documentId, doc.documentId])
     bulk.stop()
   })
 })

@@ -14,6 +14,10 @@
 // Normal automerge-repo sync keeps running alongside and is what guarantees convergence; bulk only gets
 // documents ready sooner, so anything it cannot do cheaply or safely (a document still loading from
 // storage, one larger than a frame, bytes that do not parse) it leaves to sync. docs/discovery.md has more.
+//
+// What a received frame may make us store is bounded (bulk-accept.ts): documents we hold, asked for or
+// reach from our tree, and at most so many per peer per minute. Senders list directories first, parents
+// before children, so a receiver meets a directory before the documents it points at.
 import { createHash } from 'node:crypto'
 import type { EventEmitter } from 'node:events'
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
@@ -29,6 +33,7 @@ import {
   type StorageAdapterInterface,
 } from '@automerge/automerge-repo/slim'
 import { noopLogger, type Logger } from '../log'
+import { dirChildIds, DocQuota, Rejections, treeOrder, type BulkRejectCode } from './bulk-accept'
 import type { IrohAdapterEvents, PeerInfo } from '../net/iroh-adapter'
 
 export const BULK_FEATURE = 'bulk'
@@ -64,6 +69,18 @@ const MAX_PENDING_BYTES = 64 * 1024 * 1024
 const SEND_QUEUE_BYTES = 4 * 1024 * 1024
 /** How long a received document waits for its handle to finish loading from storage. */
 const LOADING_WAIT_MS = 30_000
+/** Documents a peer may have applied per minute (more are refused: sync still brings what we ask for). */
+export const MAX_DOCS_PER_MINUTE = 20_000
+/**
+ * Received documents not reachable (yet) wait this long for a later frame of the same peer to bring the
+ * directory that points at them; then, or when the peer leaves, they are refused. Per peer at most this
+ * many documents and bytes wait (beyond that they are refused at once).
+ */
+const PARK_MS = 5_000
+const MAX_PARKED_DOCS = MAX_DOCS_PER_FRAME
+const MAX_PARKED_BYTES = 4 * 1024 * 1024
+/** How long a frame waits for directories it brought that load from storage, to follow their entries. */
+const DIR_LOAD_WAIT_MS = 5_000
 /** Documents whose share policy is asked at once. */
 const SHARE_BATCH = 1000
 /** CBOR overhead of a frame and of one entry beyond its id and bytes: upper bounds (checked by tests). */
@@ -89,8 +106,15 @@ export interface BulkCounters {
   docsReceived: number
   /** Received documents merged into (or imported as) a handle. */
   docsApplied: number
-  /** Received entries refused: bad shape, bytes that do not parse, documents that cannot take them. */
+  /**
+   * Received entries refused: bad shape, bytes that do not parse, documents that cannot take them, and
+   * the two below.
+   */
   docsRejected: number
+  /** Refused: not ours, not asked for, not reachable from our tree (E_BULK_UNREACHABLE). */
+  docsUnreachable: number
+  /** Refused: over the peer's documents per minute (E_BULK_QUOTA). */
+  docsOverQuota: number
   /** Document bytes (not frame bytes). */
   bytesSent: number
   bytesReceived: number
@@ -105,6 +129,8 @@ export const emptyCounters = (): BulkCounters => ({
   docsReceived: 0,
   docsApplied: 0,
   docsRejected: 0,
+  docsUnreachable: 0,
+  docsOverQuota: 0,
   bytesSent: 0,
   bytesReceived: 0,
 })
@@ -292,6 +318,34 @@ export interface BulkSyncOptions {
    * stops saying so (later connections should not push everything again).
    */
   onFirstDocs?: () => void
+  /** Documents a peer may have applied per minute (default MAX_DOCS_PER_MINUTE). */
+  maxDocsPerMinute?: number
+}
+
+/** A received document waiting to be applied. */
+interface Unapplied {
+  data: Uint8Array
+  /** Whether storage holds it without a handle (undefined: not checked yet). */
+  stored: boolean | undefined
+  /** Its frame's refusals, for a merge that fails. */
+  rejections: Rejections
+}
+
+/** A docs frame on its way through applyFrame. */
+interface ReceivedFrame {
+  from: string
+  /** Accepted on arrival (a handle had it, or a directory of ours points at it), in `unapplied`. */
+  accepted: DocumentId[]
+  /** Not decided on arrival: in storage, or reachable through a directory of this frame, or neither. */
+  undecided: Map<DocumentId, Uint8Array>
+  rejections: Rejections
+}
+
+/** A peer's received documents that no directory reached yet (see PARK_MS). */
+interface Parked {
+  docs: Map<DocumentId, Uint8Array>
+  bytes: number
+  timer: NodeJS.Timeout
 }
 
 interface PeerState {
@@ -334,8 +388,13 @@ export class BulkSync {
   private readonly stopping = new AbortController()
   private applying: Promise<void> = Promise.resolve()
   private pendingBytes = 0
-  /** Received documents not applied yet; `stored`: whether storage holds one without a handle (undefined: not checked yet). */
-  private readonly unapplied = new Map<DocumentId, { data: Uint8Array; stored: boolean | undefined }>()
+  /** Docs frames that came before the Repo (their bytes count in pendingBytes). */
+  private readonly early: { from: string; docs: DocEntry[]; rejections: Rejections }[] = []
+  /** Received documents accepted and not applied yet. */
+  private readonly unapplied = new Map<DocumentId, Unapplied>()
+  /** Per sending peer: received documents waiting for a directory that points at them. */
+  private readonly parked = new Map<string, Parked>()
+  private readonly quota: DocQuota
   private onFirstDocs: (() => void) | undefined
   private readonly unsubscribe: (() => void)[] = []
 
@@ -346,6 +405,7 @@ export class BulkSync {
     this.log = options.logger ?? noopLogger
     this.frameBytes = Math.min(options.frameBytes ?? DOCS_FRAME_BYTES, transport.maxFrameBytes)
     this.onFirstDocs = options.onFirstDocs
+    this.quota = new DocQuota(options.maxDocsPerMinute ?? MAX_DOCS_PER_MINUTE)
   }
 
   start(): void {
@@ -357,6 +417,7 @@ export class BulkSync {
     const onClosed = (e: { endpointId: string }) => {
       this.peers.delete(e.endpointId)
       this.waitingWants.delete(e.endpointId)
+      this.dropParked(e.endpointId, 'it left')
     }
     const onMessage = (e: { endpointId: string; message: Record<string, unknown> }) => this.onMessage(e.endpointId, e.message)
     const events = this.transport.events
@@ -376,6 +437,10 @@ export class BulkSync {
   attach(repo: Repo, storage?: StorageAdapterInterface): void {
     this.repo = repo
     this.storage = storage
+    for (const { from, docs, rejections } of this.early.splice(0)) {
+      for (const [, data] of docs) this.pendingBytes -= data.length
+      this.acceptFrame(from, docs, rejections)
+    }
     for (const [endpointId, have] of this.waitingWants) void this.serve(endpointId, have)
     this.waitingWants.clear()
     for (const endpointId of this.peers.keys()) this.sendWant(endpointId)
@@ -389,6 +454,9 @@ export class BulkSync {
     this.peers.clear()
     this.waitingWants.clear()
     this.unapplied.clear()
+    this.early.length = 0
+    for (const { timer } of this.parked.values()) clearTimeout(timer)
+    this.parked.clear()
   }
 
   /** Resolves when every docs frame received so far has been applied (or deferred). For tests. */
@@ -470,7 +538,12 @@ export class BulkSync {
     if (epoch === undefined || !peerId) return
     const current = () => !this.stopped && this.peers.get(endpointId)?.epoch === epoch
     const packer = new DocFramePacker(this.frameBytes, this.transport.maxFrameBytes)
-    const handles = Object.values(repo.handles).filter((h) => h.isReady())
+    // Directories first, parents before children: the receiver accepts a document a directory points at.
+    const handles = treeOrder(
+      Object.values(repo.handles).filter((h) => h.isReady()),
+      (h) => h.documentId,
+      (h) => dirChildIds(h.doc()),
+    )
     let tooLarge = 0
     try {
       // No yield before the first frame is out, and the share policy is asked in batches: either would
@@ -527,13 +600,13 @@ export class BulkSync {
   private onDocs(from: string, message: Record<string, unknown>): void {
     const read = readDocsFrame(message)
     if ('error' in read) {
-      this.log.warn(`bulk: ignoring a docs frame from ${from.slice(0, 10)}: ${read.error}`)
+      this.log.warn(`bulk: E_BULK_MALFORMED: ignoring a docs frame from ${from.slice(0, 10)}: ${read.error}`)
       return
     }
     this.counters.framesReceived++
     this.counters.docsReceived += read.docs.length + read.dropped
-    this.counters.docsRejected += read.dropped
-    if (read.dropped > 0) this.log.warn(`bulk: ${read.dropped} malformed entr(ies) in a docs frame from ${from.slice(0, 10)}`)
+    const rejections = new Rejections()
+    for (let i = 0; i < read.dropped; i++) this.refuse(rejections, 'E_BULK_MALFORMED', 'an entry', 'not [documentId, bytes]')
     const onFirstDocs = this.onFirstDocs
     this.onFirstDocs = undefined
     onFirstDocs?.()
@@ -541,59 +614,258 @@ export class BulkSync {
     for (const [, data] of read.docs) bytes += data.length
     this.counters.bytesReceived += bytes
     if (!this.repo) {
-      this.log.warn(`bulk: documents from ${from.slice(0, 10)} before the repo is open; left to sync`)
+      // The Repo connects the adapter before it is handed to us (createBundleRepo still loads and
+      // flushes the root): a peer's push to a new data dir can come first. Kept, bounded, for attach().
+      if (this.pendingBytes + bytes <= MAX_PENDING_BYTES) {
+        this.early.push({ from, docs: read.docs, rejections })
+        this.pendingBytes += bytes
+      } else {
+        this.log.warn(`bulk: documents from ${from.slice(0, 10)} before the repo is open; left to sync`)
+        this.report(from, rejections, 'a docs frame')
+      }
       return
     }
     if (this.pendingBytes + bytes > MAX_PENDING_BYTES) {
       this.log.warn(`bulk: ${this.pendingBytes} bytes still being applied; dropping a frame from ${from.slice(0, 10)} (sync covers it)`)
+      this.report(from, rejections, 'a docs frame')
       return
     }
-    const ids: DocumentId[] = []
-    for (const [id, data] of read.docs) {
+    this.acceptFrame(from, read.docs, rejections)
+  }
+
+  /** Accepts what the Repo already has a handle for or our tree reaches; the rest goes to applyFrame. */
+  private acceptFrame(from: string, docs: DocEntry[], rejections: Rejections): void {
+    const repo = this.repo!
+    const frame: ReceivedFrame = { from, accepted: [], undecided: new Map(), rejections }
+    // What the directories we hold point at: computed once, and only if some document has no handle.
+    let reachable: Set<DocumentId> | undefined
+    for (const [id, data] of docs) {
       if (!isAutomergeData(data)) {
-        this.reject(id, 'bytes are not Automerge data')
+        this.refuse(rejections, 'E_BULK_MALFORMED', id, 'bytes are not Automerge data')
         continue
       }
       this.applyOne(id) // an earlier copy (from another peer) goes first
-      this.unapplied.set(id, { data, stored: undefined })
+      const earlier = frame.undecided.get(id) // listed twice in this frame: the later copy is kept
+      if (earlier) this.pendingBytes -= earlier.length
+      frame.undecided.delete(id)
       this.pendingBytes += data.length
-      ids.push(id)
+      if (!repo.handles[id] && !(reachable ??= this.childrenOfLoadedDirs()).has(id)) {
+        frame.undecided.set(id, data)
+      } else if (this.quota.take(from)) {
+        this.unapplied.set(id, { data, stored: undefined, rejections })
+        frame.accepted.push(id)
+      } else {
+        this.refuse(rejections, 'E_BULK_QUOTA', id)
+        this.pendingBytes -= data.length
+      }
     }
-    this.applying = this.applying.then(() => this.applyFrame(ids))
+    this.applying = this.applying.then(() => this.applyFrame(frame))
   }
 
   /**
-   * Applies one frame's documents, then yields. A frame goes in one go: yielding inside it would let
-   * the sync messages queued behind it run first, each costing about as much as applying a document,
-   * and every document would be ready later (1,000 documents: ~0.4 s later with 10 ms slices). Until
-   * then, a sync message for one of them applies it first (onRepoMessage).
+   * Applies one frame's accepted documents, decides the others (ours in storage, reachable through a
+   * directory this frame brought, or parked for a later frame), then yields. A frame goes in one go:
+   * yielding inside it would let the sync messages queued behind it run first, each costing about as
+   * much as applying a document, and every document would be ready later (1,000 documents: ~0.4 s later
+   * with 10 ms slices). Until then, a sync message for an accepted one applies it first (onRepoMessage).
    */
-  private async applyFrame(ids: DocumentId[]): Promise<void> {
+  private async applyFrame(frame: ReceivedFrame): Promise<void> {
     const repo = this.repo!
-    // A document without a handle may still be in storage (not loaded): importing over it would hide
-    // its stored changes, so it is loaded first.
-    await Promise.all(
-      ids.map(async (id) => {
+    const { from, undecided, rejections } = frame
+    /** Documents of this frame that wait for their load from storage before being merged. */
+    const loads = new Map<DocumentId, Promise<void>>()
+    const apply = (id: DocumentId) => {
+      const loading = this.applyOne(id)
+      if (loading) loads.set(id, loading)
+    }
+    const accept = (id: DocumentId, data: Uint8Array, stored: boolean) => {
+      if (!this.quota.take(from)) {
+        this.refuse(rejections, 'E_BULK_QUOTA', id)
+        this.pendingBytes -= data.length
+        return
+      }
+      this.unapplied.set(id, { data, stored, rejections })
+      apply(id)
+    }
+    // A document without a handle may still be in storage (not loaded): it is ours, and importing over
+    // it would hide its stored changes, so it is loaded first (applyOne).
+    const stored = new Set<DocumentId>()
+    await Promise.all([
+      ...frame.accepted.map(async (id) => {
         const entry = this.unapplied.get(id)
         if (entry && !repo.handles[id]) entry.stored = await this.inStorage(id)
       }),
-    )
-    for (const id of ids) this.applyOne(id)
+      ...[...undecided.keys()].map(async (id) => {
+        if (!repo.handles[id] && (await this.inStorage(id))) stored.add(id)
+      }),
+    ])
+    if (this.stopped) return
+    for (const id of frame.accepted) apply(id)
+    this.takeParked(from, undecided)
+    for (const [id, data] of undecided) {
+      if (!repo.handles[id] && !stored.has(id)) continue
+      undecided.delete(id)
+      accept(id, data, stored.has(id))
+    }
+    if (undecided.size > 0) await this.acceptReachable(undecided, loads, accept)
+    if (this.stopped) return
+    if (undecided.size > 0) this.park(from, undecided, rejections)
+    const report = () => this.report(from, rejections, 'a docs frame')
+    if (loads.size > 0) void Promise.allSettled(loads.values()).then(report)
+    else report()
     await yieldToEventLoop()
   }
 
-  /** Runs before the Repo sees a message: a document that waits here is applied first. */
-  private onRepoMessage(message: Message): void {
-    const id = message.documentId
-    if (id !== undefined && this.unapplied.has(id)) this.applyOne(id)
+  /**
+   * Accepts the documents of `undecided` that a directory we hold points at, then those the directories
+   * it accepted point at, and so on (a frame may list children before their parent). A directory of the
+   * frame loading from storage is waited for (bounded), so its entries count too.
+   */
+  private async acceptReachable(
+    undecided: Map<DocumentId, Uint8Array>,
+    loads: Map<DocumentId, Promise<void>>,
+    accept: (id: DocumentId, data: Uint8Array, stored: boolean) => void,
+  ): Promise<void> {
+    const repo = this.repo!
+    const queue: DocumentId[] = []
+    const follow = (ids: DocumentId[] | undefined) => {
+      for (const id of ids ?? []) if (undecided.has(id)) queue.push(id)
+    }
+    const reachable = this.childrenOfLoadedDirs()
+    for (const id of undecided.keys()) if (reachable.has(id)) queue.push(id)
+    const waited = new Set<DocumentId>()
+    for (;;) {
+      for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+        const data = undecided.get(id)
+        if (!data) continue
+        undecided.delete(id)
+        accept(id, data, false)
+        const handle = repo.handles[id]
+        if (handle?.isReady()) follow(dirChildIds(handle.doc()))
+      }
+      const pending = [...loads.keys()].filter((id) => !waited.has(id))
+      if (undecided.size === 0 || pending.length === 0 || this.stopped) return
+      for (const id of pending) waited.add(id)
+      await settledWithin(pending.map((id) => loads.get(id)!), DIR_LOAD_WAIT_MS)
+      for (const id of pending) {
+        const handle = repo.handles[id]
+        if (handle?.isReady()) follow(dirChildIds(handle.doc()))
+      }
+    }
   }
 
-  /** Applies a received document if it is still waiting. */
-  private applyOne(id: DocumentId): void {
+  /** The ids the ready directory documents we hold point at. */
+  private childrenOfLoadedDirs(): Set<DocumentId> {
+    const ids = new Set<DocumentId>()
+    for (const handle of Object.values(this.repo!.handles)) {
+      if (!handle.isReady()) continue
+      for (const id of dirChildIds(handle.doc()) ?? []) ids.add(id)
+    }
+    return ids
+  }
+
+  /** Keeps `docs` (bounded) for a later frame of `from` that may bring a directory pointing at them. */
+  private park(from: string, docs: Map<DocumentId, Uint8Array>, rejections: Rejections): void {
+    let parked = this.parked.get(from)
+    if (parked) clearTimeout(parked.timer)
+    else parked = { docs: new Map(), bytes: 0, timer: undefined as unknown as NodeJS.Timeout }
+    for (const [id, data] of docs) {
+      // A peer that already left sends no later frame.
+      if (!this.peers.has(from) || parked.docs.size >= MAX_PARKED_DOCS || parked.bytes + data.length > MAX_PARKED_BYTES) {
+        this.refuse(rejections, 'E_BULK_UNREACHABLE', id)
+        this.pendingBytes -= data.length
+        continue
+      }
+      parked.docs.set(id, data)
+      parked.bytes += data.length
+    }
+    if (parked.docs.size === 0) {
+      this.parked.delete(from)
+      return
+    }
+    this.parked.set(from, parked)
+    parked.timer = setTimeout(() => this.dropParked(from, `no directory reached them in ${PARK_MS / 1000} s`), PARK_MS)
+    parked.timer.unref?.()
+  }
+
+  /** Moves `from`'s parked documents into a new frame's undecided ones (the frame's own copy wins). */
+  private takeParked(from: string, undecided: Map<DocumentId, Uint8Array>): void {
+    const parked = this.parked.get(from)
+    if (!parked) return
+    clearTimeout(parked.timer)
+    this.parked.delete(from)
+    for (const [id, data] of parked.docs) {
+      if (undecided.has(id)) this.pendingBytes -= data.length
+      else undecided.set(id, data)
+    }
+  }
+
+  /** Refuses `from`'s parked documents in one go, but for those a handle now waits for (asked since). */
+  private dropParked(from: string, why: string): void {
+    const parked = this.parked.get(from)
+    if (!parked) return
+    clearTimeout(parked.timer)
+    this.parked.delete(from)
+    const rejections = new Rejections()
+    for (const [id, data] of parked.docs) {
+      if (this.repo?.handles[id] && !this.stopped) {
+        if (this.quota.take(from)) {
+          this.unapplied.set(id, { data, stored: undefined, rejections })
+          this.applyOne(id)
+          continue
+        }
+        this.refuse(rejections, 'E_BULK_QUOTA', id)
+      } else {
+        this.refuse(rejections, 'E_BULK_UNREACHABLE', id)
+      }
+      this.pendingBytes -= data.length
+    }
+    this.report(from, rejections, `its documents no directory reached (${why})`)
+  }
+
+  /**
+   * Runs before the Repo sees a message: an accepted document that waits here is applied first, and so
+   * is a parked one we have asked for since it arrived (a handle waits for it now).
+   */
+  private onRepoMessage(message: Message): void {
+    const id = message.documentId
+    if (id === undefined) return
+    if (this.unapplied.has(id)) this.applyOne(id)
+    else if (this.parked.size > 0 && this.repo?.handles[id]) this.unparkAsked(id)
+  }
+
+  private unparkAsked(id: DocumentId): void {
+    for (const [from, parked] of this.parked) {
+      const data = parked.docs.get(id)
+      if (!data) continue
+      parked.docs.delete(id)
+      parked.bytes -= data.length
+      if (parked.docs.size === 0) {
+        clearTimeout(parked.timer)
+        this.parked.delete(from)
+      }
+      const rejections = new Rejections()
+      rejections.reported = true // one document: a refusal gets its own line
+      if (this.quota.take(from)) {
+        this.unapplied.set(id, { data, stored: undefined, rejections })
+        this.applyOne(id)
+      } else {
+        this.refuse(rejections, 'E_BULK_QUOTA', id)
+        this.pendingBytes -= data.length
+      }
+      return
+    }
+  }
+
+  /**
+   * Applies an accepted document if it is still waiting. Returns the wait for its handle's load from
+   * storage, when it is merged after that.
+   */
+  private applyOne(id: DocumentId): Promise<void> | undefined {
     const entry = this.unapplied.get(id)
-    if (!entry) return
+    if (!entry) return undefined
     this.unapplied.delete(id)
-    const { data } = entry
+    const { data, rejections } = entry
     const repo = this.repo!
     let handle = repo.handles[id]
     if (!handle && entry.stored !== false) {
@@ -606,24 +878,25 @@ export class BulkSync {
         repo.import(data, { docId: id })
         this.counters.docsApplied++
       } catch (err) {
-        this.reject(id, firstLine(err))
+        this.refuse(rejections, 'E_BULK_UNMERGEABLE', id, firstLine(err))
       }
       this.pendingBytes -= data.length
     } else if (handle.inState(['loading'])) {
       // automerge-repo's storage load replaces the document when it finishes: merge after it.
-      void this.afterLoading(handle, data)
+      return this.afterLoading(handle, data, rejections)
     } else {
-      this.merge(handle, data)
+      this.merge(handle, data, rejections)
       this.pendingBytes -= data.length
     }
+    return undefined
   }
 
-  private async afterLoading(handle: DocHandle<unknown>, data: Uint8Array): Promise<void> {
+  private async afterLoading(handle: DocHandle<unknown>, data: Uint8Array, rejections: Rejections): Promise<void> {
     try {
       // Our own deadline: automerge-repo's timeout logs to stdout, an abort does not.
       const signal = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(LOADING_WAIT_MS)])
       await handle.whenReady(['ready', 'requesting', 'unavailable'], { signal })
-      if (!this.stopped) this.merge(handle, data)
+      if (!this.stopped) this.merge(handle, data, rejections)
     } catch {
       this.log.debug(`bulk: ${handle.documentId} never finished loading; left to sync`)
     } finally {
@@ -631,22 +904,32 @@ export class BulkSync {
     }
   }
 
-  private merge(handle: DocHandle<unknown>, data: Uint8Array): void {
+  private merge(handle: DocHandle<unknown>, data: Uint8Array, rejections: Rejections): void {
     if (!handle.inState(['ready', 'requesting', 'unavailable'])) {
-      this.reject(handle.documentId, `its handle is ${handle.state}`)
+      this.refuse(rejections, 'E_BULK_UNMERGEABLE', handle.documentId, `its handle is ${handle.state}`)
       return
     }
     try {
       handle.update((doc) => Automerge.loadIncremental(doc, data))
       this.counters.docsApplied++
     } catch (err) {
-      this.reject(handle.documentId, firstLine(err))
+      this.refuse(rejections, 'E_BULK_UNMERGEABLE', handle.documentId, firstLine(err))
     }
   }
 
-  private reject(id: DocumentId, why: string): void {
+  /** Counts a refused document; its frame logs them in one line (report), a late one gets its own. */
+  private refuse(rejections: Rejections, code: BulkRejectCode, id: string, detail?: string): void {
     this.counters.docsRejected++
-    this.log.warn(`bulk: skipped document ${id}: ${why}`)
+    if (code === 'E_BULK_UNREACHABLE') this.counters.docsUnreachable++
+    else if (code === 'E_BULK_QUOTA') this.counters.docsOverQuota++
+    rejections.add(code, id, detail)
+    if (rejections.reported) this.log.warn(`bulk: ${code}: document ${id}${detail ? `: ${detail}` : ''}`)
+  }
+
+  private report(from: string, rejections: Rejections, what: string): void {
+    rejections.reported = true
+    const summary = rejections.summary()
+    if (summary) this.log.warn(`bulk: refused ${rejections.count} document(s) of ${what} from ${from.slice(0, 10)}: ${summary}`)
   }
 
   private async inStorage(id: DocumentId): Promise<boolean> {
@@ -657,6 +940,17 @@ export class BulkSync {
     } catch {
       return true // unknown: take the safe path (load first)
     }
+  }
+}
+
+/** Waits for `promises` to settle, or `ms`, whichever comes first. */
+async function settledWithin(promises: Promise<unknown>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))
+  try {
+    await Promise.race([Promise.allSettled(promises), timeout])
+  } finally {
+    clearTimeout(timer)
   }
 }
 
