@@ -1,8 +1,8 @@
 // {manifest, documents} → .tonk bytes, in the layout Tonk's exporter writes (one
 // storage/<2>/<rest>/snapshot/bundle_export per document). Deterministic: equal state gives identical
-// bytes. Each document is re-saved by Automerge, whose save of one set of changes is canonical whatever
-// order the changes arrived in; the manifest is serialized in a fixed field order; zip entries come in
-// UTF-8 name order with fixed times and attributes (writeDeterministicZip, shared with pack).
+// bytes. Each document is saved with its changes in a canonical order (canonical-save.ts), the manifest
+// in a fixed field order, and the zip entries in UTF-8 name order with fixed times and attributes
+// (writeDeterministicZip, shared with pack).
 import { Automerge } from '@automerge/automerge-repo/slim'
 import { initAutomerge } from '../automerge'
 import { BundleError, issue, q, throwFirstError, type Issue } from '../bundle/errors'
@@ -10,6 +10,7 @@ import { writeDeterministicZip } from '../bundle/pack'
 import { compareUtf8 } from '../bundle/paths'
 import { serializeTonkManifest, TONK_MANIFEST_FILE, validateTonkManifest, type TonkManifest } from './manifest'
 import { isDocumentId, snapshotEntryName } from './storage-path'
+import { canonicalSave } from './canonical-save'
 import { readVfs } from './vfs'
 
 type Doc = Automerge.Doc<unknown>
@@ -38,7 +39,7 @@ export async function writeTonk({ manifest, documents }: TonkContents): Promise<
     try {
       const doc = value instanceof Uint8Array ? Automerge.load<unknown>(value) : value
       loaded.set(id, doc)
-      saved.set(id, Automerge.save(doc))
+      saved.set(id, canonicalSave(doc))
     } catch (error) {
       issues.push(issue('E_TONK_SNAPSHOT', `document ${id} is not a valid Automerge document (${(error as Error).message})`))
     }
