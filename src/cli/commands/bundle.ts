@@ -13,9 +13,11 @@ import {
   validateDirectory,
   type Issue,
 } from '../../core/bundle'
+import { isTonkFileName } from '../../core/tonk'
 import { addAppKey, createNewBundle } from '../../core/templates/new-bundle'
 import { writeReplacing } from '../../core/write-replace'
 import { CliError, EXIT_INVALID, EXIT_USAGE, formatBytes, makeOutput, table } from '../output'
+import { inspectTonk, unpackTonkFile, validateTonk } from './tonk'
 
 const globalJson = (cmd: Command) => Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)
 
@@ -86,10 +88,11 @@ export function registerBundleCommands(program: Command): void {
 
   program
     .command('validate')
-    .description('validate a bundle (.zip) or a bundle folder; exit 1 when it has errors')
-    .argument('<path>', 'bundle .zip or folder')
+    .description('validate a bundle (.zip), a bundle folder or a Tonk file (.tonk); exit 1 when it has errors')
+    .argument('<path>', 'bundle .zip, folder or .tonk')
     .action(async (path: string, _opts: unknown, cmd: Command) => {
       const out = makeOutput(globalJson(cmd))
+      if (isTonkFileName(path) && !(await isDirectory(path))) return validateTonk(path, out)
       const report = (await isDirectory(path))
         ? await bundleCall(() => validateDirectory(path))
         : await bundleCall(() => validateBundleFile(path))
@@ -107,11 +110,12 @@ export function registerBundleCommands(program: Command): void {
 
   program
     .command('inspect')
-    .description('verify a bundle and show its manifest, files, sizes and bundleId')
-    .argument('<file>', 'bundle .zip')
+    .description('verify a bundle (.zip) or a Tonk file (.tonk) and show its manifest, files, sizes and ids')
+    .argument('<file>', 'bundle .zip or .tonk')
     .action(async (file: string, _opts: unknown, cmd: Command) => {
       const out = makeOutput(globalJson(cmd))
-      if (await isDirectory(file)) throw new CliError(`${file} is a folder; inspect takes a packed .zip`, EXIT_USAGE, 'E_USAGE')
+      if (await isDirectory(file)) throw new CliError(`${file} is a folder; inspect takes a packed .zip or a .tonk`, EXIT_USAGE, 'E_USAGE')
+      if (isTonkFileName(file)) return inspectTonk(file, out)
       const bundle = await bundleCall(() => loadBundle(file))
       const m = bundle.manifest
       const total = m.files.reduce((n, f) => n + f.length, 0)
@@ -139,11 +143,15 @@ export function registerBundleCommands(program: Command): void {
 
   program
     .command('unpack')
-    .description('verify a bundle and extract its files into a folder (never outside it)')
-    .argument('<file>', 'bundle .zip')
+    .description('verify a bundle (.zip) or a Tonk file (.tonk, its VFS files) and extract it into a folder (never outside it, never over a file)')
+    .argument('<file>', 'bundle .zip or .tonk')
     .requiredOption('-o, --output <dir>', 'folder to extract into (created if missing)')
     .action(async (file: string, opts: { output: string }, cmd: Command) => {
       const out = makeOutput(globalJson(cmd))
+      if (isTonkFileName(file)) {
+        if (await isDirectory(file)) throw new CliError(`${file} is a folder; unpack takes a .tonk file`, EXIT_USAGE, 'E_USAGE')
+        return unpackTonkFile(file, opts.output, out)
+      }
       const bundle = await bundleCall(() => loadBundle(file))
       await bundleCall(() => extractBundle(bundle, opts.output))
       out.result({ ok: true, output: resolve(opts.output), bundleId: bundle.bundleId, files: bundle.manifest.files.length }, () =>

@@ -3,7 +3,7 @@
 
 export const BUNDLE_ERROR_CODES = [
   // The manifest
-  'E_MANIFEST_MISSING', // no tonk.json (folder or zip root)
+  'E_MANIFEST_MISSING', // no tonk.json (folder or zip root), or no manifest.json in a .tonk
   'E_MANIFEST_JSON', // tonk.json is not UTF-8 JSON
   'E_MANIFEST_VERSION', // manifestVersion this reader does not know
   'E_SCHEMA', // a field is missing, unknown, of the wrong type or shape
@@ -36,6 +36,17 @@ export const BUNDLE_ERROR_CODES = [
   'E_ZIP_RATIO', // an entry compresses suspiciously well (zip bomb)
   'E_ZIP_UNSUPPORTED', // encryption, multi-disk, compression method other than store/deflate, special files
   'E_ZIP_CORRUPT', // not a zip, truncated, bad CRC, sizes that lie, local/central header disagreement
+  // .tonk files (Tonk's own format, docs/tonk-format.md); the manifest and zip codes above apply to them too
+  'E_TONK_STORAGE_PATH', // an entry under storage/ that is not storage/<2 chars>/<rest of id>/snapshot|incremental/<name>
+  'E_TONK_UNKNOWN_ENTRY', // an entry outside manifest.json and storage/ (warning: ignored, not written back)
+  'E_TONK_DOC_ID', // a document id (storage path, rootId, a pointer) that is not an automerge document id
+  'E_TONK_SNAPSHOT', // a storage chunk that does not load as an Automerge document
+  'E_TONK_ROOT_MISSING', // no document in storage/ for the manifest's rootId
+  'E_TONK_VFS', // the root document is not a PathIndex, or an entry / node has the wrong shape
+  'E_TONK_PATH', // a PathIndex key that is not a clean absolute path ("..", ".", "//", backslash, control characters)
+  'E_TONK_DOC_MISSING', // a PathIndex entry points at a document the file does not hold
+  'E_TONK_NODE_TYPE', // the PathIndex says document and the document says directory, or the reverse
+  'E_TONK_VFS_INCONSISTENT', // a directory's children list disagrees with the PathIndex (warning: the index wins, as in Tonk)
   // Extraction and I/O
   'E_EXTRACT_UNSAFE', // extraction would write through a symlink or over an existing file
   'E_IO', // the file system refused (not found, permission, ...)

@@ -113,13 +113,14 @@ const S_IFLNK = 0o120000
 const S_IFREG = 0o100000
 const S_IFDIR = 0o040000
 
-interface ZipContents {
+export interface ZipContents {
   /** Zip entry name (no leading slash) → bytes; directories left out. */
   entries: Map<string, Uint8Array>
   sizeOnDisk: number
 }
 
-async function readZip(source: BundleSource, limits: BundleLimits): Promise<ZipContents> {
+/** Reads every file entry of an untrusted zip under the limits; the .tonk reader (src/core/tonk) shares it. */
+export async function readZip(source: BundleSource, limits: BundleLimits): Promise<ZipContents> {
   const zip = await openZip(source)
   return new Promise<ZipContents>((resolvePromise, reject) => {
     const entries = new Map<string, Uint8Array>()
@@ -437,7 +438,7 @@ async function ensureRealDirectory(dir: string, path: string): Promise<void> {
   }
 }
 
-function formatBytes(n: number): string {
+export function formatBytes(n: number): string {
   if (n >= MiB) return `${+(n / MiB).toFixed(1)} MiB`
   if (n >= 1024) return `${+(n / 1024).toFixed(1)} KiB`
   return `${n} bytes`

@@ -342,6 +342,15 @@ const DEFLATE_LEVEL = 6
  * keyed by name: JS orders integer-like keys ("404") first, and a file named "__proto__" corrupts it.
  */
 export function writeBundleZip(manifest: PackedManifest, files: ReadonlyMap<string, Uint8Array>): Uint8Array {
+  const sorted = [...files.keys()].sort(compareUtf8).map((path): [string, Uint8Array] => [path.slice(1), files.get(path)!])
+  return writeDeterministicZip([[MANIFEST_FILE, new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n')], ...sorted])
+}
+
+/**
+ * Writes entries in the order given with the fixed mtime, attributes and level above: the same entries
+ * give the same bytes on any machine. The .tonk writer (src/core/tonk) shares it.
+ */
+export function writeDeterministicZip(entries: Iterable<readonly [name: string, data: Uint8Array]>): Uint8Array {
   const chunks: Uint8Array[] = []
   const zip = new Zip((error, data) => {
     if (error) throw error
@@ -355,8 +364,7 @@ export function writeBundleZip(manifest: PackedManifest, files: ReadonlyMap<stri
     zip.add(entry)
     entry.push(data, true) // ZipDeflate is synchronous: the chunks are in `chunks` when this returns
   }
-  add(MANIFEST_FILE, new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'))
-  for (const path of [...files.keys()].sort(compareUtf8)) add(path.slice(1), files.get(path)!)
+  for (const [name, data] of entries) add(name, data)
   zip.end()
   return concat(chunks)
 }
