@@ -11,13 +11,13 @@ export const P2P_UNAVAILABLE_CONTEXT = 'tonk.p2pUnavailable'
 
 /** The user-facing text for a missing or unloadable iroh module (tests match on its first words). */
 export function nativeMissingText(err: NativeMissingError): string {
-  const { label, published } = err.target
+  const { label, published, vscodeTarget } = err.target
   const why =
     err.code === 'E_NATIVE_LOAD'
       ? `P2P sessions need the iroh native module, and the one this VSIX carries for ${label} does not load here (see the log).`
       : `P2P sessions need the iroh native module, which this VSIX does not carry for ${label}.`
   const instead = published
-    ? `Install the ${label} build of Tonk P2P (the Marketplace picks it by itself; from a file: the VSIX named for this platform), or run \`tonk-p2p serve BUNDLE\` on a machine that has it and connect your peers to it by ticket.`
+    ? `Install the ${label} build of Tonk P2P (the Marketplace picks it by itself; from a file: tonk-p2p-${vscodeTarget}.vsix), or run \`tonk-p2p serve BUNDLE\` on a machine that has it and connect your peers to it by ticket.`
     : `iroh is built for ${loadEngine().publishedLabels()} only: open this folder on one of those (also through Remote - SSH or WSL), or run \`tonk-p2p serve BUNDLE\` there and connect your peers to it by ticket.`
   return `Tonk: ${why} ${instead} Validate Manifest and Pack Bundle work here. (${err.code})`
 }

@@ -12,6 +12,8 @@ export interface NativeTarget {
   label: string
   /** True when the registry has a build for it (so a VSIX or an npm install can carry it). */
   published: boolean
+  /** The VS Code target of the VSIX that carries it, when published (e.g. `linux-x64`). */
+  vscodeTarget?: string
 }
 
 /** VS Code's platform-specific VSIX targets that iroh publishes a build for, with the build's key. */
@@ -61,10 +63,12 @@ export function nativeKey(platform: string, arch: string, musl: boolean): string
 
 export function nativeTarget(platform: string = process.platform, arch: string = process.arch, musl: boolean = platform === 'linux' && isMusl()): NativeTarget {
   const key = nativeKey(platform, arch, musl)
+  const published = PUBLISHED_TARGETS.find((t) => t.key === key)
   return {
     key,
     label: (key && LABELS[key]) ?? `${platform} ${arch}`,
-    published: PUBLISHED_TARGETS.some((t) => t.key === key),
+    published: !!published,
+    ...(published && { vscodeTarget: published.vscodeTarget }),
   }
 }
 
