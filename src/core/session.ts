@@ -24,7 +24,7 @@ import { createDiscovery, type DiscoveryOptions, type DiscoveryRuntime } from '.
 import { closeEndpoint, createEndpoint, endpointTicket, firstLine, loadOrCreateSecretKey } from './net/endpoint'
 import { DEFAULT_MAX_FRAME_BYTES } from './net/framing'
 import { PeerIdClaims } from './net/peer-claims'
-import type { IrohEndpoint } from './net/iroh'
+import { loadIroh, type IrohEndpoint } from './net/iroh'
 import {
   IrohNetworkAdapter,
   type PeerInfo,
@@ -278,6 +278,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   async start(): Promise<void> {
     if (this.state !== 'idle' && this.state !== 'stopped') throw new Error(`cannot start a session that is ${this.state}`)
+    loadIroh() // without iroh's native module there is nothing to start: say so before locking anything
     this.setState('starting')
     const { dataDir } = this.options
     const m = this.bundle.manifest

@@ -11,6 +11,7 @@ import { LocalPeers } from './local-peers'
 import { createLogger } from './log'
 import { ManifestCodeActions, recomputeManifest, RECOMPUTE_COMMAND } from './manifest/code-actions'
 import { ManifestDiagnostics } from './manifest/diagnostics'
+import { updateP2pContext } from './p2p-availability'
 import { SessionManager } from './session-manager'
 import { TraceDocuments } from './trace'
 import { DocumentsModel } from './views/documents-model'
@@ -137,6 +138,7 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
       diagnostics
         .scanWorkspace()
         .then(() => log.info(`engine loaded in ${engineLoadMs.toFixed(0)} ms; tonk.json files validated`))
+        .then(() => updateP2pContext(c))
         .catch((err) => log.error(`scanning tonk.json files: ${err}`))
     }, SCAN_DELAY_MS)
     c.own({ dispose: () => clearTimeout(scan) })

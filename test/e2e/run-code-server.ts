@@ -193,9 +193,13 @@ async function installVsix(vsix: string, state: string, env: NodeJS.ProcessEnv):
   const folder = readdirSync(join(state, 'ext')).find((f) => f.startsWith(`${pkg.publisher}.${pkg.name}-`))
   if (!folder) throw new Error(`the VSIX installed no ${pkg.publisher}.${pkg.name}-* folder:\n${out.join('')}`)
   const installed = join(state, 'ext', folder)
-  const native = join(installed, 'node_modules', '@number0', 'iroh-linux-x64-gnu', 'iroh.linux-x64-gnu.node')
-  if (!existsSync(native)) throw new Error(`the installed VSIX has no iroh native binary (${native})`)
-  log(`installed ${basename(vsix)} into ${installed} in ${Date.now() - t0} ms`)
+  // A platform VSIX carries its iroh binary as native/iroh.<key>.node (scripts/package-vsix.ts); the
+  // universal one carries none, and its P2P commands explain why.
+  const natives = existsSync(join(installed, 'native')) ? readdirSync(join(installed, 'native')) : []
+  if (basename(vsix).includes('linux-x64') && !natives.includes('iroh.linux-x64-gnu.node')) {
+    throw new Error(`the installed VSIX has no iroh native binary (${join(installed, 'native', 'iroh.linux-x64-gnu.node')})`)
+  }
+  log(`installed ${basename(vsix)} into ${installed} in ${Date.now() - t0} ms (native: ${natives.join(', ') || 'none'})`)
   return installed
 }
 

@@ -13,11 +13,11 @@ export interface CliResult {
 
 export function runCli(
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; wrap?: string[]; input?: string } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; wrap?: string[]; input?: string; bin?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     // `wrap` runs the CLI under a prefix, e.g. `ip netns exec HOST` for a multi-host test.
-    const argv = [...(opts.wrap ?? []), process.execPath, cliBin, ...args]
+    const argv = [...(opts.wrap ?? []), process.execPath, opts.bin ?? cliBin, ...args] // `bin`: another copy, e.g. one unpacked from a VSIX
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd: opts.cwd ?? repoRoot,
       env: { ...process.env, ...opts.env },

@@ -18,6 +18,8 @@ export interface PeerOptions {
   args?: string[]
   env?: NodeJS.ProcessEnv
   name?: string
+  /** Another copy of bin/tonk-p2p.cjs (e.g. one unpacked from a VSIX); default: the repo's. */
+  bin?: string
 }
 
 export class PeerProcess {
@@ -56,7 +58,7 @@ export class PeerProcess {
   }
 
   static async start(options: PeerOptions): Promise<PeerProcess> {
-    const args = [cliBin, '--json', 'serve', options.bundle, '--data', options.dataDir]
+    const args = [options.bin ?? cliBin, '--json', 'serve', options.bundle, '--data', options.dataDir]
     for (const t of options.connect ?? []) args.push('--connect', t)
     if (options.name) args.push('--name', options.name)
     if (!options.host) args.push('--bind', '127.0.0.1:0')
@@ -95,7 +97,7 @@ export class PeerProcess {
 
   /** Runs `tonk-p2p doc …` against this peer's data dir, on the same host. */
   doc(args: string[], timeoutMs?: number): Promise<CliResult> {
-    return docCommand(this.options.dataDir, args, this.options.host, timeoutMs)
+    return docCommand(this.options.dataDir, args, this.options.host, timeoutMs, this.options.bin)
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
@@ -114,8 +116,8 @@ export class PeerProcess {
   }
 }
 
-export function docCommand(dataDir: string, args: string[], host?: Host, timeoutMs = 20000): Promise<CliResult> {
+export function docCommand(dataDir: string, args: string[], host?: Host, timeoutMs = 20000, bin?: string): Promise<CliResult> {
   const cliArgs = ['--json', 'doc', ...args.slice(0, 1), '--data', dataDir, ...args.slice(1)]
-  if (!host) return runCli(cliArgs, { timeoutMs })
-  return runCli(cliArgs, { timeoutMs, wrap: [...host.exec] })
+  if (!host) return runCli(cliArgs, { timeoutMs, bin })
+  return runCli(cliArgs, { timeoutMs, wrap: [...host.exec], bin })
 }

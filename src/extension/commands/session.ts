@@ -6,6 +6,7 @@ import type { Session } from '../../core/session'
 import { pickBundle } from '../bundles'
 import type { Ctx } from '../ctx'
 import { loadEngine } from '../engine-loader'
+import { p2pUnavailable } from '../p2p-availability'
 import { MAX_LOCAL_PEERS, type LocalPeer, type LocalPeers } from '../local-peers'
 import type { SessionManager } from '../session-manager'
 import type { TraceDocuments } from '../trace'
@@ -56,6 +57,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
           })
         return undefined
       }
+      if (!sessions.current && p2pUnavailable(ctx)) return undefined
       const bundle = await pickBundle(target instanceof vscode.Uri ? target : undefined, 'Start a P2P session for which bundle?')
       if (!bundle) return undefined
       status.setStarting(true)
@@ -94,6 +96,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
 
     /** Argument: a ticket (tests); else an input box that checks it as you type. */
     'tonk.connectPeer': async (given?: string) => {
+      if (!sessions.current && p2pUnavailable(ctx)) return undefined
       const s = requireSession(sessions)
       if (!s) return undefined
       const { parseDialTarget } = loadEngine()
@@ -198,6 +201,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
 
     /** Argument: how many (tests); else an input box. Resolves when every peer is up. */
     'tonk.startLocalPeers': async (count?: number): Promise<LocalPeer[] | undefined> => {
+      if (!sessions.current && p2pUnavailable(ctx)) return undefined
       const s = requireSession(sessions)
       const running = sessions.bundle
       if (!s || !running || !s.ticket) return undefined

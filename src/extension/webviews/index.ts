@@ -3,6 +3,7 @@ import * as vscode from 'vscode'
 import type { DocHandle } from '@automerge/automerge-repo/slim'
 import type { Session } from '../../core/session'
 import type { Ctx } from '../ctx'
+import { p2pUnavailable } from '../p2p-availability'
 import { InspectorPanel } from './inspector'
 import { PreviewPanel } from './preview'
 
@@ -18,6 +19,7 @@ export function registerWebviews(ctx: Ctx): void {
 
 function runningSession(ctx: Ctx): Session | undefined {
   const session = ctx.sessions?.current
+  if (!session && p2pUnavailable(ctx)) return undefined
   if (!session) void vscode.window.showWarningMessage('No P2P session is running: run "Tonk: Start P2P Session" first.')
   return session
 }
