@@ -7,12 +7,21 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateAutomergeUrl, parseAutomergeUrl, type DocumentId, type NetworkAdapterInterface, type SharePolicy } from '@automerge/automerge-repo/slim'
+import {
+  Automerge,
+  cbor,
+  generateAutomergeUrl,
+  parseAutomergeUrl,
+  type DocumentId,
+  type NetworkAdapterInterface,
+  type PeerId,
+  type SharePolicy,
+} from '@automerge/automerge-repo/slim'
 import { createRootDocumentBytes, rootDocumentId } from '../../src/core/docs/directory'
 import { createBundleRepo, type BundleRepo } from '../../src/core/docs/repo'
 import type { RequestGateOptions } from '../../src/core/docs/request-gate'
 import { assertIsolated } from '../helpers/ensure-isolated'
-import { eventually, makePeer, type TestPeer } from '../helpers/net-fixtures'
+import { eventually, makePeer, rawClient, type TestPeer } from '../helpers/net-fixtures'
 
 const NAMESPACE = 'request-gate-test'
 type Doc = { text: string }
@@ -110,5 +119,28 @@ describe('request gate: unknown documents answered without a handle, multi-hop a
     assert.equal(b!.requests.stats.answered, 7)
     await eventually(() => b!.requests.stats.evicted === 3, 10_000, 'the three handles of passed-on requests evicted')
     for (const id of ids) assert.equal(b!.repo.handles[id], undefined, `b still holds a handle for ${id}`)
+  })
+
+  it('ephemeral and doc-unavailable messages for documents without a handle are dropped; a sync without heads is answered like a request', async () => {
+    const p = await makePeer()
+    peers.push(p)
+    p.adapter.listen()
+    const b = await open('b', [p.adapter])
+    const raw = await rawClient(p.ticket)
+    try {
+      await raw.sendHello('raw-peer')
+      await eventually(() => b.repo.peers.includes('raw-peer' as PeerId), 10_000, 'the raw peer connected')
+      const [, noHeads] = Automerge.generateSyncMessage(Automerge.init(), Automerge.initSyncState())
+      const send = (m: Record<string, unknown>) =>
+        raw.writeFrame(cbor.encode({ senderId: 'raw-peer', targetId: b.repo.peerId, documentId: randomId(), ...m }))
+      await send({ type: 'ephemeral', sessionId: 's', count: 1, data: cbor.encode({ hi: 1 }) })
+      await send({ type: 'doc-unavailable' })
+      await send({ type: 'request', documentId: 'not-a-document-id', data: noHeads })
+      await send({ type: 'sync', data: noHeads })
+      await eventually(() => b.requests.stats.dropped === 3 && b.requests.stats.answered === 1, 10_000, 'three dropped, one answered')
+      assert.deepEqual(Object.keys(b.repo.handles), [b.root.documentId], 'no handle but the root')
+    } finally {
+      await raw.close()
+    }
   })
 })

@@ -99,10 +99,10 @@ export class RequestGate {
     if (message.type !== 'request' && message.type !== 'sync' && message.type !== 'ephemeral' && message.type !== 'doc-unavailable') {
       return DELIVER
     }
-    if (this.repo.handles[id] || this.pending(id)) return DELIVER
-    // Cheap checks first: this runs once per message of a flood.
-    if (!isValidDocumentId(id) || message.type === 'ephemeral' || message.type === 'doc-unavailable') {
-      // Nothing to relay or update without a handle; the Repo would make one to find out.
+    // hasOwn: an id is the peer's string ("constructor" would find Object.prototype's).
+    if (Object.hasOwn(this.repo.handles, id) || this.pending(id)) return DELIVER
+    if (message.type === 'ephemeral' || message.type === 'doc-unavailable' || !isValidDocumentId(id)) {
+      // About a document we hold no handle for: nothing to relay or update (the Repo would make one to find out).
       this.stats.dropped++
       return DROP
     }
