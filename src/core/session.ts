@@ -346,6 +346,8 @@ export class Session extends EventEmitter<SessionEvents> {
         rootDocumentId: m.sync.rootDocument.documentId as DocumentId,
         rootDocumentBytes: this.bundle.rootDocumentBytes,
         logger: this.log,
+        // A document the bulk sync received but has not applied yet is one we hold.
+        requestGate: { pending: (id) => this.bulk?.holds(id) ?? false },
       })
       this.tree = new DocTree(this.bundleRepo.repo, this.bundleRepo.root, { logger: this.log })
       this.wireRepo(this.bundleRepo.repo)

@@ -19,6 +19,9 @@
 //   second-hello       valid handshake, then another hello claiming another bundle (dropped)
 //   garbage-sync       valid handshake, then sync messages for the root doc with random bytes as data
 //   flood              valid handshake, then small messages as fast as it can (seconds=…)
+//   request-flood      valid handshake, then count=N (default 10000) automerge-repo `request` messages for
+//                      random valid document ids, as fast as the stream takes them; then waits for an
+//                      answer to each (or `seconds`). The result counts the target's replies by type.
 //   many-streams       valid handshake, then opens streams=N extra bi-streams and writes into them
 //   connection-flood   opens connections=N connections (from identities=K endpoints) that never send a byte
 //   stuff-streams      (valid handshake unless prehello=1) then opens streams=N bi- and N uni-streams and
@@ -73,23 +76,41 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /** Reads frames off the target's half and remembers what it said (its hello, a refusal). */
 function listen(recv: RecvStream) {
-  const state = { remote: undefined as Record<string, any> | undefined, refusal: undefined as Record<string, any> | undefined, ended: false, received: [] as number[] }
+  const state = {
+    remote: undefined as Record<string, any> | undefined,
+    refusal: undefined as Record<string, any> | undefined,
+    ended: false,
+    received: [] as number[],
+    /** Messages the target sent after the handshake, by type. */
+    types: {} as Record<string, number>,
+    /** Documents we asked for (request-flood) … */
+    requestedIds: new Set<string>(),
+    /** … and those of them the target answered about (doc-unavailable or sync). */
+    answeredIds: new Set<string>(),
+    readError: undefined as string | undefined,
+  }
   const decoder = new FrameDecoder({ maxFrameBytes: 64 * 1024 * 1024 })
   void (async () => {
     try {
       for (;;) {
         const chunk = await recv.read(1024 * 1024)
         if (chunk.length === 0) break
-        if (state.received.length < 256 * 1024) state.received.push(...chunk.slice(0, 256 * 1024 - state.received.length))
+        // A loop, not push(...chunk): spreading a large read overflows the call stack.
+        for (let i = 0; i < chunk.length && state.received.length < 256 * 1024; i++) state.received.push(chunk[i]!)
         for (const f of decoder.push(chunk)) {
           let m = cbor.decode(f) as Record<string, any>
           if (m?.type === 'sealed') m = (open(key, theirs!, m) as Record<string, any>) ?? { type: 'unopenable' }
           if (m?.type === 'hello') state.remote = m
           else if (m?.type === 'refuse') state.refusal = m
+          else if (typeof m?.type === 'string') {
+            state.types[m.type] = (state.types[m.type] ?? 0) + 1
+            if ((m.type === 'doc-unavailable' || m.type === 'sync') && state.requestedIds.has(m.documentId)) state.answeredIds.add(m.documentId)
+          }
         }
       }
-    } catch {
-      // the target closed the connection
+    } catch (err) {
+      // the target closed the connection (or sent something we could not read: say what)
+      state.readError = String(err).split('\n')[0]!
     }
     state.ended = true
   })()
@@ -154,6 +175,8 @@ async function main(): Promise<void> {
       refusal: state.refusal,
       remoteHello: state.remote,
       received: Buffer.from(state.received).toString('base64'),
+      replies: state.types,
+      readError: state.readError,
       ...extra,
     })
     try {
@@ -346,6 +369,43 @@ async function main(): Promise<void> {
         out({ event: 'offered', ids: offered })
         return
       }
+      case 'request-flood': {
+        // What a Repo sends for a document it lacks: a request carrying the first sync message of an empty doc.
+        const [, data] = Automerge.generateSyncMessage(Automerge.init(), Automerge.initSyncState())
+        const n = Number(opts.count ?? 10_000)
+        const deadline = performance.now() + seconds * 1000
+        let requests = 0
+        let lastReport = performance.now()
+        try {
+          while (requests < n && !state.ended && performance.now() < deadline) {
+            const batch: number[] = []
+            for (let k = 0; k < 64 && requests < n; k++, requests++) {
+              const documentId = parseAutomergeUrl(generateAutomergeUrl()).documentId
+              state.requestedIds.add(documentId)
+              batch.push(...frame({ type: 'request', senderId: myPeerId, targetId: remote.peerId, documentId, data }))
+            }
+            await send.writeAll(batch)
+            sentBytes += batch.length
+            if (performance.now() - lastReport > 1000) {
+              lastReport = performance.now()
+              out({ event: 'progress', requests, replies: state.types, ms: Math.round(lastReport - started) })
+            }
+          }
+        } catch {
+          // the target dropped us mid-write (E_RATE_LIMITED): report what got through
+        }
+        sent += requests
+        out({ event: 'sent', requests, sentBytes, ms: Math.round(performance.now() - started) })
+        // Each request is answered (doc-unavailable, or sync) unless the target falls behind or drops us.
+        const answered = () => state.answeredIds.size
+        while (!state.ended && performance.now() < deadline && answered() < requests) await sleep(50)
+        // closeReason: set if the target dropped us (before we close the connection ourselves below).
+        out({ event: 'answered', answered: answered(), ms: Math.round(performance.now() - started), closeReason: conn.closeReason() ?? undefined })
+        try {
+          conn.close(0n, [])
+        } catch {}
+        return
+      }
       default:
         throw new Error(`unknown mode ${mode}`)
     }
@@ -429,10 +489,12 @@ function listenWith(recv: RecvStream, context: Uint8Array) {
   return state
 }
 
+// Writes to a pipe are asynchronous: exit once stdout has taken the (up to 256 KiB) result line.
+const exit = (code: number) => process.stdout.write('', () => process.exit(code))
 main().then(
-  () => process.exit(0),
+  () => exit(0),
   (err) => {
     out({ event: 'error', message: String(err).split('\n')[0] })
-    process.exit(1)
+    exit(1)
   },
 )

@@ -60,6 +60,22 @@ describe('reliability: per-peer rate limits (token buckets, fake clock)', () => 
     assert.equal(Math.round(c.waitMs), 4000)
     assert.throws(() => new PeerRateLimiter({ messagesPerSecond: 0 }), RangeError)
   })
+
+  it('a frame that costs more than its size is charged as several messages', () => {
+    const now = 0
+    const limiter = new PeerRateLimiter({ messagesPerSecond: 100, burstSeconds: 1 }, 0, () => now)
+    for (let i = 0; i < 25; i++) assert.equal(limiter.charge(100, 4).waitMs, 0)
+    assert.equal(Math.round(limiter.charge(100, 4).waitMs), 40, '25 frames at 4 each emptied the 100-message bucket')
+  })
+
+  it('tryTake never puts a bucket into debt', () => {
+    const b = new TokenBucket(1, 2, 0)
+    assert.equal(b.tryTake(1, 0), true)
+    assert.equal(b.tryTake(1, 0), true)
+    assert.equal(b.tryTake(1, 0), false)
+    assert.equal(b.tryTake(1, 500), false, 'half a token refilled')
+    assert.equal(b.tryTake(1, 1000), true)
+  })
 })
 
 describe('reliability: a peer that never reads is dropped, memory bounded', function () {

@@ -37,6 +37,22 @@ describe('docs storage: index of stored names', () => {
     assert.ok(adapter.stats.probes > before.probes)
   })
 
+  it('mayHoldPrefix: a synchronous index lookup, "maybe" until the index is built', async () => {
+    await new CrashSafeStorageAdapter(base).save(['StoredDoc', 'snapshot', 'a'], text('a'))
+    const adapter = new CrashSafeStorageAdapter(base)
+    assert.equal(adapter.mayHoldPrefix('Unknown'), true, 'no index yet: maybe')
+    assert.equal(await adapter.load(['storage-adapter-id']), undefined) // builds the index
+    const probes = adapter.stats.probes
+    assert.equal(adapter.mayHoldPrefix('StoredDoc'), true)
+    assert.equal(adapter.mayHoldPrefix('storeddoc'), false, 'names are case-sensitive, as document ids are')
+    assert.equal(adapter.mayHoldPrefix('Unknown'), false)
+    assert.equal(adapter.stats.probes, probes, 'no disk access')
+    await adapter.save(['Later', 'incremental', 'b'], text('b'))
+    assert.equal(adapter.mayHoldPrefix('Later'), true)
+    await adapter.removeRange(['Later'])
+    assert.equal(adapter.mayHoldPrefix('Later'), false)
+  })
+
   it('misses never touch the disk: they still answer when baseDir is no longer a directory', async () => {
     const adapter = new CrashSafeStorageAdapter(base)
     await adapter.save(['present', 'snapshot', 'a'], text('a'))

@@ -208,7 +208,7 @@ export class DiscoveryManager {
     if (via !== undefined) {
       // Only its word: charged to the sender, and bounded per sender.
       sender = this.senderOf(via, now)
-      if (!sender || sender.bucket.tryTake(now) > 0) return
+      if (!sender || sender.bucket.takeOrWait(now) > 0) return
       if (!previous?.confirmed && !sender.named.has(endpointId) && sender.named.size >= this.limits.maxRelayedPerSender) return
     }
     if (!previous && !this.makeRoom()) return

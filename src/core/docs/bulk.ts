@@ -459,6 +459,11 @@ export class BulkSync {
     this.parked.clear()
   }
 
+  /** True while a received document waits to be applied (the request gate counts it as held). */
+  holds(id: DocumentId): boolean {
+    return this.unapplied.has(id)
+  }
+
   /** Resolves when every docs frame received so far has been applied (or deferred). For tests. */
   whenApplied(): Promise<void> {
     return this.applying

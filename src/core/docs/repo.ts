@@ -16,6 +16,7 @@ import {
 import { initAutomerge } from '../automerge'
 import type { DirectoryDoc } from './directory'
 import { silentLogger, type DocsLogger } from './logger'
+import { RequestGate, takesMessageGate, type RequestGateOptions } from './request-gate'
 import { CrashSafeStorageAdapter } from './storage'
 
 export interface BundleRepoOptions {
@@ -35,6 +36,8 @@ export interface BundleRepoOptions {
   enableRemoteHeadsGossiping?: boolean
   /** automerge-repo's save throttle in ms (default 100). */
   saveDebounceRate?: number
+  /** Tuning of the gate that answers requests for documents we do not hold (request-gate.ts). */
+  requestGate?: RequestGateOptions
 }
 
 export interface BundleRepo {
@@ -43,6 +46,8 @@ export interface BundleRepo {
   storage: CrashSafeStorageAdapter
   /** This repo's automerge-repo storage id: persisted in storage, so stable across restarts. */
   storageId: StorageId
+  /** Answers peers' requests for documents we do not hold, in front of the Repo (installed on every adapter that takes it). */
+  requests: RequestGate
   /** Best-effort shutdown: disconnects adapters, saves every document, never throws. */
   close(): Promise<void>
 }
@@ -72,6 +77,10 @@ export async function createBundleRepo(options: BundleRepoOptions): Promise<Bund
     enableRemoteHeadsGossiping: options.enableRemoteHeadsGossiping,
     saveDebounceRate: options.saveDebounceRate,
   })
+  // Installed before anything awaits: the Repo connects its adapters (and so receives messages) only
+  // once its peer metadata resolves. ensureStorageId above built the storage's index of names.
+  const requests = new RequestGate(repo, storage, options.requestGate)
+  for (const adapter of options.network) if (takesMessageGate(adapter)) adapter.setMessageGate(requests.check)
   const storageId = (await repo.storageId())!
   const rootId = options.rootDocumentId
 
@@ -100,6 +109,8 @@ export async function createBundleRepo(options: BundleRepoOptions): Promise<Bund
   let closing: Promise<void> | undefined
   const close = () =>
     (closing ??= (async () => {
+      requests.stop()
+      for (const adapter of options.network) if (takesMessageGate(adapter)) adapter.setMessageGate(undefined)
       try {
         await repo.shutdown()
       } catch (error) {
@@ -112,5 +123,5 @@ export async function createBundleRepo(options: BundleRepoOptions): Promise<Bund
       }
     })())
 
-  return { repo, root, storage, storageId, close }
+  return { repo, root, storage, storageId, requests, close }
 }

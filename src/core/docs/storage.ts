@@ -367,6 +367,17 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     return report
   }
 
+  /**
+   * False only when no stored key starts with `first` (for a document id: the document is not on
+   * disk). An in-memory lookup in the index of names, never a disk access, so a peer may trigger it per
+   * message. True while the index is not built yet (before the first load, save or range call).
+   */
+  mayHoldPrefix(first: string): boolean {
+    const name = encodeKeyComponent(first)
+    if (this.#savedNames.has(name)) return true
+    return this.#listedNames ? this.#listedNames.has(name) : true
+  }
+
   /** The file that holds `key` (for diagnostics and tests). */
   pathOf(key: StorageKey): string {
     checkKey(key, false)

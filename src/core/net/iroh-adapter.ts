@@ -201,6 +201,19 @@ export interface IrohAdapterEvents {
   'dial-dropped': [{ endpointId: string; reason: string }]
 }
 
+/**
+ * What to do with an automerge-repo message from a peer before the Repo sees it, and what it costs in
+ * the peer's rate limit (in ordinary messages). The docs layer decides (docs/request-gate.ts): the
+ * adapter only knows frames, not which documents exist.
+ */
+export type MessageVerdict =
+  | { action: 'deliver'; cost: number }
+  /** Answer `doc-unavailable` ourselves; the Repo never sees the message. */
+  | { action: 'answer-unavailable'; cost: number }
+  /** Ignore it. */
+  | { action: 'drop'; cost: number }
+export type MessageGate = (message: Message) => MessageVerdict
+
 /** Frames whose type starts with this are the session's own (peer exchange), not automerge-repo's. */
 export const EXTENSION_TYPE_PREFIX = 'tonk/'
 
@@ -259,6 +272,7 @@ interface DialState {
 }
 
 const noop = () => {}
+const DELIVER: MessageVerdict = { action: 'deliver', cost: 1 }
 const encodeText = (s: string) => Array.from(new TextEncoder().encode(s.slice(0, 200)))
 
 export class IrohNetworkAdapter extends NetworkAdapter {
@@ -302,6 +316,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   private readonly targets = new Map<string, DialState>()
   /** Peers our user disconnected: refused (E_DISCONNECTED) until dial() asks for them again. */
   private readonly disconnectedByUser = new Set<string>()
+  private gate: MessageGate | undefined
 
   constructor(options: IrohNetworkAdapterOptions) {
     super()
@@ -536,6 +551,14 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     return this.phase === 'online'
   }
 
+  /**
+   * Consulted for every automerge-repo message a peer sends, synchronously and in order, before the
+   * Repo sees it (undefined: every message goes to the Repo at the cost of one).
+   */
+  setMessageGate(gate: MessageGate | undefined): void {
+    this.gate = gate
+  }
+
   /** Everything a peers view shows: connected peers, connections in handshake, dialed peers waiting. */
   peerInfos(): PeerInfo[] {
     const rows = new Map<string, PeerInfo>()
@@ -624,7 +647,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
         this.dropTarget(state, `${state.failures} failed dials (${state.lastError ?? 'no answer'})`)
         return
       }
-      const waitMs = this.discoveredBudget.tryTake(Date.now())
+      const waitMs = this.discoveredBudget.takeOrWait(Date.now())
       if (waitMs > 0) {
         // Over the budget for discovered dials: try again when a token is there (jittered, so the
         // waiting targets do not all wake at once).
@@ -1078,9 +1101,9 @@ export class IrohNetworkAdapter extends NetworkAdapter {
         this.onRemoteFinished(link)
         return
       }
-      this.onFrame(link, frame)
+      const cost = this.onFrame(link, frame)
       if (isClosed(link)) return
-      const charge = link.limiter?.charge(frame.length + FRAME_HEADER_BYTES)
+      const charge = link.limiter?.charge(frame.length + FRAME_HEADER_BYTES, cost)
       if (charge?.exceeded) {
         this.dropLink(link, 'E_RATE_LIMITED', `${them} kept sending over its rate limit for ${Math.round(charge.throttledMs)} ms`)
         return
@@ -1093,37 +1116,38 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     }
   }
 
-  private onFrame(link: Link, frame: Uint8Array): void {
+  /** Handles one frame; returns what it cost in ordinary messages (for the rate limiter). */
+  private onFrame(link: Link, frame: Uint8Array): number {
     const them = `peer ${shortId(link.endpointId)}`
     let decoded: unknown
     try {
       decoded = cbor.decode(frame)
     } catch {
       this.dropLink(link, 'E_MESSAGE_MALFORMED', `${them} sent a frame that is not CBOR`)
-      return
+      return 1
     }
     const type = (decoded as { type?: unknown } | null)?.type
     if (typeof type === 'string' && type.startsWith(EXTENSION_TYPE_PREFIX) && !Array.isArray(decoded)) {
       if (this.phase === 'online') {
         this.events.emit('extension-message', { endpointId: link.endpointId, message: decoded as Record<string, unknown> })
       }
-      return
+      return 1
     }
     const problem = messageProblem(decoded)
     if (problem) {
       this.dropLink(link, 'E_MESSAGE_MALFORMED', `${them} sent a malformed message: ${problem}`)
-      return
+      return 1
     }
     const message = decoded as Message
     if (message.senderId !== link.remote!.peerId) {
       this.dropLink(link, 'E_MESSAGE_MALFORMED', `${them} sent a message as ${String(message.senderId).slice(0, 40)}, not as itself`)
-      return
+      return 1
     }
     if (message.targetId !== this.peerId) {
       this.logger.debug(`net: ${them} sent a message for ${String(message.targetId).slice(0, 40)}, not us; ignored`)
-      return
+      return 1
     }
-    if (this.phase !== 'online') return
+    if (this.phase !== 'online') return 1
     if (this.events.listenerCount('trace') > 0) {
       this.events.emit('trace', {
         direction: 'in',
@@ -1135,7 +1159,18 @@ export class IrohNetworkAdapter extends NetworkAdapter {
         at: Date.now(),
       })
     }
-    this.emit('message', message)
+    let verdict = DELIVER
+    try {
+      if (this.gate) verdict = this.gate(message)
+    } catch (err) {
+      this.logger.warn(`net: message gate failed on a ${message.type} message from ${them}: ${firstLine(err)}`)
+    }
+    if (verdict.action === 'deliver') {
+      this.emit('message', message)
+    } else if (verdict.action === 'answer-unavailable') {
+      this.send({ type: 'doc-unavailable', senderId: this.peerId!, targetId: message.senderId, documentId: message.documentId! })
+    }
+    return verdict.cost
   }
 
   /** The remote finished its half of the stream. */

@@ -4,7 +4,8 @@
 // pushes back on the sender instead of our memory filling. A peer that stays in debt without a break
 // for `maxThrottledMs` is not bursting but flooding: the adapter drops it (E_RATE_LIMITED).
 // Defaults sit well above what a legitimate peer sends (the binding's own ceiling is ~27 MB/s and
-// 40-60k small frames/s), so only abuse is throttled.
+// 40-60k small frames/s), so only abuse is throttled. A frame costs one message token unless the caller
+// knows it costs more than its size says (a request for a document we do not hold: docs/request-gate.ts).
 
 export interface RateLimitOptions {
   /** Sustained messages per second from one peer. Default 5000. */
@@ -46,7 +47,7 @@ export class TokenBucket {
   }
 
   /** Takes one token only if there is one: returns 0, or how many ms until there is one (nothing taken). */
-  tryTake(now: number): number {
+  takeOrWait(now: number): number {
     this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond)
     this.last = now
     if (this.tokens >= 1) {
@@ -54,6 +55,15 @@ export class TokenBucket {
       return 0
     }
     return Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000)
+  }
+
+  /** Takes `n` tokens only if the bucket holds them (never goes into debt); returns whether it did. */
+  tryTake(n: number, now: number): boolean {
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.last) / 1000) * this.ratePerSecond)
+    this.last = now
+    if (this.tokens < n) return false
+    this.tokens -= n
+    return true
   }
 }
 
@@ -87,10 +97,13 @@ export class PeerRateLimiter {
     this.maxThrottledMs = o.maxThrottledMs
   }
 
-  /** Charges one received frame of `bytes` (header included). */
-  charge(bytes: number): Charge {
+  /**
+   * Charges one received frame of `bytes` (header included) that cost us the work of `messages`
+   * ordinary messages (default 1).
+   */
+  charge(bytes: number, messages = 1): Charge {
     const now = this.clock()
-    const waitMs = Math.max(this.messages.take(1, now), this.bytes.take(bytes, now))
+    const waitMs = Math.max(this.messages.take(messages, now), this.bytes.take(bytes, now))
     if (waitMs === 0) {
       // Sleeps overshoot, so a flooder finds a few tokens after each pause: only a quiet second ends a streak.
       if (this.lastThrottledAt !== undefined && now - this.lastThrottledAt > STREAK_QUIET_MS) this.throttledSince = undefined
