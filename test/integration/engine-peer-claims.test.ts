@@ -44,6 +44,8 @@ describe('engine: automerge peer ids are held by one adapter', function () {
   it("a page announcing an iroh peer's id is ignored; when it leaves, the iroh peer keeps syncing", async () => {
     const a = await startTestSession(bundle, dir, sessions, 'claims-a')
     const b = await startTestSession(bundle, dir, sessions, 'claims-b')
+    // The Repo holds guards, not the adapter: the request gate (docs/request-gate.ts) must still reach it.
+    assert.ok((a as unknown as { adapter: { gate?: unknown } }).adapter.gate, 'the request gate is set on the guarded iroh adapter')
     b.dial(a.ticket!)
     const url = await a.docs.writeDoc('/claims/doc', { n: 1 })
     await until('b has /claims/doc', async () => (await b.docs.readDoc<{ n: number }>('/claims/doc').catch(() => undefined))?.n === 1)

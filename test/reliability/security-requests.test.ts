@@ -43,7 +43,8 @@ const CLI_BOUND_MS = 10_000
  * RSS peak during and after a 10,000-request flood over the peak of the idle rounds before it (GC timing
  * moves both by ~20 MiB); the 40,000-request case gets twice this.
  */
-const RSS_GROWTH_BOUND_MIB = 40
+// Loose: GC timing alone moves the peak by tens of MiB on this box; the unfixed target grew by 430-540 MiB.
+const RSS_GROWTH_BOUND_MIB = 100
 /** A legitimate call slower than this is recorded as this (and fails its bound). */
 const CALL_TIMEOUT_MS = 90_000
 /** How long the attacker may take to send and collect its answers. */

@@ -94,6 +94,11 @@ class ClaimGuard extends NetworkAdapter {
     // The Repo routes by the owner it was told about: a target we do not hold never came from us.
     if (this.held.has(message.targetId)) this.inner.send(message)
   }
+  /** The inner adapter's message gate (docs/request-gate.ts) is set through the guard the Repo holds. */
+  setMessageGate(gate: unknown): void {
+    ;(this.inner as { setMessageGate?: (gate: unknown) => void }).setMessageGate?.(gate)
+  }
+
   override disconnect(): void {
     this.inner.disconnect()
     // Taken out of the Repo: whatever the inner adapter did not say goodbye for leaves now.
