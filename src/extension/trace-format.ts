@@ -3,6 +3,7 @@
 //   23:55:55.123 -> 1a2b3c4d5e local-1 sync /my-world/places 1234 B
 //   23:55:55.130 <- 1a2b3c4d5e local-1 doc-unavailable 4NMNnkMhL8jXrdJ9jamS7ztqkPSo 88 B
 //   23:55:56.002 !! 9f8e7d6c5b refused (E_BUNDLE_MISMATCH): it serves another bundle
+// A peer on another build of the app shows as name@build:3fcf… (it syncs; see docs/bundle-format.md).
 // `->` sent, `<-` received, `!!` an error; names are the peers' own, `-` when unknown; a document is
 // named by its path in the bundle's tree when the session knows it, else by its id.
 import type { PeerRefusedEvent, TraceEvent } from '../core/net/iroh-adapter'

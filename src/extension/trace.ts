@@ -74,7 +74,12 @@ export class TraceDocuments implements vscode.TextDocumentContentProvider, vscod
     const current = this.attached?.session
     if (!current) return this.frozen ?? traceHeader('no session is running', 0, false).join('\n') + '\n'
     const names = new Map<string, string>()
-    for (const p of this.sessions.snapshot?.peers ?? []) if (p.name) names.set(p.endpointId, p.name)
+    const ourBuild = current.bundle.bundleId
+    for (const p of this.sessions.snapshot?.peers ?? []) {
+      // A peer on another build of the app is marked where it speaks: name@build.
+      const build = p.build && p.build !== ourBuild ? `@build:${p.build.slice(0, 4)}…` : ''
+      if (p.name || build) names.set(p.endpointId, `${p.name ?? '-'}${build}`)
+    }
     const paths = new Map((this.sessions.snapshot?.documents ?? []).map((d) => [d.documentId, d.path]))
     const entries = current.trace()
     const lines = [
