@@ -14,14 +14,8 @@ import { repoRoot } from '../helpers/cli'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { channelPair } from '../helpers/frame-channel'
 import { startTestSession } from '../helpers/sessions'
+import { until } from '../helpers/until'
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20000): Promise<void> {
-  const started = Date.now()
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 const within = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), ms))])
 

@@ -10,14 +10,8 @@ import type { Session } from '../../src/core/session'
 import { repoRoot } from '../helpers/cli'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { startTestSession } from '../helpers/sessions'
+import { until } from '../helpers/until'
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20000): Promise<void> {
-  const started = Date.now()
-  while (!(await check())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
-}
 
 describe('engine: peer rows tell the truth (offline, reconnecting, disconnected)', function () {
   this.timeout(60000)

@@ -8,34 +8,17 @@
 //   `tonk-p2p doc get --data <local peer dir>` works from `/`.
 // Run: npm run test:e2e:scenario -- test/e2e/scenarios/dev-loop.ts   (screenshots: test-artifacts/e2e/dev-loop/)
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FrameLocator } from 'playwright-core'
 import type { ScenarioContext } from '../scenario'
+import { findFiles, sleep, until as poll } from '../poll'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+/** This scenario times a reload: poll every 100 ms rather than 250. */
+const until = <T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000, everyMs = 100) => poll(what, check, ms, everyMs)
 
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + ms
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await check()
-      if (value) return value
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`)
-    await sleep(everyMs)
-  }
-}
 
-function findFiles(dir: string, name: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? findFiles(join(dir, e.name), name) : e.name === name ? [join(dir, e.name)] : [],
-  )
-}
+
 
 export default async function devLoop(ctx: ScenarioContext): Promise<void> {
   const { page } = ctx

@@ -8,35 +8,14 @@
 //     CLI peer puts appears in the preview without a reload.
 // Run: npm run test:e2e:scenario -- test/e2e/scenarios/p2p.ts   (screenshots: test-artifacts/e2e/p2p/)
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { FrameLocator } from 'playwright-core'
 import type { ScenarioContext } from '../scenario'
+import { findFiles, sleep, until } from '../poll'
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms
-  let last: unknown
-  for (;;) {
-    try {
-      const value = await check()
-      if (value) return value
-    } catch (err) {
-      last = err
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`)
-    await sleep(250)
-  }
-}
 
-/** Every file named `name` below `dir`. */
-function findFiles(dir: string, name: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? findFiles(join(dir, e.name), name) : e.name === name ? [join(dir, e.name)] : [],
-  )
-}
 
 export default async function p2p(ctx: ScenarioContext): Promise<void> {
   const { page } = ctx

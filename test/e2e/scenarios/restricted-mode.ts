@@ -4,18 +4,12 @@
 // (`workspaceTrust` below) and leaves the folder untrusted.
 // Run: npm run test:e2e:scenario -- test/e2e/scenarios/restricted-mode.ts   (screenshots: test-artifacts/e2e/restricted-mode/)
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ScenarioContext } from '../scenario'
+import { findFiles } from '../poll'
 
 export const workspaceTrust = true
 
-function findFiles(dir: string, name: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? findFiles(join(dir, e.name), name) : e.name === name ? [join(dir, e.name)] : [],
-  )
-}
 
 export default async function restrictedMode(ctx: ScenarioContext): Promise<void> {
   const { page } = ctx

@@ -6,16 +6,10 @@
 // Run: npm run package && node scripts/isolated.mjs node --import tsx test/e2e/run-code-server.ts \
 //        --vsix tonk-p2p-universal.vsix --scenario test/e2e/scenarios/universal-vsix.ts
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import type { ScenarioContext } from '../scenario'
+import { findFiles } from '../poll'
 
-function findFiles(dir: string, name: string): string[] {
-  if (!existsSync(dir)) return []
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? findFiles(join(dir, e.name), name) : e.name === name ? [join(dir, e.name)] : [],
-  )
-}
 
 export default async function universalVsix(ctx: ScenarioContext): Promise<void> {
   const { page } = ctx
