@@ -598,7 +598,7 @@ async function main(): Promise<void> {
     cpus: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
     memoryGB: Math.round(totalmem() / 1e9),
     seconds: Math.round((Date.now() - started) / 1000),
-    wsStorage: 'CrashSafeStorageAdapter (src/core/docs/storage) for the server and every client',
+    wsStorage: 'CrashSafeStorageAdapter (src/core/store/storage) for the server and every client',
   }
   printTable(rows, meta)
   mkdirSync(resultsDir, { recursive: true })

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import type { PeerId } from '@automerge/automerge-repo/slim'
-import { initAutomerge } from '../src/core/automerge'
+import { initAutomerge } from '../src/core/util/automerge'
 import { alpnBytes, closeEndpoint, createEndpoint, endpointTicket, parseDialTarget, TONK_SYNC_ALPN } from '../src/core/net/endpoint'
 import { FrameDecoder } from '../src/core/net/framing'
 import type { IrohEndpoint } from '../src/core/net/iroh'

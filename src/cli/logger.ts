@@ -1,5 +1,5 @@
 // The CLI's Logger for the engine: lines on stderr (stdout is for results and --json events).
-import type { Logger } from '../core/log'
+import type { Logger } from '../shared/log'
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const
 export type LogLevel = (typeof LEVELS)[number]

@@ -5,7 +5,7 @@
 // namespace not something another folder can copy without being the app) and value in the extension's
 // globalState; "Not now" asks again at the next start.
 import * as vscode from 'vscode'
-import type { ApproveBundleHints, BundleHint } from '../core/bundle-hints'
+import type { ApproveBundleHints, BundleHint } from '../core/bundle/hints'
 import { loadEngine } from './engine-loader'
 import type { ExtensionLogger } from './log'
 

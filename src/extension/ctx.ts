@@ -2,7 +2,7 @@
 // extension's lifetime and the current P2P session's, so a session stops and restarts without reloading
 // the window.
 import * as vscode from 'vscode'
-import type { Session } from '../core/session'
+import type { Session } from '../core/session/session'
 import type { ExtensionLogger } from './log'
 
 /**

@@ -2,7 +2,7 @@
 // Built as its own file (out/engine.cjs, ~5 MB with Automerge's WASM and the iroh glue) and loaded by
 // engine-loader.ts on first use, so activate() parses only the thin layer in out/extension.cjs.
 // Extension code imports *types* from src/core freely, but values only through loadEngine().
-export { Session } from '../core/session'
+export { Session } from '../core/session/session'
 export {
   BundleError,
   inspectDirectory,
@@ -17,7 +17,7 @@ export { parseDialTarget } from '../core/net/endpoint'
 // P2P needs iroh's native module; the universal VSIX has none (manifest tools work without it).
 export { findNativeBinary, irohProblem, NativeMissingError } from '../core/net/iroh'
 export { publishedLabels } from '../core/net/native-target'
-export { describeHint } from '../core/bundle-hints'
+export { describeHint } from '../core/bundle/hints'
 export { appCapability } from '../core/bundle/capability'
 // The webviews' host-side values (adapter, bundle extraction): see src/extension/webviews/engine-parts.ts.
 export * from './webviews/engine-parts'

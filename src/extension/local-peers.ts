@@ -77,7 +77,7 @@ export class LocalPeers implements vscode.Disposable {
   private async spawnOne(index: number, o: LocalPeerSpawnOptions): Promise<LocalPeer> {
     const name = `local-${index}`
     const dataDir = join(o.sessionDataDir, 'local-peers', `peer-${index}`)
-    await mkdir(dataDir, { recursive: true, mode: 0o700 }) // a data dir is owner-only (core/data-dir.ts)
+    await mkdir(dataDir, { recursive: true, mode: 0o700 }) // a data dir is owner-only (core/host/data-dir.ts)
     const args = [this.cliPath, '--json', 'serve', o.bundleZip, '--data', dataDir, '--name', name, '--bind', '127.0.0.1:0',
       '--connect', o.ticket, '--log-level', 'warn',
       // They reach the network through the session; the bundle's own bootstrap peers are the session's

@@ -1,6 +1,6 @@
 // One LogOutputChannel "Tonk P2P" for the extension, adapted to core's Logger shape.
 import * as vscode from 'vscode'
-import type { Logger } from '../core/log'
+import type { Logger } from '../shared/log'
 
 export interface ExtensionLogger {
   readonly channel: vscode.LogOutputChannel

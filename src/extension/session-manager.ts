@@ -5,7 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as vscode from 'vscode'
 import type { LoadedBundle } from '../core/bundle'
-import type { Session, SessionOptions, SessionSnapshot } from '../core/session'
+import type { Session, SessionOptions, SessionSnapshot } from '../core/session/session'
 import { bundleHintApprover } from './bundle-hints'
 import type { BundleCandidate } from './bundles'
 import type { Ctx, SessionHost } from './ctx'
@@ -171,7 +171,7 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     let session: Session | undefined
     for (const profile of PROFILES) {
       const dataDir = join(bundleDir, profile)
-      await mkdir(dataDir, { recursive: true, mode: 0o700 }) // a data dir is owner-only (core/data-dir.ts)
+      await mkdir(dataDir, { recursive: true, mode: 0o700 }) // a data dir is owner-only (core/host/data-dir.ts)
       const candidateSession = await engine.Session.open(bundle, { ...options, dataDir })
       try {
         await candidateSession.start()

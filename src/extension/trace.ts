@@ -3,9 +3,10 @@
 // content provider rather than an untitled file: live updates do not make it "dirty" and closing it asks
 // nothing.
 import * as vscode from 'vscode'
+import { shortId } from '../core/util/text'
 import type { PeerRefusedEvent } from '../core/net/iroh-adapter'
 import { toolColumn } from './webviews/layout'
-import type { Session } from '../core/session'
+import type { Session } from '../core/session/session'
 import type { SessionManager } from './session-manager'
 import { formatRefusedLine, formatTraceLine, traceHeader } from './trace-format'
 
@@ -87,7 +88,7 @@ export class TraceDocuments implements vscode.TextDocumentContentProvider, vscod
       ...this.refused.map((r) => ({ at: r.at, line: formatRefusedLine(r.event, r.at, names) })),
     ].sort((a, b) => a.at - b.at)
     const m = current.bundle.manifest
-    const title = `${m.name}@${m.version} as ${current.endpointId?.slice(0, 10)} (${current.peerName})`
+    const title = `${m.name}@${m.version} as ${shortId(current.endpointId ?? '', 10)} (${current.peerName})`
     return [...traceHeader(title, entries.length, live), ...lines.map((l) => l.line)].join('\n') + '\n'
   }
 

@@ -13,7 +13,7 @@ export interface WirePeerMetadata {
 }
 
 /**
- * One frame of the PostMessageNetworkAdapter pair (webview-ui/shared/postmessage-adapter.ts). `arrive` is
+ * One frame of the PostMessageNetworkAdapter pair (src/shared/postmessage-adapter.ts). `arrive` is
  * sent on connect and answered with `welcome`; either one makes the sender a peer. `message` carries one
  * CBOR-encoded automerge-repo message. `leave` on disconnect.
  */

@@ -2,7 +2,7 @@
 // Four writers are in flight at once, so a kill lands in the middle of saves, not between them.
 // A write counts as acknowledged only if its reply arrived before `halt()`: the caller halts, then
 // kills the peer, so no reply racing the kill is counted.
-import type { ControlClient } from '../../src/core/control'
+import type { ControlClient } from '../../src/core/host/control'
 
 export interface Burst {
   /** Puts started so far. */

@@ -5,7 +5,7 @@
 import { Repo } from '@automerge/automerge-repo/slim'
 import { WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
 import { WebSocketServer } from 'ws'
-import { initAutomerge } from '../../src/core/automerge'
+import { initAutomerge } from '../../src/core/util/automerge'
 
 await initAutomerge()
 const wss = new WebSocketServer({ host: process.argv[3] ?? '127.0.0.1', port: Number(process.argv[2] ?? 0) })

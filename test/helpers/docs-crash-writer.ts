@@ -5,9 +5,9 @@
 // The parent kills it with SIGKILL at a random moment. Values are `<pid>:<i>`, unique across runs.
 // Usage: node --import tsx test/helpers/docs-crash-writer.ts DIR
 import { randomBytes } from 'node:crypto'
-import { createRootDocumentBytes, rootDocumentId } from '../../src/core/docs/directory'
-import { DocTree } from '../../src/core/docs/paths'
-import { createBundleRepo } from '../../src/core/docs/repo'
+import { createRootDocumentBytes, rootDocumentId } from '../../src/core/vfs/root-document'
+import { DocTree } from '../../src/shared/vfs/doc-tree'
+import { createBundleRepo } from '../../src/core/store/repo'
 
 export const CRASH_NAMESPACE = 'crash-test'
 export const CRASH_LOG_PATH = '/crash/log'

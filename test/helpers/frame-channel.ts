@@ -1,8 +1,8 @@
 // Two ends of a fake postMessage link (a webview and its host), delivering structured clones on the
 // next tick through the same frame parser the real panels use.
 import type { AdapterFrame } from '../../src/protocol/preview'
-import { parseAdapterFrame } from '../../webview-ui/shared/frames'
-import type { FrameChannel } from '../../webview-ui/shared/postmessage-adapter'
+import { parseAdapterFrame } from '../../src/shared/frames'
+import type { FrameChannel } from '../../src/shared/postmessage-adapter'
 
 export interface TestChannel extends FrameChannel {
   /** Every frame this side posted, in order. */

@@ -38,7 +38,7 @@
 // A mode ends when the target closes the connection or after `seconds` (default 20).
 import { randomBytes } from 'node:crypto'
 import { Automerge, cbor, generateAutomergeUrl, parseAutomergeUrl } from '@automerge/automerge-repo/slim'
-import { initAutomerge } from '../../src/core/automerge'
+import { initAutomerge } from '../../src/core/util/automerge'
 import { toNumberArray } from '../../src/core/net/bytes'
 import { closeEndpoint, createEndpoint, parseDialTarget, TONK_SYNC_ALPN, alpnBytes } from '../../src/core/net/endpoint'
 import { encodeFrame, FrameDecoder } from '../../src/core/net/framing'

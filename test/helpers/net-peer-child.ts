@@ -3,7 +3,7 @@
 // document as JSON whenever it changes. SIGTERM: clean shutdown.
 import { createInterface } from 'node:readline'
 import { Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo/slim'
-import { initAutomerge } from '../../src/core/automerge'
+import { initAutomerge } from '../../src/core/util/automerge'
 import { closeEndpoint, createEndpoint, endpointTicket } from '../../src/core/net/endpoint'
 import { IrohNetworkAdapter } from '../../src/core/net/iroh-adapter'
 import { assertIsolated } from './ensure-isolated'

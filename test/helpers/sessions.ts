@@ -2,7 +2,7 @@
 // no mDNS or peer exchange unless a test asks, each in its own data dir under `dir`.
 import { join } from 'node:path'
 import type { LoadedBundle } from '../../src/core/bundle'
-import { Session, type SessionOptions } from '../../src/core/session'
+import { Session, type SessionOptions } from '../../src/core/session/session'
 
 /** Opens and starts a session named `name`; it is pushed onto `sessions` for the test's teardown. */
 export async function startTestSession(bundle: LoadedBundle, dir: string, sessions: Session[], name: string, options: Partial<SessionOptions> = {}): Promise<Session> {

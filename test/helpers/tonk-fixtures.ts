@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Automerge, parseAutomergeUrl, stringifyAutomergeUrl } from '@automerge/automerge-repo/slim'
-import { initAutomerge } from '../../src/core/automerge'
+import { initAutomerge } from '../../src/core/util/automerge'
 import { buildTonkVfs, writeTonk, type TonkManifest, type VfsFileInput } from '../../src/core/tonk'
 import { repoRoot } from './cli'
 

@@ -3,7 +3,7 @@
 // The suite imports automerge-repo's dist directly: import it (and start the WASM) first.
 import type { PeerId } from '@automerge/automerge-repo/slim'
 import '@automerge/automerge-repo/slim'
-import { initAutomerge } from '../../src/core/automerge'
+import { initAutomerge } from '../../src/core/util/automerge'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { eventually, makePeer, type TestPeer } from '../helpers/net-fixtures'
 

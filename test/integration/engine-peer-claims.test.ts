@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Repo, type PeerId } from '@automerge/automerge-repo/slim'
 import { loadBundle, packDirectory, type LoadedBundle } from '../../src/core/bundle'
-import type { Session } from '../../src/core/session'
-import { PostMessageNetworkAdapter } from '../../webview-ui/shared/postmessage-adapter'
+import type { Session } from '../../src/core/session/session'
+import { PostMessageNetworkAdapter } from '../../src/shared/postmessage-adapter'
 import { repoRoot } from '../helpers/cli'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { channelPair } from '../helpers/frame-channel'
@@ -38,7 +38,7 @@ describe('engine: automerge peer ids are held by one adapter', function () {
   it("a page announcing an iroh peer's id is ignored; when it leaves, the iroh peer keeps syncing", async () => {
     const a = await startTestSession(bundle, dir, sessions, 'claims-a')
     const b = await startTestSession(bundle, dir, sessions, 'claims-b')
-    // The Repo holds guards, not the adapter: the request gate (docs/request-gate.ts) must still reach it.
+    // The Repo holds guards, not the adapter: the request gate (protocols/sync/request-gate.ts) must still reach it.
     assert.ok((a as unknown as { adapter: { gate?: unknown } }).adapter.gate, 'the request gate is set on the guarded iroh adapter')
     b.dial(a.ticket!)
     const url = await a.docs.writeDoc('/claims/doc', { n: 1 })

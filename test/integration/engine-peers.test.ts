@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { repoRoot, runCli } from '../helpers/cli'
 import { PeerProcess, docCommand } from '../helpers/peers'
-import { connectControl } from '../../src/core/control'
+import { connectControl } from '../../src/core/host/control'
 
 const example = join(repoRoot, 'examples', 'my-world')
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { cbor, Repo, type PeerId } from '@automerge/automerge-repo/slim'
-import { initAutomerge } from '../../src/core/automerge'
+import { initAutomerge } from '../../src/core/util/automerge'
 import type { PeerClosedEvent, PeerRefusedEvent, TraceEvent } from '../../src/core/net/iroh-adapter'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import {

@@ -1,4 +1,4 @@
-// The adapter's limits on dials discovery asks for (src/core/net/discovered-dials.ts), on real iroh
+// The adapter's limits on dials discovery asks for (src/core/discovery/discovered-dials.ts), on real iroh
 // endpoints over loopback: peers that never answer are at an address where nothing listens.
 import assert from 'node:assert/strict'
 import type { PeerId } from '@automerge/automerge-repo/slim'

@@ -1,4 +1,4 @@
-// The request gate (src/core/docs/request-gate.ts) between real iroh adapters and bundle Repos on real
+// The request gate (src/core/protocols/sync/request-gate.ts) between real iroh adapters and bundle Repos on real
 // storage: requests for documents we hold in neither memory nor storage are answered without a
 // handle, while the two cases where a legitimate peer asks for such a document keep working: a
 // document a third peer has (automerge-repo asks its other peers: multi-hop) and a document that is
@@ -17,9 +17,9 @@ import {
   type PeerId,
   type SharePolicy,
 } from '@automerge/automerge-repo/slim'
-import { createRootDocumentBytes, rootDocumentId } from '../../src/core/docs/directory'
-import { createBundleRepo, type BundleRepo } from '../../src/core/docs/repo'
-import type { RequestGateOptions } from '../../src/core/docs/request-gate'
+import { createRootDocumentBytes, rootDocumentId } from '../../src/core/vfs/root-document'
+import { createBundleRepo, type BundleRepo } from '../../src/core/store/repo'
+import type { RequestGateOptions } from '../../src/core/protocols/sync/request-gate'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { eventually, makePeer, rawClient, type TestPeer } from '../helpers/net-fixtures'
 

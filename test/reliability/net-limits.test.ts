@@ -3,7 +3,7 @@
 // while the Repo keeps sending), and the per-peer token buckets (unit-tested with a fake clock).
 import assert from 'node:assert/strict'
 import { cbor, type Message, type PeerId } from '@automerge/automerge-repo/slim'
-import { initAutomerge } from '../../src/core/automerge'
+import { initAutomerge } from '../../src/core/util/automerge'
 import { toNumberArray } from '../../src/core/net/bytes'
 import { alpnBytes, parseDialTarget, TONK_SYNC_ALPN } from '../../src/core/net/endpoint'
 import { encodeFrame } from '../../src/core/net/framing'

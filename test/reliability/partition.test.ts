@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connectControl, type ControlClient } from '../../src/core/control'
+import { connectControl, type ControlClient } from '../../src/core/host/control'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { repoRoot, runCli } from '../helpers/cli'
 import { TestNetwork, type Host } from '../helpers/netns'
@@ -90,7 +90,7 @@ describe(`reliability: partition and heal (${PEERS} peers on ${PEERS} hosts, ${R
     }
     // Directories are created before the cut, by one peer: two peers creating the same new path at once
     // each make their own document and the parent keeps one (documented last-writer-wins of
-    // src/core/docs/paths.ts), so writes under the other would be unreachable by path. Existing
+    // src/core/vfs/doc-tree.ts), so writes under the other would be unreachable by path. Existing
     // documents and directories are what both sides edit concurrently here.
     const setup = ['/part/contested', '/part/shared/init']
     for (let round = 0; round < ROUNDS; round++) for (const p of peers) setup.push(`/part/r${round}/p${p.index}/init`)

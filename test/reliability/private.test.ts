@@ -16,7 +16,7 @@ import {
   validateManifest,
   verifyBundleSignature,
 } from '../../src/core/bundle'
-import { Session } from '../../src/core/session'
+import { Session } from '../../src/core/session/session'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { repoRoot, runCli } from '../helpers/cli'
 import { PeerProcess } from '../helpers/peers'

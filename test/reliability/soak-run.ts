@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { connectControl, type ControlClient } from '../../src/core/control'
+import { connectControl, type ControlClient } from '../../src/core/host/control'
 import { repoRoot, runCli } from '../helpers/cli'
 import { PeerProcess } from '../helpers/peers'
 import { fdCount, rssMiB } from './summary'

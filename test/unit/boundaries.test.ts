@@ -52,7 +52,27 @@ describe('layering', () => {
   it('src/protocol holds types only: no runtime imports of the host or of vscode', () => {
     const offenders = sourceFiles(join(root, 'src', 'protocol')).flatMap((f) =>
       importsOf(f)
-        .filter((s) => s === 'vscode' || /(^|\/)(extension|core\/net|core\/docs)(\/|$)/.test(s))
+        .filter((s) => s === 'vscode' || /(^|\/)(extension|core)(\/|$)/.test(s))
+        .map((s) => `${relative(root, f)} imports ${s}`),
+    )
+    assert.deepEqual(offenders, [])
+  })
+
+  it('src/shared runs in a webview too: no node: modules, no host code', () => {
+    const offenders = sourceFiles(join(root, 'src', 'shared')).flatMap((f) =>
+      importsOf(f)
+        .filter((s) => s === 'vscode' || s.startsWith('node:') || /(^|\/)(extension|cli|core)(\/|$)/.test(s))
+        .map((s) => `${relative(root, f)} imports ${s}`),
+    )
+    assert.ok(sourceFiles(join(root, 'src', 'shared')).length > 0, 'src/shared exists')
+    assert.deepEqual(offenders, [])
+  })
+
+  it('webview-ui reaches the project only through src/shared and src/protocol', () => {
+    const offenders = sourceFiles(join(root, 'webview-ui')).flatMap((f) =>
+      importsOf(f)
+        // relative imports that leave webview-ui must land in src/shared or src/protocol
+        .filter((s) => s === 'vscode' || s.startsWith('node:') || (/^\.\.?\//.test(s) && /\.\.\/\.\.\//.test(s) && !/\/src\/(shared|protocol)\//.test(s)))
         .map((s) => `${relative(root, f)} imports ${s}`),
     )
     assert.deepEqual(offenders, [])

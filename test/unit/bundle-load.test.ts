@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { rootDocumentId } from '../../src/core/docs/directory'
+import { rootDocumentId } from '../../src/core/vfs/root-document'
 import {
   BundleError,
   extractBundle,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createRootDocumentBytes, rootDocumentId } from '../../src/core/docs/directory'
+import { createRootDocumentBytes, rootDocumentId } from '../../src/core/vfs/root-document'
 import {
   BundleError,
   computeBundleId,
@@ -185,7 +185,7 @@ describe('validateDirectory', () => {
   })
 
   it('warns when the folder has no appKey (each build its own app), and init --app-key gives it one that pack keeps', async () => {
-    const { addAppKey } = await import('../../src/core/templates/new-bundle')
+    const { addAppKey } = await import('../../src/core/bundle/new-bundle')
     const manifest = sourceManifest() as { sync: Record<string, unknown> }
     delete manifest.sync.appKey
     const dir = writeSourceDir(DEFAULT_FILES, manifest)

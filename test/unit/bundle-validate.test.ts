@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { rootDocumentId } from '../../src/core/docs/directory'
+import { rootDocumentId } from '../../src/core/vfs/root-document'
 import { validateManifest, type Issue } from '../../src/core/bundle'
 
 const packed = () => ({

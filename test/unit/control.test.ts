@@ -14,8 +14,8 @@ import {
   MAX_CONTROL_CONNECTIONS,
   MAX_LINE_BYTES,
   startControlServer,
-} from '../../src/core/control'
-import { controlSocketPath, findControlSocket, MAX_SOCKET_PATH_BYTES, prepareControlSocketPath } from '../../src/core/control-path'
+} from '../../src/core/host/control'
+import { controlSocketPath, findControlSocket, MAX_SOCKET_PATH_BYTES, prepareControlSocketPath } from '../../src/core/host/control-path'
 
 const connected = (path: string) =>
   new Promise<Socket>((resolve, reject) => {

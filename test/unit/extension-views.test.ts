@@ -1,7 +1,7 @@
 // The extension's view-models and text helpers are plain code: tested here without VS Code, on
-// snapshots shaped like the engine's (src/core/session.ts).
+// snapshots shaped like the engine's (src/core/session/session.ts).
 import assert from 'node:assert/strict'
-import type { PeerSnapshot, SessionSnapshot } from '../../src/core/session'
+import type { PeerSnapshot, SessionSnapshot } from '../../src/core/session/session'
 import { locateJson, rangeFor } from '../../src/extension/manifest/json-ranges'
 import { placeIssues } from '../../src/extension/manifest/place-issues'
 import { formatRefusedLine, formatTraceLine } from '../../src/extension/trace-format'
@@ -58,7 +58,7 @@ describe('extension view-models', () => {
     )
     assert.equal(changes, 1)
     const [first, second] = model.roots()
-    assert.equal(first!.label, `${A.slice(0, 10)} cli-peer`, 'connected peers first')
+    assert.equal(first!.label, `${A.slice(0, 10)}… cli-peer`, 'connected peers first')
     assert.equal(first!.contextValue, 'tonk.peer.connected')
     // Connected is the icon; the description starts with what is worth reading in a narrow sidebar.
     assert.equal(first!.description, 'direct 127.0.0.1:4000 · 3 ms · ↓2.0 KB ↑100 B')

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Automerge } from '@automerge/automerge-repo/slim'
 import { unzipSync } from 'fflate'
-import { initAutomerge } from '../../src/core/automerge'
+import { initAutomerge } from '../../src/core/util/automerge'
 import { buildTonkVfs, loadTonk, snapshotEntryName, validateTonkFile, writeTonk, type LoadedTonk } from '../../src/core/tonk'
 import {
   COMMITTED_FIXTURES,

@@ -3,9 +3,9 @@
 // structured-cloned, validated by the same frame parser the host and the page use).
 import assert from 'node:assert/strict'
 import { cbor, Repo, type PeerId } from '@automerge/automerge-repo/slim'
-import { initAutomerge } from '../../src/core/automerge'
+import { initAutomerge } from '../../src/core/util/automerge'
 import type { AdapterFrame } from '../../src/protocol/preview'
-import { PostMessageNetworkAdapter } from '../../webview-ui/shared/postmessage-adapter'
+import { PostMessageNetworkAdapter } from '../../src/shared/postmessage-adapter'
 import { channelPair } from '../helpers/frame-channel'
 
 await initAutomerge()

@@ -2,7 +2,7 @@
 // and edits (on real Automerge documents), and the preview's entry-HTML rewrite.
 import assert from 'node:assert/strict'
 import { Counter, Repo } from '@automerge/automerge-repo/slim'
-import { initAutomerge } from '../../src/core/automerge'
+import { initAutomerge } from '../../src/core/util/automerge'
 import type { InspectorEdit } from '../../src/protocol/inspector'
 import { isJsonValue, parseInspectorMessage, parsePreviewMessage } from '../../src/extension/webviews/guards'
 import { applyEdit, describeEdit, docHistory, EditError, toInspectorValue } from '../../src/extension/webviews/inspector-model'

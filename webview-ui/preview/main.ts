@@ -2,10 +2,10 @@
 // webview API for itself, runs an automerge-repo Repo in the page whose only network adapter relays to
 // the session's Repo on the extension host, and gives the app `window.tonk` (docs/injected-api.md).
 import { initializeWasm, parseAutomergeUrl, Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo/slim'
-import { DocPathError, DocTree, type DocContent } from '../../src/core/docs/paths'
+import { DocPathError, DocTree, type DocContent } from '../../src/shared/vfs/doc-tree'
 import type { AdapterFrame, HostToPreview, PreviewInit, PreviewNetwork, PreviewToHost } from '../../src/protocol/preview'
-import { parseAdapterFrame } from '../shared/frames'
-import { PostMessageNetworkAdapter } from '../shared/postmessage-adapter'
+import { parseAdapterFrame } from '../../src/shared/frames'
+import { PostMessageNetworkAdapter } from '../../src/shared/postmessage-adapter'
 
 declare function acquireVsCodeApi(): { postMessage(message: PreviewToHost): void }
 

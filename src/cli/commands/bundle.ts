@@ -14,8 +14,8 @@ import {
   type Issue,
 } from '../../core/bundle'
 import { isTonkFileName } from '../../core/tonk'
-import { addAppKey, createNewBundle } from '../../core/templates/new-bundle'
-import { writeReplacing } from '../../core/write-replace'
+import { addAppKey, createNewBundle } from '../../core/bundle/new-bundle'
+import { writeReplacing } from '../../core/util/write-replace'
 import { CliError, EXIT_INVALID, EXIT_USAGE, formatBytes, makeOutput, table } from '../output'
 import { inspectTonk, unpackTonkFile, validateTonk } from './tonk'
 

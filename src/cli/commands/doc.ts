@@ -1,10 +1,10 @@
 // doc ls|get|put|rm|watch: documents of a data dir, through the peer serving it (control socket) or,
 // when none runs there, on its storage directly.
 import type { Command } from 'commander'
-import { connectControl, ControlError, type ControlHandler } from '../../core/control'
-import { findControlSocket } from '../../core/control-path'
-import { DataDirError } from '../../core/data-dir'
-import { openOfflineDocs } from '../../core/offline-docs'
+import { connectControl, ControlError, type ControlHandler } from '../../core/host/control'
+import { findControlSocket } from '../../core/host/control-path'
+import { DataDirError } from '../../core/host/data-dir'
+import { openOfflineDocs } from '../../core/host/offline-docs'
 import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput, table } from '../output'
 
 const globalJson = (cmd: Command) => Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)

@@ -1,12 +1,12 @@
 // serve / ticket: a headless peer of a bundle, and the ticket of the peer owning a data dir.
 import { writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { connectControl } from '../../core/control'
-import { findControlSocket } from '../../core/control-path'
-import { readDataDirInfo } from '../../core/data-dir'
+import { connectControl } from '../../core/host/control'
+import { findControlSocket } from '../../core/host/control-path'
+import { readDataDirInfo } from '../../core/host/data-dir'
 import type { DiscoveryOptions } from '../../core/discovery'
-import { bootstrapHints, describeHint } from '../../core/bundle-hints'
-import { Session, type SessionSnapshot } from '../../core/session'
+import { bootstrapHints, describeHint } from '../../core/bundle/hints'
+import { Session, type SessionSnapshot } from '../../core/session/session'
 import { stderrLogger, type LogLevel } from '../logger'
 import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput } from '../output'
 

@@ -3,6 +3,7 @@
 // VS Code shows on hover through jsonValidation) is generated from them by scripts/gen-schema.ts.
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { APP_KEY_PATTERN } from './capability'
+import { HEX64_PATTERN } from '../util/text'
 
 export const MANIFEST_VERSION = 1
 export const MANIFEST_FILE = 'tonk.json'
@@ -75,7 +76,7 @@ const RootDocumentSchema = Type.Object(
 )
 
 const BundleId = Type.String({
-  pattern: '^[0-9a-f]{64}$',
+  pattern: HEX64_PATTERN,
   description:
     'SHA-256 (64 lowercase hex) of the canonical encoding of the manifest without this field and of every file. Computed by pack.',
 })
@@ -104,7 +105,7 @@ const syncFields = {
 const syncOptions = { additionalProperties: false, description: 'Peer-to-peer sync settings.' }
 
 /** An ed25519 public key or iroh endpoint id: 32 bytes as 64 lowercase hex. */
-export const ED25519_KEY_PATTERN = '^[0-9a-f]{64}$'
+export const ED25519_KEY_PATTERN = HEX64_PATTERN
 // Private bundles: only these endpoints complete the handshake. Each peer enforces the list of the
 // build it runs: hand a changed list to every member (or set strictBuild so old builds are refused).
 const AllowedPeers = Type.Array(

@@ -3,7 +3,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Zip, ZipDeflate } from 'fflate'
-import { createRootDocumentBytes, rootDocumentId } from '../docs/directory'
+import { createRootDocumentBytes, rootDocumentId } from '../vfs/root-document'
 import { computeBundleId, canonicalJson } from './bundle-id'
 import { BundleError, errorToIssue, issue, q, throwFirstError, type Issue } from './errors'
 import { createIgnoreMatcher, DEFAULT_IGNORES, ignoreFileLines, type IgnoreMatcher } from './ignore'

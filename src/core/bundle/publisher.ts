@@ -5,6 +5,7 @@
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify, type KeyObject } from 'node:crypto'
 import { open, readFile } from 'node:fs/promises'
 import { BundleError } from './errors'
+import { HEX64 } from '../util/text'
 
 /** Bytes signed before the bundleId: a signature made for anything else never verifies here. */
 export const PUBLISHER_SIGNATURE_DOMAIN = 'tonk-bundle-signature/v1\n'
@@ -12,7 +13,6 @@ export const PUBLISHER_SIGNATURE_DOMAIN = 'tonk-bundle-signature/v1\n'
 // DER prefixes that wrap a raw 32-byte ed25519 seed (PKCS#8) or public key (SPKI) for node:crypto.
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
 const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
-const HEX64 = /^[0-9a-f]{64}$/
 const HEX128 = /^[0-9a-f]{128}$/
 
 export interface PublisherKeyPair {

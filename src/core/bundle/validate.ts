@@ -3,7 +3,7 @@
 // an editor can underline them all.
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv'
 import semver from 'semver'
-import { rootDocumentId } from '../docs/directory'
+import { rootDocumentId } from '../vfs/root-document'
 import { issue, q, type Issue } from './errors'
 import {
   contentTypeFor,

@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto'
 import { networkInterfaces } from 'node:os'
 import DHT, { type GetResult } from 'bittorrent-dht'
-import { firstLine } from '../net/endpoint'
+import { firstLine } from '../util/text'
 import { EndpointTicket } from '../net/iroh'
 import { dhtRendezvousSeed, dhtTopic, ed25519FromSeed, ed25519Verify, type Ed25519Pair } from './keys'
 import type { DiscoveryContext, PeerSource } from './types'

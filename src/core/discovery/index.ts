@@ -2,9 +2,9 @@
 // enabled), the manager that turns their candidates into dials, and the optional WebSocket bridge.
 import type { NetworkAdapterInterface } from '@automerge/automerge-repo/slim'
 import type { IrohNetworkAdapter, PeerInfo } from '../net/iroh-adapter'
-import { BridgeAdapter } from './bridge'
+import { BridgeAdapter } from '../net/bridge-adapter'
 import { DhtSource, type DhtSourceOptions } from './dht'
-import { PeerExchange } from './exchange'
+import { PeerExchange } from '../protocols/pex/exchange'
 import { DiscoveryManager } from './manager'
 import { MdnsSource } from './mdns'
 import type { DiscoveryContext, DiscoverySourceName, PeerSource } from './types'

@@ -7,7 +7,7 @@
 // What a peer passes on (peer exchange) is only its word: each sender may name a bounded number of
 // peers we never reached, at a bounded rate, and they are dropped when it leaves; the whole table of
 // candidates is bounded too (docs/discovery.md, "Limits").
-import { firstLine } from '../net/endpoint'
+import { firstLine, HEX64 } from '../util/text'
 import { TokenBucket } from '../net/rate-limit'
 import type { DiscoveryContext, DiscoverySourceName, PeerCandidate, PeerSource } from './types'
 
@@ -88,7 +88,6 @@ interface Sender {
   named: Set<string>
 }
 
-const ENDPOINT_ID = /^[0-9a-f]{64}$/
 const MAX_ADDRESSES = 16
 
 export class DiscoveryManager {
@@ -199,7 +198,7 @@ export class DiscoveryManager {
     if (this.stopped || this.paused) return
     const { endpointId, source, via } = candidate
     if (this.suppressed.has(endpointId)) return
-    if (!ENDPOINT_ID.test(endpointId) || endpointId === this.context.endpointId || endpointId === via) return
+    if (!HEX64.test(endpointId) || endpointId === this.context.endpointId || endpointId === via) return
     const addresses = [...new Set(candidate.addresses.filter(isSocketAddress))].slice(0, MAX_ADDRESSES)
     if (addresses.length === 0 && !candidate.ticket) return
     const now = Date.now()

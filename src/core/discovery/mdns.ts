@@ -17,7 +17,7 @@
 import { networkInterfaces } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import { Bonjour, type Browser, type Service } from 'bonjour-service'
-import { firstLine } from '../net/endpoint'
+import { firstLine, HEX64 } from '../util/text'
 import { mdnsBundleTag, sameTag } from './keys'
 import { isSocketAddress } from './manager'
 import type { DiscoveryContext, PeerSource } from './types'
@@ -57,7 +57,7 @@ export function mdnsTxt(context: Pick<DiscoveryContext, 'endpointId' | 'mdnsKey'
 export function readMdnsTxt(mdnsKey: Uint8Array, txt: unknown): { endpointId: string; addresses: string[] } | undefined {
   if (typeof txt !== 'object' || txt === null) return undefined
   const t = txt as Record<string, unknown>
-  if (t.v !== MDNS_TXT_VERSION || typeof t.id !== 'string' || !/^[0-9a-f]{64}$/.test(t.id)) return undefined
+  if (t.v !== MDNS_TXT_VERSION || typeof t.id !== 'string' || !HEX64.test(t.id)) return undefined
   if (typeof t.n !== 'string' || typeof t.b !== 'string' || t.n.length > 64) return undefined
   if (!sameTag(t.b, mdnsBundleTag(mdnsKey, t.n))) return undefined
   const addresses: string[] = []

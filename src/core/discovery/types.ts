@@ -2,7 +2,7 @@
 // a context that tells it who we are and where to hand candidates, and stopped best-effort. Sources
 // never dial: the DiscoveryManager filters (own bundle, not ourselves), deduplicates and rate-limits,
 // then asks the session to dial.
-import type { Logger } from '../log'
+import type { Logger } from '../../shared/log'
 
 /** How a peer was found; shown per peer by the session snapshot, `serve` and the Peers view. */
 export type DiscoverySourceName = 'mdns' | 'exchange' | 'dht'

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { link, mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
-import { noopLogger, type Logger } from '../log'
+import { noopLogger, type Logger } from '../../shared/log'
 import { toNumberArray } from './bytes'
 import {
   Endpoint,
@@ -17,6 +17,7 @@ import {
   type IrohEndpoint,
   type IrohEndpointAddr,
 } from './iroh'
+import { firstLine, HEX64 } from '../util/text'
 
 /** Protocol name negotiated in the QUIC handshake; bump the suffix only for wire-incompatible changes. */
 export const TONK_SYNC_ALPN = 'tonk/sync/2'
@@ -124,7 +125,7 @@ async function readKey(path: string): Promise<Uint8Array | undefined> {
     throw err
   }
   const hex = text.trim()
-  if (!/^[0-9a-f]{64}$/i.test(hex)) {
+  if (!HEX64.test(hex.toLowerCase())) {
     throw new EndpointError(
       'E_IDENTITY_CORRUPT',
       `${path} is not a 32-byte hex key; move it away to start with a new identity (peers will see a new endpoint id)`,
@@ -198,22 +199,5 @@ export async function closeEndpoint(endpoint: IrohEndpoint, logger: Logger = noo
   }
 }
 
-/**
- * Errors from the binding carry a Rust backtrace (RUST_BACKTRACE=1) and source paths. Keeps the
- * message and its causes on one line: "ConnectError::Connecting: ConnectingError::ConnectionError: timed out".
- */
-export function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err)
-  const head = text.split(/\n\s*Stack backtrace:/)[0]!
-  return head
-    .split('\n')
-    .map((line) => line.trim().replace(/\s*\((?:\/|[A-Za-z]:\\)[^()]*:\d+:\d+\)/g, ''))
-    .filter((line) => line && line !== 'Caused by:')
-    .join(': ')
-    .slice(0, 500)
-}
-
 const abbreviate = (s: string) => (s.length > 24 ? `${s.slice(0, 20)}…` : s)
 
-/** `3f2a9c1e…`: how ids appear in sentences meant for people. */
-export const shortId = (id: string): string => (id.length > 8 ? `${id.slice(0, 8)}…` : id)

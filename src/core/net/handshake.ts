@@ -14,7 +14,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { cbor } from '@automerge/automerge-repo/slim'
 import semver from 'semver'
-import { shortId } from './endpoint'
+import { shortId } from '../util/text'
 import { FrameError } from './framing'
 import type { FrameReader } from './stream-reader'
 import type { StreamWriter } from './stream-writer'

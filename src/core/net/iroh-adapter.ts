@@ -25,14 +25,12 @@ import {
   type PeerMetadata,
   type StorageId,
 } from '@automerge/automerge-repo/slim'
-import { noopLogger, type Logger } from '../log'
+import { noopLogger, type Logger } from '../../shared/log'
 import {
   alpnBytes,
   endpointIdOf,
   EndpointError,
-  firstLine,
   parseDialTarget,
-  shortId,
   TONK_SYNC_ALPN,
   TONK_SYNC_ALPN_V1,
   type DialTarget,
@@ -53,9 +51,11 @@ import type { Connection, Incoming, IrohEndpoint, IrohEndpointAddr } from './iro
 import { FrameReader } from './stream-reader'
 import { DEFAULT_FRAME_BUDGET_BYTES, FrameBudget } from './frame-budget'
 import { guardStreams } from './stream-guard'
-import { DialLimitError, discoveredDialLimits, MAX_DIAL_TARGETS, type DiscoveredDialLimits } from './discovered-dials'
+import { DialLimitError, discoveredDialLimits, MAX_DIAL_TARGETS, type DiscoveredDialLimits } from '../discovery/discovered-dials'
 import { PeerRateLimiter, TokenBucket, type RateLimitOptions } from './rate-limit'
 import { StreamWriter, StreamWriterError, type StreamWriterOptions } from './stream-writer'
+import { sleep, withTimeout } from '../util/async'
+import { firstLine, shortId } from '../util/text'
 
 /** QUIC application close codes this adapter uses (the reason text says more). */
 export const CLOSE_CODE = {
@@ -203,7 +203,7 @@ export interface IrohAdapterEvents {
 
 /**
  * What to do with an automerge-repo message from a peer before the Repo sees it, and what it costs in
- * the peer's rate limit (in ordinary messages). The docs layer decides (docs/request-gate.ts): the
+ * the peer's rate limit (in ordinary messages). The docs layer decides (protocols/sync/request-gate.ts): the
  * adapter only knows frames, not which documents exist.
  */
 export type MessageVerdict =
@@ -1339,24 +1339,6 @@ async function drain(reader: FrameReader): Promise<void> {
   } catch {
     // A refused peer's stream state does not matter any more.
   }
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(what)), ms)
-    promise.then(
-      (v) => {
-        clearTimeout(timer)
-        resolve(v)
-      },
-      (e) => {
-        clearTimeout(timer)
-        reject(e)
-      },
-    )
-  })
 }
 
 function safeRemoteId(conn: Connection): string {

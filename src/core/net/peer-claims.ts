@@ -5,7 +5,7 @@
 // adapter reaches the Repo through a guard that drops a colliding candidate, its departure and every
 // message it sends under an id it does not hold. First come, first served; our own id is held too.
 import { NetworkAdapter, type Message, type NetworkAdapterInterface, type PeerId, type PeerMetadata } from '@automerge/automerge-repo/slim'
-import { noopLogger, type Logger } from '../log'
+import { noopLogger, type Logger } from '../../shared/log'
 
 export class PeerIdClaims {
   private readonly owners = new Map<string, string>()
@@ -94,7 +94,7 @@ class ClaimGuard extends NetworkAdapter {
     // The Repo routes by the owner it was told about: a target we do not hold never came from us.
     if (this.held.has(message.targetId)) this.inner.send(message)
   }
-  /** The inner adapter's message gate (docs/request-gate.ts) is set through the guard the Repo holds. */
+  /** The inner adapter's message gate (protocols/sync/request-gate.ts) is set through the guard the Repo holds. */
   setMessageGate(gate: unknown): void {
     ;(this.inner as { setMessageGate?: (gate: unknown) => void }).setMessageGate?.(gate)
   }

@@ -5,7 +5,7 @@
 // for `maxThrottledMs` is not bursting but flooding: the adapter drops it (E_RATE_LIMITED).
 // Defaults sit well above what a legitimate peer sends (the binding's own ceiling is ~27 MB/s and
 // 40-60k small frames/s), so only abuse is throttled. A frame costs one message token unless the caller
-// knows it costs more than its size says (a request for a document we do not hold: docs/request-gate.ts).
+// knows it costs more than its size says (a request for a document we do not hold: protocols/sync/request-gate.ts).
 
 export interface RateLimitOptions {
   /** Sustained messages per second from one peer. Default 5000. */

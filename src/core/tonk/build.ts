@@ -6,7 +6,7 @@
 // actors and times are derived, so the same files give the same bytes.
 import { createHash, randomBytes } from 'node:crypto'
 import { Automerge, parseAutomergeUrl, stringifyAutomergeUrl } from '@automerge/automerge-repo/slim'
-import { initAutomerge } from '../automerge'
+import { initAutomerge } from '../util/automerge'
 import { BundleError, q } from '../bundle/errors'
 import { contentTypeFor } from '../bundle/manifest'
 import { compareUtf8 } from '../bundle/paths'

@@ -3,7 +3,7 @@
 // names, symlinks, duplicates, CRC, local/central header agreement) before anything is parsed, and every
 // problem after that is a typed issue. Reading never writes anything.
 import { Automerge } from '@automerge/automerge-repo/slim'
-import { initAutomerge } from '../automerge'
+import { initAutomerge } from '../util/automerge'
 import { BundleError, errorToIssue, issue, q, throwFirstError, type Issue } from '../bundle/errors'
 import { DEFAULT_LIMITS, readZip, type BundleLimits, type BundleSource } from '../bundle/load'
 import { compareUtf8 } from '../bundle/paths'

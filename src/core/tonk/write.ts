@@ -4,7 +4,7 @@
 // in a fixed field order, and the zip entries in UTF-8 name order with fixed times and attributes
 // (writeDeterministicZip, shared with pack).
 import { Automerge } from '@automerge/automerge-repo/slim'
-import { initAutomerge } from '../automerge'
+import { initAutomerge } from '../util/automerge'
 import { BundleError, issue, q, throwFirstError, type Issue } from '../bundle/errors'
 import { writeDeterministicZip } from '../bundle/pack'
 import { compareUtf8 } from '../bundle/paths'

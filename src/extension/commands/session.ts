@@ -2,7 +2,8 @@
 // Each returns something useful to a caller (tests run them through executeCommand) and reports
 // failures to the user itself; commands that need a session say so when none runs.
 import * as vscode from 'vscode'
-import type { Session } from '../../core/session'
+import { shortId } from '../../core/util/text'
+import type { Session } from '../../core/session/session'
 import { pickBundle } from '../bundles'
 import type { Ctx } from '../ctx'
 import { loadEngine } from '../engine-loader'
@@ -67,7 +68,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
           () => sessions.start(bundle),
         )
         const m = session.bundle.manifest
-        void vscode.window.showInformationMessage(`Tonk: ${m.name}@${m.version} is running as ${session.endpointId?.slice(0, 10)}.`, 'Copy My Ticket').then((a) => {
+        void vscode.window.showInformationMessage(`Tonk: ${m.name}@${m.version} is running as ${shortId(session.endpointId ?? '', 10)}.`, 'Copy My Ticket').then((a) => {
           if (a) void vscode.commands.executeCommand('tonk.copyTicket')
         })
         return session.endpointId
@@ -90,7 +91,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
       const ticket = s?.ticket
       if (!ticket) return undefined
       await vscode.env.clipboard.writeText(ticket)
-      void vscode.window.showInformationMessage(`Tonk: ticket of ${s.endpointId?.slice(0, 10)} copied (give it to a peer: Connect to Peer…).`)
+      void vscode.window.showInformationMessage(`Tonk: ticket of ${shortId(s.endpointId ?? '', 10)} copied (give it to a peer: Connect to Peer…).`)
       return ticket
     },
 
@@ -149,7 +150,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
           return undefined
         }
         const picked = await vscode.window.showQuickPick(
-          peers.map((p) => ({ label: `${p.endpointId.slice(0, 10)} ${p.name ?? ''}`, description: p.path?.remoteAddr, id: p.endpointId })),
+          peers.map((p) => ({ label: `${shortId(p.endpointId, 10)} ${p.name ?? ''}`, description: p.path?.remoteAddr, id: p.endpointId })),
           { title: 'Disconnect which peer?' },
         )
         id = picked?.id
@@ -172,7 +173,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
           return undefined
         }
         const picked = await vscode.window.showQuickPick(
-          held.map((p) => ({ label: `${p.endpointId.slice(0, 10)} ${p.name ?? ''}`, id: p.endpointId })),
+          held.map((p) => ({ label: `${shortId(p.endpointId, 10)} ${p.name ?? ''}`, id: p.endpointId })),
           { title: 'Reconnect which peer?' },
         )
         id = picked?.id

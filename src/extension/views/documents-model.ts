@@ -1,7 +1,8 @@
 // The Documents view as data: the bundle's directory tree (paths from the root directory document), per
 // document its heads and sync state with each connected peer. Clicking a document opens the inspector.
-import type { DocSyncState, DocumentSnapshot, SessionSnapshot } from '../../core/session'
-import { formatBytes, SnapshotModel, md, shortId, type ViewNode } from './nodes'
+import type { DocSyncState, DocumentSnapshot, SessionSnapshot } from '../../core/session/session'
+import { shortId } from '../../core/util/text'
+import { formatBytes, SnapshotModel, md, type ViewNode } from './nodes'
 
 /** Argument of tonk.openDocumentInspector (also what a row's click passes). */
 export interface DocumentRef {
@@ -82,7 +83,7 @@ export class DocumentsModel extends SnapshotModel {
   }
 
   private node(d: DocumentSnapshot, connected: SessionSnapshot['peers']): DocumentNode {
-    const states = connected.map((p) => ({ name: p.name ?? shortId(p.endpointId), state: p.docs[d.documentId] ?? ('unknown' as DocSyncState) }))
+    const states = connected.map((p) => ({ name: p.name ?? shortId(p.endpointId, 10), state: p.docs[d.documentId] ?? ('unknown' as DocSyncState) }))
     const inSync = states.filter((s) => s.state === 'in-sync').length
     const sync = connected.length === 0 ? 'no peers' : `in sync with ${inSync}/${connected.length}`
     const heads = d.heads.map((h) => h.slice(0, 8)).join(',')

@@ -1,6 +1,6 @@
 // What a tree row shows, independent of VS Code: the view-models build these from a session snapshot and
 // tree.ts turns them into TreeItems. Plain data, so the models are unit-tested without an editor.
-import type { SessionSnapshot } from '../../core/session'
+import type { SessionSnapshot } from '../../core/session/session'
 
 export interface ViewNode {
   /** Stable across refreshes (VS Code keeps expansion and selection by id). */
@@ -54,7 +54,6 @@ export abstract class SnapshotModel implements ViewModel {
   abstract roots(): ViewNode[]
 }
 
-export const shortId = (id: string, n = 10) => id.slice(0, n)
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`

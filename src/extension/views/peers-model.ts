@@ -1,7 +1,8 @@
 // The Peers view as data: one row per peer (short id + name, state, path, RTT, bytes, last seen, source),
 // its per-document sync state as children, and peers that were refused (with the reason).
-import type { DocSyncState, PeerSnapshot, SessionSnapshot } from '../../core/session'
-import { formatAgo, formatBytes, SnapshotModel, md, shortId, type ViewNode } from './nodes'
+import type { DocSyncState, PeerSnapshot, SessionSnapshot } from '../../core/session/session'
+import { shortId } from '../../core/util/text'
+import { formatAgo, formatBytes, SnapshotModel, md, type ViewNode } from './nodes'
 
 // The state is the icon; the description leads with what a narrow sidebar should still show.
 const STATE_ICON: Record<string, { id: string; color?: string }> = {
@@ -60,9 +61,9 @@ export class PeersModel extends SnapshotModel {
     for (const r of refused.values()) {
       rows.push({
         id: `refused:${r.endpointId}`,
-        label: shortId(r.endpointId),
+        label: shortId(r.endpointId, 10),
         description: `refused ${r.by === 'local' ? 'by us' : 'us'}: ${r.reason}`,
-        tooltip: `**${shortId(r.endpointId)}** ${r.by === 'local' ? 'was refused' : 'refused this session'} (${r.direction})\n\n${md(r.code)}: ${md(r.reason)}\n\n\`${r.endpointId}\``,
+        tooltip: `**${shortId(r.endpointId, 10)}** ${r.by === 'local' ? 'was refused' : 'refused this session'} (${r.direction})\n\n${md(r.code)}: ${md(r.reason)}\n\n\`${r.endpointId}\``,
         contextValue: 'tonk.refused',
         icon: { id: 'error', color: 'list.errorForeground' },
       })
@@ -110,7 +111,7 @@ export class PeersModel extends SnapshotModel {
     return {
       id: `peer:${p.endpointId}`,
       endpointId: p.endpointId,
-      label: `${shortId(p.endpointId)} ${p.name ?? ''}`.trim(),
+      label: `${shortId(p.endpointId, 10)} ${p.name ?? ''}`.trim(),
       description,
       tooltip,
       contextValue: `tonk.peer.${p.state}`,
@@ -119,7 +120,7 @@ export class PeersModel extends SnapshotModel {
         id: `peer:${p.endpointId}:doc:${d.documentId}`,
         label: d.path ?? shortId(d.documentId, 12),
         description: SYNC_LABEL[d.state],
-        tooltip: `${md(d.path ?? '(not in the directory tree)')}\n\n\`automerge:${d.documentId}\`: ${SYNC_LABEL[d.state]} with ${md(p.name ?? shortId(p.endpointId))}`,
+        tooltip: `${md(d.path ?? '(not in the directory tree)')}\n\n\`automerge:${d.documentId}\`: ${SYNC_LABEL[d.state]} with ${md(p.name ?? shortId(p.endpointId, 10))}`,
         contextValue: `tonk.peerDoc.${d.state}`,
         icon: SYNC_ICON[d.state],
         command: d.path

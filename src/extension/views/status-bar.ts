@@ -1,6 +1,6 @@
 // The status bar item: session state and peer count; a click focuses the Peers view.
 import * as vscode from 'vscode'
-import type { SessionSnapshot } from '../../core/session'
+import type { SessionSnapshot } from '../../core/session/session'
 import { statusText } from './status-text'
 
 export class SessionStatusBar implements vscode.Disposable {

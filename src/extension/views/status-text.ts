@@ -1,5 +1,6 @@
 // What the status bar item says for a snapshot (plain, so it is unit-tested without VS Code).
-import type { SessionSnapshot } from '../../core/session'
+import { shortId } from '../../core/util/text'
+import type { SessionSnapshot } from '../../core/session/session'
 
 export function statusText(snap: SessionSnapshot | undefined, starting: boolean): { text: string; tooltip: string } {
   if (starting) return { text: '$(loading~spin) Tonk: starting', tooltip: 'Tonk P2P: the session is starting' }
@@ -11,6 +12,6 @@ export function statusText(snap: SessionSnapshot | undefined, starting: boolean)
   const peers = `${connected} peer${connected === 1 ? '' : 's'}`
   return {
     text: `$(broadcast) Tonk: ${peers}`,
-    tooltip: `Tonk P2P: ${name} running as ${snap.endpointId?.slice(0, 10)} (${snap.peerName}), ${peers} connected, ${snap.documents.length} documents`,
+    tooltip: `Tonk P2P: ${name} running as ${shortId(snap.endpointId ?? '', 10)} (${snap.peerName}), ${peers} connected, ${snap.documents.length} documents`,
   }
 }

@@ -1,6 +1,6 @@
 // The engine values the webviews' host side needs, re-exported by src/extension/engine.ts so they live
 // in the lazily loaded out/engine.cjs (with automerge-repo) rather than in the thin activation bundle.
 // Webview host modules import these as types and get the values from loadEngine().
-export { PostMessageNetworkAdapter } from '../../../webview-ui/shared/postmessage-adapter'
+export { PostMessageNetworkAdapter } from '../../shared/postmessage-adapter'
 export { extractBundle } from '../../core/bundle'
 export { Automerge } from '@automerge/automerge-repo/slim'

@@ -3,7 +3,7 @@
 // Each parser returns the message (normalized) or a reason it was dropped.
 import type { InspectorToHost, JsonValue, ValuePath } from '../../protocol/inspector'
 import type { PreviewToHost } from '../../protocol/preview'
-import { parseAdapterFrame } from '../../../webview-ui/shared/frames'
+import { parseAdapterFrame } from '../../shared/frames'
 
 export type Parsed<T> = { ok: true; message: T } | { ok: false; reason: string }
 

@@ -1,7 +1,7 @@
 // Registers the webview commands (document inspector, bundle preview). main.ts calls this once.
 import * as vscode from 'vscode'
 import type { DocHandle } from '@automerge/automerge-repo/slim'
-import type { Session } from '../../core/session'
+import type { Session } from '../../core/session/session'
 import type { Ctx } from '../ctx'
 import { p2pUnavailable } from '../p2p-availability'
 import { InspectorPanel } from './inspector'

@@ -3,7 +3,7 @@
 // Automerge changes here and sync to every peer like any other change.
 import * as vscode from 'vscode'
 import type { DocHandle, DocumentId } from '@automerge/automerge-repo/slim'
-import type { Session } from '../../core/session'
+import type { Session } from '../../core/session/session'
 import type { DocView, HostToInspector, InspectorEdit, InspectorState, PeerSyncView } from '../../protocol/inspector'
 import type { Ctx } from '../ctx'
 import { parseInspectorMessage } from './guards'

@@ -1,0 +1,38 @@
+// A data dir's documents without a running peer: takes the data dir's lock (so no `serve` starts on it
+// meanwhile), opens its storage in a Repo with no network, and serves the same doc operations.
+import type { DocumentId } from '@automerge/automerge-repo/slim'
+import { ControlError, type ControlHandler } from './control'
+import { lockDataDir, readDataDirInfo } from './data-dir'
+import { docHandlers } from './doc-commands'
+import { createBundleRepo } from '../store/repo'
+import { DocTree } from '../../shared/vfs/doc-tree'
+
+export async function openOfflineDocs(dataDir: string): Promise<{ handlers: Record<string, ControlHandler>; close(): Promise<void> }> {
+  const info = await readDataDirInfo(dataDir)
+  if (!info) throw new ControlError('E_NO_PEER', `no peer has run in ${dataDir}: start one with tonk-p2p serve BUNDLE --data ${dataDir}`)
+  const unlock = await lockDataDir(dataDir)
+  try {
+    // The root is in storage already (a session imported it); empty initial bytes merge as a no-op.
+    const bundleRepo = await createBundleRepo({
+      dataDir,
+      network: [],
+      rootDocumentId: info.rootDocumentId as DocumentId,
+      rootDocumentBytes: new Uint8Array(),
+    })
+    const tree = new DocTree(bundleRepo.repo, bundleRepo.root, { findTimeoutMs: 2000 })
+    const handlers = {
+      ...docHandlers(tree, bundleRepo.repo),
+      ticket: async () => ({ ticket: info.ticket }),
+    }
+    return {
+      handlers,
+      close: async () => {
+        await bundleRepo.close()
+        await unlock()
+      },
+    }
+  } catch (err) {
+    await unlock()
+    throw err
+  }
+}

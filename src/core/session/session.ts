@@ -1,0 +1,789 @@
+// One Session per open bundle: it owns the iroh endpoint, the IrohNetworkAdapter, the automerge-repo
+// Repo (crash-safe storage in the data dir) and the peer sources, and gives UIs (the extension's views,
+// `tonk-p2p serve`) one snapshot plus change events. open() → start() → stop(); stop() never throws.
+import { EventEmitter } from 'node:events'
+import { stat } from 'node:fs/promises'
+import type { Server } from 'node:net'
+import { hostname, userInfo } from 'node:os'
+import { Automerge, type DocHandle, type DocumentId, type NetworkAdapterInterface, type Repo } from '@automerge/automerge-repo/slim'
+import { loadBundle, packDirectory, requirePublisher, type LoadedBundle } from '../bundle'
+import { appCapability, deriveKey, type AppCapability } from '../bundle/capability'
+import { bootstrapHints, describeHint, type ApproveBundleHints, type BundleHint } from '../bundle/hints'
+import { closeControlServer, startControlServer } from '../host/control'
+import { prepareControlSocketPath } from '../host/control-path'
+import { RECONNECT_GRACE_MS, RecentPeers } from './recent-peers'
+import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from '../host/data-dir'
+import { docHandlers } from '../host/doc-commands'
+import { BULK_EMPTY_FEATURE, BULK_FEATURE, BULK_MIN_FRAME_LIMIT, BulkSync, type BulkCounters } from '../protocols/bulk/bulk'
+import type { DirectoryDoc } from '../../shared/vfs/shapes'
+import { DocTree } from '../../shared/vfs/doc-tree'
+import { createBundleRepo, type BundleRepo } from '../store/repo'
+import { readKnownPeers, rememberPeer, ticketOf, writeKnownPeers, type KnownPeer } from '../host/known-peers'
+import { noopLogger, type Logger } from '../../shared/log'
+import { createDiscovery, type DiscoveryOptions, type DiscoveryRuntime } from '../discovery'
+import { closeEndpoint, createEndpoint, endpointTicket, loadOrCreateSecretKey } from '../net/endpoint'
+import { firstLine, HEX64 } from '../util/text'
+import { DEFAULT_MAX_FRAME_BYTES } from '../net/framing'
+import { PeerIdClaims } from '../net/peer-claims'
+import { loadIroh, type IrohEndpoint } from '../net/iroh'
+import {
+  IrohNetworkAdapter,
+  type PeerInfo,
+  type PeerRefusedEvent,
+  type TraceEvent,
+} from '../net/iroh-adapter'
+
+export type SessionState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
+
+export interface SessionOptions {
+  /** This peer's data dir: identity, storage, control socket. One process owns it at a time. */
+  dataDir: string
+  /** A name other peers see (default: user@host). */
+  peerName?: string
+  /** Default 0.0.0.0:0 (every interface); tests use 127.0.0.1:0. */
+  bindAddr?: string
+  /** Use iroh's public relays and DNS discovery (needs internet). Default off. */
+  relays?: boolean
+  maxFrameBytes?: number
+  /** Tickets of peers to dial at start (the manifest's bootstrapPeers go through approveBundleHints). */
+  connect?: string[]
+  /**
+   * Which of the bundle's own bootstrap peers to dial (the manifest's author chose them). Absent: all
+   * of them at start, each logged (the CLI). The extension asks the user (src/core/bundle/hints.ts).
+   */
+  approveBundleHints?: ApproveBundleHints
+  /** Serve `<dataDir>/control.sock` for `tonk-p2p doc`/`ticket`. Default true. */
+  control?: boolean
+  /** Entries kept in the sync trace. Default 2000. */
+  traceLimit?: number
+  /**
+   * Private session: endpoint ids (64 hex) allowed to connect, added to the manifest's
+   * sync.allowedPeers. With neither, any peer of the bundle may connect.
+   */
+  allowedPeers?: string[]
+  /** Refuse to open a bundle not signed by this publisher key (64 hex): BundleError E_SIGNATURE. */
+  requirePublisher?: string
+  /** How peers are found besides tickets: mDNS and peer exchange on by default, the DHT off. */
+  discovery?: DiscoveryOptions
+  /** Also sync with an automerge-repo WebSocket sync server (`ws://host:7777/sync`). */
+  bridge?: string
+  /**
+   * Bulk catch-up with peers that speak it: documents a peer lacks go as saved bytes in a few large
+   * frames, besides normal sync (docs/discovery.md). Default true; off when maxFrameBytes is under
+   * BULK_MIN_FRAME_LIMIT (peers would drop our 1 MiB frames).
+   */
+  bulk?: boolean
+  logger?: Logger
+}
+
+/** Whether a peer has every change of a document we have (from automerge-repo's per-peer sync info). */
+export type DocSyncState = 'in-sync' | 'behind' | 'unknown'
+
+/** How a peer was found; discovery sources add their own names. */
+export type PeerSource = 'ticket' | 'bootstrap' | 'incoming' | 'mdns' | 'exchange' | 'dht' | 'known' | 'bridge'
+
+export interface PeerSnapshot extends PeerInfo {
+  source: PeerSource
+  /** Per document id: whether this peer has our heads. */
+  docs: Record<string, DocSyncState>
+}
+
+export interface DocumentSnapshot {
+  documentId: string
+  url: string
+  /** Path in the bundle's directory tree ('/' is the root directory). */
+  path: string
+  type: 'doc' | 'dir'
+  heads: string[]
+  /** Bytes of the document saved whole (Automerge.save), for loaded documents. */
+  size?: number
+}
+
+export interface SessionSnapshot {
+  state: SessionState
+  bundle: { name: string; version: string; bundleId: string; namespace: string }
+  endpointId?: string
+  ticket?: string
+  peerName: string
+  online: boolean
+  dataDir: string
+  peers: PeerSnapshot[]
+  refused: PeerRefusedEvent[]
+  documents: DocumentSnapshot[]
+  /** Bulk catch-up traffic of this run (absent when bulk is off). */
+  bulk?: BulkCounters
+}
+
+export interface DocChangedEvent {
+  documentId: string
+  url: string
+  path?: string
+  heads: string[]
+}
+
+export interface SessionEvents {
+  state: [SessionState]
+  /** Something in the snapshot changed; at most every 100 ms (bursts are batched). */
+  changed: []
+  trace: [TraceEvent]
+  'peer-refused': [PeerRefusedEvent]
+  'doc-changed': [DocChangedEvent]
+}
+
+const CHANGE_BATCH_MS = 100
+const REFUSED_KEPT = 50
+
+export class Session extends EventEmitter<SessionEvents> {
+  state: SessionState = 'idle'
+  readonly log: Logger
+  private endpoint?: IrohEndpoint
+  private adapter?: IrohNetworkAdapter
+  /** Which adapter holds which automerge peer id (peer-claims.ts). */
+  private claims?: PeerIdClaims
+  private controlPath?: string
+  private readonly recentPeers = new RecentPeers()
+  /** Peers our user disconnected; kept out until reconnectPeer(). */
+  private readonly held = new Set<string>()
+  private onlineSince = Date.now()
+  private graceTimer: NodeJS.Timeout | undefined
+  private bundleRepo?: BundleRepo
+  private tree?: DocTree
+  private control?: Server
+  private unlock?: () => Promise<void>
+  private readonly traceRing: TraceEvent[] = []
+  private readonly refused: PeerRefusedEvent[] = []
+  private readonly sources = new Map<string, PeerSource>()
+  private readonly watched = new WeakSet<DocHandle<unknown>>()
+  private pathsByDocId = new Map<string, { path: string; type: 'doc' | 'dir' }>()
+  private changeTimer?: NodeJS.Timeout
+  private pathsStale = true
+  private knownPeers: KnownPeer[] = []
+  private readonly sizes = new Map<string, { key: string; size: number }>()
+  private knownPeersWrite = Promise.resolve()
+  private discovery?: DiscoveryRuntime
+  private networkTransition: Promise<void> = Promise.resolve()
+  private bulk?: BulkSync
+
+  /** What makes this bundle a capability (its appKey, else its bundleId); see bundle/capability.ts. */
+  readonly capability: AppCapability
+  private currentBundle: LoadedBundle
+
+  /** The build this session serves (replaced by reloadBundle). */
+  get bundle(): LoadedBundle {
+    return this.currentBundle
+  }
+
+  /**
+   * Serves another build of the same app without stopping (hot reload): documents, identity and
+   * connections stay; peers that connect from now on are told the new bundleId. Another app (appKey
+   * or namespace changed) cannot be swapped in: E_RELOAD_OTHER_APP, restart the session instead.
+   */
+  async reloadBundle(next: LoadedBundle): Promise<void> {
+    const before = this.currentBundle.manifest.sync
+    const after = next.manifest.sync
+    if (appCapability(after).appId !== this.capability.appId || after.namespace !== before.namespace) {
+      throw Object.assign(new Error(`${next.manifest.name}: the app's identity changed (sync.appKey or sync.namespace): restart the session to serve it`), {
+        code: 'E_RELOAD_OTHER_APP',
+      })
+    }
+    if (next.bundleId === this.currentBundle.bundleId) return
+    this.currentBundle = next
+    this.adapter?.setBuild(next.bundleId, after.strictBuild === true)
+    const info = await readDataDirInfo(this.options.dataDir)
+    if (info && this.state === 'running') {
+      await writeDataDirInfo(this.options.dataDir, { ...info, bundleId: next.bundleId, version: next.manifest.version })
+    }
+    this.log.info(`session: now serving build ${next.bundleId.slice(0, 12)} of ${next.manifest.name}@${next.manifest.version}`)
+    this.scheduleChanged()
+  }
+
+  private constructor(
+    bundle: LoadedBundle,
+    readonly options: SessionOptions,
+  ) {
+    super()
+    this.currentBundle = bundle
+    this.log = options.logger ?? noopLogger
+    this.capability = appCapability(bundle.manifest.sync)
+    if (this.capability.source === 'bundleId') {
+      this.log.warn(`session: ${bundle.manifest.name} has no sync.appKey: only peers of this exact build (bundle ${bundle.bundleId.slice(0, 8)}…) can sync with it`)
+    }
+  }
+
+  /** Verifies the bundle (a packed .zip, or a folder packed in memory) and prepares a session. */
+  static async open(source: string | LoadedBundle, options: SessionOptions): Promise<Session> {
+    let bundle: LoadedBundle
+    if (typeof source !== 'string') bundle = source
+    else if ((await stat(source)).isDirectory()) bundle = await loadBundle((await packDirectory(source)).zip)
+    else bundle = await loadBundle(source)
+    if (options.requirePublisher !== undefined) requirePublisher(bundle, options.requirePublisher)
+    const badId = options.allowedPeers?.find((id) => !HEX64.test(id.trim().toLowerCase()))
+    if (badId !== undefined) {
+      throw Object.assign(new Error(`allowed peer "${badId.slice(0, 80)}" is not an endpoint id (64 hex characters)`), { code: 'E_BAD_PEER_ID' })
+    }
+    return new Session(bundle, options)
+  }
+
+  get peerName(): string {
+    if (this.options.peerName) return this.options.peerName
+    let user = 'peer'
+    try {
+      user = userInfo().username
+    } catch {}
+    return `${user}@${hostname()}`
+  }
+
+  get repo(): Repo {
+    if (!this.bundleRepo) throw new Error('session not started')
+    return this.bundleRepo.repo
+  }
+
+  /**
+   * Adds a network adapter to the Repo (the preview page's): it may announce only automerge peer
+   * ids nobody else holds. Returns the function that takes it out again.
+   */
+  attachAdapter(adapter: NetworkAdapterInterface, name: string): () => void {
+    const repo = this.repo
+    const guarded = this.claims!.guard(adapter, `${name} ${++this.attachedAdapters}`)
+    repo.networkSubsystem.addNetworkAdapter(guarded)
+    return () => repo.networkSubsystem.removeNetworkAdapter(guarded)
+  }
+  private attachedAdapters = 0
+
+  get docs(): DocTree {
+    if (!this.tree) throw new Error('session not started')
+    return this.tree
+  }
+
+  get root(): DocHandle<DirectoryDoc> {
+    if (!this.bundleRepo) throw new Error('session not started')
+    return this.bundleRepo.root
+  }
+
+  get endpointId(): string | undefined {
+    return this.adapter?.endpointId
+  }
+
+  get ticket(): string | undefined {
+    return this.endpoint ? endpointTicket(this.endpoint) : undefined
+  }
+
+  /** Discovery sources running (mdns, exchange, dht), for status lines. */
+  get discoverySources(): string[] {
+    return [...(this.discovery?.sourceNames ?? []), ...(this.options.bridge ? ['bridge'] : [])]
+  }
+
+  get online(): boolean {
+    return this.adapter?.isOnline ?? false
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'idle' && this.state !== 'stopped') throw new Error(`cannot start a session that is ${this.state}`)
+    loadIroh() // without iroh's native module there is nothing to start: say so before locking anything
+    this.setState('starting')
+    const { dataDir } = this.options
+    const m = this.bundle.manifest
+    try {
+      this.unlock = await lockDataDir(dataDir, this.log)
+      const previous = await readDataDirInfo(dataDir)
+      if (previous && previous.namespace !== m.sync.namespace) {
+        throw new DataDirError(
+          'E_DATA_DIR_OTHER_BUNDLE',
+          `data dir ${dataDir} holds namespace "${previous.namespace}" (bundle ${previous.name}), not "${m.sync.namespace}": use another data dir`,
+        )
+      }
+      this.endpoint = await this.bindEndpoint(previous?.port)
+      const bulk = this.options.bulk !== false && (this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) >= BULK_MIN_FRAME_LIMIT
+      const features = [...(this.options.discovery?.exchange === false ? [] : ['pex']), ...(bulk ? [BULK_FEATURE] : [])]
+      // A new data dir holds nothing but the bundle's root: peers may push everything at once.
+      const empty = bulk && !previous
+      this.adapter = new IrohNetworkAdapter({
+        endpoint: this.endpoint,
+        handshakeKey: deriveKey(this.capability.secret, 'handshake'),
+        hello: {
+          bundleId: this.bundle.bundleId,
+          namespace: m.sync.namespace,
+          protocolVersion: m.sync.protocolVersion,
+          minCompatibleVersion: m.sync.minCompatibleVersion,
+          peerName: this.peerName,
+          features: empty ? [...features, BULK_EMPTY_FEATURE] : features,
+          ...(m.sync.strictBuild && { strictBuild: true }),
+        },
+        logger: this.log,
+        maxFrameBytes: this.options.maxFrameBytes,
+        allowPeer: allowlist(m.sync.allowedPeers, this.options.allowedPeers, this.endpoint, this.log),
+        peerIdTaken: (peerId) => {
+          const owner = this.claims?.ownerOf(peerId)
+          return owner !== undefined && owner !== 'iroh'
+        },
+      })
+      this.claims = new PeerIdClaims(this.log)
+      this.wireAdapter(this.adapter)
+      if (bulk) {
+        // Started before the Repo exists, so its adapter listeners run before the Repo's (bulk.ts).
+        const adapter = this.adapter
+        this.bulk = new BulkSync(adapter, { logger: this.log, onFirstDocs: empty ? () => adapter.setFeatures(features) : undefined })
+        this.bulk.start()
+      }
+      // Start the transport while storage loads: connections are set up and parked, and their
+      // handshakes run the moment the Repo connects (a Repo that asks for a document before any peer
+      // is connected reports it unavailable at once).
+      this.adapter.listen()
+      const hints = bootstrapHints(m.sync.discovery.bootstrapPeers)
+      if (!this.options.approveBundleHints) this.dialHints(hints)
+      for (const ticket of this.options.connect ?? []) this.dial(ticket, 'ticket', true)
+      this.knownPeers = await readKnownPeers(dataDirFiles(dataDir).knownPeers)
+      for (const known of this.knownPeers) {
+        if (!this.sources.has(known.endpointId)) this.dial(ticketOf(known), 'known', false)
+      }
+      this.discovery = createDiscovery(this.discoveryDeps(this.adapter, this.endpoint))
+      await this.discovery.start()
+      this.bundleRepo = await createBundleRepo({
+        dataDir,
+        network: [
+          this.claims.guard(this.adapter, 'iroh'),
+          ...this.discovery.extraAdapters.map((a, i) => this.claims!.guard(a, i === 0 ? 'bridge' : `adapter ${i + 1}`)),
+        ],
+        rootDocumentId: m.sync.rootDocument.documentId as DocumentId,
+        rootDocumentBytes: this.bundle.rootDocumentBytes,
+        logger: this.log,
+        // A document the bulk sync received but has not applied yet is one we hold.
+        requestGate: { pending: (id) => this.bulk?.holds(id) ?? false },
+      })
+      this.tree = new DocTree(this.bundleRepo.repo, this.bundleRepo.root, { logger: this.log })
+      this.wireRepo(this.bundleRepo.repo)
+      this.bulk?.attach(this.bundleRepo.repo, this.bundleRepo.storage)
+
+      if (this.options.control !== false) {
+        this.controlPath = await prepareControlSocketPath(dataDir)
+        this.control = await startControlServer(this.controlPath, {
+          ...docHandlers(this.tree, this.bundleRepo.repo),
+          ticket: async () => ({ ticket: this.ticket, endpointId: this.endpointId }),
+          status: async () => this.snapshot(),
+          offline: async () => {
+            await this.goOffline()
+            return { online: this.online }
+          },
+          online: async () => {
+            await this.goOnline()
+            return { online: this.online }
+          },
+        }, (method, err) => this.log.error(`session: control ${method} failed: ${err.stack ?? err.message}`))
+      }
+      await writeDataDirInfo(dataDir, {
+        bundleId: this.bundle.bundleId,
+        name: m.name,
+        version: m.version,
+        namespace: m.sync.namespace,
+        rootDocumentId: m.sync.rootDocument.documentId,
+        endpointId: this.adapter.endpointId,
+        ticket: this.ticket!,
+        port: this.boundPort(),
+        ...(this.control && { control: this.controlPath }),
+        peerName: this.peerName,
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+      })
+      this.log.info(`session: ${m.name}@${m.version} running as ${this.adapter.endpointId} in ${dataDir}`)
+      this.setState('running')
+      if (this.options.approveBundleHints && hints.length) void this.approveHints(hints, this.options.approveBundleHints)
+    } catch (err) {
+      this.log.error(`session: start failed: ${firstLine(err)}`)
+      await this.release()
+      this.setState('failed')
+      throw err
+    }
+  }
+
+  /**
+   * Dials a peer by ticket and keeps it connected (redialed with back-off). `strict` rethrows a bad
+   * ticket (user input); bootstrap entries from the manifest only log.
+   */
+  dial(ticket: string, source: PeerSource = 'ticket', strict = true): string | undefined {
+    if (!this.adapter) throw new Error('session not started')
+    try {
+      const id = this.adapter.dial(ticket.trim())
+      this.held.delete(id) // dialing a peer by hand undoes a Disconnect
+      this.discovery?.unsuppress(id)
+      this.sources.set(id, source)
+      this.scheduleChanged()
+      return id
+    } catch (err) {
+      if (strict) throw err
+      this.log.warn(`session: cannot dial ${source} peer: ${firstLine(err)}`)
+      return undefined
+    }
+  }
+
+  private dialHints(hints: readonly BundleHint[]): void {
+    for (const hint of hints) {
+      this.log.info(`session: dialing bootstrap peer ${describeHint(hint)} (sync.discovery.bootstrapPeers of the bundle)`)
+      this.dial(hint.value, 'bootstrap', false)
+    }
+  }
+
+  /** Asks the front which hints to use (it may wait for a person), then dials them if still running. */
+  private async approveHints(hints: BundleHint[], approve: ApproveBundleHints): Promise<void> {
+    const adapter = this.adapter
+    let approved: readonly BundleHint[] = []
+    try {
+      approved = await approve(hints)
+    } catch (err) {
+      this.log.warn(`session: approving the bundle's bootstrap peers failed: ${firstLine(err)}`)
+    }
+    const values = new Set(approved.map((h) => h.value))
+    for (const hint of hints) if (!values.has(hint.value)) this.log.info(`session: bootstrap peer ${describeHint(hint)} not approved: not dialed`)
+    if (this.state !== 'running' || this.adapter !== adapter) return
+    this.dialHints(hints.filter((h) => values.has(h.value)))
+  }
+
+  /** Closes the connection and keeps the peer out (its redials refused) until reconnectPeer(). */
+  disconnectPeer(endpointId: string): void {
+    this.discovery?.suppress(endpointId)
+    this.held.add(endpointId)
+    this.adapter?.disconnectPeer(endpointId, { hold: true })
+    this.scheduleChanged()
+  }
+
+  /**
+   * Undoes disconnectPeer: dials the peer where it was last seen (or a known ticket); discovery may
+   * find it again too. Returns false when there is no address to dial (it can still dial us).
+   */
+  reconnectPeer(endpointId: string): boolean {
+    if (!this.adapter) throw new Error('session not started')
+    this.held.delete(endpointId)
+    this.discovery?.unsuppress(endpointId)
+    const known = this.knownPeers.find((k) => k.endpointId === endpointId)
+    const last = this.recentPeers.get(endpointId)?.path
+    const addresses = [...new Set([...(known?.addresses ?? []), ...(last?.kind === 'direct' ? [last.remoteAddr] : [])])]
+    this.adapter.allowAgain(endpointId)
+    this.scheduleChanged()
+    if (addresses.length === 0) return false
+    this.dial(ticketOf({ endpointId, addresses, lastSeen: Date.now() }), this.sources.get(endpointId) ?? 'ticket', false)
+    return true
+  }
+
+  /**
+   * Offline means silent: every iroh connection closed, no dial and no incoming connection accepted,
+   * every discovery source stopped (mDNS says goodbye and closes its socket, the DHT node closes,
+   * peer exchange stops) and the bridge to a sync server disconnected. Documents stay readable and
+   * writable; changes wait for goOnline(), which resumes all of it. Transitions run one at a time.
+   */
+  goOffline(): Promise<void> {
+    return this.transition(async () => {
+      this.adapter?.goOffline()
+      await this.discovery?.pause()
+    })
+  }
+
+  goOnline(): Promise<void> {
+    return this.transition(async () => {
+      this.onlineSince = Date.now()
+      this.adapter?.goOnline()
+      await this.discovery?.resume()
+      this.refreshAfterGrace()
+    })
+  }
+
+  /** Reconnecting rows end after a grace period: make sure a view hears about it. */
+  private refreshAfterGrace(): void {
+    clearTimeout(this.graceTimer)
+    this.graceTimer = setTimeout(() => this.scheduleChanged(), RECONNECT_GRACE_MS + 100)
+    this.graceTimer.unref?.()
+  }
+
+  private transition(step: () => Promise<void>): Promise<void> {
+    const run = this.networkTransition.then(step).finally(() => this.scheduleChanged())
+    this.networkTransition = run.catch((err) => this.log.warn(`session: going online/offline failed: ${firstLine(err)}`))
+    return run
+  }
+
+  /** The last sync messages, oldest first. */
+  trace(): TraceEvent[] {
+    return [...this.traceRing]
+  }
+
+  /** Peers, documents and state for a UI. Documents come from the bundle's directory tree. */
+  async snapshot(): Promise<SessionSnapshot> {
+    const m = this.bundle.manifest
+    const documents = this.tree && this.state === 'running' ? await this.documents() : []
+    return {
+      state: this.state,
+      bundle: { name: m.name, version: m.version, bundleId: this.bundle.bundleId, namespace: m.sync.namespace },
+      endpointId: this.endpointId,
+      ticket: this.ticket,
+      peerName: this.peerName,
+      online: this.online,
+      dataDir: this.options.dataDir,
+      peers: this.peerRows().map((p) => ({
+        ...p,
+        source: this.sources.get(p.endpointId) ?? 'incoming',
+        docs: this.peerDocStates(p),
+      })),
+      refused: [...this.refused],
+      documents,
+      ...(this.bulk ? { bulk: { ...this.bulk.counters } } : {}),
+    }
+  }
+
+  private peerRows(): PeerInfo[] {
+    const current = this.adapter?.peerInfos() ?? []
+    const remembered = this.recentPeers.rows(current, { online: this.online, onlineSince: this.onlineSince, held: this.held })
+    // A dialed peer between connections has no hello of its own: name it as it was last seen.
+    const named = (p: PeerInfo): PeerInfo =>
+      p.name !== undefined ? p : { ...p, name: this.recentPeers.get(p.endpointId)?.name ?? this.knownPeers.find((k) => k.endpointId === p.endpointId)?.name }
+    const held = (p: PeerInfo): PeerInfo => (this.held.has(p.endpointId) && p.state !== 'connected' ? { ...p, state: 'disconnected' } : p)
+    return [...current.map((p) => held(named(p))), ...remembered, ...(this.discovery?.bridgePeers() ?? [])]
+  }
+
+  /** Online, and how many peers are connected: cheap (no document walk), for status lines. */
+  networkSummary(): { online: boolean; peers: number } {
+    return { online: this.online, peers: (this.adapter?.peerInfos() ?? []).filter((p) => p.state === 'connected').length }
+  }
+
+  /** Bulk catch-up counters of this run, undefined when bulk is off. */
+  get bulkCounters(): BulkCounters | undefined {
+    return this.bulk ? { ...this.bulk.counters } : undefined
+  }
+
+  /** Best effort, never throws: closes the control socket, connections, repo (flushing), endpoint, lock. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'idle') return
+    this.setState('stopping')
+    await this.release()
+    this.setState('stopped')
+  }
+
+  private async release(): Promise<void> {
+    const attempt = async (what: string, fn: () => Promise<void> | void) => {
+      try {
+        await fn()
+      } catch (err) {
+        this.log.warn(`session: stopping ${what} failed: ${firstLine(err)}`)
+      }
+    }
+    this.bulk?.stop()
+    await attempt('discovery', () => this.discovery?.stop())
+    this.discovery = undefined
+    await attempt('control socket', () => closeControlServer(this.control, this.controlPath!))
+    this.control = undefined
+    await attempt('network', () => this.adapter?.goOffline())
+    await attempt('repo', () => this.bundleRepo?.close())
+    await attempt('endpoint', () => (this.endpoint ? closeEndpoint(this.endpoint, this.log) : undefined))
+    await attempt('known peers', () => this.knownPeersWrite)
+    await attempt('data dir lock', () => this.unlock?.())
+    this.unlock = undefined
+    if (this.changeTimer) clearTimeout(this.changeTimer)
+    this.changeTimer = undefined
+  }
+
+  /**
+   * Binds the endpoint. With an ephemeral port requested, the port of the last run is tried first, so
+   * tickets handed out earlier (and peers redialing them) keep working across restarts.
+   */
+  private async bindEndpoint(previousPort: number | undefined): Promise<IrohEndpoint> {
+    const requested = this.options.bindAddr ?? '0.0.0.0:0'
+    const create = (bindAddr: string) =>
+      createEndpoint({ dataDir: this.options.dataDir, bindAddr, relays: this.options.relays, logger: this.log })
+    const host = requested.slice(0, requested.lastIndexOf(':'))
+    if (previousPort && requested.endsWith(':0')) {
+      try {
+        return await create(`${host}:${previousPort}`)
+      } catch (err) {
+        this.log.info(`session: port ${previousPort} of the last run is taken (${firstLine(err)}); binding a new one`)
+      }
+    }
+    return create(requested)
+  }
+
+  private boundPort(): number | undefined {
+    const first = this.endpoint?.boundSockets()[0]
+    const port = first ? Number(first.slice(first.lastIndexOf(':') + 1)) : NaN
+    return Number.isInteger(port) && port > 0 ? port : undefined
+  }
+
+  /** Remembers a connected peer's direct address so the next start redials it (known-peers.json). */
+  private rememberConnectedPeer(p: PeerInfo): void {
+    if (!p.path || p.path.kind !== 'direct') return
+    this.knownPeers = rememberPeer(this.knownPeers, { endpointId: p.endpointId, addresses: [p.path.remoteAddr], name: p.name, lastSeen: Date.now() })
+    const list = this.knownPeers
+    this.knownPeersWrite = this.knownPeersWrite
+      .then(() => writeKnownPeers(dataDirFiles(this.options.dataDir).knownPeers, list))
+      .catch((err) => this.log.warn(`session: cannot save known peers: ${firstLine(err)}`))
+  }
+
+  /** What discovery needs from the session: who we are, and how to dial and label peers. */
+  private discoveryDeps(adapter: IrohNetworkAdapter, endpoint: IrohEndpoint) {
+    const m = this.bundle.manifest
+    return {
+      options: this.options.discovery ?? {},
+      bridge: this.options.bridge,
+      adapter,
+      bindAddr: this.options.bindAddr ?? '0.0.0.0:0',
+      context: {
+        endpointId: adapter.endpointId,
+        mdnsKey: deriveKey(this.capability.secret, 'mdnsTag'),
+        dhtKey: m.sync.discovery.dhtKey ?? deriveKey(this.capability.secret, 'dhtTopic').toString('hex'),
+        mdnsService: m.sync.discovery.mdnsService,
+        protocolVersion: m.sync.protocolVersion,
+        addresses: () => (endpoint.isClosed() ? [] : endpoint.addr().directAddresses()),
+        ticket: () => endpointTicket(endpoint),
+        secretKey: () => loadOrCreateSecretKey(this.options.dataDir),
+        logger: this.log,
+      },
+      label: (endpointId: string, source: PeerSource) => {
+        const current = this.sources.get(endpointId)
+        if (current === undefined || current === 'incoming') this.sources.set(endpointId, source)
+        this.scheduleChanged()
+      },
+    }
+  }
+
+  /** A peer with no row left loses its label, so the labels stay as few as the adapter's rows. */
+  private forgetSource(adapter: IrohNetworkAdapter, endpointId: string): void {
+    if (adapter.connectionStatus(endpointId) === 'unknown') this.sources.delete(endpointId)
+  }
+
+  private wireAdapter(adapter: IrohNetworkAdapter): void {
+    adapter.events.on('peer-connected', (p) => {
+      if (!this.sources.has(p.endpointId)) this.sources.set(p.endpointId, p.direction === 'inbound' ? 'incoming' : 'ticket')
+      this.log.info(`session: peer ${p.endpointId.slice(0, 10)} (${p.name ?? '?'}) connected`)
+      this.rememberConnectedPeer(p)
+      this.recentPeers.connected(p)
+      this.scheduleChanged()
+    })
+    adapter.events.on('peer-closed', (e) => {
+      this.log.info(`session: peer ${e.endpointId.slice(0, 10)} closed: ${e.reason}`)
+      this.recentPeers.lost(e.endpointId)
+      this.refreshAfterGrace()
+      this.forgetSource(adapter, e.endpointId)
+      this.scheduleChanged()
+    })
+    adapter.events.on('dial-dropped', (e) => {
+      this.log.info(`session: no longer dialing ${e.endpointId.slice(0, 10)}: ${e.reason}`)
+      this.forgetSource(adapter, e.endpointId)
+      this.scheduleChanged()
+    })
+    adapter.events.on('peer-refused', (e) => {
+      this.log.warn(`session: ${e.by === 'local' ? 'refused' : 'refused by'} ${e.endpointId.slice(0, 10)}: ${e.reason}`)
+      this.refused.push(e)
+      if (this.refused.length > REFUSED_KEPT) this.refused.shift()
+      this.emit('peer-refused', e)
+      this.scheduleChanged()
+    })
+    adapter.events.on('state-changed', () => this.scheduleChanged())
+    adapter.events.on('trace', (t) => {
+      this.traceRing.push(t)
+      if (this.traceRing.length > (this.options.traceLimit ?? 2000)) this.traceRing.shift()
+      this.emit('trace', t)
+    })
+  }
+
+  private wireRepo(repo: Repo): void {
+    const announce = (handle: DocHandle<unknown>) => {
+      // A handle still loading or being requested from a peer has no heads yet (heads() throws).
+      if (!handle.isReady()) return
+      const known = this.pathsByDocId.get(handle.documentId)
+      // A directory changed, or a document we cannot place yet: the path index is stale.
+      if (!known || known.type === 'dir') this.pathsStale = true
+      this.emit('doc-changed', { documentId: handle.documentId, url: handle.url, path: known?.path, heads: handle.heads() ?? [] })
+      this.scheduleChanged()
+    }
+    const watch = (handle: DocHandle<unknown> | undefined) => {
+      if (!handle || this.watched.has(handle)) return
+      this.watched.add(handle)
+      handle.on('change', () => announce(handle))
+      handle.on('remote-heads', () => this.scheduleChanged())
+      // Created or first loaded before we saw it: that is a change too.
+      if (handle.isReady()) announce(handle)
+    }
+    for (const handle of Object.values(repo.handles)) watch(handle)
+    // automerge-repo 2.5 declares but no longer emits a 'document' event; every document that is loaded,
+    // saved or synced shows up in its metrics, which is where new handles are noticed.
+    repo.on('doc-metrics', (e) => {
+      if ('documentId' in e && e.documentId) watch(repo.handles[e.documentId as DocumentId])
+    })
+  }
+
+  private async documents(): Promise<DocumentSnapshot[]> {
+    const repo = this.bundleRepo!.repo
+    if (this.pathsStale) {
+      this.pathsStale = false
+      const index = new Map<string, { path: string; type: 'doc' | 'dir' }>()
+      index.set(this.root.documentId, { path: '/', type: 'dir' })
+      try {
+        for (const e of await this.tree!.walk()) {
+          const documentId = e.url.replace(/^automerge:/, '')
+          index.set(documentId, { path: e.path, type: e.type })
+        }
+      } catch (err) {
+        this.pathsStale = true
+        this.log.debug(`session: walking the directory tree failed: ${firstLine(err)}`)
+      }
+      this.pathsByDocId = index
+    }
+    return [...this.pathsByDocId].map(([documentId, { path, type }]) => {
+      const handle = repo.handles[documentId as DocumentId]
+      const heads = handle?.isReady() ? handle.heads() ?? [] : []
+      return { documentId, url: `automerge:${documentId}`, path, type, heads, size: handle?.isReady() ? this.sizeOf(handle, heads) : undefined }
+    })
+  }
+
+  /** Saving a document is not free: sizes are cached per document and recomputed only when heads move. */
+  private sizeOf(handle: DocHandle<unknown>, heads: string[]): number {
+    const key = heads.join(',')
+    const cached = this.sizes.get(handle.documentId)
+    if (cached?.key === key) return cached.size
+    const size = Automerge.save(handle.doc() as Automerge.Doc<unknown>).byteLength
+    this.sizes.set(handle.documentId, { key, size })
+    return size
+  }
+
+  private peerDocStates(p: PeerInfo): Record<string, DocSyncState> {
+    const repo = this.bundleRepo?.repo
+    if (!repo || !p.peerId || p.state !== 'connected') return {}
+    const storageId = repo.getStorageIdOfPeer(p.peerId)
+    const states: Record<string, DocSyncState> = {}
+    for (const [id, handle] of Object.entries(repo.handles)) {
+      if (!handle.isReady()) continue
+      const theirs = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined
+      if (!theirs) {
+        states[id] = 'unknown'
+        continue
+      }
+      const ours = handle.heads() ?? []
+      states[id] = ours.length === theirs.length && ours.every((h) => theirs.includes(h)) ? 'in-sync' : 'behind'
+    }
+    return states
+  }
+
+  private setState(state: SessionState): void {
+    this.state = state
+    this.emit('state', state)
+    this.scheduleChanged()
+  }
+
+  private scheduleChanged(): void {
+    if (this.changeTimer || this.state === 'stopped') return
+    this.changeTimer = setTimeout(() => {
+      this.changeTimer = undefined
+      this.emit('changed')
+    }, CHANGE_BATCH_MS)
+  }
+}
+
+/** The handshake gate of a private session, or undefined when every peer of the bundle may connect. */
+function allowlist(
+  fromManifest: readonly string[] | undefined,
+  fromOptions: readonly string[] | undefined,
+  endpoint: IrohEndpoint,
+  log: Logger,
+): ((endpointId: string) => boolean) | undefined {
+  if (fromManifest === undefined && fromOptions === undefined) return undefined
+  const allowed = new Set([...(fromManifest ?? []), ...(fromOptions ?? [])].map((id) => id.trim().toLowerCase()))
+  const self = endpoint.id().toString()
+  if (fromManifest !== undefined && !fromManifest.includes(self)) {
+    log.warn(`session: this peer (${self}) is not in the bundle's allowedPeers: peers that enforce the list will refuse it`)
+  }
+  return (endpointId) => allowed.has(endpointId)
+}
