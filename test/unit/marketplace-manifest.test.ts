@@ -2,7 +2,7 @@
 // categories, extensionKind with its reason written down, and settings that render well in the UI.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -55,5 +55,18 @@ describe('package.json: ready for the Marketplace', () => {
     }
     const orders = props.map(([, p]) => p.order)
     assert.equal(new Set(orders).size, orders.length, 'two settings share an order')
+  })
+
+  it('walks a new user through with images that exist and commands that are contributed', () => {
+    const [walk] = pkg.contributes.walkthroughs as { steps: { description: string; media: { image: string } }[] }[]
+    assert.ok(walk && walk.steps.length >= 5, 'a getting-started walkthrough of at least five steps')
+    const contributed = new Set((pkg.contributes.commands as { command: string }[]).map((c) => c.command))
+    const welcome = (pkg.contributes.viewsWelcome as { contents: string }[]).map((w) => w.contents)
+    for (const text of [...walk.steps.map((s) => s.description), ...welcome]) {
+      for (const [, id] of text.matchAll(/\(command:(tonk\.[A-Za-z]+)\)/g)) {
+        if (!id!.endsWith('.focus')) assert.ok(contributed.has(id!), `${id} is linked but not contributed`)
+      }
+    }
+    for (const step of walk.steps) assert.ok(existsSync(join(root, step.media.image)), `${step.media.image} exists`)
   })
 })
