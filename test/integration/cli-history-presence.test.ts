@@ -1,4 +1,4 @@
-// Time travel from the CLI, between separate processes over iroh: `doc history` on a peer lists the
+// Time travel and presence from the CLI, between separate processes over iroh: `doc history` on a peer lists the
 // changes another peer made, `doc get --at` shows an old value, `doc diff` names what changed and
 // `doc restore` brings an old value back as a new change that reaches the other peer.
 import assert from 'node:assert/strict'
@@ -81,5 +81,45 @@ describe('doc history, get --at, diff and restore between two peers', function (
     const after = await json(a, ['history', '/notes/t'])
     assert.equal(after.total, history.total + 1, 'restore is one new change; history is kept')
     assert.match(after.changes[after.total - 1].message, /^restore to /)
+  })
+})
+
+describe('presence between two headless peers', function () {
+  this.timeout(60000)
+  let dir: string
+  const peers: PeerProcess[] = []
+  before(() => {
+    assertIsolated()
+    dir = mkdtempSync(join(tmpdir(), 'tonk-presence-'))
+  })
+  after(async () => {
+    await Promise.all(peers.map((p) => p.stop()))
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('each session is here for the other, with its name and what it shares', async () => {
+    const bundle = join(dir, 'my-world.zip')
+    assert.equal((await runCli(['pack', example, '-o', bundle])).code, 0)
+    const a = await PeerProcess.start({ bundle, dataDir: join(dir, 'a'), name: 'alice' })
+    peers.push(a)
+    const b = await PeerProcess.start({ bundle, dataDir: join(dir, 'b'), name: 'bob', connect: [a.ticket] })
+    peers.push(b)
+    const set = await runCli(['--json', 'presence', '--data', b.options.dataDir, '--set', 'place="porto"'])
+    assert.equal(set.code, 0, set.stderr)
+    assert.deepEqual(JSON.parse(set.stdout).mine, { place: 'porto' })
+    const seen = await a.waitFor((e) => e.event === 'presence' && e.peers.some((p: any) => p.name === 'bob' && p.state.place === 'porto'), 20000)
+    const bob = seen.peers.find((p: any) => p.name === 'bob')
+    assert.equal(bob.peerId, b.endpointId)
+    assert.equal(bob.kind, 'session')
+    const bad = await runCli(['presence', '--data', b.options.dataDir, '--set', 'peerId="x"'])
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr, /E_PRESENCE_VALUE/)
+    // Stopping says goodbye: alice drops bob at once, not after the 15 s TTL.
+    const left = Date.now()
+    const from = a.events.length
+    await b.stop()
+    peers.pop()
+    await a.waitFor((e) => a.events.indexOf(e) >= from && e.event === 'presence' && !e.peers.some((p: any) => p.name === 'bob'), 10000)
+    assert.ok(Date.now() - left < 10000)
   })
 })
