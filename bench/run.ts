@@ -2,16 +2,18 @@
 // side by side in one run, every repo its own process. Prints the table and writes bench/results/
 // latest.json, latest.md and latency.svg (and latency.png when Chromium is installed).
 // Runs inside a network namespace (scripts/isolated.mjs); the 3-host row builds its own test namespaces.
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { assertIsolated } from '../test/helpers/ensure-isolated'
-import { TestNetwork } from '../test/helpers/netns'
+import { TestNetwork, type Host } from '../test/helpers/netns'
+import { parseDialTarget } from '../src/core/net/endpoint'
 import { latencyChartSvg, renderPng } from './lib/chart'
 import { median, percentile } from './lib/stats'
 import { startDelayRelay, type DelayRelay } from './lib/delay-relay'
+import { wanTopology } from './lib/wan-topology'
 import { buildWorker, WorkerProcess } from './lib/worker-process'
 import { measureAdapterMessages, measureTransport } from './transport'
 import { measureWsTransport } from './ws-transport'
@@ -281,6 +283,84 @@ async function remoteServerLatency(): Promise<void> {
       note: `WS through a TCP relay holding every byte ${REMOTE_DELAY_MS} ms each way (A→server→B crosses it 2×); P2P between two network namespaces on a bridge, as on a LAN`,
     })
   } finally {
+    await relay?.close()
+    await stopAll(started)
+    net.destroy()
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 1c. A fair WAN: the same delay model on both sides. P2P: two peers d ms apart (B reaches A only
+// through a UDP relay on a third host holding every datagram d ms each way). WS: the server d ms from
+// each client (the TCP relay above), so A→server→B pays d twice: 0.5 is the floor of P2P/WS.
+const WAN_DELAYS_MS = [10, 40]
+
+/** Starts bench/udp-relay.ts on `host` (listening on `bindHost`), relaying to `target`; resolves with its port and a stop. */
+async function udpRelayOn(host: Host, bindHost: string, target: string, delayMs: number): Promise<{ port: number; stop: () => void }> {
+  const child = spawn(host.exec[0]!, [...host.exec.slice(1), process.execPath, '--import', 'tsx', join(root, 'bench', 'udp-relay.ts'), bindHost, target, String(delayMs)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    let buf = ''
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      buf += d
+      const line = buf.split('\n').find((l) => l.includes('"port"'))
+      if (line) resolve(JSON.parse(line).port)
+    })
+    child.once('exit', (code) => reject(new Error(`udp relay exited (${code})`)))
+  })
+  return { port, stop: () => (child.stdin!.end(), child.kill()) }
+}
+
+async function wanLatency(delayMs: number): Promise<void> {
+  const measure = `one small change A→B, peers ${delayMs} ms apart / server ${delayMs} ms from each, median`
+  const id = `latency-wan-${delayMs}`
+  if (!TestNetwork.available()) {
+    rows.push({ id, measure, unit: 'ms', target: 'P2P/WS ≤ 0.55', met: null, note: 'not measured: needs root for ip netns' })
+    return
+  }
+  const changes = quick ? 15 : 60
+  log(`WAN latency, ${delayMs} ms: ${changes} changes each side`)
+  const net = wanTopology()
+  const started: WorkerProcess[] = []
+  let udp: { port: number; stop: () => void } | undefined
+  let relay: DelayRelay | undefined
+  try {
+    const [h1, h2, h3] = [net.a, net.b, net.middle]
+    const a = spawnWorker(`wan${delayMs}-p2p-A`, h1!.exec)
+    const b = spawnWorker(`wan${delayMs}-p2p-B`, h2!.exec)
+    started.push(a, b)
+    const ra = await a.request('start', { kind: 'p2p', dataDir: freshDir(`wan${delayMs}-A`), bundle, bindAddr: `${h1!.address}:0`, name: 'wan-A' })
+    await b.request('start', { kind: 'p2p', dataDir: freshDir(`wan${delayMs}-B`), bundle, bindAddr: `${h2!.address}:0`, name: 'wan-B' })
+    const aAddr = parseDialTarget(ra.ticket).directAddresses().find((x) => x.startsWith(`${h1!.address}:`))
+    if (!aAddr) throw new Error(`no address of A on ${h1!.address} in its ticket`)
+    // The relay listens on B's link and sends from its address on A's link (the kernel picks it by route).
+    udp = await udpRelayOn(h3, net.middle.towardB, aAddr, delayMs)
+    // B knows A only by the relay's address, so every datagram between them takes the delayed path.
+    await b.request('dial', { ticket: `${parseDialTarget(ra.ticket).id().toString()}@${net.middle.towardB}:${udp.port}` })
+    await peers(b, 1)
+    const server = await startWsServer()
+    started.push(server.w)
+    relay = await startDelayRelay(Number(new URL(server.url).port), delayMs)
+    const relayed = `ws://127.0.0.1:${relay.port}`
+    const wa = (await startWsClient(`wan${delayMs}-ws-A`, relayed)).w
+    const wb = (await startWsClient(`wan${delayMs}-ws-B`, relayed)).w
+    started.push(wa, wb)
+    await Promise.all([peers(wa, 1), peers(wb, 1)])
+    const { p2p, ws } = await interleavedLatency(await sharedDoc(a, b), await sharedDoc(wa, wb), changes)
+    extra[`latencyWan${delayMs}`] = { p2p, ws, delayMs }
+    ratioRow({
+      id,
+      measure: `${measure} (${changes} changes)`,
+      unit: 'ms',
+      p2p: median(p2p),
+      ws: median(ws),
+      target: 'P2P/WS ≤ 0.55',
+      maxRatio: 0.55,
+      note: `P2P through a UDP relay holding each datagram ${delayMs} ms (1 crossing A→B); WS through a TCP relay holding ${delayMs} ms each way (2 crossings A→server→B)`,
+    })
+  } finally {
+    udp?.stop()
     await relay?.close()
     await stopAll(started)
     net.destroy()
@@ -574,6 +654,7 @@ async function main(): Promise<void> {
   try {
     if (want('sync') || want('latency')) await latencyAndMemory()
     if (want('remote')) await remoteServerLatency()
+    if (want('wan')) for (const d of WAN_DELAYS_MS) await wanLatency(d)
     if (want('sync') || want('fetch')) await fetches()
     if (want('transport')) await transport()
     if (want('lan')) await lanConnect()
