@@ -15,6 +15,7 @@ import { RECONNECT_GRACE_MS, RecentPeers } from './recent-peers'
 import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from '../host/data-dir'
 import { docHandlers } from '../host/doc-commands'
 import { BULK_EMPTY_FEATURE, BULK_FEATURE, BULK_MIN_FRAME_LIMIT, BulkSync, type BulkCounters } from '../protocols/bulk/bulk'
+import { PEX } from '../protocols/registry'
 import type { DirectoryDoc } from '../../shared/vfs/shapes'
 import { DocTree } from '../../shared/vfs/doc-tree'
 import { createBundleRepo, type BundleRepo } from '../store/repo'
@@ -294,7 +295,7 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       this.endpoint = await this.bindEndpoint(previous?.port)
       const bulk = this.options.bulk !== false && (this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) >= BULK_MIN_FRAME_LIMIT
-      const features = [...(this.options.discovery?.exchange === false ? [] : ['pex']), ...(bulk ? [BULK_FEATURE] : [])]
+      const features = [...(this.options.discovery?.exchange === false ? [] : [PEX.feature]), ...(bulk ? [BULK_FEATURE] : [])]
       // A new data dir holds nothing but the bundle's root: peers may push everything at once.
       const empty = bulk && !previous
       this.adapter = new IrohNetworkAdapter({
@@ -322,7 +323,7 @@ export class Session extends EventEmitter<SessionEvents> {
       if (bulk) {
         // Started before the Repo exists, so its adapter listeners run before the Repo's (bulk.ts).
         const adapter = this.adapter
-        this.bulk = new BulkSync(adapter, { logger: this.log, onFirstDocs: empty ? () => adapter.setFeatures(features) : undefined })
+        this.bulk = new BulkSync(adapter.channel, { logger: this.log, onFirstDocs: empty ? () => adapter.setFeatures(features) : undefined })
         this.bulk.start()
       }
       // Start the transport while storage loads: connections are set up and parked, and their
