@@ -2,8 +2,9 @@
 // of the adapter class: send a frame of a protocol to a peer whose hello lists it, hear that protocol's
 // frames, hear peers join and leave. js-libp2p hands its protocols a registrar the same way.
 // The protocols' names, frame types and versions live in one place: src/core/protocols/registry.ts.
-import type { Message, PeerId } from '@automerge/automerge-repo/slim'
-import type { PeerInfo, Unsubscribe } from './types'
+import type { EventEmitter } from 'node:events'
+import type { Message, NetworkAdapter, PeerId } from '@automerge/automerge-repo/slim'
+import type { IrohAdapterEvents, PeerInfo, Unsubscribe } from './types'
 
 /**
  * One protocol spoken over extension frames. `feature` is what hellos list (a peer without it would
@@ -39,4 +40,44 @@ export interface ExtensionChannel {
    */
   onPeerAnnounced(listener: (peerId: PeerId) => void): Unsubscribe
   onRepoMessage(listener: (message: Message) => void): Unsubscribe
+}
+
+/** The adapter's side of the channel: how the facade (iroh-adapter.ts) builds it. */
+export function createExtensionChannel(adapter: {
+  maxFrameBytes: number
+  events: EventEmitter<IrohAdapterEvents>
+  /** The NetworkAdapter itself: its 'peer-candidate' and 'message' events are the Repo's. */
+  repoEvents: Pick<NetworkAdapter, 'on' | 'off'>
+  send(endpointId: string, feature: string, frame: ExtensionFrame): boolean
+  peers(): PeerInfo[]
+  queuedBytes(endpointId: string): number | undefined
+}): ExtensionChannel {
+  const { events, repoEvents } = adapter
+  const on = <E extends keyof IrohAdapterEvents>(event: E, listener: (...args: IrohAdapterEvents[E]) => void): Unsubscribe => {
+    events.on(event, listener as never)
+    return () => void events.off(event, listener as never)
+  }
+  return {
+    maxFrameBytes: adapter.maxFrameBytes,
+    send: (endpointId, protocol, frame) => adapter.send(endpointId, protocol.feature, frame),
+    onFrame: (protocol, listener) => {
+      const types = new Set(Object.values(protocol.frames))
+      return on('extension-message', (e) => {
+        if (types.has(e.message.type as string)) listener(e.endpointId, e.message)
+      })
+    },
+    onPeerJoined: (listener) => on('peer-connected', listener),
+    onPeerLeft: (listener) => on('peer-closed', (e) => listener(e.endpointId)),
+    peers: () => adapter.peers(),
+    queuedBytes: (endpointId) => adapter.queuedBytes(endpointId),
+    onPeerAnnounced: (listener) => {
+      const l = ({ peerId }: { peerId: PeerId }) => listener(peerId)
+      repoEvents.on('peer-candidate', l)
+      return () => void repoEvents.off('peer-candidate', l)
+    },
+    onRepoMessage: (listener) => {
+      repoEvents.on('message', listener)
+      return () => void repoEvents.off('message', listener)
+    },
+  }
 }

@@ -11,30 +11,35 @@
 // connections are set up and parked, and their handshakes run the moment the Repo connects. A Repo
 // asked for a document before any peer is connected reports it unavailable, so starting the
 // transport early (while storage loads) is worth it.
-// The adapter is a facade: dialer.ts keeps the dial targets and their back-off, links.ts and
-// link-handshake.ts the connections, peer-table.ts the peers, messages.ts the frames' content.
-// Our own protocols (peer exchange, bulk) see only `channel` (extension-channel.ts).
+//
+// The adapter is a facade over the rooms of net/: dialer.ts (dial targets, jittered back-off),
+// links.ts + link-accept.ts + link-handshake.ts (connections, duplicate tie-break, accept loop),
+// peer-table.ts (peers and their rows), messages.ts (frame content, CBOR, trace). Our own protocols
+// (peer exchange, bulk) see only `channel` (extension-channel.ts), discovery only DiscoveryNetwork.
+// ~430 lines: the NetworkAdapter contract plus the control surface the session drives (dial,
+// disconnect, online/offline, peer rows, the message gate); each method delegates to a room.
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { NetworkAdapter, type Message, type PeerId, type PeerMetadata, type StorageId } from '@automerge/automerge-repo/slim'
 import { noopLogger, type Logger } from '../../shared/log'
 import { endpointIdOf, EndpointError, parseDialTarget, type DialTarget } from './endpoint'
 import { clampFrameLimit, FRAME_HEADER_BYTES } from './framing'
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS, HANDSHAKE_VERSION, type AllowPeer, type HelloInfo, type HelloMessage } from './handshake'
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, HANDSHAKE_VERSION, type HelloInfo, type HelloMessage } from './handshake'
 import type { Connection, IrohEndpoint, IrohEndpointAddr } from './iroh'
 import { DEFAULT_FRAME_BUDGET_BYTES, FrameBudget } from './frame-budget'
-import { discoveredDialLimits, type DiscoveredDialLimits } from '../discovery/discovered-dials'
-import { PeerRateLimiter, type RateLimitOptions } from './rate-limit'
-import type { StreamWriterOptions } from './stream-writer'
-import { DEFAULT_BACKOFF, Dialer, type DialClock } from './dialer'
-import { CLOSE_CODE, closeQuietly, connectWithTimeout, Links, type Link, type LinkHost } from './links'
+import { discoveredDialLimits } from '../discovery/discovered-dials'
+import { PeerRateLimiter } from './rate-limit'
+import { DEFAULT_BACKOFF, Dialer } from './dialer'
+import { Links, type Link, type LinkHost } from './links'
+import { CLOSE_CODE, closeQuietly, connectWithTimeout } from './quic'
 import { describePeer, peerRows, PeerTable, type Peer } from './peer-table'
 import { encodeFrame, EXTENSION_TYPE_PREFIX, readFrame, traceRecord } from './messages'
-import type { ExtensionChannel, ExtensionFrame, ExtensionProtocol } from './extension-channel'
+import { createExtensionChannel, type ExtensionChannel, type ExtensionFrame } from './extension-channel'
+import type { IrohNetworkAdapterOptions } from './adapter-options'
 import type { IrohAdapterEvents, MessageGate, MessageVerdict, PeerInfo } from './types'
 import { firstLine, shortId } from '../util/text'
 
-export { CLOSE_CODE } from './links'
+export { CLOSE_CODE } from './quic'
 export { EXTENSION_TYPE_PREFIX, messageProblem, parseCloseReason } from './messages'
 export type {
   IrohAdapterEvents,
@@ -48,50 +53,7 @@ export type {
   TraceEvent,
 } from './types'
 export type { ExtensionChannel } from './extension-channel'
-
-export interface IrohNetworkAdapterOptions {
-  endpoint: IrohEndpoint
-  hello: HelloInfo
-  /**
-   * The app's handshake key (32 bytes; `deriveKey(capability.secret, 'handshake')`): peers prove they
-   * hold it before either says anything about itself (handshake.ts).
-   */
-  handshakeKey: Uint8Array
-  logger?: Logger
-  /** Largest message frame accepted or sent; default 16 MiB. */
-  maxFrameBytes?: number
-  /** Private bundles: return false to refuse an endpoint (decided on its id, before our hello is sent). */
-  allowPeer?: AllowPeer
-  /**
-   * True when another adapter of the same Repo (or the Repo itself) holds this automerge peer id
-   * (peer-claims.ts): such a hello is refused with E_PEER_ID_TAKEN like a collision between two
-   * iroh peers.
-   */
-  peerIdTaken?: (peerId: string) => boolean
-  handshakeTimeoutMs?: number
-  /** Give up on one dial attempt after this long (iroh's own timeout is 30 s). */
-  dialTimeoutMs?: number
-  /** Redial back-off: initial delay, cap, and relative jitter (0.5 = ±50%). */
-  backoff?: { initialMs?: number; maxMs?: number; jitter?: number }
-  /** A retired duplicate connection is closed after this long even if the remote never finishes it. */
-  retireTimeoutMs?: number
-  writer?: Pick<StreamWriterOptions, 'batchBytes' | 'highWaterMark' | 'hardLimitBytes'>
-  /** Per-peer limits on messages and bytes received (see rate-limit.ts); false turns them off. */
-  rateLimit?: RateLimitOptions | false
-  /**
-   * Bytes all peers' partial large frames may hold together (frame-budget.ts); default 64 MiB, and
-   * never less than two maximal frames.
-   */
-  frameBudgetBytes?: number
-  /** Connections held at once (every state); more incoming ones are refused. Default 256. */
-  maxConnections?: number
-  /** Incoming connections before their handshake completes; more are refused. Default 64. */
-  maxHalfOpen?: number
-  /** Limits on dials discovery asks for (`dial(…, {discovered: true})`; see discovered-dials.ts). */
-  discoveredDials?: DiscoveredDialLimits
-  /** Time, chance and timers of the dialer (tests). */
-  clock?: DialClock
-}
+export type { IrohNetworkAdapterOptions } from './adapter-options'
 
 const DELIVER: MessageVerdict = { action: 'deliver', cost: 1 }
 
@@ -173,7 +135,14 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       },
       this.linkHost(),
     )
-    this.channel = this.extensionChannel()
+    this.channel = createExtensionChannel({
+      maxFrameBytes: this.maxFrameBytes,
+      events: this.events,
+      repoEvents: this,
+      send: (endpointId, feature, frame) => this.sendExtension(endpointId, feature, frame),
+      peers: () => this.peerInfos(),
+      queuedBytes: (endpointId) => this.queuedBytes(endpointId),
+    })
   }
 
   // ---- NetworkAdapter ------------------------------------------------------------------------
@@ -462,35 +431,5 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       this.send({ type: 'doc-unavailable', senderId: this.peerId!, targetId: message.senderId, documentId: message.documentId! })
     }
     return verdict.cost
-  }
-
-  private extensionChannel(): ExtensionChannel {
-    const on = <E extends keyof IrohAdapterEvents>(event: E, listener: (...args: IrohAdapterEvents[E]) => void) => {
-      this.events.on(event, listener as never)
-      return () => void this.events.off(event, listener as never)
-    }
-    return {
-      maxFrameBytes: this.maxFrameBytes,
-      send: (endpointId: string, protocol: ExtensionProtocol, frame: ExtensionFrame) => this.sendExtension(endpointId, protocol.feature, frame),
-      onFrame: (protocol, listener) => {
-        const types = new Set(Object.values(protocol.frames))
-        return on('extension-message', (e) => {
-          if (types.has(e.message.type as string)) listener(e.endpointId, e.message)
-        })
-      },
-      onPeerJoined: (listener) => on('peer-connected', listener),
-      onPeerLeft: (listener) => on('peer-closed', (e) => listener(e.endpointId)),
-      peers: () => this.peerInfos(),
-      queuedBytes: (endpointId) => this.queuedBytes(endpointId),
-      onPeerAnnounced: (listener) => {
-        const l = ({ peerId }: { peerId: PeerId }) => listener(peerId)
-        this.on('peer-candidate', l)
-        return () => void this.off('peer-candidate', l)
-      },
-      onRepoMessage: (listener) => {
-        this.on('message', listener)
-        return () => void this.off('message', listener)
-      },
-    }
   }
 }

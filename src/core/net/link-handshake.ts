@@ -9,11 +9,14 @@ import { FrameReader } from './stream-reader'
 import { PeerRateLimiter } from './rate-limit'
 import { StreamWriter } from './stream-writer'
 import { parseCloseReason } from './messages'
-import { CLOSE_CODE, isClosed, type Link, type Links } from './links'
+import type { Link, Links } from './links'
+import { CLOSE_CODE } from './quic'
 import { withTimeout } from '../util/async'
 import { firstLine, shortId } from '../util/text'
 
 const noop = () => {}
+/** Reads the state afresh: TypeScript's narrowing does not know awaits change it. */
+const isClosed = (link: Link) => link.state === 'closed'
 
 export async function handshakeLink(links: Links, link: Link): Promise<void> {
   const { config, host } = links

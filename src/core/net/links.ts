@@ -1,5 +1,5 @@
-// The QUIC connections to other endpoints ("links"): the accept loop and its limits, setting a link up
-// (its handshake is in link-handshake.ts), the duplicate tie-break, lossless retirement of the loser,
+// The QUIC connections to other endpoints ("links"): setting a link up (the accept loop and its limits
+// are in link-accept.ts, the handshake in link-handshake.ts), the duplicate tie-break, lossless retirement of the loser,
 // the read loop, and closing. A link becomes a peer's active link once its handshake completes; the
 // peer table (peer-table.ts) and the Repo-facing events stay with the adapter (LinkHost).
 //
@@ -8,10 +8,10 @@
 // sending on it, finishes its half, keeps reading until the other half ends, then closes it.
 import type { EventEmitter } from 'node:events'
 import type { Logger } from '../../shared/log'
-import { alpnBytes, TONK_SYNC_ALPN, TONK_SYNC_ALPN_V1 } from './endpoint'
+import { CLOSE_CODE, closeQuietly } from './quic'
 import { FrameError, FRAME_HEADER_BYTES } from './framing'
 import type { HelloMessage } from './handshake'
-import type { Connection, Incoming, IrohEndpoint, IrohEndpointAddr } from './iroh'
+import type { Connection, IrohEndpoint, IrohEndpointAddr } from './iroh'
 import type { FrameReader } from './stream-reader'
 import type { FrameBudget } from './frame-budget'
 import { guardStreams } from './stream-guard'
@@ -23,22 +23,10 @@ import { parseCloseReason, traceRecord } from './messages'
 import { Peer, type PeerTable } from './peer-table'
 import type { IrohAdapterEvents } from './types'
 import { handshakeLink } from './link-handshake'
+import { Acceptor } from './link-accept'
 import { sleep } from '../util/async'
 import { firstLine, shortId } from '../util/text'
 import type { Message } from '@automerge/automerge-repo/slim'
-
-/** QUIC application close codes this adapter uses (the reason text says more). */
-export const CLOSE_CODE = {
-  normal: 0,
-  refused: 1,
-  protocolError: 2,
-  offline: 3,
-  duplicate: 4,
-  removed: 5,
-} as const
-
-/** Connections one endpoint may hold with us at once: a duplicate pair, a retiring one, a spare. */
-const MAX_CONNECTIONS_PER_PEER = 4
 
 type LinkState = 'parked' | 'handshaking' | 'active' | 'retiring' | 'closed'
 
@@ -99,14 +87,10 @@ export interface LinkHost {
   peerRemoved(peer: Peer, event: { code: string; reason: string }): void
 }
 
-const noop = () => {}
-const encodeText = (s: string) => Array.from(new TextEncoder().encode(s.slice(0, 200)))
 
 export class Links {
   private readonly all = new Set<Link>()
-  /** Incoming connections between acceptNext() and the end of their handshake. */
-  private halfOpen = 0
-  private acceptLoopRunning = false
+  private readonly acceptor = new Acceptor(this)
 
   constructor(
     readonly config: LinkConfig,
@@ -141,77 +125,9 @@ export class Links {
     return false
   }
 
-  // ---- Accepting -----------------------------------------------------------------------------
-
-  /** Starts the accept loop unless it runs. */
+  /** Starts the accept loop unless it runs (link-accept.ts). */
   listen(): void {
-    if (this.acceptLoopRunning) return
-    this.acceptLoopRunning = true
-    void this.acceptLoop()
-  }
-
-  private async acceptLoop(): Promise<void> {
-    const { logger } = this.host
-    try {
-      for (;;) {
-        let incoming: Incoming | null
-        try {
-          incoming = await this.config.endpoint.acceptNext()
-        } catch (err) {
-          logger.debug(`net: accept loop ends: ${firstLine(err)}`)
-          break
-        }
-        if (!incoming) break // endpoint closed
-        if (this.host.phase() === 'offline') {
-          // ignore(), not refuse(): refusing answers with a packet, and offline sends nothing.
-          incoming.ignore().catch(noop)
-          continue
-        }
-        if (this.halfOpen >= this.config.maxHalfOpen || this.all.size >= this.config.maxConnections) {
-          // Each one costs a TLS handshake and a slot until our handshake timeout: a flood waits its turn.
-          logger.debug(`net: refusing an incoming connection (${this.halfOpen} half-open, ${this.all.size} held)`)
-          incoming.refuse().catch(noop)
-          continue
-        }
-        this.halfOpen++
-        void this.acceptIncoming(incoming).finally(() => this.halfOpen--)
-      }
-    } finally {
-      this.acceptLoopRunning = false
-    }
-  }
-
-  private async acceptIncoming(incoming: Incoming): Promise<void> {
-    let conn: Connection
-    try {
-      const accepting = await incoming.accept()
-      conn = await accepting.connect()
-    } catch (err) {
-      this.host.logger.debug(`net: incoming connection failed: ${firstLine(err)}`)
-      return
-    }
-    if (sameBytes(conn.alpn(), ALPN_V1)) {
-      // Said to the old peer in its close reason, and to our user as a refusal they can act on.
-      const endpointId = safeRemoteId(conn)
-      const reason = `peer ${shortId(endpointId)} speaks ${TONK_SYNC_ALPN_V1}, an older Tonk P2P: protocol too old (this session speaks ${TONK_SYNC_ALPN}); update that peer`
-      this.host.logger.warn(`net: ${reason}`)
-      this.host.events.emit('peer-refused', { endpointId, code: 'E_PROTOCOL_TOO_OLD', reason, by: 'local', direction: 'inbound' })
-      closeQuietly(conn, CLOSE_CODE.refused, 'E_PROTOCOL_TOO_OLD')
-      return
-    }
-    if (!sameBytes(conn.alpn(), ALPN)) {
-      closeQuietly(conn, CLOSE_CODE.refused, 'unsupported protocol')
-      return
-    }
-    if (this.host.phase() === 'offline') {
-      closeQuietly(conn, CLOSE_CODE.offline, 'offline')
-      return
-    }
-    if (this.count(safeRemoteId(conn)) >= MAX_CONNECTIONS_PER_PEER) {
-      closeQuietly(conn, CLOSE_CODE.refused, 'E_TOO_MANY_CONNECTIONS')
-      return
-    }
-    await this.run(conn, 'inbound')
+    this.acceptor.listen()
   }
 
   // ---- Setting up ----------------------------------------------------------------------------
@@ -451,50 +367,5 @@ export class Links {
     if (!this.host.peers.remove(peer)) return
     this.host.logger.info(`net: disconnected from ${shortId(peer.endpointId)}: ${event.reason}`)
     this.host.peerRemoved(peer, event)
-  }
-}
-
-const ALPN = alpnBytes(TONK_SYNC_ALPN)
-const ALPN_V1 = alpnBytes(TONK_SYNC_ALPN_V1)
-
-export function closeQuietly(conn: Connection, code: number, reason: string): void {
-  try {
-    conn.close(BigInt(code), encodeText(reason))
-  } catch {
-    // Already closed.
-  }
-}
-
-/** One dial, bounded by our own timeout (iroh's is 30 s); a connection that comes too late is closed. */
-export function connectWithTimeout(endpoint: IrohEndpoint, addr: IrohEndpointAddr, timeoutMs: number): Promise<Connection> {
-  return new Promise((resolve, reject) => {
-    let timedOut = false
-    const timer = setTimeout(() => {
-      timedOut = true
-      reject(new Error(`no answer within ${timeoutMs} ms`))
-    }, timeoutMs)
-    endpoint.connect(addr, ALPN).then(
-      (conn) => {
-        clearTimeout(timer)
-        if (timedOut) closeQuietly(conn, CLOSE_CODE.normal, 'dial timed out')
-        else resolve(conn)
-      },
-      (err) => {
-        clearTimeout(timer)
-        reject(err)
-      },
-    )
-  })
-}
-
-function sameBytes(a: number[], b: number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i])
-}
-
-function safeRemoteId(conn: Connection): string {
-  try {
-    return conn.remoteId().toString()
-  } catch {
-    return 'unknown'
   }
 }
