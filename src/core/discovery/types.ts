@@ -4,8 +4,8 @@
 // rate-limits, then dials through its DiscoveryHost. Discovery never sees the adapter class: what it
 // needs of the transport is DiscoveryNetwork (the adapter satisfies it), so the layers stay
 // transport → protocols → discovery, as in js-libp2p.
-// (The session's own "how did this peer come to us" label, which adds 'ticket', 'known' and so on, is
-// a different thing: see PeerOrigin in the session.)
+// (The session's PeerSource, its "how did this peer come to us" label with 'ticket', 'known' and so
+// on, is a different thing; a discovery source is a DiscoverySource.)
 import type { Logger } from '../../shared/log'
 import type { ExtensionChannel } from '../net/extension-channel'
 import type { Unsubscribe } from '../net/types'

@@ -1,7 +1,7 @@
-// The QUIC connections to other endpoints ("links"): setting a link up (the accept loop and its limits
-// are in link-accept.ts, the handshake in link-handshake.ts), the duplicate tie-break, lossless retirement of the loser,
-// the read loop, and closing. A link becomes a peer's active link once its handshake completes; the
-// peer table (peer-table.ts) and the Repo-facing events stay with the adapter (LinkHost).
+// The QUIC connections to other endpoints ("links"): taking one in (the accept loop and its limits are
+// in link-accept.ts, the handshake in link-handshake.ts), the duplicate tie-break, lossless retirement
+// of the loser, the read loop, and closing. A link becomes a peer's active link once its handshake
+// completes; the peer table (peer-table.ts) and the Repo-facing events stay with the adapter (LinkHost).
 //
 // Duplicate connections (both sides dial at once) are resolved like Hyperswarm does: both sides keep
 // the connection dialed by the lower endpoint id. The loser is retired losslessly: each side stops
@@ -10,14 +10,13 @@ import type { EventEmitter } from 'node:events'
 import type { Logger } from '../../shared/log'
 import { CLOSE_CODE, closeQuietly } from './quic'
 import { FrameError, FRAME_HEADER_BYTES } from './framing'
-import type { HelloMessage } from './handshake'
+import type { AllowPeer, HelloMessage } from './handshake'
 import type { Connection, IrohEndpoint, IrohEndpointAddr } from './iroh'
 import type { FrameReader } from './stream-reader'
 import type { FrameBudget } from './frame-budget'
 import { guardStreams } from './stream-guard'
 import type { PeerRateLimiter, RateLimitOptions } from './rate-limit'
 import { StreamWriterError, type StreamWriter, type StreamWriterOptions } from './stream-writer'
-import type { AllowPeer } from './handshake'
 import type { Dialer } from './dialer'
 import { parseCloseReason, traceRecord } from './messages'
 import { Peer, type PeerTable } from './peer-table'
