@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Automerge, Repo, type DocHandle, type DocumentId } from '@automerge/automerge-repo/slim'
 import { loadBundle, packDirectory, type LoadedBundle } from '../../src/core/bundle'
-import { BULK_DOCS_TYPE, BULK_FEATURE, BULK_WANT_TYPE, type BulkCounters } from '../../src/core/protocols/bulk/bulk'
+import { BULK_DOCS_TYPE, BULK_WANT_TYPE, type BulkCounters } from '../../src/core/protocols/bulk/bulk'
+import { BULK } from '../../src/core/protocols/registry'
 import type { IrohNetworkAdapter } from '../../src/core/net/iroh-adapter'
 import { Session, type SessionOptions } from '../../src/core/session/session'
 import { repoRoot } from '../helpers/cli'
@@ -144,7 +145,7 @@ describe('engine: bulk catch-up between sessions', function () {
     // b asks for the good ones (a handle waits for them); nobody asks for the orphan.
     for (const h of [good, good2]) b.repo.findWithProgress(h.url)
     const before = counters(b)
-    const send = (message: { type: string } & Record<string, unknown>) => assert.ok(adapterOf(a).sendExtension(b.endpointId!, BULK_FEATURE, message))
+    const send = (message: { type: string } & Record<string, unknown>) => assert.ok(adapterOf(a).channel.send(b.endpointId!, BULK, message))
     send({ type: BULK_DOCS_TYPE, docs: 'everything' })
     send({ type: BULK_DOCS_TYPE })
     send({ type: BULK_WANT_TYPE, have: 42 })

@@ -77,4 +77,16 @@ describe('layering', () => {
     )
     assert.deepEqual(offenders, [])
   })
+
+  it('discovery and protocols never import the adapter class: they see the transport through narrow interfaces', () => {
+    // net/types.ts and net/extension-channel.ts carry what they need (DiscoveryNetwork, ExtensionChannel).
+    const files = ['discovery', 'protocols'].flatMap((room) => sourceFiles(join(root, 'src', 'core', room)))
+    assert.ok(files.length > 5, 'src/core/discovery and src/core/protocols exist')
+    const offenders = files.flatMap((f) =>
+      importsOf(f)
+        .filter((s) => /(^|\/)net\/iroh-adapter(\.ts)?$/.test(s))
+        .map((s) => `${relative(root, f)} imports ${s}`),
+    )
+    assert.deepEqual(offenders, [])
+  })
 })

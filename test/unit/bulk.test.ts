@@ -1,5 +1,5 @@
 // Bulk catch-up without the network: what to send for given heads, frame validation and packing, the
-// cheap chunk check, and BulkSync applying frames to a Repo through a fake transport (new documents,
+// cheap chunk check, and BulkSync applying frames to a Repo through a fake channel (new documents,
 // requesting handles, a handle still loading from storage, bad bytes, a sync message jumping the queue,
 // documents our tree does not reach, the per-peer quota).
 import assert from 'node:assert/strict'
@@ -31,10 +31,10 @@ import {
   readDocsFrame,
   readWantFrame,
   wantFrames,
-  type BulkTransport,
   type DocEntry,
 } from '../../src/core/protocols/bulk/bulk'
-import type { PeerInfo } from '../../src/core/net/iroh-adapter'
+import type { PeerInfo } from '../../src/core/net/types'
+import type { ExtensionChannel, ExtensionFrame, ExtensionProtocol } from '../../src/core/net/extension-channel'
 import { noopLogger } from '../../src/shared/log'
 
 /** Document ids as automerge-repo makes them. */
@@ -167,20 +167,41 @@ describe('bulk: frames', () => {
   })
 })
 
-/** A transport with one connected peer; records what is sent. */
-class FakeTransport extends EventEmitter implements BulkTransport {
+/** A channel with one connected peer; records what is sent. */
+class FakeChannel extends EventEmitter implements ExtensionChannel {
   readonly maxFrameBytes = 16 * 1024 * 1024
-  readonly events = new EventEmitter() as BulkTransport['events']
   readonly sent: { type: string; [k: string]: unknown }[] = []
   constructor(readonly peer: PeerInfo) {
     super()
   }
-  sendExtension(endpointId: string, feature: string, message: { type: string } & Record<string, unknown>): boolean {
-    if (endpointId !== this.peer.endpointId || !this.peer.features?.includes(feature)) return false
-    this.sent.push(message)
+  send(endpointId: string, protocol: ExtensionProtocol, frame: ExtensionFrame): boolean {
+    if (endpointId !== this.peer.endpointId || !this.peer.features?.includes(protocol.feature)) return false
+    this.sent.push(frame)
     return true
   }
-  peerInfos(): PeerInfo[] {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private sub(event: string, listener: (...args: any[]) => void) {
+    this.on(event, listener)
+    return () => void this.off(event, listener)
+  }
+  onFrame(protocol: ExtensionProtocol, listener: (from: string, frame: Record<string, unknown>) => void) {
+    return this.sub('frame', (from: string, frame: Record<string, unknown>) => {
+      if (Object.values(protocol.frames).includes(frame.type as string)) listener(from, frame)
+    })
+  }
+  onPeerJoined(listener: (peer: PeerInfo) => void) {
+    return this.sub('joined', listener)
+  }
+  onPeerLeft(listener: (endpointId: string) => void) {
+    return this.sub('left', listener)
+  }
+  onPeerAnnounced(listener: (peerId: PeerId) => void) {
+    return this.sub('announced', listener)
+  }
+  onRepoMessage(listener: (message: Message) => void) {
+    return this.sub('repo-message', listener)
+  }
+  peers(): PeerInfo[] {
     return [this.peer]
   }
   queuedBytes(): number {
@@ -188,11 +209,15 @@ class FakeTransport extends EventEmitter implements BulkTransport {
   }
   /** The adapter's order: peer-candidate (bulk first, then the Repo), then peer-connected. */
   connect(): void {
-    this.emit('peer-candidate', { peerId: this.peer.peerId!, peerMetadata: {} })
+    this.emit('announced', this.peer.peerId!)
+  }
+  /** The peer's last connection ended. */
+  leave(): void {
+    this.emit('left', this.peer.endpointId)
   }
   receive(message: Record<string, unknown>): void {
     // As the adapter does: CBOR on the wire.
-    this.events.emit('extension-message', { endpointId: this.peer.endpointId, message: cbor.decode(cbor.encode(message)) as Record<string, unknown> })
+    this.emit('frame', this.peer.endpointId, cbor.decode(cbor.encode(message)) as Record<string, unknown>)
   }
 }
 
@@ -237,10 +262,10 @@ class SlowStorage implements StorageAdapterInterface {
 
 const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms))
 /** The ids of the docs frames sent so far. */
-const sentDocIds = (transport: FakeTransport) =>
+const sentDocIds = (transport: FakeChannel) =>
   transport.sent.filter((m) => m.type === BULK_DOCS_TYPE).flatMap((m) => (m.docs as DocEntry[]).map(([id]) => id))
 /** Waits (bounded) until `n` documents went out: serving yields after every frame, a loaded machine is slow. */
-async function untilSent(transport: FakeTransport, n: number): Promise<void> {
+async function untilSent(transport: FakeChannel, n: number): Promise<void> {
   for (let i = 0; i < 250 && sentDocIds(transport).length < n; i++) await settle(20)
   await settle() // and nothing more comes
 }
@@ -248,7 +273,7 @@ async function untilSent(transport: FakeTransport, n: number): Promise<void> {
 describe('bulk: BulkSync against a Repo', () => {
 
   it('sends its want on connect, imports new documents, merges into requesting handles, skips bad bytes', async () => {
-    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const transport = new FakeChannel(peerInfo([BULK_FEATURE]))
     const bulk = new BulkSync(transport)
     bulk.start()
     const repo = new Repo({ network: [], peerId: 'local' as PeerId })
@@ -291,7 +316,7 @@ describe('bulk: BulkSync against a Repo', () => {
   })
 
   it('answers a want with the changes since the peer heads, nothing for equal heads, whole documents it lacks', async () => {
-    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const transport = new FakeChannel(peerInfo([BULK_FEATURE]))
     const bulk = new BulkSync(transport)
     bulk.start()
     const repo = new Repo({ network: [], peerId: 'local' as PeerId })
@@ -326,7 +351,7 @@ describe('bulk: BulkSync against a Repo', () => {
   })
 
   it('pushes everything at once to a peer that says it is empty, in frames of the target size; respects the share policy', async () => {
-    const transport = new FakeTransport(peerInfo([BULK_FEATURE, BULK_EMPTY_FEATURE]))
+    const transport = new FakeChannel(peerInfo([BULK_FEATURE, BULK_EMPTY_FEATURE]))
     const bulk = new BulkSync(transport, { frameBytes: 2000 })
     bulk.start()
     const hiddenIds = new Set<DocumentId>()
@@ -348,7 +373,7 @@ describe('bulk: BulkSync against a Repo', () => {
   })
 
   it('a document still loading from storage is merged after the load; a sync message applies a waiting document first', async () => {
-    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const transport = new FakeChannel(peerInfo([BULK_FEATURE]))
     let firstDocs = 0
     const bulk = new BulkSync(transport, { onFirstDocs: () => firstDocs++ })
     bulk.start()
@@ -386,7 +411,7 @@ describe('bulk: BulkSync against a Repo', () => {
     await askedHandle.whenReady(['requesting', 'unavailable'])
     transport.receive({ type: BULK_DOCS_TYPE, docs: many.map((h) => [h.documentId, Automerge.save(h.doc())]) })
     const syncMessage = (documentId: DocumentId) =>
-      transport.emit('message', { type: 'sync', documentId, senderId: 'remote', targetId: 'local', data: new Uint8Array() } as Message)
+      transport.emit('repo-message', { type: 'sync', documentId, senderId: 'remote', targetId: 'local', data: new Uint8Array() } as Message)
     syncMessage(asked.documentId)
     assert.ok(askedHandle.isReady(), 'merged before the Repo sees the message')
     assert.equal(repo.handles[many[30]!.documentId], undefined, 'the frame itself is not applied yet')
@@ -410,7 +435,7 @@ describe('bulk: what a docs frame may make us store', () => {
   const storedIds = async (storage: SlowStorage) => new Set((await storage.loadRange([])).map((c) => c.key[0]))
 
   it('refuses documents nobody asked for and no directory of ours reaches: nothing stored, one log line', async () => {
-    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const transport = new FakeChannel(peerInfo([BULK_FEATURE]))
     const { lines, logger } = warnings()
     const bulk = new BulkSync(transport, { logger })
     bulk.start()
@@ -428,7 +453,7 @@ describe('bulk: what a docs frame may make us store', () => {
     assert.equal(bulk.counters.docsApplied, 0)
     for (const h of [...orphans, theirDir]) assert.equal(repo.handles[h.documentId], undefined)
     assert.deepEqual(lines, [], 'waiting for a later frame, not refused yet')
-    transport.events.emit('peer-closed', { endpointId: transport.peer.endpointId, code: 'E_TEST', reason: 'test' })
+    transport.leave()
     assert.equal(bulk.counters.docsUnreachable, 301)
     assert.equal(bulk.counters.docsRejected, 301)
     assert.equal(lines.length, 1, lines.join('\n'))
@@ -440,7 +465,7 @@ describe('bulk: what a docs frame may make us store', () => {
   })
 
   it('takes what our tree reaches: children before parents, across frames, through a directory it updates', async () => {
-    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const transport = new FakeChannel(peerInfo([BULK_FEATURE]))
     const { lines, logger } = warnings()
     const bulk = new BulkSync(transport, { logger })
     bulk.start()
@@ -470,13 +495,13 @@ describe('bulk: what a docs frame may make us store', () => {
     for (const h of [root, d, e, x, y]) assert.deepEqual(repo.handles[h.documentId]?.doc(), h.doc())
     assert.equal(bulk.counters.docsApplied, 5)
     assert.equal(bulk.counters.docsRejected, 0)
-    transport.events.emit('peer-closed', { endpointId: transport.peer.endpointId, code: 'E_TEST', reason: 'test' })
+    transport.leave()
     assert.deepEqual(lines, [])
     bulk.stop()
   })
 
   it('a frame that comes before the Repo is applied when the Repo is attached', async () => {
-    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const transport = new FakeChannel(peerInfo([BULK_FEATURE]))
     const bulk = new BulkSync(transport)
     bulk.start()
     transport.connect()
@@ -490,14 +515,14 @@ describe('bulk: what a docs frame may make us store', () => {
     bulk.attach(repo)
     await bulk.whenApplied()
     assert.deepEqual(repo.handles[early.documentId]?.doc(), { early: true })
-    transport.events.emit('peer-closed', { endpointId: transport.peer.endpointId, code: 'E_TEST', reason: 'test' })
+    transport.leave()
     assert.equal(repo.handles[orphan.documentId], undefined)
     assert.deepEqual([bulk.counters.docsApplied, bulk.counters.docsUnreachable], [1, 1])
     bulk.stop()
   })
 
   it('a parked document we ask for afterwards is taken at the next sync message for it', async () => {
-    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const transport = new FakeChannel(peerInfo([BULK_FEATURE]))
     const bulk = new BulkSync(transport)
     bulk.start()
     const repo = new Repo({ network: [], peerId: 'local' as PeerId })
@@ -509,16 +534,16 @@ describe('bulk: what a docs frame may make us store', () => {
     assert.equal(repo.handles[later.documentId], undefined, 'parked')
     const { handle } = repo.findWithProgress(later.documentId)
     await handle.whenReady(['requesting', 'unavailable'])
-    transport.emit('message', { type: 'sync', documentId: later.documentId, senderId: 'remote', targetId: 'local', data: new Uint8Array() } as Message)
+    transport.emit('repo-message', { type: 'sync', documentId: later.documentId, senderId: 'remote', targetId: 'local', data: new Uint8Array() } as Message)
     assert.ok(handle.isReady(), 'merged before the Repo sees the message')
     assert.deepEqual(handle.doc(), { asked: 'later' })
-    transport.events.emit('peer-closed', { endpointId: transport.peer.endpointId, code: 'E_TEST', reason: 'test' })
+    transport.leave()
     assert.equal(bulk.counters.docsRejected, 0)
     bulk.stop()
   })
 
   it('a directory of ours still in storage: its new entry is taken once it has loaded', async () => {
-    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const transport = new FakeChannel(peerInfo([BULK_FEATURE]))
     const bulk = new BulkSync(transport)
     bulk.start()
     const source = idRepo()
@@ -546,7 +571,7 @@ describe('bulk: what a docs frame may make us store', () => {
   })
 
   it('at most maxDocsPerMinute documents per peer, reconnecting does not refill it', async () => {
-    const transport = new FakeTransport(peerInfo([BULK_FEATURE]))
+    const transport = new FakeChannel(peerInfo([BULK_FEATURE]))
     const { lines, logger } = warnings()
     const bulk = new BulkSync(transport, { logger, maxDocsPerMinute: 5 })
     bulk.start()
@@ -558,7 +583,7 @@ describe('bulk: what a docs frame may make us store', () => {
     transport.connect()
     transport.receive({ type: BULK_DOCS_TYPE, docs: docs.slice(0, 6).map(entry) })
     await bulk.whenApplied()
-    transport.events.emit('peer-closed', { endpointId: transport.peer.endpointId, code: 'E_TEST', reason: 'test' })
+    transport.leave()
     transport.connect()
     transport.receive({ type: BULK_DOCS_TYPE, docs: docs.slice(6).map(entry) })
     await bulk.whenApplied()
@@ -572,7 +597,7 @@ describe('bulk: what a docs frame may make us store', () => {
   })
 
   it('an empty peer gets directories first, each after its parent', async () => {
-    const transport = new FakeTransport(peerInfo([BULK_FEATURE, BULK_EMPTY_FEATURE]))
+    const transport = new FakeChannel(peerInfo([BULK_FEATURE, BULK_EMPTY_FEATURE]))
     const bulk = new BulkSync(transport)
     bulk.start()
     const repo = new Repo({ network: [], peerId: 'local' as PeerId })

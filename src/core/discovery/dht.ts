@@ -22,7 +22,7 @@ import DHT, { type GetResult } from 'bittorrent-dht'
 import { firstLine } from '../util/text'
 import { EndpointTicket } from '../net/iroh'
 import { dhtRendezvousSeed, dhtTopic, ed25519FromSeed, ed25519Verify, type Ed25519Pair } from './keys'
-import type { DiscoveryContext, PeerSource } from './types'
+import type { DiscoveryContext, DiscoverySource } from './types'
 
 export const DHT_SLOTS = 16
 /** When to publish and read again after start (ms); then every REFRESH_MAX_MS (BEP 44 items live ~2 h). */
@@ -76,7 +76,7 @@ export function peerRecordTicket(record: Pick<GetResult, 'k' | 'v'> | undefined,
   }
 }
 
-export class DhtSource implements PeerSource {
+export class DhtSource implements DiscoverySource {
   readonly name = 'dht' as const
   private dht?: DHT
   private context?: DiscoveryContext

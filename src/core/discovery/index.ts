@@ -1,15 +1,15 @@
 // Discovery for one session: the sources it asked for (mDNS and peer exchange by default, the DHT when
 // enabled), the manager that turns their candidates into dials, and the optional WebSocket bridge.
 import type { NetworkAdapterInterface } from '@automerge/automerge-repo/slim'
-import type { IrohNetworkAdapter, PeerInfo } from '../net/iroh-adapter'
+import type { PeerInfo } from '../net/types'
 import { BridgeAdapter } from '../net/bridge-adapter'
 import { DhtSource, type DhtSourceOptions } from './dht'
 import { PeerExchange } from '../protocols/pex/exchange'
 import { DiscoveryManager } from './manager'
 import { MdnsSource } from './mdns'
-import type { DiscoveryContext, DiscoverySourceName, PeerSource } from './types'
+import type { DiscoveryContext, DiscoveryNetwork, DiscoverySource, DiscoverySourceName } from './types'
 
-export type { DiscoveryContext, DiscoverySourceName, PeerCandidate, PeerSource } from './types'
+export type { DiscoveryContext, DiscoveryHost, DiscoveryNetwork, DiscoverySource, DiscoverySourceName, PeerCandidate } from './types'
 export { DiscoveryManager } from './manager'
 export { PUBLIC_DHT_ROUTERS } from './dht'
 
@@ -25,7 +25,8 @@ export interface DiscoveryOptions {
 export interface DiscoveryDeps {
   options: DiscoveryOptions
   bridge?: string
-  adapter: IrohNetworkAdapter
+  /** The transport (the iroh adapter), seen through what discovery needs of it. */
+  adapter: DiscoveryNetwork
   /** The session's bind address: 127.0.0.1 keeps mDNS on loopback. */
   bindAddr: string
   context: Omit<DiscoveryContext, 'offer' | 'lost'>
@@ -51,12 +52,12 @@ export interface DiscoveryRuntime {
 
 export function createDiscovery(deps: DiscoveryDeps): DiscoveryRuntime {
   const { adapter, options } = deps
-  const sources: PeerSource[] = []
+  const sources: DiscoverySource[] = []
   let manager: DiscoveryManager | undefined
   if (options.mdns !== false) {
     sources.push(new MdnsSource({ loopback: deps.bindAddr.startsWith('127.') ? true : undefined }))
   }
-  if (options.exchange !== false) sources.push(new PeerExchange(adapter, (id) => manager?.addressesOf(id) ?? []))
+  if (options.exchange !== false) sources.push(new PeerExchange(adapter.channel, (id) => manager?.addressesOf(id) ?? []))
   if (options.dht) {
     const dhtOptions = options.dht === true ? {} : options.dht
     const bindHost = dhtOptions.bindHost ?? (deps.bindAddr.startsWith('127.') ? '127.0.0.1' : undefined)
@@ -78,16 +79,13 @@ export function createDiscovery(deps: DiscoveryDeps): DiscoveryRuntime {
   })
   // The manager learns who is real (connected) and which senders of peer exchange left.
   const m = manager
-  const onConnected = (p: PeerInfo) => m.peerConnected(p.endpointId)
-  const onClosed = (e: { endpointId: string }) => m.peerLeft(e.endpointId)
-  const onDropped = (e: { endpointId: string }) => m.dialDropped(e.endpointId)
-  adapter.events.on('peer-connected', onConnected)
-  adapter.events.on('peer-closed', onClosed)
-  adapter.events.on('dial-dropped', onDropped)
+  const offs = [
+    adapter.channel.onPeerJoined((p) => m.peerConnected(p.endpointId)),
+    adapter.channel.onPeerLeft((id) => m.peerLeft(id)),
+    adapter.onDialDropped((id) => m.dialDropped(id)),
+  ]
   const unsubscribe = () => {
-    adapter.events.off('peer-connected', onConnected)
-    adapter.events.off('peer-closed', onClosed)
-    adapter.events.off('dial-dropped', onDropped)
+    for (const off of offs.splice(0)) off()
   }
   const bridge = deps.bridge ? new BridgeAdapter(deps.bridge, deps.context.logger) : undefined
   if (bridge) deps.label(bridge.url, 'bridge')

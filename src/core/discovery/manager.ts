@@ -9,21 +9,9 @@
 // candidates is bounded too (docs/discovery.md, "Limits").
 import { firstLine, HEX64 } from '../util/text'
 import { TokenBucket } from '../net/rate-limit'
-import type { DiscoveryContext, DiscoverySourceName, PeerCandidate, PeerSource } from './types'
+import type { DiscoveryContext, DiscoveryHost, DiscoverySource, DiscoverySourceName, PeerCandidate } from './types'
 
-export interface DiscoveryHost {
-  /**
-   * Dial a ticket or `<id>@<ip:port>,…` as a discovered peer (redialed with back-off, dropped after a few
-   * failed dials); may throw (E_DIAL_LIMIT: the adapter dials as many discovered peers as it takes).
-   */
-  dial(target: string, source: DiscoverySourceName): void
-  /** 'connected' peers need nothing; 'dialing' ones are in the adapter's back-off already. */
-  status(endpointId: string): 'connected' | 'dialing' | 'unknown'
-  /** A connected (or dialed) peer was also found by this source: the session may relabel 'incoming'. */
-  label(endpointId: string, source: DiscoverySourceName): void
-  /** Stop redialing a peer discovery dialed (it said goodbye, or whoever told us about it left). */
-  forget(endpointId: string): void
-}
+export type { DiscoveryHost } from './types'
 
 /** Limits on what discovery remembers and on what one peer passing others on may make us do. */
 export interface DiscoveryLimits {
@@ -56,7 +44,7 @@ export const DEFAULT_DISCOVERY_LIMITS: Readonly<Required<DiscoveryLimits>> = Obj
 export interface DiscoveryManagerOptions {
   context: Omit<DiscoveryContext, 'offer' | 'lost'>
   host: DiscoveryHost
-  sources: PeerSource[]
+  sources: DiscoverySource[]
   /** Re-announce when our addresses change; checked this often. Default 2000 ms. */
   addressPollMs?: number
   /** Least time between two dials of one peer forced by new addresses. Default 1000 ms. */
@@ -97,7 +85,7 @@ export class DiscoveryManager {
   private readonly suppressed = new Set<string>()
   private readonly limits: Required<DiscoveryLimits>
   private readonly context: DiscoveryContext
-  private readonly started: PeerSource[] = []
+  private readonly started: DiscoverySource[] = []
   private addressTimer?: NodeJS.Timeout
   private lastAddresses = ''
   private stopped = false

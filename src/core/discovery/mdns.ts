@@ -20,7 +20,7 @@ import { Bonjour, type Browser, type Service } from 'bonjour-service'
 import { firstLine, HEX64 } from '../util/text'
 import { mdnsBundleTag, sameTag } from './keys'
 import { isSocketAddress } from './manager'
-import type { DiscoveryContext, PeerSource } from './types'
+import type { DiscoveryContext, DiscoverySource } from './types'
 
 export const MDNS_TXT_VERSION = '2'
 const MAX_TXT_ADDRESSES = 8
@@ -69,7 +69,7 @@ function hasNonLoopbackInterface(): boolean {
   return Object.values(networkInterfaces()).some((list) => list?.some((a) => !a.internal))
 }
 
-export class MdnsSource implements PeerSource {
+export class MdnsSource implements DiscoverySource {
   readonly name = 'mdns' as const
   private bonjour?: Bonjour
   private service?: Service

@@ -1,8 +1,14 @@
-// The one interface every peer source implements (mDNS, peer exchange, DHT): a source is started with
-// a context that tells it who we are and where to hand candidates, and stopped best-effort. Sources
-// never dial: the DiscoveryManager filters (own bundle, not ourselves), deduplicates and rate-limits,
-// then asks the session to dial.
+// The one interface every discovery source implements (mDNS, peer exchange, DHT): a source is started
+// with a context that tells it who we are and where to hand candidates, and stopped best-effort.
+// Sources never dial: the DiscoveryManager filters (own bundle, not ourselves), deduplicates and
+// rate-limits, then dials through its DiscoveryHost. Discovery never sees the adapter class: what it
+// needs of the transport is DiscoveryNetwork (the adapter satisfies it), so the layers stay
+// transport → protocols → discovery, as in js-libp2p.
+// (The session's PeerSource, its "how did this peer come to us" label with 'ticket', 'known' and so
+// on, is a different thing; a discovery source is a DiscoverySource.)
 import type { Logger } from '../../shared/log'
+import type { ExtensionChannel } from '../net/extension-channel'
+import type { Unsubscribe } from '../net/types'
 
 /** How a peer was found; shown per peer by the session snapshot, `serve` and the Peers view. */
 export type DiscoverySourceName = 'mdns' | 'exchange' | 'dht'
@@ -47,7 +53,7 @@ export interface DiscoveryContext {
   logger: Logger
 }
 
-export interface PeerSource {
+export interface DiscoverySource {
   readonly name: DiscoverySourceName
   /** Also called again after `stop()` (going online after offline): a source must be restartable. */
   start(context: DiscoveryContext): Promise<void> | void
@@ -55,4 +61,32 @@ export interface PeerSource {
   stop(): Promise<void>
   /** This endpoint's addresses changed: re-announce. */
   addressesChanged?(): void
+}
+
+/** How the manager acts on candidates: the session wires it to the transport (discovery/index.ts). */
+export interface DiscoveryHost {
+  /**
+   * Dial a ticket or `<id>@<ip:port>,…` as a discovered peer (redialed with back-off, dropped after a few
+   * failed dials); may throw (E_DIAL_LIMIT: the adapter dials as many discovered peers as it takes).
+   */
+  dial(target: string, source: DiscoverySourceName): void
+  /** 'connected' peers need nothing; 'dialing' ones are in the adapter's back-off already. */
+  status(endpointId: string): 'connected' | 'dialing' | 'unknown'
+  /** A connected (or dialed) peer was also found by this source: the session may relabel 'incoming'. */
+  label(endpointId: string, source: DiscoverySourceName): void
+  /** Stop redialing a peer discovery dialed (it said goodbye, or whoever told us about it left). */
+  forget(endpointId: string): void
+}
+
+/** What discovery needs of the transport (IrohNetworkAdapter satisfies it). */
+export interface DiscoveryNetwork {
+  /** Dials a discovered peer (within the discovered-dial limits); returns its endpoint id. */
+  dial(target: string, options: { discovered: true }): string
+  connectionStatus(endpointId: string): 'connected' | 'dialing' | 'unknown'
+  /** Stops dialing a peer only discovery asked for; false if a person's dial keeps it. */
+  forgetDiscovered(endpointId: string, reason: string): boolean
+  /** The transport gave up on a discovered peer. */
+  onDialDropped(listener: (endpointId: string) => void): Unsubscribe
+  /** Peers joining and leaving, and peer exchange's frames. */
+  readonly channel: ExtensionChannel
 }

@@ -13,7 +13,7 @@ import { WebSocketClientAdapter } from '@automerge/automerge-repo-network-websoc
 import type { Message, PeerId } from '@automerge/automerge-repo/slim'
 import type { Logger } from '../../shared/log'
 import { firstLine } from '../util/text'
-import type { PeerInfo } from './iroh-adapter'
+import type { PeerInfo } from './types'
 
 /** WebSocket.OPEN (the same in `ws` and browsers). */
 const OPEN = 1

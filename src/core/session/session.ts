@@ -17,6 +17,7 @@ import { docHandlers } from '../host/doc-commands'
 import { presenceHandlers } from '../host/presence-commands'
 import { startPresence, type PresencePeer, type RunningPresence } from '../../shared/presence'
 import { BULK_EMPTY_FEATURE, BULK_FEATURE, BULK_MIN_FRAME_LIMIT, BulkSync, type BulkCounters } from '../protocols/bulk/bulk'
+import { PEX } from '../protocols/registry'
 import type { DirectoryDoc } from '../../shared/vfs/shapes'
 import { DocTree } from '../../shared/vfs/doc-tree'
 import { createBundleRepo, type BundleRepo } from '../store/repo'
@@ -300,7 +301,7 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       this.endpoint = await this.bindEndpoint(previous?.port)
       const bulk = this.options.bulk !== false && (this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) >= BULK_MIN_FRAME_LIMIT
-      const features = [...(this.options.discovery?.exchange === false ? [] : ['pex']), ...(bulk ? [BULK_FEATURE] : [])]
+      const features = [...(this.options.discovery?.exchange === false ? [] : [PEX.feature]), ...(bulk ? [BULK_FEATURE] : [])]
       // A new data dir holds nothing but the bundle's root: peers may push everything at once.
       const empty = bulk && !previous
       this.adapter = new IrohNetworkAdapter({
@@ -328,7 +329,7 @@ export class Session extends EventEmitter<SessionEvents> {
       if (bulk) {
         // Started before the Repo exists, so its adapter listeners run before the Repo's (bulk.ts).
         const adapter = this.adapter
-        this.bulk = new BulkSync(adapter, { logger: this.log, onFirstDocs: empty ? () => adapter.setFeatures(features) : undefined })
+        this.bulk = new BulkSync(adapter.channel, { logger: this.log, onFirstDocs: empty ? () => adapter.setFeatures(features) : undefined })
         this.bulk.start()
       }
       // Start the transport while storage loads: connections are set up and parked, and their

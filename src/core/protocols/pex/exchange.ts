@@ -11,13 +11,15 @@
 // we receive is one peer's word: at most 64 entries a frame here, then the manager's per-sender limits
 // (a rate, a cap on peers we never reached, all dropped when the sender leaves) and the adapter's
 // discovered-dial limits (docs/discovery.md, "Limits").
-import type { IrohNetworkAdapter, PeerInfo } from '../../net/iroh-adapter'
+import type { ExtensionChannel } from '../../net/extension-channel'
+import type { PeerInfo } from '../../net/types'
 import { isSocketAddress } from '../../discovery/manager'
-import type { DiscoveryContext, PeerSource } from '../../discovery/types'
+import type { DiscoveryContext, DiscoverySource } from '../../discovery/types'
 import { HEX64 } from '../../util/text'
+import { PEX } from '../registry'
 
-export const PEX_FEATURE = 'pex'
-export const PEX_TYPE = 'tonk/pex'
+export const PEX_FEATURE = PEX.feature
+export const PEX_TYPE = PEX.frames.peers
 /** Entries read from one frame (the rest is ignored) and sent per frame. */
 const MAX_PEERS_PER_FRAME = 64
 const MAX_ADDRS_PER_PEER = 8
@@ -41,26 +43,22 @@ export function readPexFrame(message: Record<string, unknown>): PexEntry[] {
   return out
 }
 
-export class PeerExchange implements PeerSource {
+export class PeerExchange implements DiscoverySource {
   readonly name = 'exchange' as const
   private context?: DiscoveryContext
   private readonly unsubscribe: (() => void)[] = []
 
   constructor(
-    private readonly adapter: IrohNetworkAdapter,
+    private readonly channel: ExtensionChannel,
     /** Addresses a discovery source reported for a peer (added to the one we see it at). */
     private readonly knownAddresses: (endpointId: string) => string[],
   ) {}
 
   start(context: DiscoveryContext): void {
     this.context = context
-    const onConnected = (p: PeerInfo) => this.onConnected(p)
-    const onMessage = (e: { endpointId: string; message: Record<string, unknown> }) => this.onMessage(e.endpointId, e.message)
-    this.adapter.events.on('peer-connected', onConnected)
-    this.adapter.events.on('extension-message', onMessage)
     this.unsubscribe.push(
-      () => this.adapter.events.off('peer-connected', onConnected),
-      () => this.adapter.events.off('extension-message', onMessage),
+      this.channel.onPeerJoined((p) => this.onConnected(p)),
+      this.channel.onFrame(PEX, (from, frame) => this.onMessage(from, frame)),
     )
   }
 
@@ -78,7 +76,7 @@ export class PeerExchange implements PeerSource {
 
   private onConnected(newcomer: PeerInfo): void {
     if (!this.context) return
-    const others = this.adapter.peerInfos().filter((p) => p.state === 'connected' && p.endpointId !== newcomer.endpointId)
+    const others = this.channel.peers().filter((p) => p.state === 'connected' && p.endpointId !== newcomer.endpointId)
     const theirEntries = others.map((p) => this.entryFor(p)).filter((e): e is PexEntry => !!e)
     if (theirEntries.length) this.send(newcomer.endpointId, theirEntries)
     const newEntry = this.entryFor(newcomer)
@@ -87,7 +85,7 @@ export class PeerExchange implements PeerSource {
 
   private send(endpointId: string, peers: PexEntry[]): void {
     for (let i = 0; i < peers.length; i += MAX_PEERS_PER_FRAME) {
-      const sent = this.adapter.sendExtension(endpointId, PEX_FEATURE, { type: PEX_TYPE, peers: peers.slice(i, i + MAX_PEERS_PER_FRAME) })
+      const sent = this.channel.send(endpointId, PEX, { type: PEX_TYPE, peers: peers.slice(i, i + MAX_PEERS_PER_FRAME) })
       if (!sent) return
     }
     this.context?.logger.debug(`pex: told ${endpointId.slice(0, 10)} about ${peers.length} peer(s)`)

@@ -18,7 +18,7 @@
 // go through to the Repo, which makes a handle and asks around; those handles are deleted again once
 // they end unavailable.
 import { Automerge, isValidDocumentId, type DocumentId, type Message, type PeerId, type Repo } from '@automerge/automerge-repo/slim'
-import type { MessageGate, MessageVerdict } from '../../net/iroh-adapter'
+import type { MessageGate, MessageVerdict } from '../../net/types'
 import { TokenBucket } from '../../net/rate-limit'
 
 export interface RequestGateOptions {

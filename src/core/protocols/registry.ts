@@ -1,0 +1,29 @@
+// Every protocol we speak over extension frames, in one place: the feature name hellos list, the frame
+// types (all `tonk/…`), and the version. The wire carries no version number: the feature name is the
+// contract, so a frame change that older peers cannot read takes a new feature name (e.g. 'pex/2'),
+// listed next to the old one for as long as both are spoken. Bump `version` with such a name.
+// Automerge-repo's own messages are not here: they are the sync protocol itself (ALPN tonk/sync/2).
+import type { ExtensionProtocol } from '../net/extension-channel'
+
+/** Peer exchange (pex/exchange.ts). */
+export const PEX = {
+  feature: 'pex',
+  version: 1,
+  frames: { peers: 'tonk/pex' },
+} as const satisfies ExtensionProtocol
+
+/** Bulk catch-up (bulk/). */
+export const BULK = {
+  feature: 'bulk',
+  version: 1,
+  frames: { want: 'tonk/bulk-want', docs: 'tonk/bulk-docs' },
+} as const satisfies ExtensionProtocol
+
+/**
+ * Hello-only features: flags with no frames of their own. 'bulk-empty' is listed next to 'bulk' by a
+ * peer that holds no documents yet (a new data dir), until its first docs frame: peers push everything
+ * to it at once instead of waiting for its want.
+ */
+export const HELLO_FLAGS = { bulkEmpty: 'bulk-empty' } as const
+
+export const EXTENSION_PROTOCOLS: readonly ExtensionProtocol[] = [PEX, BULK]
