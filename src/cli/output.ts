@@ -1,5 +1,7 @@
 // How the CLI talks to people and scripts: results on stdout (text or --json), errors on stderr,
 // exit codes 0 ok / 1 invalid input / 2 usage.
+import type { Command } from 'commander'
+import { BundleError, type Issue } from '../core/bundle'
 export const EXIT_OK = 0
 export const EXIT_INVALID = 1
 export const EXIT_USAGE = 2
@@ -54,3 +56,26 @@ export function table(headers: string[], rows: string[][], right: number[] = [])
       .trimEnd()
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')
 }
+
+/** The global `--json` flag, as seen from a subcommand. */
+export const wantsJson = (cmd: Command): boolean => Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)
+
+/** The output a subcommand writes to: JSON lines with `--json`, else text. */
+export const outputFor = (cmd: Command): Output => makeOutput(wantsJson(cmd))
+
+/** Turns a core BundleError into the CLI's error (exit 1, its stable code kept for --json). */
+export async function bundleCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    if (err instanceof BundleError) throw new CliError(err.message, EXIT_INVALID, err.code)
+    throw err
+  }
+}
+
+/** One validation issue as a line: `error E_CODE /path: message`. */
+export function issueLine(issue: Issue): string {
+  const where = issue.path ?? issue.pointer
+  return `${issue.severity} ${issue.code}${where ? ` ${where}` : ''}: ${issue.message}`
+}
+

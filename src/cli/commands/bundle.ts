@@ -16,25 +16,10 @@ import {
 import { isTonkFileName } from '../../core/tonk'
 import { addAppKey, createNewBundle } from '../../core/bundle/new-bundle'
 import { writeReplacing } from '../../core/util/write-replace'
-import { CliError, EXIT_INVALID, EXIT_USAGE, formatBytes, makeOutput, table } from '../output'
+import { bundleCall, CliError, EXIT_INVALID, EXIT_USAGE, formatBytes, issueLine, outputFor, table } from '../output'
 import { inspectTonk, unpackTonkFile, validateTonk } from './tonk'
 
-const globalJson = (cmd: Command) => Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)
 
-/** Turns a core BundleError into the CLI's error (exit 1, its stable code kept for --json). */
-async function bundleCall<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn()
-  } catch (err) {
-    if (err instanceof BundleError) throw new CliError(err.message, EXIT_INVALID, err.code)
-    throw err
-  }
-}
-
-function issueLine(issue: Issue): string {
-  const where = issue.path ?? issue.pointer
-  return `${issue.severity} ${issue.code}${where ? ` ${where}` : ''}: ${issue.message}`
-}
 
 async function isDirectory(path: string): Promise<boolean> {
   try {
@@ -53,7 +38,7 @@ export function registerBundleCommands(program: Command): void {
     .option('--ignore <pattern...>', 'extra ignore patterns (as in .tonkignore)')
     .option('--sign-key <file>', 'sign the bundle as publisher with this key (from tonk-p2p keygen)')
     .action(async (dir: string, opts: { output: string; ignore?: string[]; signKey?: string }, cmd: Command) => {
-      const out = makeOutput(globalJson(cmd))
+      const out = outputFor(cmd)
       if (!(await isDirectory(dir))) throw new CliError(`${dir} is not a folder`, EXIT_USAGE, 'E_USAGE')
       const signKey = opts.signKey ? (await bundleCall(() => readPublisherKey(opts.signKey!))).secretKey : undefined
       const packed = await bundleCall(() => packDirectory(dir, { ignore: opts.ignore, signKey }))
@@ -91,7 +76,7 @@ export function registerBundleCommands(program: Command): void {
     .description('validate a bundle (.zip), a bundle folder or a Tonk file (.tonk); exit 1 when it has errors')
     .argument('<path>', 'bundle .zip, folder or .tonk')
     .action(async (path: string, _opts: unknown, cmd: Command) => {
-      const out = makeOutput(globalJson(cmd))
+      const out = outputFor(cmd)
       if (isTonkFileName(path) && !(await isDirectory(path))) return validateTonk(path, out)
       const report = (await isDirectory(path))
         ? await bundleCall(() => validateDirectory(path))
@@ -113,7 +98,7 @@ export function registerBundleCommands(program: Command): void {
     .description('verify a bundle (.zip) or a Tonk file (.tonk) and show its manifest, files, sizes and ids')
     .argument('<file>', 'bundle .zip or .tonk')
     .action(async (file: string, _opts: unknown, cmd: Command) => {
-      const out = makeOutput(globalJson(cmd))
+      const out = outputFor(cmd)
       if (await isDirectory(file)) throw new CliError(`${file} is a folder; inspect takes a packed .zip or a .tonk`, EXIT_USAGE, 'E_USAGE')
       if (isTonkFileName(file)) return inspectTonk(file, out)
       const bundle = await bundleCall(() => loadBundle(file))
@@ -147,7 +132,7 @@ export function registerBundleCommands(program: Command): void {
     .argument('<file>', 'bundle .zip or .tonk')
     .requiredOption('-o, --output <dir>', 'folder to extract into (created if missing)')
     .action(async (file: string, opts: { output: string }, cmd: Command) => {
-      const out = makeOutput(globalJson(cmd))
+      const out = outputFor(cmd)
       if (isTonkFileName(file)) {
         if (await isDirectory(file)) throw new CliError(`${file} is a folder; unpack takes a .tonk file`, EXIT_USAGE, 'E_USAGE')
         return unpackTonkFile(file, opts.output, out)
@@ -167,7 +152,7 @@ export function registerBundleCommands(program: Command): void {
     .option('--namespace <ns>', 'sync namespace (default: name plus a unique suffix)')
     .option('--app-key', 'give an existing bundle folder a random sync.appKey (one app across builds) instead')
     .action(async (dir: string, opts: { name?: string; namespace?: string; appKey?: boolean }, cmd: Command) => {
-      const out = makeOutput(globalJson(cmd))
+      const out = outputFor(cmd)
       if (opts.appKey) {
         try {
           await addAppKey(dir)

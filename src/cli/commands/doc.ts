@@ -5,9 +5,7 @@ import { connectControl, ControlError, type ControlHandler } from '../../core/ho
 import { findControlSocket } from '../../core/host/control-path'
 import { DataDirError } from '../../core/host/data-dir'
 import { openOfflineDocs } from '../../core/host/offline-docs'
-import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput, table } from '../output'
-
-const globalJson = (cmd: Command) => Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)
+import { CliError, EXIT_INVALID, EXIT_USAGE, outputFor, table, wantsJson } from '../output'
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = []
@@ -60,7 +58,7 @@ export function registerDocCommands(program: Command): void {
     .requiredOption(...dataOption)
     .description('list a directory')
     .action(async (path: string, opts: { data: string }, cmd: Command) => {
-      const out = makeOutput(globalJson(cmd))
+      const out = outputFor(cmd)
       const entries = await call(opts.data, 'ls', { path })
       out.result(entries, () =>
         entries.length === 0 ? `${path}: empty` : table(['name', 'type', 'url'], entries.map((e: any) => [e.type === 'dir' ? `${e.name}/` : e.name, e.type, e.url])),
@@ -74,7 +72,7 @@ export function registerDocCommands(program: Command): void {
     .option('--at <heads>', 'the document as it was at these heads (change hashes from `doc history`, comma-separated)')
     .description('print a document as JSON (now, or as it was at some heads)')
     .action(async (path: string, opts: { data: string; at?: string }, cmd: Command) => {
-      const out = makeOutput(globalJson(cmd))
+      const out = outputFor(cmd)
       const r = await call(opts.data, 'get', { path, ...(opts.at !== undefined ? { at: opts.at } : {}) })
       out.result(r, () => JSON.stringify(r.value, null, 2))
     })
@@ -87,7 +85,7 @@ export function registerDocCommands(program: Command): void {
     .option('--limit <n>', 'how many changes (at most 1000)', (v) => Number.parseInt(v, 10), 100)
     .description("list a document's changes, oldest first: time, actor, ops, message and hash")
     .action(async (path: string, opts: { data: string; offset?: number; limit: number }, cmd: Command) => {
-      const out = makeOutput(globalJson(cmd))
+      const out = outputFor(cmd)
       const r = await call(opts.data, 'history', { path, offset: opts.offset ?? 0, limit: opts.limit })
       out.result(r, () =>
         [
@@ -108,7 +106,7 @@ export function registerDocCommands(program: Command): void {
     .option('--to <heads>', 'the later point (default: now)')
     .description('the paths added, removed and changed between two points of a document')
     .action(async (path: string, opts: { data: string; from: string; to?: string }, cmd: Command) => {
-      const out = makeOutput(globalJson(cmd))
+      const out = outputFor(cmd)
       const r = await call(opts.data, 'diff', { path, from: opts.from, ...(opts.to !== undefined ? { to: opts.to } : {}) })
       out.result(r, () =>
         [...r.added.map((p: string) => `+ ${p}`), ...r.removed.map((p: string) => `- ${p}`), ...r.changed.map((p: string) => `~ ${p}`)].join('\n') || 'no differences',
@@ -122,7 +120,7 @@ export function registerDocCommands(program: Command): void {
     .requiredOption('--at <heads>', 'the point to go back to (change hashes, comma-separated)')
     .description('make the document what it was at some heads, as a new change that syncs to peers (history stays)')
     .action(async (path: string, opts: { data: string; at: string }, cmd: Command) => {
-      const out = makeOutput(globalJson(cmd))
+      const out = outputFor(cmd)
       const r = await call(opts.data, 'restore', { path, at: opts.at })
       out.result({ ok: true, ...r }, () => (r.writes ? `restored ${path} (${r.writes} keys written, heads ${r.heads.join(',')})` : `${path} already has that value`))
     })
@@ -134,7 +132,7 @@ export function registerDocCommands(program: Command): void {
     .requiredOption(...dataOption)
     .description("replace a document's content; returns once it is on disk")
     .action(async (path: string, json: string | undefined, opts: { data: string }, cmd: Command) => {
-      const out = makeOutput(globalJson(cmd))
+      const out = outputFor(cmd)
       const text = json === undefined || json === '-' ? await readStdin() : json
       let value: unknown
       try {
@@ -152,7 +150,7 @@ export function registerDocCommands(program: Command): void {
     .requiredOption(...dataOption)
     .description('remove an entry from its directory')
     .action(async (path: string, opts: { data: string }, cmd: Command) => {
-      const out = makeOutput(globalJson(cmd))
+      const out = outputFor(cmd)
       const r = await call(opts.data, 'rm', { path })
       if (!r.removed) throw new CliError(`no entry at ${path}`, EXIT_INVALID, 'E_DOC_NOT_FOUND')
       out.result({ ok: true, ...r }, () => `removed ${path}`)
@@ -165,7 +163,7 @@ export function registerDocCommands(program: Command): void {
     .option('--count <n>', 'exit after n updates', (v) => Number(v))
     .description('print the document every time it changes (here or on a peer)')
     .action(async (path: string, opts: { data: string; count?: number }, cmd: Command) => {
-      const json = globalJson(cmd)
+      const json = wantsJson(cmd)
       await call(opts.data, 'watch', { path, count: opts.count }, (e) => {
         process.stdout.write((json ? JSON.stringify(e) : JSON.stringify(e.value)) + '\n')
       })

@@ -2,7 +2,7 @@
 // format as a peer's identity.key, whose public key is the peer's iroh endpoint id).
 import type { Command } from 'commander'
 import { BundleError, generatePublisherKey, readPublisherKey, writePublisherKey } from '../../core/bundle'
-import { CliError, EXIT_INVALID, makeOutput } from '../output'
+import { CliError, EXIT_INVALID, outputFor } from '../output'
 
 export function registerKeyCommands(program: Command): void {
   program
@@ -11,7 +11,7 @@ export function registerKeyCommands(program: Command): void {
     .requiredOption('-o, --output <file>', 'key file to write (mode 0600; never overwritten)')
     .option('--show', 'do not create: print the public key of the existing file')
     .action(async (opts: { output: string; show?: boolean }, cmd: Command) => {
-      const out = makeOutput(Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json))
+      const out = outputFor(cmd)
       try {
         const key = opts.show ? await readPublisherKey(opts.output) : generatePublisherKey()
         if (!opts.show) await writePublisherKey(opts.output, key)

@@ -4,7 +4,7 @@ import type { Command } from 'commander'
 import { connectControl } from '../../core/host/control'
 import { findControlSocket } from '../../core/host/control-path'
 import type { PresencePeer } from '../../shared/presence'
-import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput, table } from '../output'
+import { CliError, EXIT_INVALID, EXIT_USAGE, outputFor, table } from '../output'
 
 function parseSet(text: string): { channel: string; value: unknown } {
   const eq = text.indexOf('=')
@@ -24,7 +24,7 @@ export function registerPresenceCommand(program: Command): void {
     .requiredOption('--data <dir>', 'the data dir of a running peer')
     .option('--set <channel=json...>', 'share CHANNEL=JSON (repeatable; an empty value clears it)')
     .action(async (opts: { data: string; set?: string[] }, cmd: Command) => {
-      const out = makeOutput(Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json))
+      const out = outputFor(cmd)
       const sets = (opts.set ?? []).map(parseSet)
       const client = await connectControl(await findControlSocket(opts.data))
       if (!client) throw new CliError(`no peer is running in ${opts.data}`, EXIT_INVALID, 'E_NO_PEER')

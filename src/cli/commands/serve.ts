@@ -8,9 +8,8 @@ import type { DiscoveryOptions } from '../../core/discovery'
 import { bootstrapHints, describeHint } from '../../core/bundle/hints'
 import { Session, type SessionSnapshot } from '../../core/session/session'
 import { stderrLogger, type LogLevel } from '../logger'
-import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput } from '../output'
+import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput, outputFor, wantsJson } from '../output'
 
-const globalJson = (cmd: Command) => Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json)
 const short = (id: string) => id.slice(0, 10)
 
 function parsePort(value: string, flag: string): number {
@@ -61,7 +60,7 @@ export function registerServeCommands(program: Command): void {
     .option('--trace', 'print every sync message')
     .option('--log-level <level>', 'debug, info, warn or error (on stderr)')
     .action(async (bundle: string, opts, cmd: Command) => {
-      const json = globalJson(cmd)
+      const json = wantsJson(cmd)
       const out = makeOutput(json)
       const line = (event: Record<string, unknown>, text: string) =>
         process.stdout.write((json ? JSON.stringify({ ...event, at: new Date().toISOString() }) : text) + '\n')
@@ -149,7 +148,7 @@ export function registerServeCommands(program: Command): void {
     .description('print the ticket of the peer that owns a data dir (asks it when running)')
     .requiredOption('--data <dir>', 'the data dir')
     .action(async (opts: { data: string }, cmd: Command) => {
-      const out = makeOutput(globalJson(cmd))
+      const out = outputFor(cmd)
       const client = await connectControl(await findControlSocket(opts.data))
       let ticket: string | undefined
       let running = false
@@ -176,7 +175,7 @@ export function registerServeCommands(program: Command): void {
       .description(description)
       .requiredOption('--data <dir>', 'the data dir of a running peer')
       .action(async (opts: { data: string }, cmd: Command) => {
-        const out = makeOutput(globalJson(cmd))
+        const out = outputFor(cmd)
         const client = await connectControl(await findControlSocket(opts.data))
         if (!client) throw new CliError(`no peer is running in ${opts.data}`, EXIT_INVALID, 'E_NO_PEER')
         try {

@@ -1,23 +1,10 @@
 // validate / inspect / unpack for .tonk files (Tonk's own format), thin over src/core/tonk. The bundle
 // commands hand a path ending in .tonk to these; output, --json and exit codes are theirs.
 import { resolve } from 'node:path'
-import { BundleError, type Issue } from '../../core/bundle'
 import { loadTonk, unpackTonk, validateTonkFile, type LoadedTonk } from '../../core/tonk'
-import { CliError, EXIT_INVALID, formatBytes, table, type Output } from '../output'
+import { bundleCall, EXIT_INVALID, formatBytes, issueLine, type Output, table } from '../output'
 
-async function tonkCall<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn()
-  } catch (err) {
-    if (err instanceof BundleError) throw new CliError(err.message, EXIT_INVALID, err.code)
-    throw err
-  }
-}
 
-function issueLine(issue: Issue): string {
-  const where = issue.path ?? issue.pointer
-  return `${issue.severity} ${issue.code}${where ? ` ${where}` : ''}: ${issue.message}`
-}
 
 function fileCounts(tonk: LoadedTonk) {
   const files = tonk.vfs.files()
@@ -29,7 +16,7 @@ function fileCounts(tonk: LoadedTonk) {
 }
 
 export async function validateTonk(path: string, out: Output): Promise<void> {
-  const report = await tonkCall(() => validateTonkFile(path))
+  const report = await bundleCall(() => validateTonkFile(path))
   const errors = report.issues.filter((i) => i.severity === 'error')
   const counts = report.loaded ? fileCounts(report.loaded) : undefined
   out.result({ ok: errors.length === 0, path, format: 'tonk', rootId: report.manifest?.rootId, ...counts, issues: report.issues }, () =>
@@ -46,7 +33,7 @@ export async function validateTonk(path: string, out: Output): Promise<void> {
 const layoutName = { entries: 'PathIndex "entries" (Tonk since November 2025)', 'path_index-json': 'PathIndex as a "path_index" JSON string (older Tonk)' }
 
 export async function inspectTonk(file: string, out: Output): Promise<void> {
-  const tonk = await tonkCall(() => loadTonk(file))
+  const tonk = await bundleCall(() => loadTonk(file))
   const { manifest: m, vfs } = tonk
   const counts = fileCounts(tonk)
   const inTree = new Set([vfs.rootId, ...vfs.nodes.map((n) => n.documentId)])
@@ -94,8 +81,8 @@ export async function inspectTonk(file: string, out: Output): Promise<void> {
 }
 
 export async function unpackTonkFile(file: string, output: string, out: Output): Promise<void> {
-  const tonk = await tonkCall(() => loadTonk(file))
-  const result = await tonkCall(() => unpackTonk(tonk, output))
+  const tonk = await bundleCall(() => loadTonk(file))
+  const result = await bundleCall(() => unpackTonk(tonk, output))
   out.result({ ok: true, output: resolve(output), rootId: tonk.manifest.rootId, ...result }, () =>
     `unpacked ${result.files.length} files and ${result.directories.length} folders (${formatBytes(result.bytes)}) of ${file} -> ${output}`,
   )
