@@ -302,7 +302,11 @@ export class DocTree {
     const now = this.#now()
     handle.change((d) => {
       const doc = d as unknown as Record<string, unknown>
-      if (!isRecord(doc.content)) doc.content = {}
+      // Content kept as a JSON string (older Tonk) becomes native maps first, as Tonk's own writes do.
+      if (!isRecord(doc.content)) {
+        const current = contentOf(doc.content)
+        doc.content = isRecord(current) ? current : {}
+      }
       fn(doc.content as T)
       touchNode(doc, now)
     })
