@@ -7,8 +7,13 @@ import { Automerge } from '@automerge/automerge-repo/slim'
 /** Deeper content is refused rather than walked: a hostile document must not exhaust the stack. */
 export const MAX_CONTENT_DEPTH = 256
 
+/** A map (an ImmutableString, bytes or a list is not). */
 export const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  !(value instanceof Uint8Array) &&
+  !Automerge.isImmutableString(value)
 
 /** A string field, whichever way it was stored; undefined for anything else. */
 export function text(value: unknown): string | undefined {
