@@ -285,8 +285,11 @@ export class DocTree {
       doc.content = structuredClone(value)
     })
     await this.#repo.flush([created.documentId])
-    const winner = await this.#link(key, 'document', created.documentId)
-    if (winner.docId === created.documentId) return created.url
+    const winner = this.#link(key, 'document', created.documentId)
+    if (winner.docId === created.documentId) {
+      await this.#repairPath(key)
+      return created.url
+    }
     // Someone linked the path while we flushed: write into theirs, drop ours.
     this.#repo.delete(created.documentId)
     return this.#replaceExisting(winner, value as DocContent, path)
@@ -329,7 +332,10 @@ export class DocTree {
 
   /** Creates the directory at `path` and its parents; returns its url (existing directories are kept). */
   async mkDir(path: string): Promise<AutomergeUrl> {
-    return urlOf(await this.#ensureDir(parseDocPath(path), path))
+    const segments = parseDocPath(path)
+    const docId = await this.#ensureDir(segments, path)
+    if (segments.length > 0) await this.#repairPath(joinPath(segments))
+    return urlOf(docId)
   }
 
   /**
@@ -348,7 +354,7 @@ export class DocTree {
       for (const other of Object.keys(entries)) if (other.startsWith(below)) delete entries[other]
       d.last_updated = now
     })
-    await this.#repairChildren(parentOf(key))
+    await this.#repairPath(key)
     return true
   }
 
@@ -386,7 +392,7 @@ export class DocTree {
       })
     }
     await this.#repairChildren(parentOf(source))
-    if (parentOf(source) !== parentOf(target)) await this.#repairChildren(parentOf(target))
+    await this.#repairPath(target)
     return urlOf(entry.docId)
   }
 
@@ -566,7 +572,7 @@ export class DocTree {
           doc.children = []
         })
         await this.#repo.flush([created.documentId])
-        entry = await this.#link(key, 'directory', created.documentId)
+        entry = this.#link(key, 'directory', created.documentId)
         if (entry.docId !== created.documentId) this.#repo.delete(created.documentId)
       }
       if (entry.type !== 'directory') throw new DocPathError('NOT_A_DIRECTORY', path, `"${segments[i - 1]}" is a document`)
@@ -576,10 +582,10 @@ export class DocTree {
   }
 
   /**
-   * Adds `key` → `docId` to the index unless the path exists by now (Tonk's set_path_entry), then the
-   * RefNode to its parent's children (add_to_parent); returns the entry that is there afterwards.
+   * Adds `key` → `docId` to the index unless the path exists by now (Tonk's set_path_entry); returns the
+   * entry that is there afterwards. The callers then add the RefNodes (Tonk's add_to_parent) by #repairPath.
    */
-  async #link(key: string, type: NodeType, docId: string): Promise<IndexEntry> {
+  #link(key: string, type: NodeType, docId: string): IndexEntry {
     const now = this.#now()
     this.#root.change((d) => {
       const entries = ensureEntries(d, now)
@@ -587,10 +593,7 @@ export class DocTree {
       entries[key] = newEntry(docId, type, now, now)
       d.last_updated = now
     })
-    const entry = this.#entryAt(key)!
-    this.#collapse(entry)
-    await this.#repairChildren(parentOf(key))
-    return entry
+    return this.#entryAt(key)!
   }
 
   async #replaceExisting(entry: IndexEntry, value: DocContent, path: string): Promise<AutomergeUrl> {
@@ -605,8 +608,7 @@ export class DocTree {
       touchNode(doc, now)
     })
     this.#touch(entry)
-    this.#collapse(entry)
-    await this.#repairChildren(parentOf(entry.path))
+    await this.#repairPath(entry.path)
     return urlOf(entry.docId)
   }
 
@@ -623,12 +625,28 @@ export class DocTree {
     })
   }
 
-  /** Repair: concurrent entries for one path are replaced by a copy of the one every reader shows. */
+  /**
+   * Repair on write, along a path: the conflicts of its entry and of every folder above it are
+   * collapsed, and the children list of every folder from the root down to its parent matches the index.
+   */
+  async #repairPath(key: string): Promise<void> {
+    const segments = key.split('/').slice(1)
+    for (let i = 1; i <= segments.length; i++) {
+      const entry = this.#entryAt(joinPath(segments.slice(0, i)))
+      if (entry) this.#collapse(entry)
+    }
+    for (let i = 0; i < segments.length; i++) await this.#repairChildren(joinPath(segments.slice(0, i)))
+  }
+
+  /** Repair: concurrent entries for one path that name different documents are replaced by a copy of the one every reader shows. */
   #collapse(entry: IndexEntry): void {
     const root = this.#root.doc()
     if (!isRecord(root?.entries)) return
     const conflicts = Automerge.getConflicts(root.entries, entry.path)
-    if (!conflicts || Object.keys(conflicts).length < 2) return
+    // Values that agree (two peers collapsed the same conflict at once) are left: rewriting them
+    // again would only make a new conflict of the same kind on the next concurrent write.
+    const disagree = Object.values(conflicts ?? {}).some((v) => readEntry(entry.path, v)?.docId !== entry.docId || readEntry(entry.path, v)?.type !== entry.type)
+    if (!disagree) return
     this.#log.debug(`docs: ${entry.path} was created concurrently; keeping ${entry.docId}`)
     this.#root.change((d) => {
       d.entries[entry.path] = newEntry(entry.docId, entry.type, entry.created, entry.modified)
@@ -724,6 +742,8 @@ function validKey(path: string): boolean {
 /** For tests and tools: every value of a PathIndex entry written concurrently (the winner included), [] if none. */
 export function entryConflicts(root: RootDoc, path: string): PathEntry[] {
   if (!isRecord(root.entries)) return []
+  // getConflicts says nothing about a key with a single value: that value is the only one.
   const conflicts = Automerge.getConflicts(root.entries, path)
-  return conflicts ? (Object.values(conflicts).map((v) => toPlain(v)) as PathEntry[]) : []
+  if (conflicts) return Object.values(conflicts).map((v) => toPlain(v)) as PathEntry[]
+  return path in root.entries ? [toPlain(root.entries[path]) as PathEntry] : []
 }
