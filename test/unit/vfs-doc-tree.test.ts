@@ -142,6 +142,27 @@ describe('docs paths: one repo', () => {
     assert.deepEqual(await tree.walk(), [])
   })
 
+  it('Tonk-named extras: exists, readFile, rename (documents kept, names updated, errors typed)', async () => {
+    const { tree } = bundle
+    const url = await tree.writeDoc('/a/doc', { v: 1 })
+    assert.equal(await tree.exists('/a/doc'), true)
+    assert.equal(await tree.exists('/a/none'), false)
+    assert.equal(await tree.exists('/'), true)
+    const file = await tree.readFile('/a/doc')
+    assert.equal(file?.name, 'doc')
+    assert.deepEqual(file?.content, { v: 1 })
+    assert.equal(file?.bytes, undefined)
+    assert.equal(await tree.rename('/a', '/b/c'), await tree.resolve('/b/c'))
+    assert.equal(await tree.resolve('/b/c/doc'), url)
+    assert.equal(await tree.exists('/a/doc'), false)
+    assert.deepEqual((await tree.walk()).map((e) => e.path), ['/b', '/b/c', '/b/c/doc'])
+    assert.equal(await tree.rename('/b/c/doc', '/b/renamed'), url)
+    assert.equal((await tree.readFile('/b/renamed'))?.name, 'renamed')
+    await assert.rejects(tree.rename('/nothing', '/x'), codeOf('NOT_FOUND'))
+    await assert.rejects(tree.rename('/b', '/b/c/inside'), codeOf('INVALID_PATH'))
+    await assert.rejects(tree.rename('/b/c', '/b/renamed'), codeOf('INVALID_PATH'))
+  })
+
   it('listen follows a path that appears, changes, disappears and comes back', async () => {
     const { tree } = bundle
     const seen: Array<unknown> = []
