@@ -12,6 +12,8 @@ import { createRootDocumentBytes, legacyRootDocumentId, rootDocumentId } from '.
 import { createBundleRepo } from '../../src/core/store/repo'
 import { DocTree } from '../../src/shared/vfs/doc-tree'
 import { readVfs } from '../../src/core/tonk'
+import { writeDataDirInfo } from '../../src/core/host/data-dir'
+import { openOfflineDocs } from '../../src/core/host/offline-docs'
 
 const NAMESPACE = 'migrate-test'
 const T = Date.UTC(2025, 5, 1)
@@ -99,6 +101,30 @@ describe('vfs: migrating a v1 data dir into the Tonk model', () => {
     const again = await openV2(one)
     assert.deepEqual((await again.tree.walk()).map((e) => e.path), ['/notes', '/notes/a'])
     await again.close()
+  })
+
+  it('offline doc commands on a data dir last run on v1 open the v2 tree, migrated', async () => {
+    await writeV1DataDir(dir)
+    await writeDataDirInfo(dir, {
+      bundleId: 'b'.repeat(64),
+      name: 'migrate-test',
+      version: '1.0.0',
+      namespace: NAMESPACE,
+      rootDocumentId: legacyRootDocumentId(NAMESPACE),
+      endpointId: 'e'.repeat(64),
+      ticket: 'ticket',
+      peerName: 'old',
+      pid: 0,
+      startedAt: new Date(T).toISOString(),
+    })
+    const docs = await openOfflineDocs(dir)
+    try {
+      const ctx = {} as never
+      assert.deepEqual(((await docs.handlers.ls!({ path: '/' }, ctx)) as Array<{ name: string }>).map((e) => e.name), ['notes', 'top'])
+      assert.deepEqual(((await docs.handlers.get!({ path: '/notes/a' }, ctx)) as { value: unknown }).value, { text: 'hello', list: [1, 2] })
+    } finally {
+      await docs.close()
+    }
   })
 
   it('a fresh data dir has nothing to copy and records that', async () => {
