@@ -92,19 +92,32 @@ describe('vfs interop: what DocTree writes, Tonk reads', () => {
     assert.equal(await tree.rm('/gone'), true)
     await tree.rename('/notes/deep', '/moved/deeper')
     await tree.changeDoc<{ text: string }>('/notes/x', (d) => void (d.text = 'hello again'))
+    // Files as Tonk's createFileWithBytes / setFile make them: raw bytes with {mime}, a primitive content.
+    await tree.writeFile('/app/index.html', { mime: 'text/html' }, enc('<p>v1</p>'))
+    await tree.writeFile('/app/index.html', { mime: 'text/html' }, enc('<p>v2</p>'))
+    await tree.writeFile('/notes/todo.txt', 'buy milk')
 
     const { vfs, issues } = readVfs(rootId, documentsOf(repo))
     assert.deepEqual(issues, [], JSON.stringify(issues))
     assert.equal(vfs!.layout, 'entries')
     assert.deepEqual(vfs!.nodes.map((n) => [n.path, n.type]), [
+      ['/app', 'directory'],
+      ['/app/index.html', 'document'],
       ['/empty', 'directory'],
       ['/moved', 'directory'],
       ['/moved/deeper', 'directory'],
       ['/moved/deeper/y', 'document'],
       ['/notes', 'directory'],
+      ['/notes/todo.txt', 'document'],
       ['/notes/x', 'document'],
       ['/top', 'document'],
     ])
+    const page = vfs!.readFile('/app/index.html')!
+    assert.equal(new TextDecoder().decode(page.data), '<p>v2</p>')
+    assert.equal(page.mime, 'text/html')
+    assert.equal(vfs!.readFile('/notes/todo.txt')!.content, 'buy milk')
+    assert.equal(await tree.readDoc('/notes/todo.txt'), 'buy milk')
+    assert.equal(new TextDecoder().decode((await tree.readFile('/app/index.html'))!.bytes), '<p>v2</p>')
     assert.deepEqual(vfs!.readFile('/notes/x')!.content, { text: 'hello again', list: [1, 2] })
     assert.deepEqual(vfs!.readFile('/moved/deeper/y')!.content, { n: 1 })
     assert.equal(vfs!.readFile('/notes/x')!.mime, 'application/json')
@@ -118,7 +131,11 @@ describe('vfs interop: what DocTree writes, Tonk reads', () => {
     assert.ok(!String(entry.doc_id).startsWith('automerge:'))
     const notes = repo.handles[String(rootDoc.entries['/notes'].doc_id) as DocumentId]!.doc() as Record<string, any>
     assert.equal(String(notes.type), 'directory')
-    assert.deepEqual(notes.children.map((c: any) => [String(c.name), String(c.type), String(c.pointer)]), [['x', 'document', String(entry.doc_id)]])
+    assert.deepEqual(
+      notes.children.map((c: any) => [String(c.name), String(c.type)]),
+      [['x', 'document'], ['todo.txt', 'document']],
+    )
+    assert.equal(String(notes.children[0].pointer), String(entry.doc_id))
     const file = repo.handles[String(entry.doc_id) as DocumentId]!.doc() as Record<string, any>
     assert.ok(Automerge.isImmutableString(file.type) && Automerge.isImmutableString(file.name))
     assert.deepEqual(Object.keys(file).sort(), ['content', 'name', 'timestamps', 'type'])

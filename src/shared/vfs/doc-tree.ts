@@ -268,11 +268,26 @@ export class DocTree {
   /** Creates the document at `path` (and missing parent directories) or replaces its content. */
   async writeDoc<T extends object = DocContent>(path: string, value: T): Promise<AutomergeUrl> {
     if (!isPlainObject(value)) throw new TypeError('document content must be a plain object')
+    return this.#write(path, value, undefined)
+  }
+
+  /**
+   * Tonk's setFile / createFile(WithBytes): creates the file at `path` (and missing parent directories)
+   * or replaces its content. `content` is any JSON value (a primitive is stored as {value: X}, as Tonk
+   * does); `bytes`, when given, become the file's raw bytes (content then usually {mime}); without them
+   * a file's existing bytes are kept, as Tonk's set does.
+   */
+  async writeFile(path: string, content: unknown, bytes?: Uint8Array): Promise<AutomergeUrl> {
+    if (bytes !== undefined && !(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array')
+    return this.#write(path, wrapContent(content), bytes)
+  }
+
+  async #write(path: string, value: object, bytes: Uint8Array | undefined): Promise<AutomergeUrl> {
     const segments = this.#fileSegments(path)
     const key = joinPath(segments)
     await this.#ensureDir(segments.slice(0, -1), path)
     const existing = this.#entryAt(key)
-    if (existing) return this.#replaceExisting(existing, value as DocContent, path)
+    if (existing) return this.#replaceExisting(existing, value, bytes, path)
 
     // Flush the new document before linking it (see the header).
     const now = this.#now()
@@ -283,6 +298,7 @@ export class DocTree {
       doc.name = scalar(segments[segments.length - 1]!)
       doc.timestamps = { created: now, modified: now }
       doc.content = structuredClone(value)
+      if (bytes) doc.bytes = bytes
     })
     await this.#repo.flush([created.documentId])
     const winner = this.#link(key, 'document', created.documentId)
@@ -292,7 +308,7 @@ export class DocTree {
     }
     // Someone linked the path while we flushed: write into theirs, drop ours.
     this.#repo.delete(created.documentId)
-    return this.#replaceExisting(winner, value as DocContent, path)
+    return this.#replaceExisting(winner, value, bytes, path)
   }
 
   /** Applies `fn` to the content of the document at `path` in one Automerge change. Throws NOT_FOUND when absent. */
@@ -596,15 +612,16 @@ export class DocTree {
     return this.#entryAt(key)!
   }
 
-  async #replaceExisting(entry: IndexEntry, value: DocContent, path: string): Promise<AutomergeUrl> {
+  async #replaceExisting(entry: IndexEntry, value: object, bytes: Uint8Array | undefined, path: string): Promise<AutomergeUrl> {
     if (entry.type !== 'document') throw new DocPathError('NOT_A_DOCUMENT', path, 'is a directory')
     const handle = await this.#find<DocNode>(urlOf(entry.docId), path)
     const now = this.#now()
     handle.change((d) => {
       const doc = d as unknown as Record<string, unknown>
       // Key by key, so unchanged parts keep their history; `bytes` (a raw file) is kept, as Tonk's set does.
-      if (isRecord(doc.content)) replaceContent(doc.content as DocContent, structuredClone(value))
+      if (isRecord(doc.content) && isPlainObject(value)) replaceContent(doc.content as DocContent, structuredClone(value))
       else doc.content = structuredClone(value)
+      if (bytes) doc.bytes = bytes
       touchNode(doc, now)
     })
     this.#touch(entry)
@@ -721,6 +738,12 @@ function planChildren(children: unknown, wanted: Map<string, IndexEntry>) {
   // Indices of updates are taken before removals shift them: apply updates by index after removal.
   const shifted = update.map(([i, e]): [number, IndexEntry] => [i - remove.filter((r) => r < i).length, e])
   return { remove, update: shifted, add }
+}
+
+/** Content as Tonk stores it: objects and arrays as they are, anything else as {value: X}. */
+function wrapContent(content: unknown): object {
+  if (content === undefined) return { value: null }
+  return typeof content === 'object' && content !== null && !(content instanceof Uint8Array) ? content : { value: content }
 }
 
 /** A DocNode's or DirNode's modified time, coarsely (see MODIFIED_RESOLUTION_MS). */
