@@ -165,13 +165,22 @@ function rawEntries(root: unknown): Record<string, unknown> {
   if (isRecord(root.entries)) return root.entries
   const legacy = text(root.path_index)
   if (legacy === undefined) return {}
-  try {
-    const parsed = JSON.parse(legacy) as unknown
-    return isRecord(parsed) && isRecord(parsed.paths) ? parsed.paths : {}
-  } catch {
-    return {}
+  // Parsed once per state of the root (an Automerge document is immutable: a change makes a new object).
+  let paths = legacyPaths.get(root)
+  if (!paths) {
+    try {
+      const parsed = JSON.parse(legacy) as unknown
+      paths = isRecord(parsed) && isRecord(parsed.paths) ? parsed.paths : {}
+    } catch {
+      paths = {}
+    }
+    legacyPaths.set(root, paths)
   }
+  return paths
 }
+const legacyPaths = new WeakMap<object, Record<string, unknown>>()
+/** Every valid entry, per state of the root (listings and repairs read it often). */
+const allEntriesOf = new WeakMap<object, IndexEntry[]>()
 
 const newEntry = (docId: string, type: NodeType, created: number, modified: number): PathEntry => ({
   doc_id: scalar(docId),
@@ -541,13 +550,17 @@ export class DocTree {
 
   /** Valid entries of the index (keys DocTree could not address are skipped). */
   #allEntries(): IndexEntry[] {
+    const root = this.#root.doc()
+    const cached = isRecord(root) ? allEntriesOf.get(root) : undefined
+    if (cached) return [...cached]
     const out: IndexEntry[] = []
-    for (const [path, raw] of Object.entries(rawEntries(this.#root.doc()))) {
+    for (const [path, raw] of Object.entries(rawEntries(root))) {
       const entry = readEntry(path, raw)
       if (entry && validKey(path)) out.push(entry)
       else this.#log.debug(`docs: index entry ${JSON.stringify(path)} skipped`)
     }
-    return out
+    if (isRecord(root)) allEntriesOf.set(root, out)
+    return [...out]
   }
 
   #childrenOf(dir: string): IndexEntry[] {
@@ -644,7 +657,8 @@ export class DocTree {
 
   /**
    * Repair on write, along a path: the conflicts of its entry and of every folder above it are
-   * collapsed, and the children list of every folder from the root down to its parent matches the index.
+   * collapsed, and every folder from the root down to its parent whose RefNode for the path is missing,
+   * doubled or wrong gets its whole children list matched to the index.
    */
   async #repairPath(key: string): Promise<void> {
     const segments = key.split('/').slice(1)
@@ -652,7 +666,10 @@ export class DocTree {
       const entry = this.#entryAt(joinPath(segments.slice(0, i)))
       if (entry) this.#collapse(entry)
     }
-    for (let i = 0; i < segments.length; i++) await this.#repairChildren(joinPath(segments.slice(0, i)))
+    for (let i = 0; i < segments.length; i++) {
+      const dir = joinPath(segments.slice(0, i))
+      await this.#repairChildren(dir, this.#entryAt(joinPath(segments.slice(0, i + 1))))
+    }
   }
 
   /** Repair: concurrent entries for one path that name different documents are replaced by a copy of the one every reader shows. */
@@ -674,7 +691,7 @@ export class DocTree {
    * Repair: makes a directory's DirNode children list match the index: one RefNode per child name,
    * pointing at the indexed document; names the index lacks are removed.
    */
-  async #repairChildren(dir: string): Promise<void> {
+  async #repairChildren(dir: string, expected?: IndexEntry): Promise<void> {
     let handle: DocHandle<{ children?: RefNode[] }>
     if (dir === '/') handle = this.#root as unknown as DocHandle<{ children?: RefNode[] }>
     else {
@@ -687,6 +704,8 @@ export class DocTree {
         return
       }
     }
+    // The common case, a write through a consistent path: this folder's RefNode for it is right.
+    if (expected && refIsRight(handle.doc()?.children, expected)) return
     const wanted = new Map(this.#childrenOf(dir).map((e) => [baseName(e.path), e]))
     const plan = planChildren(handle.doc()?.children, wanted)
     if (!plan) return
@@ -706,6 +725,18 @@ export class DocTree {
       touchNode(doc, now)
     })
   }
+}
+
+/** Whether a children list has exactly one RefNode for `entry`'s name, pointing at its document. */
+function refIsRight(children: unknown, entry: IndexEntry): boolean {
+  if (!Array.isArray(children)) return false
+  const name = baseName(entry.path)
+  let found = 0
+  for (const child of children) {
+    if (!isRecord(child) || text(child.name) !== name) continue
+    if (++found > 1 || text(child.pointer) !== entry.docId || text(child.type) !== entry.type) return false
+  }
+  return found === 1
 }
 
 /** What to change in a children list to match the index (undefined: nothing). Removals are descending. */
