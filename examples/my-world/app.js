@@ -58,9 +58,18 @@
       var li = document.createElement('li')
       li.dataset.placeId = p.id
       var name = document.createElement('span')
-      name.className = 'name'
+      name.className = p.id === looking ? 'name looking' : 'name'
       name.textContent = p.name
+      name.title = 'Look at this place (others see that you do)'
+      name.addEventListener('click', function () { lookAt(p.id === looking ? null : p.id) })
       li.appendChild(name)
+      ;(lookers[p.id] || []).forEach(function (who) {
+        var chip = document.createElement('span')
+        chip.className = 'looker'
+        chip.textContent = who
+        chip.title = who + ' is looking at this place'
+        li.appendChild(chip)
+      })
       var mine = !!(p.votes && me && p.votes[me])
       var button = document.createElement('button')
       button.className = mine ? 'vote mine' : 'vote'
@@ -81,6 +90,25 @@
       pin.appendChild(title)
       pins.appendChild(pin)
     })
+  }
+
+  // Presence: who else has the app open, and which place each one looks at (tonk.presence).
+  var looking = null
+  var lookers = {}
+  function lookAt(id) {
+    looking = id
+    if (tonk && tonk.presence) tonk.presence.set('place', id)
+    render(latest)
+  }
+  function showPresence(peers) {
+    lookers = {}
+    var names = peers.map(function (p) {
+      var who = p.name || String(p.peerId || p.pageId).slice(0, 8)
+      if (p.state && typeof p.state.place === 'string') (lookers[p.state.place] = lookers[p.state.place] || []).push(who)
+      return who
+    })
+    $('here').textContent = names.length ? 'here now: ' + names.join(', ') : ''
+    render(latest)
   }
 
   function addPlace(name, note) {
@@ -141,6 +169,7 @@
     window.addEventListener('tonk:session-ended', function () { setStatus('the P2P session stopped: not syncing', false) })
     return tonk.ready.then(function () {
       showNetwork()
+      if (tonk.presence) tonk.presence.listen(showPresence)
       tonk.listen(PLACES_PATH, render)
       return tonk.readDoc(PLACES_PATH).then(render)
     })

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander'
 import { registerBundleCommands } from './commands/bundle'
 import { registerDocCommands } from './commands/doc'
 import { registerKeyCommands } from './commands/keys'
+import { registerPresenceCommand } from './commands/presence'
 import { registerServeCommands } from './commands/serve'
 import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput } from './output'
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerBundleCommands(program)
   registerServeCommands(program)
   registerDocCommands(program)
+  registerPresenceCommand(program)
   registerKeyCommands(program)
   return program
 }

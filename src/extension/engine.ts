@@ -13,11 +13,12 @@ export {
   validateDirectory,
 } from '../core/bundle'
 export { writeBundleZip } from '../core/bundle/pack'
+export { createNewBundle } from '../core/bundle/new-bundle'
 export { parseDialTarget } from '../core/net/endpoint'
 // P2P needs iroh's native module; the universal VSIX has none (manifest tools work without it).
 export { findNativeBinary, irohProblem, NativeMissingError } from '../core/net/iroh'
 export { publishedLabels } from '../core/net/native-target'
-export { describeHint } from '../core/bundle/hints'
+export { bootstrapHints, describeHint } from '../core/bundle/hints'
 export { appCapability } from '../core/bundle/capability'
 // The webviews' host-side values (adapter, bundle extraction): see src/extension/webviews/engine-parts.ts.
 export * from './webviews/engine-parts'

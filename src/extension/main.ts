@@ -3,6 +3,8 @@
 // scan that needs it does (engine-loader.ts). The activation time is logged and returned to tests.
 import * as vscode from 'vscode'
 import { packBundle, validateManifest } from './commands/manifest'
+import { handleJoinUri, joinCommands } from './commands/join'
+import { newBundle } from './commands/new-bundle'
 import { sessionCommands } from './commands/session'
 import { Ctx } from './ctx'
 import { engineLoadMs } from './engine-loader'
@@ -104,7 +106,9 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
 
     const commands: Record<string, (...args: any[]) => unknown> = {
       ...sessionCommands({ ctx: c, sessions, localPeers, trace, status }),
+      ...joinCommands(c, sessions),
       'tonk.reloadBundle': () => hotReload.reload(),
+      'tonk.newBundle': (target?: vscode.Uri, open?: 'ask' | 'none') => newBundle(c, target, open),
       'tonk.validateManifest': (uri?: vscode.Uri) => validateManifest(c, uri),
       'tonk.packBundle': (uri?: vscode.Uri, output?: vscode.Uri) => packBundle(c, uri, output),
       [RECOMPUTE_COMMAND]: async (uri: vscode.Uri) => {
@@ -119,6 +123,7 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
     }
     for (const [id, fn] of Object.entries(commands)) c.own(vscode.commands.registerCommand(id, fn))
     registerWebviews(c)
+    c.own(vscode.window.registerUriHandler({ handleUri: (uri) => void handleJoinUri(c, sessions, uri) }))
 
     // Settings other than the log level are read at session start: offer the restart that applies them.
     c.own(

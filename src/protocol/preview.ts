@@ -36,6 +36,8 @@ export interface PreviewInit {
   rootUrl: string
   /** `tonk.peerId`: the session's iroh endpoint id (stable per data dir). */
   peerId: string
+  /** The session's peer name (`tonk.peerName`), shown to other peers in presence. */
+  peerName?: string
   /**
    * The root directory document as the host has it (Automerge.save): the page starts from it instead
    * of waiting for a sync round trip, and syncs the rest as usual.

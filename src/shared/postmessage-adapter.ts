@@ -132,7 +132,10 @@ export class PostMessageNetworkAdapter extends NetworkAdapter {
       return this.#onDrop(`an undecodable message (${String(error)})`)
     }
     if (!isAddressed(message)) return this.#onDrop('a message without type, senderId and targetId')
-    if (message.senderId !== this.#remote || message.targetId !== this.peerId) {
+    // Presence from other peers arrives through the host with its origin's senderId (automerge-repo
+    // forwards ephemeral messages unchanged); everything else must be the host's own.
+    const forwarded = message.type === 'ephemeral' && message.senderId !== this.peerId && message.senderId.length <= 128
+    if ((message.senderId !== this.#remote && !forwarded) || message.targetId !== this.peerId) {
       return this.#onDrop(`a message from ${message.senderId} to ${message.targetId}`)
     }
     this.emit('message', message as Message)

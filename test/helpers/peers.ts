@@ -121,3 +121,25 @@ export function docCommand(dataDir: string, args: string[], host?: Host, timeout
   if (!host) return runCli(cliArgs, { timeoutMs, bin })
   return runCli(cliArgs, { timeoutMs, wrap: [...host.exec], bin })
 }
+
+/** Polls `doc get` until `check` accepts the value; returns it with the time it took. */
+export async function waitForDoc(
+  dataDir: string,
+  path: string,
+  check: (value: any) => boolean,
+  timeoutMs = 10000,
+  host?: Host,
+): Promise<{ value: any; ms: number }> {
+  const started = performance.now()
+  let last = ''
+  while (performance.now() - started < timeoutMs) {
+    const r = await docCommand(dataDir, ['get', path], host)
+    if (r.code === 0) {
+      const value = JSON.parse(r.stdout).value
+      if (check(value)) return { value, ms: performance.now() - started }
+      last = r.stdout
+    } else last = r.stderr
+    await new Promise((res) => setTimeout(res, 50))
+  }
+  throw new Error(`${path} never matched in ${dataDir} within ${timeoutMs} ms; last: ${last}`)
+}

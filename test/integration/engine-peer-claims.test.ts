@@ -10,6 +10,7 @@ import { Repo, type PeerId } from '@automerge/automerge-repo/slim'
 import { loadBundle, packDirectory, type LoadedBundle } from '../../src/core/bundle'
 import type { Session } from '../../src/core/session/session'
 import { PostMessageNetworkAdapter } from '../../src/shared/postmessage-adapter'
+import { startPresence } from '../../src/shared/presence'
 import { repoRoot } from '../helpers/cli'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { channelPair } from '../helpers/frame-channel'
@@ -59,5 +60,29 @@ describe('engine: automerge peer ids are held by one adapter', function () {
     await a.docs.writeDoc('/claims/doc', { n: 2 })
     await until('b still gets changes after the impostor left', async () => (await b.docs.readDoc<{ n: number }>('/claims/doc').catch(() => undefined))?.n === 2, 10000)
     impostor.shutdown().catch(() => {})
+  })
+
+  it('presence from a page reaches a peer two hops away, and leaves at once with a goodbye', async () => {
+    const a = await startTestSession(bundle, dir, sessions, 'presence-a')
+    const b = await startTestSession(bundle, dir, sessions, 'presence-b')
+    b.dial(a.ticket!)
+    await until('b sees a in presence', async () => Boolean(b.presence?.peers().some((p) => p.peerId === a.endpointId && p.kind === 'session')), 20000)
+
+    // A page on a (as the preview is): its presence is forwarded by a's Repo with the page's own sender id.
+    const [hostEnd, pageEnd] = channelPair()
+    const remove = a.attachAdapter(new PostMessageNetworkAdapter(hostEnd), 'preview')
+    const pageAdapter = new PostMessageNetworkAdapter(pageEnd)
+    const pageRepo = new Repo({ network: [pageAdapter], peerId: 'preview-presence-test' as PeerId })
+    await within(pageAdapter.whenPeer(), 5000)
+    const pagePresence = startPresence(await pageRepo.find(a.root.url), { peerId: a.endpointId!, name: 'a page', kind: 'page' })
+    pagePresence.set('place', 'porto')
+    await until('b sees the page on a, looking at porto', async () =>
+      Boolean(b.presence?.peers().some((p) => p.kind === 'page' && p.name === 'a page' && p.state.place === 'porto')), 20000)
+    assert.ok(b.presence!.peers().every((p) => p.pageId !== b.repo.peerId), 'b does not list itself')
+
+    pagePresence.stop()
+    await until('b drops the page once it says goodbye', async () => !b.presence?.peers().some((p) => p.kind === 'page'), 10000)
+    remove()
+    await pageRepo.shutdown().catch(() => {})
   })
 })

@@ -6,32 +6,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { repoRoot, runCli } from '../helpers/cli'
-import { PeerProcess, docCommand } from '../helpers/peers'
+import { PeerProcess, docCommand, waitForDoc } from '../helpers/peers'
 import { connectControl } from '../../src/core/host/control'
 
 const example = join(repoRoot, 'examples', 'my-world')
-
-/** Polls `doc get` until `check` accepts the value; returns it with the time it took. */
-export async function waitForDoc(
-  dataDir: string,
-  path: string,
-  check: (value: any) => boolean,
-  timeoutMs = 10000,
-  host?: Parameters<typeof docCommand>[2],
-): Promise<{ value: any; ms: number }> {
-  const started = performance.now()
-  let last = ''
-  while (performance.now() - started < timeoutMs) {
-    const r = await docCommand(dataDir, ['get', path], host)
-    if (r.code === 0) {
-      const value = JSON.parse(r.stdout).value
-      if (check(value)) return { value, ms: performance.now() - started }
-      last = r.stdout
-    } else last = r.stderr
-    await new Promise((res) => setTimeout(res, 50))
-  }
-  throw new Error(`${path} never matched in ${dataDir} within ${timeoutMs} ms; last: ${last}`)
-}
 
 async function put(peer: PeerProcess, path: string, value: unknown): Promise<void> {
   const r = await peer.doc(['put', path, JSON.stringify(value)])

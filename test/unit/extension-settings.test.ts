@@ -9,6 +9,9 @@ import { join, relative } from 'node:path'
 const root = join(import.meta.dirname, '..', '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const props: Record<string, { scope?: string; markdownDescription?: string; order?: number }> = pkg.contributes.configuration.properties
+const nls: Record<string, string> = JSON.parse(readFileSync(join(root, 'package.nls.json'), 'utf8'))
+/** The text VS Code shows for a `%key%` string of package.json. */
+const localized = (text = ''): string => text.replace(/^%([^%]+)%$/, (_, k: string) => nls[k] ?? '')
 
 /** What a workspace must not set, and why (the README "Settings" table says the same). */
 const SENSITIVE = {
@@ -28,7 +31,7 @@ describe('extension settings: what a workspace can set', () => {
       assert.ok(props[key], `${key} is contributed`)
       assert.ok(props[key].scope === 'machine' || props[key].scope === 'application', `${key} scope is ${props[key].scope}`)
       assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes(key), `${key} in restrictedConfigurations`)
-      assert.match(props[key].markdownDescription ?? '', /workspace cannot set it/)
+      assert.match(localized(props[key].markdownDescription), /workspace cannot set it/)
     })
   }
 

@@ -2,13 +2,16 @@
 // categories, extensionKind with its reason written down, and settings that render well in the UI.
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const root = join(import.meta.dirname, '..', '..')
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
+const nls: Record<string, string> = JSON.parse(readFileSync(join(root, 'package.nls.json'), 'utf8'))
+/** A package.json string as VS Code shows it: `%key%` looked up in package.nls.json. */
+const localized = (text: string): string => text.replace(/^%([^%]+)%$/, (_, k: string) => nls[k] ?? `<missing ${k}>`)
 
 describe('package.json: ready for the Marketplace', () => {
   it('packages without --allow-missing-repository or --skip-license', () => {
@@ -55,5 +58,26 @@ describe('package.json: ready for the Marketplace', () => {
     }
     const orders = props.map(([, p]) => p.order)
     assert.equal(new Set(orders).size, orders.length, 'two settings share an order')
+  })
+
+  it('walks a new user through with images that exist and commands that are contributed', () => {
+    const [walk] = pkg.contributes.walkthroughs as { steps: { description: string; media: { image: string } }[] }[]
+    assert.ok(walk && walk.steps.length >= 5, 'a getting-started walkthrough of at least five steps')
+    const contributed = new Set((pkg.contributes.commands as { command: string }[]).map((c) => c.command))
+    const welcome = (pkg.contributes.viewsWelcome as { contents: string }[]).map((w) => w.contents)
+    for (const text of [...walk.steps.map((s) => s.description), ...welcome].map(localized)) {
+      for (const [, id] of text.matchAll(/\(command:(tonk\.[A-Za-z]+)\)/g)) {
+        if (!id!.endsWith('.focus')) assert.ok(contributed.has(id!), `${id} is linked but not contributed`)
+      }
+    }
+    for (const step of walk.steps) assert.ok(existsSync(join(root, step.media.image)), `${step.media.image} exists`)
+  })
+
+  it('keeps every user-facing string of package.json in package.nls.json, and no stale ones', () => {
+    const used = new Set([...JSON.stringify(pkg).matchAll(/"%([^%"]+)%"/g)].map((m) => m[1]!))
+    const defined = new Set(Object.keys(nls))
+    assert.deepEqual([...used].filter((k) => !defined.has(k)), [], 'keys used but not in package.nls.json')
+    assert.deepEqual([...defined].filter((k) => !used.has(k)), [], 'keys in package.nls.json nobody uses')
+    for (const c of pkg.contributes.commands as { title: string }[]) assert.match(c.title, /^%.+%$/, 'command titles are localizable')
   })
 })

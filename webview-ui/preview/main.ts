@@ -6,6 +6,7 @@ import { DocPathError, DocTree, type DocContent } from '../../src/shared/vfs/doc
 import type { AdapterFrame, HostToPreview, PreviewInit, PreviewNetwork, PreviewToHost } from '../../src/protocol/preview'
 import { parseAdapterFrame } from '../../src/shared/frames'
 import { PostMessageNetworkAdapter } from '../../src/shared/postmessage-adapter'
+import { startPresence, type TonkPresence } from '../../src/shared/presence'
 
 declare function acquireVsCodeApi(): { postMessage(message: PreviewToHost): void }
 
@@ -50,6 +51,8 @@ export interface TonkRuntime {
   changeDoc<T = DocContent>(path: string, fn: (doc: T) => void): Promise<void>
   ls(path: string): Promise<Array<{ name: string; type: 'doc' | 'dir'; url: AutomergeUrl }>>
   listen<T = DocContent>(path: string, cb: (value: T | undefined) => void): () => void
+  /** Who else has the app open and what each shares for the moment (docs/injected-api.md). */
+  presence: TonkPresence
 }
 
 declare global {
@@ -134,6 +137,12 @@ async function start(init: PreviewInit): Promise<void> {
   const root = await repo.find<never>(rootUrl, { signal: AbortSignal.timeout(30_000) })
   const tRoot = performance.now()
   const tree = new DocTree(repo, root, { findTimeoutMs: 30_000 })
+  const running = startPresence(root, { peerId: init.peerId, name: init.peerName, kind: 'page' }, (peers) =>
+    window.dispatchEvent(new CustomEvent('tonk:presence', { detail: peers })),
+  )
+  // A closing page says goodbye, so the others drop it at once instead of after the TTL.
+  addEventListener('pagehide', () => running.stop(), { once: true })
+  const { stop: _stop, ...presence } = running
 
   const tonk: TonkRuntime = {
     ready: Promise.resolve(),
@@ -160,6 +169,7 @@ async function start(init: PreviewInit): Promise<void> {
       return (await tree.ls(path)).map(({ name, type, url }) => ({ name, type, url }))
     },
     listen: (path, cb) => tree.listen(path, (value) => cb(value as never)),
+    presence,
   }
   Object.defineProperty(window, 'tonk', { value: Object.freeze(tonk), configurable: false, writable: false, enumerable: true })
   const ms = (a: number, b: number) => Math.round(b - a)

@@ -1,4 +1,4 @@
-// doc ls|get|put|rm|watch: documents of a data dir, through the peer serving it (control socket) or,
+// doc ls|get|put|rm|watch|history|diff|restore: documents of a data dir, through the peer serving it (control socket) or,
 // when none runs there, on its storage directly.
 import type { Command } from 'commander'
 import { connectControl, ControlError, type ControlHandler } from '../../core/host/control'
@@ -71,11 +71,60 @@ export function registerDocCommands(program: Command): void {
     .command('get')
     .argument('<path>', 'a document')
     .requiredOption(...dataOption)
-    .description('print a document as JSON')
-    .action(async (path: string, opts: { data: string }, cmd: Command) => {
+    .option('--at <heads>', 'the document as it was at these heads (change hashes from `doc history`, comma-separated)')
+    .description('print a document as JSON (now, or as it was at some heads)')
+    .action(async (path: string, opts: { data: string; at?: string }, cmd: Command) => {
       const out = makeOutput(globalJson(cmd))
-      const r = await call(opts.data, 'get', { path })
+      const r = await call(opts.data, 'get', { path, ...(opts.at !== undefined ? { at: opts.at } : {}) })
       out.result(r, () => JSON.stringify(r.value, null, 2))
+    })
+
+  doc
+    .command('history')
+    .argument('<path>', 'a document')
+    .requiredOption(...dataOption)
+    .option('--offset <n>', 'first change to list (negative: from the end)', (v) => Number.parseInt(v, 10))
+    .option('--limit <n>', 'how many changes (at most 1000)', (v) => Number.parseInt(v, 10), 100)
+    .description("list a document's changes, oldest first: time, actor, ops, message and hash")
+    .action(async (path: string, opts: { data: string; offset?: number; limit: number }, cmd: Command) => {
+      const out = makeOutput(globalJson(cmd))
+      const r = await call(opts.data, 'history', { path, offset: opts.offset ?? 0, limit: opts.limit })
+      out.result(r, () =>
+        [
+          `${path}: ${r.total} change${r.total === 1 ? '' : 's'}, heads ${r.heads.join(',')}`,
+          table(
+            ['#', 'time', 'actor', 'ops', 'message', 'hash'],
+            r.changes.map((c: any) => [String(c.index), c.time ? new Date(c.time).toISOString() : '-', c.actor.slice(0, 12), String(c.ops), c.message ?? '', c.hash]),
+          ),
+        ].join('\n'),
+      )
+    })
+
+  doc
+    .command('diff')
+    .argument('<path>', 'a document')
+    .requiredOption(...dataOption)
+    .requiredOption('--from <heads>', 'the earlier point (change hashes, comma-separated)')
+    .option('--to <heads>', 'the later point (default: now)')
+    .description('the paths added, removed and changed between two points of a document')
+    .action(async (path: string, opts: { data: string; from: string; to?: string }, cmd: Command) => {
+      const out = makeOutput(globalJson(cmd))
+      const r = await call(opts.data, 'diff', { path, from: opts.from, ...(opts.to !== undefined ? { to: opts.to } : {}) })
+      out.result(r, () =>
+        [...r.added.map((p: string) => `+ ${p}`), ...r.removed.map((p: string) => `- ${p}`), ...r.changed.map((p: string) => `~ ${p}`)].join('\n') || 'no differences',
+      )
+    })
+
+  doc
+    .command('restore')
+    .argument('<path>', 'a document')
+    .requiredOption(...dataOption)
+    .requiredOption('--at <heads>', 'the point to go back to (change hashes, comma-separated)')
+    .description('make the document what it was at some heads, as a new change that syncs to peers (history stays)')
+    .action(async (path: string, opts: { data: string; at: string }, cmd: Command) => {
+      const out = makeOutput(globalJson(cmd))
+      const r = await call(opts.data, 'restore', { path, at: opts.at })
+      out.result({ ok: true, ...r }, () => (r.writes ? `restored ${path} (${r.writes} keys written, heads ${r.heads.join(',')})` : `${path} already has that value`))
     })
 
   doc

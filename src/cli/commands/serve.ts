@@ -130,6 +130,9 @@ export function registerServeCommands(program: Command): void {
       session.on('doc-changed', (d) =>
         line({ event: 'doc-changed', ...d }, `~ ${d.path ?? d.documentId} changed (heads ${d.heads.map((h: string) => h.slice(0, 8)).join(',')})`),
       )
+      session.on('presence', (peers) =>
+        line({ event: 'presence', peers }, `@ here: ${peers.map((p) => `${p.name ?? short(p.peerId ?? p.pageId)}${Object.keys(p.state).length ? ` ${JSON.stringify(p.state)}` : ''}`).join(', ') || 'nobody else'}`),
+      )
       if (opts.trace) session.on('trace', (t) => line({ event: 'trace', ...t }, `  ${t.direction === 'in' ? '<-' : '->'} ${short(t.endpointId)} ${t.type} ${t.documentId ?? ''} ${t.bytes}B`))
       await new Promise<void>((resolve) => {
         const stop = () => resolve()

@@ -1,23 +1,70 @@
 // The document operations behind `tonk-p2p doc …`: served over a running peer's control socket, or run
 // in-process on a data dir's storage when no peer owns it. One table, so both paths behave the same.
-import type { Repo } from '@automerge/automerge-repo/slim'
-import { ControlError, type ControlHandler } from './control'
+import { Automerge, type AutomergeUrl, type Repo } from '@automerge/automerge-repo/slim'
 import { DocPathError, type DocTree } from '../../shared/vfs/doc-tree'
+import { applyRestore, diffPaths, historyPage, HistoryError, parseHeads, restoreTarget, valueAt } from '../history/document-history'
+import { ControlError, type ControlHandler } from './control'
 
 function wrap(err: unknown): never {
   if (err instanceof DocPathError) throw new ControlError(`E_DOC_${err.code}`, err.message)
+  if (err instanceof HistoryError) throw new ControlError(err.code, err.message)
   throw err
 }
+
+/** The handle of the document at `path`; E_DOC_NOT_FOUND when nothing is there. */
+async function handleAt(tree: DocTree, repo: Repo, path: string) {
+  const url = await tree.resolve(path).catch(wrap)
+  if (!url) throw new ControlError('E_DOC_NOT_FOUND', `no document at ${path}`)
+  return repo.find<Record<string, unknown>>(url as AutomergeUrl)
+}
+
+const pageNumber = (v: unknown, fallback: number): number => (Number.isInteger(v) ? (v as number) : fallback)
 
 export function docHandlers(tree: DocTree, repo: Repo): Record<string, ControlHandler> {
   return {
     ls: async ({ path }: { path: string }) => tree.ls(path ?? '/').catch(wrap),
-    get: async ({ path }: { path: string }) => {
+    get: async ({ path, at }: { path: string; at?: string | string[] }) => {
+      if (at !== undefined) {
+        const handle = await handleAt(tree, repo, path)
+        try {
+          const heads = parseHeads(at)
+          return { path, url: handle.url, heads, value: valueAt(handle.doc(), heads) }
+        } catch (err) {
+          wrap(err)
+        }
+      }
       const url = await tree.resolve(path).catch(wrap)
       if (!url) throw new ControlError('E_DOC_NOT_FOUND', `no document at ${path}`)
       const value = await tree.readDoc(path).catch(wrap)
       const handle = await repo.find(url)
       return { path, url, heads: handle.heads(), value }
+    },
+    history: async ({ path, offset, limit }: { path: string; offset?: number; limit?: number }) => {
+      const handle = await handleAt(tree, repo, path)
+      return { path, url: handle.url, ...historyPage(handle.doc(), pageNumber(offset, 0), pageNumber(limit, 100)) }
+    },
+    diff: async ({ path, from, to }: { path: string; from: string | string[]; to?: string | string[] }) => {
+      const handle = await handleAt(tree, repo, path)
+      try {
+        const fromHeads = parseHeads(from)
+        const toHeads = to === undefined ? Automerge.getHeads(handle.doc()) : parseHeads(to)
+        return { path, from: fromHeads, to: toHeads, ...diffPaths(handle.doc(), fromHeads, toHeads) }
+      } catch (err) {
+        wrap(err)
+      }
+    },
+    restore: async ({ path, at }: { path: string; at: string | string[] }) => {
+      const handle = await handleAt(tree, repo, path)
+      let writes = 0
+      try {
+        const heads = parseHeads(at)
+        const old = restoreTarget(handle.doc(), heads)
+        handle.change((d) => void (writes = applyRestore(d, old)), { message: `restore to ${heads.map((h) => h.slice(0, 8)).join(',')}` })
+      } catch (err) {
+        wrap(err)
+      }
+      await tree.flush()
+      return { path, url: handle.url, heads: Automerge.getHeads(handle.doc()), writes }
     },
     put: async ({ path, value }: { path: string; value: unknown }) => {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {

@@ -1139,7 +1139,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       return 1
     }
     const message = decoded as Message
-    if (message.senderId !== link.remote!.peerId) {
+    if (message.senderId !== link.remote!.peerId && !isForwardedEphemeral(message, this.peerId)) {
       this.dropLink(link, 'E_MESSAGE_MALFORMED', `${them} sent a message as ${String(message.senderId).slice(0, 40)}, not as itself`)
       return 1
     }
@@ -1347,4 +1347,14 @@ function safeRemoteId(conn: Connection): string {
   } catch {
     return 'unknown'
   }
+}
+
+/**
+ * automerge-repo forwards ephemeral messages (presence) to its other peers with the origin's senderId
+ * unchanged: that is how a page's presence reaches peers two hops away. So an ephemeral message may
+ * name a sender other than the link's peer; every other type must come from the peer itself. The
+ * origin is a claim (presence is), bounded here; claims.ts keeps it off the ids of our direct peers.
+ */
+export function isForwardedEphemeral(message: Message, ourPeerId: string | undefined): boolean {
+  return message.type === 'ephemeral' && typeof message.senderId === 'string' && message.senderId.length <= 128 && message.senderId !== ourPeerId
 }

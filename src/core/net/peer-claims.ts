@@ -60,6 +60,9 @@ class ClaimGuard extends NetworkAdapter {
     })
     inner.on('message', (message) => {
       if (this.held.has(message.senderId)) this.emit('message', message)
+      // Presence forwarded from further away keeps its origin's id (iroh-adapter.ts isForwardedEphemeral):
+      // fine unless that id is one a direct peer or this session holds (a spoof of a neighbour).
+      else if (message.type === 'ephemeral' && this.claims.ownerOf(message.senderId) === undefined) this.emit('message', message)
       else this.refuse(message.senderId)
     })
     inner.on('close', () => {

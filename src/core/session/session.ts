@@ -14,6 +14,8 @@ import { prepareControlSocketPath } from '../host/control-path'
 import { RECONNECT_GRACE_MS, RecentPeers } from './recent-peers'
 import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from '../host/data-dir'
 import { docHandlers } from '../host/doc-commands'
+import { presenceHandlers } from '../host/presence-commands'
+import { startPresence, type PresencePeer, type RunningPresence } from '../../shared/presence'
 import { BULK_EMPTY_FEATURE, BULK_FEATURE, BULK_MIN_FRAME_LIMIT, BulkSync, type BulkCounters } from '../protocols/bulk/bulk'
 import type { DirectoryDoc } from '../../shared/vfs/shapes'
 import { DocTree } from '../../shared/vfs/doc-tree'
@@ -129,6 +131,8 @@ export interface SessionEvents {
   trace: [TraceEvent]
   'peer-refused': [PeerRefusedEvent]
   'doc-changed': [DocChangedEvent]
+  /** Someone arrived, changed what they share, or left (not on heartbeats). */
+  presence: [PresencePeer[]]
 }
 
 const CHANGE_BATCH_MS = 100
@@ -149,6 +153,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private graceTimer: NodeJS.Timeout | undefined
   private bundleRepo?: BundleRepo
   private tree?: DocTree
+  /** This session in the app's presence (src/shared/presence.ts); undefined until the Repo runs. */
+  presence?: RunningPresence
   private control?: Server
   private unlock?: () => Promise<void>
   private readonly traceRing: TraceEvent[] = []
@@ -355,11 +361,13 @@ export class Session extends EventEmitter<SessionEvents> {
       this.tree = new DocTree(this.bundleRepo.repo, this.bundleRepo.root, { logger: this.log })
       this.wireRepo(this.bundleRepo.repo)
       this.bulk?.attach(this.bundleRepo.repo, this.bundleRepo.storage)
+      this.presence = startPresence(this.bundleRepo.root, { peerId: this.endpointId ?? '', name: this.peerName, kind: 'session' }, (peers) => this.emit('presence', peers))
 
       if (this.options.control !== false) {
         this.controlPath = await prepareControlSocketPath(dataDir)
         this.control = await startControlServer(this.controlPath, {
           ...docHandlers(this.tree, this.bundleRepo.repo),
+          ...presenceHandlers(() => this.presence),
           ticket: async () => ({ ticket: this.ticket, endpointId: this.endpointId }),
           status: async () => this.snapshot(),
           offline: async () => {
@@ -565,6 +573,8 @@ export class Session extends EventEmitter<SessionEvents> {
       }
     }
     this.bulk?.stop()
+    await attempt('presence', () => this.presence?.stop())
+    this.presence = undefined
     await attempt('discovery', () => this.discovery?.stop())
     this.discovery = undefined
     await attempt('control socket', () => closeControlServer(this.control, this.controlPath!))

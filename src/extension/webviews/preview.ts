@@ -237,6 +237,7 @@ export class PreviewPanel implements vscode.Disposable {
           rootUrl: root.url,
           ...(root.isReady() && { rootBytes: loadEngine().Automerge.save(root.doc()) }),
           peerId: this.session.endpointId ?? '',
+          peerName: this.session.peerName,
           bundle: { name: m.name, version: m.version, bundleId: this.session.bundle.bundleId, namespace: m.sync.namespace },
         }
         this.post({ type: 'init', init })

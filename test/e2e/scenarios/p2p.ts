@@ -131,4 +131,18 @@ export default async function p2p(ctx: ScenarioContext): Promise<void> {
   await preview.locator('#places li', { hasText: 'Lisbon (added in the preview)' }).waitFor({ timeout: 5_000 })
   assert.equal(await preview.locator('#count').innerText(), '2')
   await ctx.screenshot('preview-remote-place-live')
+
+  // 6. Presence: peer-b (a headless peer, standing in for a person) looks at Kyoto; the preview shows who
+  //    is here and who looks where; looking at Lisbon in the preview reaches peer-b.
+  await cli(['presence', '--data', peerData, '--set', 'place="kyoto"'])
+  await preview.locator('#here', { hasText: 'peer-b' }).waitFor({ timeout: 30_000 })
+  await preview.locator('#places li', { hasText: 'Kyoto (put by peer-b)' }).locator('.looker', { hasText: 'peer-b' }).waitFor({ timeout: 30_000 })
+  await preview.locator('#places li .name', { hasText: 'Lisbon (added in the preview)' }).click()
+  const lisbonId = Object.entries(places.places as Record<string, { name: string }>).find(([, p]) => p.name.startsWith('Lisbon'))![0]
+  await until('peer-b sees the preview looking at Lisbon', async () => {
+    const seen = JSON.parse(await cli(['--json', 'presence', '--data', peerData])) as { peers: Array<{ kind?: string; peerId?: string; state: Record<string, unknown> }> }
+    return seen.peers.find((p) => p.kind === 'page' && p.peerId === endpointId && p.state.place === lisbonId)
+  })
+  await ctx.screenshot('preview-presence')
 }
+

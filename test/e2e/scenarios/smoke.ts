@@ -40,4 +40,17 @@ export default async function smoke(ctx: ScenarioContext): Promise<void> {
   assert.ok(all.some((r) => r.includes('Tonk: Pack Bundle')), `palette rows: ${all.join(' | ')}`)
   await ctx.screenshot('palette-tonk-commands')
   await ctx.closeQuickInput()
+
+  // 5. The getting-started walkthrough opens from Help: Welcome, with its steps and images.
+  await ctx.commandPalette('Welcome: Open Walkthrough')
+  await page.keyboard.press('Enter')
+  const pick = page.locator('.quick-input-list .monaco-list-row', { hasText: 'Get started with Tonk P2P' }).first()
+  await pick.waitFor({ timeout: 15_000 })
+  await pick.click()
+  const step = page.locator('.getting-started-step', { hasText: 'Start a P2P session' }).first()
+  await step.waitFor({ timeout: 15_000 })
+  await step.click()
+  await page.locator('.getting-started-media img').first().waitFor({ timeout: 15_000 })
+  await ctx.screenshot('walkthrough')
 }
+

@@ -1,7 +1,8 @@
 // First real-VS-Code cases: the extension is installed (in development mode), activates, and registers
 // its commands. Runs inside the extension host with the real `vscode` API; see docs/testing-in-vscode.md.
 import assert from 'node:assert/strict'
-import { statSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as vscode from 'vscode'
 import type { TonkApi } from '../../../src/extension/main'
@@ -10,7 +11,7 @@ const EXTENSION_ID = 'tonk.tonk-p2p'
 
 /** Commands the extension must register once active (they are also contributed in package.json). */
 const REQUIRED_COMMANDS = [
-  'tonk.startSession', 'tonk.stopSession', 'tonk.copyTicket', 'tonk.connectPeer', 'tonk.disconnectPeer',
+  'tonk.startSession', 'tonk.stopSession', 'tonk.copyTicket', 'tonk.copyJoinLink', 'tonk.newBundle', 'tonk.connectPeer', 'tonk.disconnectPeer',
   'tonk.goOffline', 'tonk.goOnline', 'tonk.startLocalPeers', 'tonk.stopLocalPeers', 'tonk.showSyncTrace',
   'tonk.packBundle', 'tonk.validateManifest', 'tonk.showLog',
 ]
@@ -63,5 +64,19 @@ describe('Tonk P2P extension', () => {
     const registered = new Set(await vscode.commands.getCommands(true))
     const missing = REQUIRED_COMMANDS.filter((id) => !registered.has(id))
     assert.deepEqual(missing, [], `not registered after activation: ${missing.join(', ')}`)
+  })
+
+  it('New Bundle writes the starter with a fresh app key, and refuses a folder with files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tonk-new-'))
+    try {
+      const made = await vscode.commands.executeCommand<string>('tonk.newBundle', vscode.Uri.file(dir), 'none')
+      assert.equal(made, dir)
+      for (const f of ['tonk.json', 'index.html', 'app.js']) assert.ok(existsSync(join(dir, f)), f)
+      const manifest = JSON.parse(readFileSync(join(dir, 'tonk.json'), 'utf8'))
+      assert.match(manifest.sync.appKey, /^[A-Za-z0-9_-]{43}$/)
+      assert.equal(await vscode.commands.executeCommand('tonk.newBundle', vscode.Uri.file(dir), 'none'), undefined, 'a second bundle into the same folder')
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as vscode from 'vscode'
-import { CliPeer, printLogOnFailure, runCli, tempDir, tonkApi, waitFor, workspaceUri } from './helpers'
+import { CliPeer, EXTENSION_ID, printLogOnFailure, runCli, tempDir, tonkApi, waitFor, workspaceUri } from './helpers'
 
 describe('P2P session', function () {
   this.timeout(120_000)
@@ -54,6 +54,17 @@ describe('P2P session', function () {
     assert.match(row.description ?? '', /direct \S+:\d+/)
     assert.match(row.tooltip ?? '', /found by \| (ticket|incoming|mdns|exchange)/)
     await waitFor('status bar shows 1 peer', () => api.status.text.includes('1 peer'))
+  })
+
+  it('copies a join link that carries the ticket, for this editor scheme', async () => {
+    const ticket = await vscode.commands.executeCommand<string>('tonk.copyTicket')
+    const link = await vscode.commands.executeCommand<string>('tonk.copyJoinLink')
+    assert.equal(await vscode.env.clipboard.readText(), link)
+    const uri = vscode.Uri.parse(link!)
+    assert.equal(uri.scheme, vscode.env.uriScheme)
+    assert.equal(uri.authority, EXTENSION_ID)
+    assert.equal(uri.path, '/join')
+    assert.equal(new URLSearchParams(uri.query).get('ticket'), ticket)
   })
 
   it('shows a document the CLI peer writes in the Documents view model', async () => {

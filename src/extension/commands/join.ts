@@ -1,0 +1,77 @@
+// "Copy Join Link" and the handler of the links it makes (see ../join-link.ts). Opening a link never
+// dials by itself: a modal says whom it would contact and what that reveals, as for a bundle's own
+// bootstrap peers (bundle-hints.ts).
+import * as vscode from 'vscode'
+import { shortId } from '../../core/util/text'
+import type { Ctx } from '../ctx'
+import { loadEngine } from '../engine-loader'
+import { joinQuery, parseJoinLink, JOIN_PATH } from '../join-link'
+import { p2pUnavailable } from '../p2p-availability'
+import type { SessionManager } from '../session-manager'
+
+export function joinLinkFor(ctx: Ctx, ticket: string, app?: string): vscode.Uri {
+  return vscode.Uri.from({ scheme: vscode.env.uriScheme, authority: ctx.extension.extension.id, path: JOIN_PATH, query: joinQuery(ticket, app) })
+}
+
+export function joinCommands(ctx: Ctx, sessions: SessionManager): Record<string, (...args: any[]) => unknown> {
+  return {
+    'tonk.copyJoinLink': async () => {
+      const s = sessions.current
+      if (!s?.ticket) {
+        void vscode.window.showWarningMessage('Tonk: no P2P session is running. Start one with "Tonk: Start P2P Session".')
+        return undefined
+      }
+      const link = joinLinkFor(ctx, s.ticket, s.bundle.manifest.name).toString(true)
+      await vscode.env.clipboard.writeText(link)
+      void vscode.window.showInformationMessage(`Tonk: join link of ${shortId(s.endpointId ?? '', 10)} copied. Whoever opens it in VS Code with this app is asked before connecting.`)
+      return link
+    },
+  }
+}
+
+/** Handles `vscode://tonk.tonk-p2p/join?…`. Returns the dialed endpoint id, or undefined. */
+export async function handleJoinUri(ctx: Ctx, sessions: SessionManager, uri: vscode.Uri): Promise<string | undefined> {
+  let request
+  try {
+    request = parseJoinLink(uri.path, uri.query)
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Tonk: cannot use this link: ${(err as Error).message}.`)
+    return undefined
+  }
+  if (p2pUnavailable(ctx)) return undefined
+  const engine = loadEngine()
+  const [hint] = engine.bootstrapHints([request.ticket])
+  if (!hint?.endpointId) {
+    void vscode.window.showErrorMessage('Tonk: cannot use this link: its ticket does not parse. Ask for a new link ("Copy Join Link").')
+    return undefined
+  }
+  if (!sessions.current) {
+    const start = await vscode.window.showInformationMessage(
+      `Tonk: a join link${request.app ? ` for ${request.app}` : ''} needs a running P2P session. Start one?`,
+      'Start P2P Session',
+    )
+    if (!start) return undefined
+    await vscode.commands.executeCommand('tonk.startSession')
+    if (!sessions.current) return undefined
+  }
+  const s = sessions.current
+  if (hint.endpointId === s.endpointId) {
+    void vscode.window.showInformationMessage('Tonk: this join link is your own session’s.')
+    return undefined
+  }
+  const name = s.bundle.manifest.name
+  const answer = await vscode.window.showWarningMessage(
+    `Connect to a peer from a join link?`,
+    {
+      modal: true,
+      detail:
+        `The link${request.app ? ` (for "${request.app}")` : ''} names ${engine.describeHint(hint)}. ` +
+        `Connecting tells that address your IP address, and the peer learns that you run ${name} only if it holds the same app. ` +
+        `Open links from people you know.`,
+    },
+    'Connect',
+  )
+  if (answer !== 'Connect') return undefined
+  ctx.log.info(`join link: dialing ${hint.endpointId}`)
+  return vscode.commands.executeCommand<string | undefined>('tonk.connectPeer', request.ticket)
+}
