@@ -28,7 +28,7 @@ import {
   type Repo,
 } from '@automerge/automerge-repo/slim'
 import { flushReady } from '../flush'
-import type { DocNode, NodeType, PathEntry, RefNode, RootDoc, Timestamps } from './shapes'
+import type { DirNode, DocNode, NodeType, PathEntry, RefNode, RootDoc, Timestamps } from './shapes'
 import { contentOf, isRecord, millis, scalar, text, toPlain } from './values'
 import { noopLogger, type Logger } from '../log'
 
@@ -300,15 +300,15 @@ export class DocTree {
 
     // Flush the new document before linking it (see the header).
     const now = this.#now()
-    const created = this.#repo.create<DocNode>()
-    created.change((d) => {
-      const doc = d as unknown as Record<string, unknown>
-      doc.type = scalar('document')
-      doc.name = scalar(segments[segments.length - 1]!)
-      doc.timestamps = { created: now, modified: now }
-      doc.content = structuredClone(value)
-      if (bytes) doc.bytes = bytes
-    })
+    // One change, as Tonk's init_as_document makes (no empty first change in the history).
+    const node: Record<string, unknown> = {
+      type: scalar('document'),
+      name: scalar(segments[segments.length - 1]!),
+      timestamps: { created: now, modified: now },
+      content: structuredClone(value),
+    }
+    if (bytes) node.bytes = bytes
+    const created = this.#repo.create<DocNode>(node as unknown as DocNode)
     await this.#repo.flush([created.documentId])
     const winner = this.#link(key, 'document', created.documentId)
     if (winner.docId === created.documentId) {
@@ -592,13 +592,11 @@ export class DocTree {
       let entry = this.#entryAt(key)
       if (!entry) {
         const now = this.#now()
-        const created = this.#repo.create<DocNode>()
-        created.change((d) => {
-          const doc = d as unknown as Record<string, unknown>
-          doc.type = scalar('directory')
-          doc.name = scalar(segments[i - 1]!)
-          doc.timestamps = { created: now, modified: now }
-          doc.children = []
+        const created = this.#repo.create<DirNode>({
+          type: scalar('directory') as 'directory',
+          name: scalar(segments[i - 1]!),
+          timestamps: { created: now, modified: now },
+          children: [],
         })
         await this.#repo.flush([created.documentId])
         entry = this.#link(key, 'directory', created.documentId)
