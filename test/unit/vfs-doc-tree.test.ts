@@ -237,7 +237,7 @@ describe('docs paths: two repos over an in-memory adapter pair', () => {
   })
   afterEach(async () => {
     await Promise.all([a.close(), b.close()])
-    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })))
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true, maxRetries: 5 })))
   })
 
   it('a document written on one repo is readable by path on the other', async () => {
@@ -273,11 +273,10 @@ describe('docs paths: two repos over an in-memory adapter pair', () => {
       ([x, y]) => x !== undefined && x === y,
     )
     assert.ok(converged[0] === urlA || converged[0] === urlB)
-    // Created concurrently: Automerge keeps both index entries as a conflict; every peer shows the same winner.
-    if (urlA !== urlB) {
-      const ids = entryConflicts(a.root.doc(), '/shared').map((e) => `automerge:${e.doc_id}`)
-      assert.deepEqual(ids.sort(), [urlA, urlB].sort())
-    }
+    // Created concurrently, Automerge keeps both index entries as a conflict (until a write repairs it, which
+    // mkDir itself may already do when the other's entry arrives first); every value is one of the two.
+    const ids = entryConflicts(a.root.doc(), '/shared').map((e) => `automerge:${e.doc_id}`)
+    assert.ok(ids.includes(converged[0]!) && ids.every((id) => id === urlA || id === urlB), ids.join(' '))
     await a.tree.writeDoc('/shared/one', { from: 'a' })
     await b.tree.writeDoc('/shared/two', { from: 'b' })
     const names = await eventually(
