@@ -282,8 +282,9 @@ async function main(): Promise<void> {
     const urls = Array.from({ length: n - 1 }, () => generateAutomergeUrl())
     const docs: [string, Uint8Array][] = urls.map((url, i) => [parseAutomergeUrl(url).documentId, save({ orphan: i, pad: randomBytes(32).toString('hex') })])
     const dirUrl = generateAutomergeUrl()
-    const children = Object.fromEntries(urls.map((url, i) => [`orphan-${i}`, { type: 'doc', pointer: url, timestamps: { created: 0, modified: 0 } }]))
-    docs.push([parseAutomergeUrl(dirUrl).documentId, save({ type: 'dir', name: 'orphans', timestamps: { created: 0, modified: 0 }, children })])
+    // A DirNode (src/shared/vfs/shapes.ts) pointing at them all, by bare id as Tonk writes it.
+    const children = urls.map((url, i) => ({ name: `orphan-${i}`, type: 'document', pointer: parseAutomergeUrl(url).documentId, timestamps: { created: 0, modified: 0 } }))
+    docs.push([parseAutomergeUrl(dirUrl).documentId, save({ type: 'directory', name: 'orphans', timestamps: { created: 0, modified: 0 }, children })])
     out({ event: 'orphans', ids: docs.map(([id]) => id) })
     let frames = 0
     for (let i = 0; i < docs.length && !state.ended; i += perFrame) {

@@ -35,14 +35,13 @@ const connectedTo = async (s: Session, other: Session) =>
 /** Links `handles` into `s`'s tree as /name/<i>: bulk takes only documents its receiver's tree reaches. */
 function linkIntoTree(s: Session, name: string, handles: DocHandle<unknown>[]): void {
   const timestamps = { created: 0, modified: 0 }
-  const dir = s.repo.create({
-    type: 'dir',
-    name,
-    timestamps,
-    children: Object.fromEntries(handles.map((h, i) => [String(i), { type: 'doc', pointer: h.url, timestamps }])),
-  })
+  const ref = (n: string, pointer: string, type: 'document' | 'directory') => ({ name: n, pointer, type, timestamps })
+  const dir = s.repo.create({ type: 'directory', name, timestamps, children: handles.map((h, i) => ref(String(i), h.documentId, 'document')) })
+  const entry = (docId: string, nodeType: 'document' | 'directory') => ({ doc_id: docId, node_type: nodeType, created: 0, modified: 0 })
   s.root.change((root) => {
-    root.children[name] = { type: 'dir', pointer: dir.url, timestamps }
+    root.entries[`/${name}`] = entry(dir.documentId, 'directory')
+    handles.forEach((h, i) => (root.entries[`/${name}/${i}`] = entry(h.documentId, 'document')))
+    root.children.push(ref(name, dir.documentId, 'directory'))
   })
 }
 

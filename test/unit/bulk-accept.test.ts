@@ -5,18 +5,24 @@ import type { DocumentId } from '@automerge/automerge-repo/slim'
 import { dirChildIds, DocQuota, Rejections, treeOrder } from '../../src/core/protocols/bulk/accept'
 
 const id = (s: string) => s as DocumentId
-const entry = (pointer: unknown) => ({ type: 'doc', pointer, timestamps: { created: 0, modified: 0 } })
+const ref = (pointer: unknown) => ({ name: 'n', type: 'document', pointer, timestamps: { created: 0, modified: 0 } })
+const indexed = (docId: unknown) => ({ doc_id: docId, node_type: 'document', created: 0, modified: 0 })
 
 describe('bulk: acceptance rule helpers', () => {
-  it("a directory's entries: ids of automerge URLs (heads dropped), other shapes skipped; not a directory: undefined", () => {
+  it("a directory's entries: bare ids and automerge URLs (heads dropped), other shapes skipped; not a directory: undefined", () => {
     const dir = {
-      type: 'dir',
+      type: 'directory',
       name: 'd',
-      children: { a: entry('automerge:2abc'), b: entry('automerge:3def#h1|h2'), c: entry('http://x'), d: entry(42), e: null, f: 'text' },
+      children: [ref('2abc'), ref('automerge:3def#h1|h2'), ref('http://x'), ref(42), null, 'text'],
     }
     assert.deepEqual(dirChildIds(dir), [id('2abc'), id('3def')])
-    assert.deepEqual(dirChildIds({ type: 'dir' }), [])
-    assert.equal(dirChildIds({ type: 'doc', children: { a: entry('automerge:2abc') } }), undefined)
+    assert.deepEqual(dirChildIds({ type: 'directory' }), [])
+    // The root's PathIndex reaches every path (it is flat), and its own children list.
+    const root = { type: 'path_index', version: 2, entries: { '/a': indexed('4ghi'), '/a/b': indexed('5jkm'), '/x': indexed('bad id') }, children: [ref('4ghi')] }
+    assert.deepEqual(dirChildIds(root), [id('4ghi'), id('5jkm'), id('4ghi')])
+    assert.equal(dirChildIds({ type: 'document', children: [ref('2abc')] }), undefined)
+    // The keepsync-era shape (children map, type "dir") is no longer a directory.
+    assert.equal(dirChildIds({ type: 'dir', children: { a: ref('automerge:2abc') } }), undefined)
     assert.equal(dirChildIds(undefined), undefined)
     assert.equal(dirChildIds('dir'), undefined)
   })

@@ -41,13 +41,21 @@ import { noopLogger } from '../../src/shared/log'
 const idRepo = () => new Repo({ network: [] })
 const freshId = (repo = idRepo()) => repo.create({}).documentId
 
-/** A directory document (directory.ts) pointing at `docs`, created in `repo`. */
-const dirOf = (repo: Repo, docs: Record<string, { url: string }>, name = 'd') =>
+/** A RefNode (src/shared/vfs/shapes.ts): a directory's pointer at a child, by bare id as Tonk writes it. */
+const refTo = (name: string, h: { documentId: string }, type: 'document' | 'directory' = 'document') => ({
+  name,
+  type,
+  pointer: h.documentId,
+  timestamps: { created: 0, modified: 0 },
+})
+
+/** A directory document (a DirNode) pointing at `docs`, created in `repo`. */
+const dirOf = (repo: Repo, docs: Record<string, { documentId: string }>, name = 'd') =>
   repo.create({
-    type: 'dir',
+    type: 'directory',
     name,
     timestamps: { created: 0, modified: 0 },
-    children: Object.fromEntries(Object.entries(docs).map(([n, h]) => [n, { type: 'doc', pointer: h.url, timestamps: { created: 0, modified: 0 } }])),
+    children: Object.entries(docs).map(([n, h]) => refTo(n, h)),
   })
 
 describe('bulk: what a peer lacks', () => {
@@ -470,7 +478,7 @@ describe('bulk: what a docs frame may make us store', () => {
     const bulk = new BulkSync(transport, { logger })
     bulk.start()
     const source = idRepo()
-    const root = source.create({ type: 'dir', name: '', timestamps: ts, children: {} as Record<string, unknown> })
+    const root = source.create({ type: 'directory', name: '', timestamps: ts, children: [] as unknown[] })
     const repo = new Repo({ network: [], peerId: 'local' as PeerId })
     repo.import(Automerge.save(root.doc()), { docId: root.documentId }) // our copy: an empty root
     bulk.attach(repo)
@@ -478,14 +486,9 @@ describe('bulk: what a docs frame may make us store', () => {
     // Theirs: /d/x and /d/e/y, /d linked into the root.
     const [x, y] = [source.create({ x: 1 }), source.create({ y: 1 })]
     const e = dirOf(source, { y }, 'e')
-    const d = source.create({
-      type: 'dir',
-      name: 'd',
-      timestamps: ts,
-      children: { x: { type: 'doc', pointer: x.url, timestamps: ts }, e: { type: 'dir', pointer: e.url, timestamps: ts } },
-    })
-    root.change((r: { children: Record<string, unknown> }) => {
-      r.children.d = { type: 'dir', pointer: d.url, timestamps: ts }
+    const d = source.create({ type: 'directory', name: 'd', timestamps: ts, children: [refTo('x', x), refTo('e', e, 'directory')] })
+    root.change((r: { children: unknown[] }) => {
+      r.children.push(refTo('d', d, 'directory'))
     })
     transport.receive({ type: BULK_DOCS_TYPE, docs: [entry(y), entry(e), entry(x)] })
     await bulk.whenApplied()
@@ -559,8 +562,8 @@ describe('bulk: what a docs frame may make us store', () => {
     bulk.attach(repo, storage)
     transport.connect()
     const added = source.create({ added: true })
-    dir.change((d: { children: Record<string, unknown> }) => {
-      d.children.new = { type: 'doc', pointer: added.url, timestamps: ts }
+    dir.change((d: { children: unknown[] }) => {
+      d.children.push(refTo('new', added))
     })
     transport.receive({ type: BULK_DOCS_TYPE, docs: [entry(added), entry(dir)] })
     await bulk.whenApplied()
@@ -604,7 +607,7 @@ describe('bulk: what a docs frame may make us store', () => {
     // Made children first, as DocTree does (a document exists before the entry pointing at it).
     const doc = repo.create({ leaf: true })
     const inner = dirOf(repo, { doc }, 'inner')
-    const outer = repo.create({ type: 'dir', name: 'outer', timestamps: ts, children: { inner: { type: 'dir', pointer: inner.url, timestamps: ts } } })
+    const outer = repo.create({ type: 'directory', name: 'outer', timestamps: ts, children: [refTo('inner', inner, 'directory')] })
     bulk.attach(repo)
     transport.connect()
     await untilSent(transport, 3)

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { rootDocumentId } from '../../src/core/vfs/root-document'
+import { legacyRootDocumentId, rootDocumentId } from '../../src/core/vfs/root-document'
 import { validateManifest, type Issue } from '../../src/core/bundle'
 
 const packed = () => ({
@@ -149,5 +149,9 @@ describe('validateManifest', () => {
     assert.equal(wrongId[0]!.pointer, '/sync/rootDocument/documentId')
     assert.deepEqual(codes(issuesOf((m) => (m.sync.namespace = 'other'))), ['E_ROOT_DOCUMENT'])
     assert.deepEqual(codes(issuesOf((m: Packed) => m.files.shift())), ['E_ROOT_DOCUMENT'])
+    // A zip packed before the Tonk VFS model names the v1 root: refused with a hint to repack.
+    const v1 = issuesOf((m) => (m.sync.rootDocument.documentId = legacyRootDocumentId('my-world')))
+    assert.deepEqual(codes(v1), ['E_ROOT_DOCUMENT'])
+    assert.match(v1[0]!.message, /before the Tonk VFS model .*pack the folder again/)
   })
 })

@@ -3,7 +3,7 @@
 // an editor can underline them all.
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv'
 import semver from 'semver'
-import { rootDocumentId } from '../vfs/root-document'
+import { legacyRootDocumentId, rootDocumentId } from '../vfs/root-document'
 import { issue, q, type Issue } from './errors'
 import {
   contentTypeFor,
@@ -148,7 +148,9 @@ function ruleIssues(m: Record<string, unknown>): Issue[] {
         issues.push(
           issue(
             'E_ROOT_DOCUMENT',
-            `root documentId ${root.documentId} does not belong to namespace ${q(sync.namespace)} (expected ${expected})`,
+            root.documentId === legacyRootDocumentId(sync.namespace)
+              ? `root documentId ${root.documentId} is the one packs made before the Tonk VFS model (expected ${expected}): pack the folder again`
+              : `root documentId ${root.documentId} does not belong to namespace ${q(sync.namespace)} (expected ${expected})`,
             { pointer: '/sync/rootDocument/documentId' },
           ),
         )

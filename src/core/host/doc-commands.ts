@@ -4,6 +4,18 @@ import { Automerge, type AutomergeUrl, type Repo } from '@automerge/automerge-re
 import { DocPathError, type DocTree } from '../../shared/vfs/doc-tree'
 import { applyRestore, diffPaths, historyPage, HistoryError, parseHeads, restoreTarget, valueAt } from '../history/document-history'
 import { ControlError, type ControlHandler } from './control'
+import { contentOf, isRecord, text } from '../../shared/vfs/values'
+import type { PathDiff } from '../history/document-history'
+
+// A file is a Tonk DocNode {type: "document", name, timestamps, content, bytes?} (src/shared/vfs/shapes.ts):
+// time travel shows, compares and restores its content, as `doc get` does; name and times are bookkeeping.
+const isDocNode = (v: unknown): v is { content: unknown } => isRecord(v) && text(v.type) === 'document' && 'content' in v
+const fileValue = (v: unknown): unknown => (isDocNode(v) ? contentOf(v.content) : v)
+function contentDiff(diff: PathDiff): PathDiff {
+  const inContent = (paths: string[]) =>
+    paths.filter((p) => p === '/content' || p.startsWith('/content/')).map((p) => p.slice('/content'.length) || '/')
+  return { added: inContent(diff.added), removed: inContent(diff.removed), changed: inContent(diff.changed) }
+}
 
 function wrap(err: unknown): never {
   if (err instanceof DocPathError) throw new ControlError(`E_DOC_${err.code}`, err.message)
@@ -28,7 +40,7 @@ export function docHandlers(tree: DocTree, repo: Repo): Record<string, ControlHa
         const handle = await handleAt(tree, repo, path)
         try {
           const heads = parseHeads(at)
-          return { path, url: handle.url, heads, value: valueAt(handle.doc(), heads) }
+          return { path, url: handle.url, heads, value: fileValue(valueAt(handle.doc(), heads)) }
         } catch (err) {
           wrap(err)
         }
@@ -48,7 +60,8 @@ export function docHandlers(tree: DocTree, repo: Repo): Record<string, ControlHa
       try {
         const fromHeads = parseHeads(from)
         const toHeads = to === undefined ? Automerge.getHeads(handle.doc()) : parseHeads(to)
-        return { path, from: fromHeads, to: toHeads, ...diffPaths(handle.doc(), fromHeads, toHeads) }
+        const diff = diffPaths(handle.doc(), fromHeads, toHeads)
+        return { path, from: fromHeads, to: toHeads, ...(isDocNode(handle.doc()) ? contentDiff(diff) : diff) }
       } catch (err) {
         wrap(err)
       }
@@ -59,7 +72,14 @@ export function docHandlers(tree: DocTree, repo: Repo): Record<string, ControlHa
       try {
         const heads = parseHeads(at)
         const old = restoreTarget(handle.doc(), heads)
-        handle.change((d) => void (writes = applyRestore(d, old)), { message: `restore to ${heads.map((h) => h.slice(0, 8)).join(',')}` })
+        const message = `restore to ${heads.map((h) => h.slice(0, 8)).join(',')}`
+        if (isDocNode(handle.doc()) && isDocNode(old) && isRecord(old.content)) {
+          const content = old.content
+          handle.change((d) => {
+            if (!isRecord(d.content)) d.content = {}
+            writes = applyRestore(d.content as Record<string, unknown>, content)
+          }, { message })
+        } else handle.change((d) => void (writes = applyRestore(d, old)), { message })
       } catch (err) {
         wrap(err)
       }

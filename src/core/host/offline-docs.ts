@@ -5,6 +5,7 @@ import { ControlError, type ControlHandler } from './control'
 import { lockDataDir, readDataDirInfo } from './data-dir'
 import { docHandlers } from './doc-commands'
 import { createBundleRepo } from '../store/repo'
+import { createRootDocumentBytes, legacyRootDocumentId, rootDocumentId } from '../vfs/root-document'
 import { DocTree } from '../../shared/vfs/doc-tree'
 
 export async function openOfflineDocs(dataDir: string): Promise<{ handlers: Record<string, ControlHandler>; close(): Promise<void> }> {
@@ -12,12 +13,15 @@ export async function openOfflineDocs(dataDir: string): Promise<{ handlers: Reco
   if (!info) throw new ControlError('E_NO_PEER', `no peer has run in ${dataDir}: start one with tonk-p2p serve BUNDLE --data ${dataDir}`)
   const unlock = await lockDataDir(dataDir)
   try {
-    // The root is in storage already (a session imported it); empty initial bytes merge as a no-op.
+    // The root is in storage already (a session imported it); empty initial bytes merge as a no-op. A data
+    // dir last run before the Tonk model (issue 15) names the v1 root: open v2 and copy v1 into it.
+    const v1 = info.rootDocumentId === legacyRootDocumentId(info.namespace)
     const bundleRepo = await createBundleRepo({
       dataDir,
       network: [],
-      rootDocumentId: info.rootDocumentId as DocumentId,
-      rootDocumentBytes: new Uint8Array(),
+      rootDocumentId: v1 ? rootDocumentId(info.namespace) : (info.rootDocumentId as DocumentId),
+      rootDocumentBytes: v1 ? await createRootDocumentBytes(info.namespace) : new Uint8Array(),
+      legacyRootDocumentId: legacyRootDocumentId(info.namespace),
     })
     const tree = new DocTree(bundleRepo.repo, bundleRepo.root, { findTimeoutMs: 2000 })
     const handlers = {

@@ -21,6 +21,7 @@ import { PEX } from '../protocols/registry'
 import type { DirectoryDoc } from '../../shared/vfs/shapes'
 import { DocTree } from '../../shared/vfs/doc-tree'
 import { createBundleRepo, type BundleRepo } from '../store/repo'
+import { legacyRootDocumentId } from '../vfs/root-document'
 import { readKnownPeers, rememberPeer, ticketOf, writeKnownPeers, type KnownPeer } from '../host/known-peers'
 import { noopLogger, type Logger } from '../../shared/log'
 import { createDiscovery, type DiscoveryOptions, type DiscoveryRuntime } from '../discovery'
@@ -353,6 +354,7 @@ export class Session extends EventEmitter<SessionEvents> {
         ],
         rootDocumentId: m.sync.rootDocument.documentId as DocumentId,
         rootDocumentBytes: this.bundle.rootDocumentBytes,
+        legacyRootDocumentId: legacyRootDocumentId(m.sync.namespace),
         logger: this.log,
         // A document the bulk sync received but has not applied yet is one we hold.
         requestGate: { pending: (id) => this.bulk?.holds(id) ?? false },

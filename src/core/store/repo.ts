@@ -14,7 +14,8 @@ import {
   type StorageId,
 } from '@automerge/automerge-repo/slim'
 import { initAutomerge } from '../util/automerge'
-import type { DirectoryDoc } from '../../shared/vfs/shapes'
+import type { RootDoc } from '../../shared/vfs/shapes'
+import { migrateV1Tree } from '../vfs/migrate-v1'
 import { noopLogger, type Logger } from '../../shared/log'
 import { RequestGate, takesMessageGate, type RequestGateOptions } from '../protocols/sync/request-gate'
 import { CrashSafeStorageAdapter } from './storage'
@@ -30,6 +31,11 @@ export interface BundleRepoOptions {
    * the stored history has them). May be empty only when the root is already in storage.
    */
   rootDocumentBytes: Uint8Array
+  /**
+   * Where a v1 data dir kept its tree (legacyRootDocumentId(namespace)): copied once into the root
+   * (src/core/vfs/migrate-v1.ts). Left out, nothing is migrated.
+   */
+  legacyRootDocumentId?: DocumentId
   logger?: Logger
   sharePolicy?: SharePolicy
   /** Gossip remote heads so `repo.subscribeToRemotes` works for peers not directly connected. */
@@ -42,7 +48,7 @@ export interface BundleRepoOptions {
 
 export interface BundleRepo {
   repo: Repo
-  root: DocHandle<DirectoryDoc>
+  root: DocHandle<RootDoc>
   storage: CrashSafeStorageAdapter
   /** This repo's automerge-repo storage id: persisted in storage, so stable across restarts. */
   storageId: StorageId
@@ -88,9 +94,9 @@ export async function createBundleRepo(options: BundleRepoOptions): Promise<Bund
   // adapter to be ready and then asks peers, which is slow and pointless for the root we ship.
   const stored =
     (await storage.loadRange([rootId, 'snapshot'])).length + (await storage.loadRange([rootId, 'incremental'])).length
-  let root: DocHandle<DirectoryDoc>
+  let root: DocHandle<RootDoc>
   if (stored > 0) {
-    root = await repo.find<DirectoryDoc>(rootId)
+    root = await repo.find<RootDoc>(rootId)
     // A no-op when the history is intact; restores the initial changes if a stored chunk was set aside.
     root.update((doc) => Automerge.loadIncremental(doc, options.rootDocumentBytes))
     log.info(`docs: root ${rootId} loaded from storage (${stored} chunks)`)
@@ -99,11 +105,19 @@ export async function createBundleRepo(options: BundleRepoOptions): Promise<Bund
     if (options.rootDocumentBytes.length === 0) {
       throw new Error(`root document ${rootId} is not in ${join(options.dataDir, 'storage')} and no initial bytes were given`)
     }
-    root = repo.import<DirectoryDoc>(options.rootDocumentBytes, { docId: rootId })
+    root = repo.import<RootDoc>(options.rootDocumentBytes, { docId: rootId })
     log.info(`docs: root ${rootId} imported from the bundle's initial bytes`)
   }
   // The root is on disk before anyone builds on it.
   await repo.flush([rootId])
+  if (options.legacyRootDocumentId) {
+    // Before any peer or app sees the tree; a failure is retried at the next start (no marker yet).
+    try {
+      await migrateV1Tree({ repo, storage, root, legacyRootId: options.legacyRootDocumentId, logger: log })
+    } catch (error) {
+      log.warn(`docs: copying the v1 tree failed, will retry at the next start: ${String(error)}`)
+    }
+  }
   log.debug(`docs: storage id ${storageId}`)
 
   let closing: Promise<void> | undefined

@@ -147,7 +147,9 @@ export class InspectorPanel implements vscode.Disposable {
   /** A directory document is the tree's own record (names → document pointers): not edited by hand. */
   private directoryReason(): string | undefined {
     const doc = this.handle.isReady() ? (this.handle.doc() as { type?: unknown; children?: unknown } | undefined) : undefined
-    const isDirectory = (doc?.type === 'dir' || doc?.type === 'directory') && typeof doc.children === 'object' && doc.children !== null
+    // Tonk's shapes keep `type` as a scalar string (an ImmutableString here); the root is the PathIndex.
+    const type = String(doc?.type)
+    const isDirectory = (type === 'dir' || type === 'directory' || type === 'path_index') && typeof doc?.children === 'object' && doc.children !== null
     return isDirectory
       ? 'a directory document: its entries point at the documents of the tree, and a wrong pointer or type loses them. Rename, add or remove documents with tonk-p2p doc (or the app) instead.'
       : undefined

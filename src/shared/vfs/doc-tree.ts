@@ -1,16 +1,25 @@
-// A keepsync-style path API over the directory tree of directory.ts: `/a/b/c` names a document by
-// walking directory documents from the bundle's root. Paths are what apps and the Documents view use;
-// URLs are what peers sync.
+// The path API over Tonk's virtual file system (shapes.ts): `/a/b/c` names a document through the
+// root's PathIndex, exactly as tonk-core's VirtualFileSystem does (packages/core/src/vfs/filesystem.rs),
+// so what we write Tonk reads and the reverse. Paths are what apps and the Documents view use; URLs are
+// what peers sync.
 //
-// Crash consistency: a new document (or directory) is flushed to storage before the entry pointing
-// at it is added to its parent, so a crash never leaves a local entry pointing at nothing.
+// As in Tonk, the PathIndex (`entries`, flat, keyed by absolute path) is the source of truth: lookups,
+// listings and listeners read only the root. The DirNode `children` lists are kept in step on every
+// write (Tonk's add_to_parent / remove_from_parent), for Tonk's own tools that read them.
 //
-// Concurrency between peers: `children` is an Automerge map, so when two peers create the same name
-// at the same time (say both `mkDir('/notes')`), each creates its own document and the map keeps one
-// entry: last writer wins, on every peer alike. The losing document stays in storage but is no
-// longer reachable by path; anything written into it before the merge is not visible under the path.
-// For documents (writeDoc of a new path on two peers) that means one peer's initial content wins.
-// Writes to an existing path go into the existing document and merge normally.
+// Crash consistency: a new document (or directory) is flushed to storage before the index entry
+// pointing at it is added, so a crash never leaves a local entry pointing at nothing.
+//
+// Concurrency between peers: when two peers create the same path at the same time, each makes its own
+// document and puts its own entry object under the same key of `entries`. Automerge keeps one of them
+// visible on every peer alike (the op with the greater id: counter, then actor), and so does Tonk's Rust
+// reader, which reads the same winner: that is our rule too, so Tonk and we always agree on which
+// document a path names. Repair on write: a write to that path replaces the conflicting entries by a
+// copy of the winner, and the parent DirNode's children list is made to match the index (one RefNode
+// per name, pointing at the winner). Because the index is flat, files that two peers created inside
+// "the same" new directory all stay visible, whichever directory document wins. A losing document
+// stays in storage but is not reachable by path: for a file created on two peers at once, one peer's
+// initial content wins. Writes to an existing path go into the existing document and merge normally.
 import {
   Automerge,
   type AutomergeUrl,
@@ -19,7 +28,8 @@ import {
   type Repo,
 } from '@automerge/automerge-repo/slim'
 import { flushReady } from '../flush'
-import type { DirectoryDoc, DirEntry, Timestamps } from './shapes'
+import type { DirNode, DocNode, NodeType, PathEntry, RefNode, RootDoc, Timestamps } from './shapes'
+import { contentOf, isRecord, millis, scalar, text, toPlain } from './values'
 import { noopLogger, type Logger } from '../log'
 
 export type DocPathErrorCode = 'INVALID_PATH' | 'NOT_FOUND' | 'NOT_A_DIRECTORY' | 'NOT_A_DOCUMENT' | 'UNAVAILABLE'
@@ -102,17 +112,110 @@ function replaceContent(doc: DocContent, value: DocContent): void {
   for (const [key, v] of Object.entries(value)) if (v !== undefined) doc[key] = v
 }
 
-/** Directory entries' modified time is coarse so frequent edits of a document don't churn its parent. */
+/** Entry and document times are coarse so frequent edits of a document don't churn the root. */
 const MODIFIED_RESOLUTION_MS = 1000
+
+/** One PathIndex entry as read (strings whichever way they were stored). */
+export interface IndexEntry {
+  path: string
+  type: NodeType
+  docId: string
+  created: number
+  modified: number
+}
+
+/** A file as Tonk's readFile returns it: the DocNode, content unwrapped, bytes when it has them. */
+export interface VfsDocument<T = unknown> {
+  type: 'document'
+  name: string
+  timestamps: Timestamps
+  content: T
+  bytes?: Uint8Array
+}
+
+const urlOf = (docId: string) => `automerge:${docId}` as AutomergeUrl
+const listingType = (type: NodeType): 'doc' | 'dir' => (type === 'directory' ? 'dir' : 'doc')
+const parentOf = (path: string) => path.slice(0, path.lastIndexOf('/')) || '/'
+const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1)
+const compareNames = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Path order with directories before their contents: by segment, not by character ("/a/b" < "/a-b"). */
+function comparePaths(a: string, b: string): number {
+  const x = a.split('/')
+  const y = b.split('/')
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return compareNames(x[i]!, y[i]!)
+  return x.length - y.length
+}
+
+function readEntry(path: string, raw: unknown): IndexEntry | undefined {
+  if (!isRecord(raw)) return undefined
+  const docId = text(raw.doc_id)
+  // The older JSON-string index calls the type "type"; the native index "node_type".
+  const type = text(raw.node_type) ?? text(raw.type)
+  if (!docId || (type !== 'document' && type !== 'directory')) return undefined
+  return { path, type, docId, created: millis(raw.created), modified: millis(raw.modified) }
+}
+
+/**
+ * The root's raw index entries: the native `entries` map (Tonk since November 2025), else the older
+ * `path_index` JSON string ({paths: {path: {doc_id, type, created, modified}}}), read only.
+ */
+function rawEntries(root: unknown): Record<string, unknown> {
+  if (!isRecord(root)) return {}
+  if (isRecord(root.entries)) return root.entries
+  const legacy = text(root.path_index)
+  if (legacy === undefined) return {}
+  // Parsed once per state of the root (an Automerge document is immutable: a change makes a new object).
+  let paths = legacyPaths.get(root)
+  if (!paths) {
+    try {
+      const parsed = JSON.parse(legacy) as unknown
+      paths = isRecord(parsed) && isRecord(parsed.paths) ? parsed.paths : {}
+    } catch {
+      paths = {}
+    }
+    legacyPaths.set(root, paths)
+  }
+  return paths
+}
+const legacyPaths = new WeakMap<object, Record<string, unknown>>()
+/** Every valid entry, per state of the root (listings and repairs read it often). */
+const allEntriesOf = new WeakMap<object, IndexEntry[]>()
+
+const newEntry = (docId: string, type: NodeType, created: number, modified: number): PathEntry => ({
+  doc_id: scalar(docId),
+  node_type: scalar(type) as NodeType,
+  created,
+  modified,
+})
+
+/**
+ * Makes the root's `entries` map exist before a write: a root in the older layout gets the entries of
+ * its JSON index (the JSON string is left for old readers); a typeless root becomes a PathIndex.
+ */
+function ensureEntries(d: RootDoc, now: number): Record<string, PathEntry> {
+  if (isRecord(d.entries)) return d.entries
+  const legacy = rawEntries(d)
+  d.entries = {}
+  for (const [path, raw] of Object.entries(legacy)) {
+    const e = readEntry(path, raw)
+    if (e) d.entries[path] = newEntry(e.docId, e.type, e.created, e.modified)
+  }
+  const doc = d as unknown as Record<string, unknown>
+  if (doc.type === undefined) doc.type = scalar('path_index')
+  if (doc.version === undefined) doc.version = 2
+  d.last_updated = now
+  return d.entries
+}
 
 export class DocTree {
   readonly #repo: Repo
-  readonly #root: DocHandle<DirectoryDoc>
+  readonly #root: DocHandle<RootDoc>
   readonly #log: Logger
   readonly #now: () => number
   readonly #findTimeoutMs: number
 
-  constructor(repo: Repo, root: DocHandle<DirectoryDoc>, options: DocTreeOptions = {}) {
+  constructor(repo: Repo, root: DocHandle<RootDoc>, options: DocTreeOptions = {}) {
     this.#repo = repo
     this.#root = root
     this.#log = options.logger ?? noopLogger
@@ -124,99 +227,212 @@ export class DocTree {
     return this.#root.url
   }
 
+  /** The PathIndex entry at `path` (the root has none), or undefined. */
+  entry(path: string): IndexEntry | undefined {
+    const key = normalizeDocPath(path)
+    return key === '/' ? undefined : readEntry(key, rawEntries(this.#root.doc())[key])
+  }
+
   /** The url of the document or directory at `path`, or undefined when nothing is there. */
   async resolve(path: string): Promise<AutomergeUrl | undefined> {
     const segments = parseDocPath(path)
     if (segments.length === 0) return this.#root.url
-    const parent = await this.#findDir(segments.slice(0, -1), path)
-    return parent?.doc().children[segments[segments.length - 1]!]?.pointer
+    const entry = this.#lookup(segments, path)
+    return entry && urlOf(entry.docId)
   }
 
-  /** The content of the document at `path` (an immutable Automerge snapshot), or undefined. */
+  /** Tonk's exists(): whether the index has `path` ("/" always exists). */
+  async exists(path: string): Promise<boolean> {
+    return (await this.resolve(path)) !== undefined
+  }
+
+  /**
+   * The content of the document at `path` as plain data, or undefined. As in Tonk, a primitive stored
+   * as {value: X} is unwrapped; a file's raw bytes are not part of it (see readFile).
+   */
   async readDoc<T = DocContent>(path: string): Promise<T | undefined> {
-    const entry = await this.#entryAt(parseDocPath(path), path)
+    const file = await this.readFile<T>(path)
+    return file?.content
+  }
+
+  /** Tonk's readFile(): the DocNode at `path` (content as readDoc gives it, bytes if any), or undefined. */
+  async readFile<T = unknown>(path: string): Promise<VfsDocument<T> | undefined> {
+    const segments = parseDocPath(path)
+    if (segments.length === 0) throw new DocPathError('NOT_A_DOCUMENT', path, 'is the root directory')
+    const entry = this.#lookup(segments, path)
     if (!entry) return undefined
-    if (entry.type !== 'doc') throw new DocPathError('NOT_A_DOCUMENT', path, 'is a directory')
-    return (await this.#find<T>(entry.pointer, path)).doc()
+    if (entry.type !== 'document') throw new DocPathError('NOT_A_DOCUMENT', path, 'is a directory')
+    const doc = (await this.#find<DocNode>(urlOf(entry.docId), path)).doc() as unknown as Record<string, unknown>
+    const timestamps = isRecord(doc.timestamps) ? doc.timestamps : {}
+    const file: VfsDocument<T> = {
+      type: 'document',
+      name: text(doc.name) ?? baseName(entry.path),
+      timestamps: { created: millis(timestamps.created), modified: millis(timestamps.modified) },
+      content: contentOf(doc.content) as T,
+    }
+    if (doc.bytes instanceof Uint8Array) file.bytes = doc.bytes
+    return file
   }
 
   /** Creates the document at `path` (and missing parent directories) or replaces its content. */
   async writeDoc<T extends object = DocContent>(path: string, value: T): Promise<AutomergeUrl> {
     if (!isPlainObject(value)) throw new TypeError('document content must be a plain object')
-    const segments = this.#fileSegments(path)
-    const name = segments[segments.length - 1]!
-    const parent = await this.#ensureDir(segments.slice(0, -1), path)
-    const existing = parent.doc().children[name]
-    if (existing) return this.#replaceExisting(parent, name, existing, value as DocContent, path)
-
-    // Flush the new document before linking it (see the header).
-    const created = this.#repo.create<DocContent>(structuredClone(value) as DocContent)
-    await this.#repo.flush([created.documentId])
-    const winner = this.#link(parent, name, 'doc', created.url)
-    if (winner.pointer === created.url) return created.url
-    // Someone linked the name while we flushed: write into theirs, drop ours.
-    this.#repo.delete(created.documentId)
-    return this.#replaceExisting(parent, name, winner, value as DocContent, path)
+    return this.#write(path, value, undefined)
   }
 
-  /** Applies `fn` to the document at `path` in one Automerge change. Throws NOT_FOUND when absent. */
+  /**
+   * Tonk's setFile / createFile(WithBytes): creates the file at `path` (and missing parent directories)
+   * or replaces its content. `content` is any JSON value (a primitive is stored as {value: X}, as Tonk
+   * does); `bytes`, when given, become the file's raw bytes (content then usually {mime}); without them
+   * a file's existing bytes are kept, as Tonk's set does.
+   */
+  async writeFile(path: string, content: unknown, bytes?: Uint8Array): Promise<AutomergeUrl> {
+    if (bytes !== undefined && !(bytes instanceof Uint8Array)) throw new TypeError('bytes must be a Uint8Array')
+    return this.#write(path, wrapContent(content), bytes)
+  }
+
+  async #write(path: string, value: object, bytes: Uint8Array | undefined): Promise<AutomergeUrl> {
+    const segments = this.#fileSegments(path)
+    const key = joinPath(segments)
+    await this.#ensureDir(segments.slice(0, -1), path)
+    const existing = this.#entryAt(key)
+    if (existing) return this.#replaceExisting(existing, value, bytes, path)
+
+    // Flush the new document before linking it (see the header).
+    const now = this.#now()
+    // One change, as Tonk's init_as_document makes (no empty first change in the history).
+    const node: Record<string, unknown> = {
+      type: scalar('document'),
+      name: scalar(segments[segments.length - 1]!),
+      timestamps: { created: now, modified: now },
+      content: structuredClone(value),
+    }
+    if (bytes) node.bytes = bytes
+    const created = this.#repo.create<DocNode>(node as unknown as DocNode)
+    await this.#repo.flush([created.documentId])
+    const winner = this.#link(key, 'document', created.documentId)
+    if (winner.docId === created.documentId) {
+      await this.#repairPath(key)
+      return created.url
+    }
+    // Someone linked the path while we flushed: write into theirs, drop ours.
+    this.#repo.delete(created.documentId)
+    return this.#replaceExisting(winner, value, bytes, path)
+  }
+
+  /** Applies `fn` to the content of the document at `path` in one Automerge change. Throws NOT_FOUND when absent. */
   async changeDoc<T = DocContent>(path: string, fn: (doc: T) => void): Promise<AutomergeUrl> {
     const segments = this.#fileSegments(path)
-    const parent = await this.#findDir(segments.slice(0, -1), path)
-    const name = segments[segments.length - 1]!
-    const entry = parent?.doc().children[name]
-    if (!parent || !entry) throw new DocPathError('NOT_FOUND', path, 'no document')
-    if (entry.type !== 'doc') throw new DocPathError('NOT_A_DOCUMENT', path, 'is a directory')
-    const handle = await this.#find<T>(entry.pointer, path)
-    handle.change((doc) => fn(doc as T))
-    this.#touch(parent, name, entry.pointer)
-    return entry.pointer
+    const entry = this.#lookup(segments, path)
+    if (!entry) throw new DocPathError('NOT_FOUND', path, 'no document')
+    if (entry.type !== 'document') throw new DocPathError('NOT_A_DOCUMENT', path, 'is a directory')
+    const handle = await this.#find<DocNode>(urlOf(entry.docId), path)
+    const now = this.#now()
+    handle.change((d) => {
+      const doc = d as unknown as Record<string, unknown>
+      // Content kept as a JSON string (older Tonk) becomes native maps first, as Tonk's own writes do.
+      if (!isRecord(doc.content)) {
+        const current = contentOf(doc.content)
+        doc.content = isRecord(current) ? current : {}
+      }
+      fn(doc.content as T)
+      touchNode(doc, now)
+    })
+    this.#touch(entry)
+    return urlOf(entry.docId)
   }
 
   /** The entries of the directory at `path`, sorted by name. */
   async ls(path: string): Promise<DirListing[]> {
-    const dir = await this.#findDir(parseDocPath(path), path)
-    if (!dir) throw new DocPathError('NOT_FOUND', path, 'no directory')
-    return Object.entries(dir.doc().children)
-      .map(([name, e]) => ({ name, type: e.type, url: e.pointer, timestamps: { ...e.timestamps } }))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    const segments = parseDocPath(path)
+    if (segments.length > 0) {
+      const entry = this.#lookup(segments, path)
+      if (!entry) throw new DocPathError('NOT_FOUND', path, 'no directory')
+      if (entry.type !== 'directory') throw new DocPathError('NOT_A_DIRECTORY', path, 'is a document')
+    }
+    return this.#childrenOf(joinPath(segments))
+      .map((e) => ({ name: baseName(e.path), type: listingType(e.type), url: urlOf(e.docId), timestamps: { created: e.created, modified: e.modified } }))
+      .sort((a, b) => compareNames(a.name, b.name))
   }
 
   /** Creates the directory at `path` and its parents; returns its url (existing directories are kept). */
   async mkDir(path: string): Promise<AutomergeUrl> {
-    return (await this.#ensureDir(parseDocPath(path), path)).url
+    const segments = parseDocPath(path)
+    const docId = await this.#ensureDir(segments, path)
+    if (segments.length > 0) await this.#repairPath(joinPath(segments))
+    return urlOf(docId)
   }
 
   /**
-   * Removes the entry at `path` from its directory; returns whether there was one. The documents it
-   * pointed at stay in storage (other peers or old links may still use them).
+   * Removes the entry at `path` and, for a directory, every entry below it (Tonk's remove_document
+   * leaves those in the index, unreachable; we do not); returns whether there was one. The documents
+   * stay in storage (other peers or old links may still use them).
    */
   async rm(path: string): Promise<boolean> {
-    const segments = this.#fileSegments(path)
-    const parent = await this.#findDir(segments.slice(0, -1), path)
-    const name = segments[segments.length - 1]!
-    if (!parent?.doc().children[name]) return false
+    const key = joinPath(this.#fileSegments(path))
+    if (!this.#entryAt(key)) return false
     const now = this.#now()
-    parent.change((d) => {
-      delete d.children[name]
-      d.timestamps.modified = now
+    const below = key + '/'
+    this.#root.change((d) => {
+      const entries = ensureEntries(d, now)
+      delete entries[key]
+      for (const other of Object.keys(entries)) if (other.startsWith(below)) delete entries[other]
+      d.last_updated = now
     })
+    await this.#repairPath(key)
     return true
   }
 
   /**
+   * Tonk's rename (move_document): moves the entry at `from` (and everything below it) to `to`, keeping
+   * documents and created times; parents of `to` are created. Throws NOT_FOUND, or INVALID_PATH when
+   * `to` exists or lies inside `from`.
+   */
+  async rename(from: string, to: string): Promise<AutomergeUrl> {
+    const source = joinPath(this.#fileSegments(from))
+    const targetSegments = this.#fileSegments(to)
+    const target = joinPath(targetSegments)
+    const entry = this.#lookup(parseDocPath(source), from)
+    if (!entry) throw new DocPathError('NOT_FOUND', from, 'nothing to rename')
+    if (target === source || target.startsWith(source + '/')) throw new DocPathError('INVALID_PATH', to, `cannot move ${source} into itself`)
+    await this.#ensureDir(targetSegments.slice(0, -1), to)
+    if (this.#entryAt(target)) throw new DocPathError('INVALID_PATH', to, 'already exists')
+    const now = this.#now()
+    this.#root.change((d) => {
+      const entries = ensureEntries(d, now)
+      for (const path of Object.keys(entries)) {
+        if (path !== source && !path.startsWith(source + '/')) continue
+        const e = readEntry(path, entries[path])
+        delete entries[path]
+        if (e) entries[target + path.slice(source.length)] = newEntry(e.docId, e.type, e.created, now)
+      }
+      d.last_updated = now
+    })
+    if (baseName(source) !== baseName(target)) {
+      const handle = await this.#find<DocNode>(urlOf(entry.docId), to)
+      handle.change((d) => {
+        const doc = d as unknown as Record<string, unknown>
+        doc.name = scalar(baseName(target))
+        touchNode(doc, now)
+      })
+    }
+    await this.#repairChildren(parentOf(source))
+    await this.#repairPath(target)
+    return urlOf(entry.docId)
+  }
+
+  /**
    * Calls `cb` with the document's content now and on every change, with undefined while nothing is
-   * at `path`; follows the path as directories along it change (created later, replaced, removed).
+   * at `path`; follows the path as the index changes (created later, replaced, removed, renamed).
    * Returns an unsubscribe function.
    */
   listen<T = DocContent>(path: string, cb: (value: T | undefined, url: AutomergeUrl | undefined) => void): () => void {
-    const segments = this.#fileSegments(path)
-    const dirSubscriptions = new Map<AutomergeUrl, () => void>()
-    let target: { url: AutomergeUrl; off: () => void } | undefined
+    const key = joinPath(this.#fileSegments(path))
+    let target: { docId: string; off: () => void } | undefined
     let closed = false
     let running = false
     let again = false
-    let retryTimer: NodeJS.Timeout | undefined
+    let retryTimer: ReturnType<typeof setTimeout> | undefined
     let retryDelay = 500
     let lastUrl: AutomergeUrl | undefined | null = null // null: nothing reported yet
 
@@ -229,10 +445,7 @@ export class DocTree {
         this.#log.warn(`docs: listener for ${path} threw: ${String(error)}`)
       }
     }
-    const subscribe = <D>(handle: DocHandle<D>, fn: (payload: DocHandleChangePayload<D>) => void) => {
-      handle.on('change', fn)
-      return () => void handle.off('change', fn)
-    }
+    const contentOfDoc = (doc: unknown) => contentOf(isRecord(doc) ? doc.content : undefined) as T
 
     const refresh = async (): Promise<void> => {
       if (closed) return
@@ -252,45 +465,20 @@ export class DocTree {
     }
 
     const resolveOnce = async () => {
-      const needed = new Set<AutomergeUrl>()
-      let entry: DirEntry | undefined
       let unavailable = false
-      try {
-        let dir = this.#root
-        needed.add(dir.url)
-        watchDir(dir)
-        for (const [i, segment] of segments.entries()) {
-          entry = dir.doc().children[segment]
-          if (i === segments.length - 1 || !entry) break
-          if (entry.type !== 'dir') {
-            entry = undefined
-            break
-          }
-          dir = await this.#find<DirectoryDoc>(entry.pointer, path)
-          needed.add(dir.url)
-          watchDir(dir)
-        }
-      } catch (error) {
-        unavailable = true
-        entry = undefined
-        this.#log.debug(`docs: listen ${path}: ${String(error)}`)
-      }
-      for (const [url, off] of dirSubscriptions) {
-        if (!needed.has(url)) {
-          off()
-          dirSubscriptions.delete(url)
-        }
-      }
-      const url = entry?.type === 'doc' ? entry.pointer : undefined
-      if (url !== target?.url) {
+      const entry = readEntry(key, rawEntries(this.#root.doc())[key])
+      const docId = entry?.type === 'document' && !this.#underDocument(key) ? entry.docId : undefined
+      if (docId !== target?.docId) {
         target?.off()
         target = undefined
-        if (url) {
+        if (docId) {
           try {
-            const handle = await this.#find<T>(url, path)
+            const handle = await this.#find<DocNode>(urlOf(docId), path)
             if (closed) return
-            target = { url, off: subscribe(handle, ({ doc }) => report(doc as T, url)) }
-            report(handle.doc(), url)
+            const onChange = ({ doc }: DocHandleChangePayload<DocNode>) => report(contentOfDoc(doc), urlOf(docId))
+            handle.on('change', onChange)
+            target = { docId, off: () => void handle.off('change', onChange) }
+            report(contentOfDoc(handle.doc()), urlOf(docId))
           } catch (error) {
             unavailable = true
             this.#log.debug(`docs: listen ${path}: ${String(error)}`)
@@ -298,27 +486,24 @@ export class DocTree {
         }
       }
       if (!target && lastUrl !== undefined) report(undefined, undefined)
-      // A document or directory that peers have not sent yet: look again later.
+      // A document that peers have not sent yet: look again later.
       if (unavailable && !closed && !retryTimer) {
         retryTimer = setTimeout(() => {
           retryTimer = undefined
           void refresh()
         }, retryDelay)
-        retryTimer.unref?.()
+        ;(retryTimer as { unref?: () => void }).unref?.()
         retryDelay = Math.min(retryDelay * 2, 30_000)
       } else if (!unavailable) retryDelay = 500
     }
 
-    const watchDir = (dir: DocHandle<DirectoryDoc>) => {
-      if (!dirSubscriptions.has(dir.url)) dirSubscriptions.set(dir.url, subscribe(dir, () => void refresh()))
-    }
-
+    const onRoot = () => void refresh()
+    this.#root.on('change', onRoot)
     void refresh()
     return () => {
       closed = true
       if (retryTimer) clearTimeout(retryTimer)
-      for (const off of dirSubscriptions.values()) off()
-      dirSubscriptions.clear()
+      this.#root.off('change', onRoot)
       target?.off()
       target = undefined
     }
@@ -332,32 +517,14 @@ export class DocTree {
     await flushReady(this.#repo)
   }
 
-  /** Every path below the root (directories before their contents), depth first, sorted by name. */
+  /**
+   * Every path of the index (directories before their contents, by name). Entries whose parent is
+   * missing (a peer removed a folder while another wrote into it) are listed too: they are in the index.
+   */
   async walk(): Promise<WalkEntry[]> {
-    const out: WalkEntry[] = []
-    const visited = new Set<AutomergeUrl>([this.#root.url])
-    const visit = async (dir: DocHandle<DirectoryDoc>, prefix: string[]) => {
-      const names = Object.keys(dir.doc().children).sort()
-      for (const name of names) {
-        const entry = dir.doc().children[name]
-        if (!entry) continue
-        const segments = [...prefix, name]
-        out.push({ path: joinPath(segments), type: entry.type, url: entry.pointer, timestamps: { ...entry.timestamps } })
-        if (entry.type !== 'dir') continue
-        if (visited.has(entry.pointer)) {
-          this.#log.warn(`docs: walk: ${joinPath(segments)} points back at a directory already visited`)
-          continue
-        }
-        visited.add(entry.pointer)
-        try {
-          await visit(await this.#find<DirectoryDoc>(entry.pointer, joinPath(segments)), segments)
-        } catch (error) {
-          this.#log.warn(`docs: walk: skipping ${joinPath(segments)}: ${String(error)}`)
-        }
-      }
-    }
-    await visit(this.#root, [])
-    return out
+    return this.#allEntries()
+      .sort((a, b) => comparePaths(a.path, b.path))
+      .map((e) => ({ path: e.path, type: listingType(e.type), url: urlOf(e.docId), timestamps: { created: e.created, modified: e.modified } }))
   }
 
   // -- internals ----------------------------------------------------------------------------------
@@ -377,85 +544,258 @@ export class DocTree {
     }
   }
 
-  /** The directory handle at `segments`, undefined when some part is missing. */
-  async #findDir(segments: string[], path: string): Promise<DocHandle<DirectoryDoc> | undefined> {
-    let dir = this.#root
-    for (const segment of segments) {
-      const entry = dir.doc().children[segment]
-      if (!entry) return undefined
-      if (entry.type !== 'dir') throw new DocPathError('NOT_A_DIRECTORY', path, `"${segment}" is a document`)
-      dir = await this.#find<DirectoryDoc>(entry.pointer, path)
+  #entryAt(key: string): IndexEntry | undefined {
+    return readEntry(key, rawEntries(this.#root.doc())[key])
+  }
+
+  /** Valid entries of the index (keys DocTree could not address are skipped). */
+  #allEntries(): IndexEntry[] {
+    const root = this.#root.doc()
+    const cached = isRecord(root) ? allEntriesOf.get(root) : undefined
+    if (cached) return [...cached]
+    const out: IndexEntry[] = []
+    for (const [path, raw] of Object.entries(rawEntries(root))) {
+      const entry = readEntry(path, raw)
+      if (entry && validKey(path)) out.push(entry)
+      else this.#log.debug(`docs: index entry ${JSON.stringify(path)} skipped`)
     }
-    return dir
+    if (isRecord(root)) allEntriesOf.set(root, out)
+    return [...out]
   }
 
-  async #entryAt(segments: string[], path: string): Promise<DirEntry | undefined> {
-    if (segments.length === 0) throw new DocPathError('NOT_A_DOCUMENT', path, 'is the root directory')
-    const parent = await this.#findDir(segments.slice(0, -1), path)
-    return parent?.doc().children[segments[segments.length - 1]!]
+  #childrenOf(dir: string): IndexEntry[] {
+    const prefix = dir === '/' ? '/' : dir + '/'
+    return this.#allEntries().filter((e) => e.path.startsWith(prefix) && e.path.length > prefix.length && !e.path.slice(prefix.length).includes('/'))
   }
 
-  async #ensureDir(segments: string[], path: string): Promise<DocHandle<DirectoryDoc>> {
-    let dir = this.#root
-    for (const segment of segments) {
-      let entry = dir.doc().children[segment]
+  /** Whether a folder above `key` is a document in the index. */
+  #underDocument(key: string): boolean {
+    for (let dir = parentOf(key); dir !== '/'; dir = parentOf(dir)) if (this.#entryAt(dir)?.type === 'document') return true
+    return false
+  }
+
+  /** The entry at `segments`; NOT_A_DIRECTORY when a folder on the way is a document. */
+  #lookup(segments: string[], path: string): IndexEntry | undefined {
+    for (let i = 1; i < segments.length; i++) {
+      if (this.#entryAt(joinPath(segments.slice(0, i)))?.type === 'document') {
+        throw new DocPathError('NOT_A_DIRECTORY', path, `"${segments[i - 1]}" is a document`)
+      }
+    }
+    return this.#entryAt(joinPath(segments))
+  }
+
+  /** Makes every directory of `segments` exist; returns the last one's document id (the root's for []). */
+  async #ensureDir(segments: string[], path: string): Promise<string> {
+    let docId: string = this.#root.documentId
+    for (let i = 1; i <= segments.length; i++) {
+      const key = joinPath(segments.slice(0, i))
+      let entry = this.#entryAt(key)
       if (!entry) {
         const now = this.#now()
-        const created = this.#repo.create<DirectoryDoc>({
-          type: 'dir',
-          name: segment,
+        const created = this.#repo.create<DirNode>({
+          type: scalar('directory') as 'directory',
+          name: scalar(segments[i - 1]!),
           timestamps: { created: now, modified: now },
-          children: {},
+          children: [],
         })
         await this.#repo.flush([created.documentId])
-        entry = this.#link(dir, segment, 'dir', created.url)
-        if (entry.pointer !== created.url) this.#repo.delete(created.documentId)
+        entry = this.#link(key, 'directory', created.documentId)
+        if (entry.docId !== created.documentId) this.#repo.delete(created.documentId)
       }
-      if (entry.type !== 'dir') throw new DocPathError('NOT_A_DIRECTORY', path, `"${segment}" is a document`)
-      dir = await this.#find<DirectoryDoc>(entry.pointer, path)
+      if (entry.type !== 'directory') throw new DocPathError('NOT_A_DIRECTORY', path, `"${segments[i - 1]}" is a document`)
+      docId = entry.docId
     }
-    return dir
+    return docId
   }
 
-  /** Adds `name` → `url` unless the name exists by now; returns the entry that is there afterwards. */
-  #link(dir: DocHandle<DirectoryDoc>, name: string, type: DirEntry['type'], url: AutomergeUrl): DirEntry {
+  /**
+   * Adds `key` → `docId` to the index unless the path exists by now (Tonk's set_path_entry); returns the
+   * entry that is there afterwards. The callers then add the RefNodes (Tonk's add_to_parent) by #repairPath.
+   */
+  #link(key: string, type: NodeType, docId: string): IndexEntry {
     const now = this.#now()
-    dir.change((d) => {
-      if (d.children[name]) return
-      d.children[name] = { type, pointer: url, timestamps: { created: now, modified: now } }
-      d.timestamps.modified = now
+    this.#root.change((d) => {
+      const entries = ensureEntries(d, now)
+      if (entries[key]) return
+      entries[key] = newEntry(docId, type, now, now)
+      d.last_updated = now
     })
-    return dir.doc().children[name]!
+    return this.#entryAt(key)!
   }
 
-  async #replaceExisting(
-    parent: DocHandle<DirectoryDoc>,
-    name: string,
-    entry: DirEntry,
-    value: DocContent,
-    path: string,
-  ): Promise<AutomergeUrl> {
-    if (entry.type !== 'doc') throw new DocPathError('NOT_A_DOCUMENT', path, 'is a directory')
-    const handle = await this.#find<DocContent>(entry.pointer, path)
-    handle.change((doc) => replaceContent(doc, structuredClone(value)))
-    this.#touch(parent, name, entry.pointer)
-    return entry.pointer
-  }
-
-  /** Bumps an entry's modified time (coarsely), if it still points at `url`. */
-  #touch(parent: DocHandle<DirectoryDoc>, name: string, url: AutomergeUrl): void {
+  async #replaceExisting(entry: IndexEntry, value: object, bytes: Uint8Array | undefined, path: string): Promise<AutomergeUrl> {
+    if (entry.type !== 'document') throw new DocPathError('NOT_A_DOCUMENT', path, 'is a directory')
+    const handle = await this.#find<DocNode>(urlOf(entry.docId), path)
     const now = this.#now()
-    const entry = parent.doc().children[name]
-    if (!entry || entry.pointer !== url || now - entry.timestamps.modified < MODIFIED_RESOLUTION_MS) return
-    parent.change((d) => {
-      const e = d.children[name]
-      if (e && e.pointer === url) e.timestamps.modified = now
+    handle.change((d) => {
+      const doc = d as unknown as Record<string, unknown>
+      // Key by key, so unchanged parts keep their history; `bytes` (a raw file) is kept, as Tonk's set does.
+      if (isRecord(doc.content) && isPlainObject(value)) replaceContent(doc.content as DocContent, structuredClone(value))
+      else doc.content = structuredClone(value)
+      if (bytes) doc.bytes = bytes
+      touchNode(doc, now)
+    })
+    this.#touch(entry)
+    await this.#repairPath(entry.path)
+    return urlOf(entry.docId)
+  }
+
+  /** Bumps an entry's modified time (coarsely, as Tonk's update_path_modified does on every write). */
+  #touch(entry: IndexEntry): void {
+    const now = this.#now()
+    if (now - entry.modified < MODIFIED_RESOLUTION_MS) return
+    this.#root.change((d) => {
+      const entries = ensureEntries(d, now)
+      const current = readEntry(entry.path, entries[entry.path])
+      if (current?.docId !== entry.docId) return
+      entries[entry.path]!.modified = now
+      d.last_updated = now
+    })
+  }
+
+  /**
+   * Repair on write, along a path: the conflicts of its entry and of every folder above it are
+   * collapsed, and every folder from the root down to its parent whose RefNode for the path is missing,
+   * doubled or wrong gets its whole children list matched to the index.
+   */
+  async #repairPath(key: string): Promise<void> {
+    const segments = key.split('/').slice(1)
+    for (let i = 1; i <= segments.length; i++) {
+      const entry = this.#entryAt(joinPath(segments.slice(0, i)))
+      if (entry) this.#collapse(entry)
+    }
+    for (let i = 0; i < segments.length; i++) {
+      const dir = joinPath(segments.slice(0, i))
+      await this.#repairChildren(dir, this.#entryAt(joinPath(segments.slice(0, i + 1))))
+    }
+  }
+
+  /** Repair: concurrent entries for one path that name different documents are replaced by a copy of the one every reader shows. */
+  #collapse(entry: IndexEntry): void {
+    const root = this.#root.doc()
+    if (!isRecord(root?.entries)) return
+    const conflicts = Automerge.getConflicts(root.entries, entry.path)
+    // Values that agree (two peers collapsed the same conflict at once) are left: rewriting them
+    // again would only make a new conflict of the same kind on the next concurrent write.
+    const disagree = Object.values(conflicts ?? {}).some((v) => readEntry(entry.path, v)?.docId !== entry.docId || readEntry(entry.path, v)?.type !== entry.type)
+    if (!disagree) return
+    this.#log.debug(`docs: ${entry.path} was created concurrently; keeping ${entry.docId}`)
+    this.#root.change((d) => {
+      d.entries[entry.path] = newEntry(entry.docId, entry.type, entry.created, entry.modified)
+    })
+  }
+
+  /**
+   * Repair: makes a directory's DirNode children list match the index: one RefNode per child name,
+   * pointing at the indexed document; names the index lacks are removed.
+   */
+  async #repairChildren(dir: string, expected?: IndexEntry): Promise<void> {
+    let handle: DocHandle<{ children?: RefNode[] }>
+    if (dir === '/') handle = this.#root as unknown as DocHandle<{ children?: RefNode[] }>
+    else {
+      const entry = this.#entryAt(dir)
+      if (entry?.type !== 'directory') return
+      try {
+        handle = await this.#find(urlOf(entry.docId), dir)
+      } catch (error) {
+        this.#log.debug(`docs: ${dir}: children list not updated: ${String(error)}`)
+        return
+      }
+    }
+    // The common case, a write through a consistent path: this folder's RefNode for it is right.
+    if (expected && refIsRight(handle.doc()?.children, expected)) return
+    const wanted = new Map(this.#childrenOf(dir).map((e) => [baseName(e.path), e]))
+    const plan = planChildren(handle.doc()?.children, wanted)
+    if (!plan) return
+    const now = this.#now()
+    handle.change((d) => {
+      const doc = d as unknown as Record<string, unknown>
+      if (!Array.isArray(doc.children)) doc.children = []
+      const children = doc.children as RefNode[]
+      for (const i of plan.remove) children.splice(i, 1)
+      for (const [i, e] of plan.update) {
+        children[i]!.pointer = scalar(e.docId)
+        children[i]!.type = scalar(e.type) as NodeType
+      }
+      for (const e of plan.add) {
+        children.push({ name: scalar(baseName(e.path)), pointer: scalar(e.docId), type: scalar(e.type) as NodeType, timestamps: { created: e.created, modified: e.modified } })
+      }
+      touchNode(doc, now)
     })
   }
 }
 
-/** For tests and tools: every value of a directory entry written concurrently (winner included), [] if none. */
-export function entryConflicts(dir: DirectoryDoc, name: string): DirEntry[] {
-  const conflicts = Automerge.getConflicts(dir.children, name)
-  return conflicts ? (Object.values(conflicts) as unknown as DirEntry[]) : []
+/** Whether a children list has exactly one RefNode for `entry`'s name, pointing at its document. */
+function refIsRight(children: unknown, entry: IndexEntry): boolean {
+  if (!Array.isArray(children)) return false
+  const name = baseName(entry.path)
+  let found = 0
+  for (const child of children) {
+    if (!isRecord(child) || text(child.name) !== name) continue
+    if (++found > 1 || text(child.pointer) !== entry.docId || text(child.type) !== entry.type) return false
+  }
+  return found === 1
+}
+
+/** What to change in a children list to match the index (undefined: nothing). Removals are descending. */
+function planChildren(children: unknown, wanted: Map<string, IndexEntry>) {
+  const list = Array.isArray(children) ? children : []
+  const kept = new Map<string, number>()
+  const remove: number[] = []
+  const update: Array<[number, IndexEntry]> = []
+  // The RefNode to keep for a name: the first that points at the indexed document, else the first.
+  list.forEach((child, i) => {
+    const name = isRecord(child) ? text(child.name) : undefined
+    const entry = name === undefined ? undefined : wanted.get(name)
+    if (!entry || name === undefined) return void remove.push(i)
+    const previous = kept.get(name)
+    const pointsRight = text((child as Record<string, unknown>).pointer) === entry.docId
+    if (previous === undefined) kept.set(name, i)
+    else if (pointsRight && text((list[previous] as Record<string, unknown>).pointer) !== entry.docId) {
+      remove.push(previous)
+      kept.set(name, i)
+    } else remove.push(i)
+  })
+  for (const [name, i] of kept) {
+    const child = list[i] as Record<string, unknown>
+    const entry = wanted.get(name)!
+    if (text(child.pointer) !== entry.docId || text(child.type) !== entry.type) update.push([i, entry])
+  }
+  const add = [...wanted].filter(([name]) => !kept.has(name)).map(([, e]) => e)
+  if (remove.length === 0 && update.length === 0 && add.length === 0) return undefined
+  remove.sort((a, b) => b - a)
+  // Indices of updates are taken before removals shift them: apply updates by index after removal.
+  const shifted = update.map(([i, e]): [number, IndexEntry] => [i - remove.filter((r) => r < i).length, e])
+  return { remove, update: shifted, add }
+}
+
+/** Content as Tonk stores it: objects and arrays as they are, anything else as {value: X}. */
+function wrapContent(content: unknown): object {
+  if (content === undefined) return { value: null }
+  return typeof content === 'object' && content !== null && !(content instanceof Uint8Array) ? content : { value: content }
+}
+
+/** A DocNode's or DirNode's modified time, coarsely (see MODIFIED_RESOLUTION_MS). */
+function touchNode(doc: Record<string, unknown>, now: number): void {
+  // As Tonk's update_modified_timestamp: only where there are timestamps (the root has none).
+  if (!isRecord(doc.timestamps)) return
+  if (now - millis(doc.timestamps.modified) >= MODIFIED_RESOLUTION_MS) doc.timestamps.modified = now
+}
+
+/** An index key DocTree can address (Tonk may hold others; they are skipped, not refused). */
+function validKey(path: string): boolean {
+  try {
+    return path !== '/' && normalizeDocPath(path) === path
+  } catch {
+    return false
+  }
+}
+
+/** For tests and tools: every value of a PathIndex entry written concurrently (the winner included), [] if none. */
+export function entryConflicts(root: RootDoc, path: string): PathEntry[] {
+  if (!isRecord(root.entries)) return []
+  // getConflicts says nothing about a key with a single value: that value is the only one.
+  const conflicts = Automerge.getConflicts(root.entries, path)
+  if (conflicts) return Object.values(conflicts).map((v) => toPlain(v)) as PathEntry[]
+  return path in root.entries ? [toPlain(root.entries[path]) as PathEntry] : []
 }

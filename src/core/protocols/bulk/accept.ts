@@ -4,6 +4,7 @@
 // refused; without the rule a peer could fill our storage with valid documents nobody can reach.
 // Pure parts and small bookkeeping; bulk.ts does the applying.
 import type { DocumentId } from '@automerge/automerge-repo/slim'
+import { text } from '../../../shared/vfs/values'
 
 export type BulkRejectCode = 'E_BULK_MALFORMED' | 'E_BULK_UNREACHABLE' | 'E_BULK_QUOTA' | 'E_BULK_UNMERGEABLE'
 
@@ -15,23 +16,39 @@ const WHY: Record<BulkRejectCode, string> = {
 }
 
 const URL_PREFIX = 'automerge:'
+const BASE58 = /^[1-9A-HJ-NP-Za-km-z]+$/
+
+/** A pointer as a document id: Tonk's bare id or an automerge URL; a scalar (Rust) string or a JS one. */
+function pointerId(value: unknown): DocumentId | undefined {
+  const pointer = text(value)
+  if (pointer === undefined) return undefined
+  if (!pointer.startsWith(URL_PREFIX)) return BASE58.test(pointer) ? (pointer as DocumentId) : undefined
+  const hash = pointer.indexOf('#')
+  return pointer.slice(URL_PREFIX.length, hash < 0 ? undefined : hash) as DocumentId
+}
 
 /**
- * The document ids a directory document points at, or undefined when `doc` is not a directory
- * (directory.ts). Ids are not validated (a base58check per entry would cost more than the rest): they
- * are only compared with ids that were.
+ * The document ids a directory document points at, or undefined when `doc` is not a directory. In the
+ * VFS (src/shared/vfs/shapes.ts) that is the root's PathIndex (every entry's doc_id: the index is flat,
+ * so the root reaches every path) and a DirNode's children. Ids are not validated (a base58check per
+ * entry would cost more than the rest): they are only compared with ids that were.
  */
 export function dirChildIds(doc: unknown): DocumentId[] | undefined {
-  if (typeof doc !== 'object' || doc === null || (doc as { type?: unknown }).type !== 'dir') return undefined
-  const children = (doc as { children?: unknown }).children
-  if (typeof children !== 'object' || children === null) return []
+  if (typeof doc !== 'object' || doc === null) return undefined
+  const type = text((doc as { type?: unknown }).type)
   const ids: DocumentId[] = []
-  for (const entry of Object.values(children)) {
-    const pointer: unknown = typeof entry === 'object' && entry !== null ? (entry as { pointer?: unknown }).pointer : undefined
-    if (typeof pointer !== 'string' || !pointer.startsWith(URL_PREFIX)) continue
-    const hash = pointer.indexOf('#')
-    ids.push(pointer.slice(URL_PREFIX.length, hash < 0 ? undefined : hash) as DocumentId)
+  const add = (entries: unknown, key: 'doc_id' | 'pointer') => {
+    if (typeof entries !== 'object' || entries === null) return
+    for (const entry of Object.values(entries)) {
+      const id = typeof entry === 'object' && entry !== null ? pointerId((entry as Record<string, unknown>)[key]) : undefined
+      if (id) ids.push(id)
+    }
   }
+  if (type === 'path_index') {
+    add((doc as { entries?: unknown }).entries, 'doc_id')
+    add((doc as { children?: unknown }).children, 'pointer')
+  } else if (type === 'directory') add((doc as { children?: unknown }).children, 'pointer')
+  else return undefined
   return ids
 }
 
