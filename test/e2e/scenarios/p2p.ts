@@ -84,13 +84,14 @@ export default async function p2p(ctx: ScenarioContext): Promise<void> {
     await pickRow.waitFor({ timeout: 20_000 })
   }
   await page.keyboard.press('Enter')
-  const inspector = await webviewWith('.row[data-path=\'["text"]\']', 'the inspector showing /notes/hello')
+  const inspector = await webviewWith('.row[data-path=\'["content","text"]\']', 'the inspector showing /notes/hello')
   await inspector.locator('.value.string', { hasText: 'written by peer-b' }).waitFor({ timeout: 30_000 })
   await inspector.locator('table.peers td', { hasText: 'peer-b' }).first().waitFor({ timeout: 30_000 })
   await ctx.screenshot('inspector-synced-document')
 
-  // 4. An edit in the inspector reaches the CLI peer.
-  await inspector.locator('.row[data-path=\'["text"]\'] .value').click()
+  // 4. An edit in the inspector reaches the CLI peer. (The inspector shows the whole document: a
+  //    file of Tonk's VFS keeps its value under `content`, next to its name and timestamps.)
+  await inspector.locator('.row[data-path=\'["content","text"]\'] .value').click()
   const input = inspector.locator('input.edit')
   await input.fill('edited in the inspector')
   await input.press('Enter')
@@ -100,11 +101,11 @@ export default async function p2p(ctx: ScenarioContext): Promise<void> {
     return doc.text === 'edited in the inspector' ? doc : undefined
   })
   assert.equal(edited.count, 1)
-  await inspector.locator('td.message', { hasText: 'inspector: set text' }).first().waitFor({ timeout: 10_000 })
+  await inspector.locator('td.message', { hasText: 'inspector: set content.text' }).first().waitFor({ timeout: 10_000 })
   await ctx.screenshot('inspector-edit-reached-peer')
   // A change on peer-b appears live in the open inspector.
   await cli(['doc', 'put', '/notes/hello', JSON.stringify({ text: 'edited in the inspector', count: 2 }), '--data', peerData])
-  await inspector.locator('.row[data-path=\'["count"]\'] .value.number', { hasText: '2' }).waitFor({ timeout: 30_000 })
+  await inspector.locator('.row[data-path=\'["content","count"]\'] .value.number', { hasText: '2' }).waitFor({ timeout: 30_000 })
 
   // 5. The preview shows my-world and syncs both ways.
   await ctx.runCommand('Tonk: Preview Bundle App')
