@@ -69,8 +69,12 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
     const documentsModel = new DocumentsModel()
     const diagnostics = c.own(new ManifestDiagnostics(c))
 
-    c.own(vscode.window.registerTreeDataProvider('tonk.peers', c.own(new ModelTreeProvider(peersModel))))
-    c.own(vscode.window.registerTreeDataProvider('tonk.documents', c.own(new ModelTreeProvider(documentsModel))))
+    const peersTree = c.own(new ModelTreeProvider(peersModel, (rows) => log.debug(`peers view: redraw ${rows === 'all' ? 'all' : rows.join(', ')}`)))
+    const peersTreeView = c.own(vscode.window.createTreeView('tonk.peers', { treeDataProvider: peersTree }))
+    c.own(peersTree.watch(peersTreeView, 'tonk.peers'))
+    const documentsTree = c.own(new ModelTreeProvider(documentsModel, (rows) => log.debug(`documents view: redraw ${rows === 'all' ? 'all' : rows.join(', ')}`)))
+    const documentsTreeView = c.own(vscode.window.createTreeView('tonk.documents', { treeDataProvider: documentsTree }))
+    c.own(documentsTree.watch(documentsTreeView, 'tonk.documents'))
     c.own(
       sessions.onDidSnapshot((snap) => {
         peersModel.update(snap)

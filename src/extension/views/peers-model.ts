@@ -81,8 +81,8 @@ export class PeersModel extends SnapshotModel {
       connected ? undefined : (STATE_TEXT[p.state] ?? p.state),
       otherBuild,
       path,
-      rtt !== undefined && connected ? `${rtt} ms` : undefined,
-      connected ? `↓${formatBytes(p.bytesIn)} ↑${formatBytes(p.bytesOut)}` : undefined,
+      // RTT and bytes change all the time: they are in the tooltip (resolved when hovered), so the row
+      // is not redrawn under the mouse for them.
       !connected && p.lastError && p.state !== 'offline' && p.state !== 'disconnected' ? p.lastError : undefined,
     ]
       .filter(Boolean)
