@@ -71,7 +71,7 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
     c.own(vscode.window.registerTreeDataProvider('tonk.documents', c.own(new ModelTreeProvider(documentsModel))))
     c.own(
       sessions.onDidSnapshot((snap) => {
-        peersModel.update(snap)
+        peersModel.update(snap, { meters: sessions.lastSnapshotWasMeterTick })
         documentsModel.update(snap)
         status.update(snap)
       }),

@@ -19,7 +19,7 @@ const PROFILES = ['default', 'window-2', 'window-3', 'window-4']
  * Bytes and RTT change without session events: while peers are connected their rows (only) are read
  * again on this slow tick; the trees reconcile and redraw just the rows whose text changed.
  */
-const PEER_TICK_MS = 5000
+const PEER_TICK_MS = 10_000
 
 export interface RunningBundle {
   candidate: BundleCandidate
@@ -236,12 +236,23 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     this.snapshotEmitter.fire(undefined)
   }
 
+  /** True while onDidSnapshot fires for the meter tick (views take RTT and bytes from it). */
+  get lastSnapshotWasMeterTick(): boolean {
+    return this.meterTick
+  }
+  private meterTick = false
+
   /** Peer rows only (RTT, bytes): no document walk; skipped while a full snapshot is on its way. */
   private refreshPeers(session: Session): void {
     const snap = this.latestSnapshot
     if (this.snapshotting || session !== this.session || !snap?.peers.some((p) => p.state === 'connected')) return
     this.latestSnapshot = { ...snap, peers: session.peers() }
-    this.snapshotEmitter.fire(this.latestSnapshot)
+    this.meterTick = true
+    try {
+      this.snapshotEmitter.fire(this.latestSnapshot)
+    } finally {
+      this.meterTick = false
+    }
   }
 
   private async takeSnapshot(): Promise<void> {

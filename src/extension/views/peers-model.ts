@@ -37,9 +37,37 @@ export interface PeerNode extends ViewNode {
   endpointId: string
 }
 
+/** The figures that move on their own (RTT, bytes): a row shows them as of the last meter tick. */
+interface Meters {
+  state: string
+  bytesIn: number
+  bytesOut: number
+  rttMs: number | undefined
+}
+
 export class PeersModel extends SnapshotModel {
+  private meters = new Map<string, Meters>()
+
   constructor(private readonly now: () => number = Date.now) {
     super()
+  }
+
+  /**
+   * `meters`: take RTT and bytes from this snapshot (the slow tick does; so does every snapshot by
+   * default). Otherwise a row keeps the figures it shows until its state changes: a sync message moves
+   * the byte counters, and redrawing the row for it would close its open tooltip.
+   */
+  override update(snapshot: SessionSnapshot | undefined, opts: { meters?: boolean } = {}): void {
+    const next = new Map<string, Meters>()
+    for (const p of snapshot?.peers ?? []) {
+      const old = this.meters.get(p.endpointId)
+      next.set(
+        p.endpointId,
+        old && old.state === p.state && opts.meters === false ? old : { state: p.state, bytesIn: p.bytesIn, bytesOut: p.bytesOut, rttMs: p.rttMs ?? p.path?.rttMs },
+      )
+    }
+    this.meters = next
+    super.update(snapshot)
   }
 
   /** Peers by endpoint id (tests and commands read it). */
@@ -74,7 +102,10 @@ export class PeersModel extends SnapshotModel {
   private peerNode(p: PeerSnapshot, paths: Map<string, string>): PeerNode {
     const now = this.now()
     const path = p.path ? `${p.path.kind} ${p.path.remoteAddr}` : undefined
-    const rtt = p.rttMs ?? p.path?.rttMs
+    const m = this.meters.get(p.endpointId)
+    const rtt = m ? m.rttMs : (p.rttMs ?? p.path?.rttMs)
+    const bytesIn = m?.bytesIn ?? p.bytesIn
+    const bytesOut = m?.bytesOut ?? p.bytesOut
     const connected = p.state === 'connected'
     const otherBuild = p.build && this.snapshot && p.build !== this.snapshot.bundle.bundleId ? `other build ${p.build.slice(0, 4)}…` : undefined
     const description = [
@@ -82,7 +113,7 @@ export class PeersModel extends SnapshotModel {
       otherBuild,
       path,
       rtt !== undefined && connected ? `${rtt} ms` : undefined,
-      connected ? `↓${formatBytes(p.bytesIn)} ↑${formatBytes(p.bytesOut)}` : undefined,
+      connected ? `↓${formatBytes(bytesIn)} ↑${formatBytes(bytesOut)}` : undefined,
       !connected && p.lastError && p.state !== 'offline' && p.state !== 'disconnected' ? p.lastError : undefined,
     ]
       .filter(Boolean)
@@ -99,7 +130,7 @@ export class PeersModel extends SnapshotModel {
       `| found by | ${p.source} |`,
       `| path | ${path ? md(path) : 'none yet'} |`,
       `| RTT | ${rtt !== undefined ? `${rtt} ms` : '?'} |`,
-      `| bytes in / out | ${formatBytes(p.bytesIn)} / ${formatBytes(p.bytesOut)} |`,
+      `| bytes in / out | ${formatBytes(bytesIn)} / ${formatBytes(bytesOut)} |`,
       `| connected | ${p.connectedAt ? new Date(p.connectedAt).toLocaleTimeString() : 'no'} |`,
       ...(connected ? [] : [`| last seen | ${formatAgo(p.lastSeen, now)} |`]),
       ...(p.build ? [`| build | ${p.build.slice(0, 12)}…${otherBuild ? ' (another build of this app)' : ' (this build)'} |`] : []),
