@@ -15,8 +15,12 @@ import { ignoredWorkspaceSettings, readSettings } from './settings'
 
 /** Windows of one editor share a bundle's data dir; the second one running it gets the next profile. */
 const PROFILES = ['default', 'window-2', 'window-3', 'window-4']
-/** Bytes and RTT change without session events: while peers are connected the snapshot is polled. */
-const POLL_MS = 2000
+/**
+ * Bytes and RTT change without session events: while peers are connected their rows (only: no document
+ * walk) are read again on this tick. The rows do not show them, so nothing is redrawn for them; a hovered
+ * row's tooltip is resolved from the latest read (views/tree.ts).
+ */
+const PEER_TICK_MS = 5_000
 
 export interface RunningBundle {
   candidate: BundleCandidate
@@ -194,12 +198,10 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     }
     session.on('changed', onChanged)
     session.on('state', onState)
-    const poll = setInterval(() => {
-      if (this.latestSnapshot?.peers.some((p) => p.state === 'connected')) void this.takeSnapshot()
-    }, POLL_MS)
+    const peerTick = setInterval(() => this.refreshPeers(session), PEER_TICK_MS)
     this.ctx.ownForSession({
       dispose: () => {
-        clearInterval(poll)
+        clearInterval(peerTick)
         session.off('changed', onChanged)
         session.off('state', onState)
       },
@@ -233,6 +235,14 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     await this.setContext(false, false)
     this.changeEmitter.fire(undefined)
     this.snapshotEmitter.fire(undefined)
+  }
+
+  /** Peer rows only (RTT, bytes): no document walk; skipped while a full snapshot is on its way. */
+  private refreshPeers(session: Session): void {
+    const snap = this.latestSnapshot
+    if (this.snapshotting || session !== this.session || !snap?.peers.some((p) => p.state === 'connected')) return
+    this.latestSnapshot = { ...snap, peers: session.peers() }
+    this.snapshotEmitter.fire(this.latestSnapshot)
   }
 
   private async takeSnapshot(): Promise<void> {

@@ -526,15 +526,20 @@ export class Session extends EventEmitter<SessionEvents> {
       peerName: this.peerName,
       online: this.online,
       dataDir: this.options.dataDir,
-      peers: this.peerRows().map((p) => ({
-        ...p,
-        source: this.sources.get(p.endpointId) ?? 'incoming',
-        docs: this.peerDocStates(p),
-      })),
+      peers: this.peers(),
       refused: [...this.refused],
       documents,
       ...(this.bulk ? { bulk: { ...this.bulk.counters } } : {}),
     }
+  }
+
+  /** The peer rows of snapshot() alone (no document walk): RTT and bytes move without session events. */
+  peers(): PeerSnapshot[] {
+    return this.peerRows().map((p) => ({
+      ...p,
+      source: this.sources.get(p.endpointId) ?? 'incoming',
+      docs: this.peerDocStates(p),
+    }))
   }
 
   private peerRows(): PeerInfo[] {
