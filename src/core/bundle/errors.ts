@@ -26,7 +26,7 @@ export const BUNDLE_ERROR_CODES = [
   'E_APP_KEY_MISSING', // source folder: no sync.appKey, so each build is its own app (warning; `tonk-p2p init --app-key DIR` adds one)
   // Source folder
   'E_SOURCE_SYMLINK', // pack refuses symlinks in the folder
-  'E_IGNORE_SYNTAX', // .tonkignore line this small gitignore subset does not support
+  'E_IGNORE_SYNTAX', // .tonkignore line that can match nothing ("/", "!")
   // The zip container
   'E_ZIP_SLIP', // entry name escapes the root: "..", absolute, drive letter, backslash
   'E_ZIP_SYMLINK', // entry is a symlink

@@ -29,30 +29,24 @@
 // case-insensitive file system). Temp files are `<name>.v.<pid>.<n>.tmp`. Only one live process
 // should write a directory at a time (the index relies on it); stale temp files of dead processes
 // are removed on reads.
-import { createHash } from 'node:crypto'
 import { mkdir, open, readdir, readFile, rename, rmdir, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import * as zlib from 'node:zlib'
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo/slim'
 import { noopLogger, type Logger } from '../../shared/log'
 import { sleep } from '../util/async'
 import { processIsAlive } from '../util/process'
+import { checkKey, encodeKeyComponent, hasPrefix, sameKey } from './key-encoding'
+import { decodeValue, encodeValue, type DecodedValue } from './value-format'
 
-/** File magic: "TKSV" (Tonk storage value). */
-const MAGIC = 0x5653_4b54 // "TKSV" read as little-endian u32
-const FORMAT_VERSION = 1
-const HEADER_BYTES = 24 // magic u32, version u8, 3 reserved, seq u64, keyLen u32, payloadLen u32
-const TRAILER_BYTES = 4 // CRC32 of everything before it
+export { encodeKeyComponent, StorageKeyError } from './key-encoding'
+export { crc32, crc32Portable, decodeValue, encodeValue, type DecodedValue } from './value-format'
+
 const VALUE_SUFFIX = '.v'
 const TEMP_SUFFIX = '.tmp'
 const CORRUPT_SUFFIX = '.corrupt'
 /** Documents are private to the data dir's owner (see core/host/data-dir.ts). */
 const DIR_MODE = 0o700
 const FILE_MODE = 0o600
-/** Encoded components longer than this are replaced by a hash: file names are limited to 255 bytes. */
-const MAX_COMPONENT_CHARS = 150
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])$/
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
 const IS_WINDOWS = process.platform === 'win32'
 
 export interface CrashSafeStorageOptions {
@@ -68,120 +62,8 @@ export interface ScrubReport {
   tempFilesRemoved: number
 }
 
-export class StorageKeyError extends TypeError {
-  constructor(message: string) {
-    super(message)
-    this.name = 'StorageKeyError'
-  }
-}
-
-/**
- * Maps one key component to a file name, injectively: [a-z0-9-] stay, an upper-case letter becomes
- * `_` + its lower case (so names differ on case-insensitive file systems too), every other UTF-8 byte
- * becomes `%XX`. The empty string is `%`; Windows device names get their first letter escaped; an
- * encoding longer than 150 characters becomes `~` + SHA-256 of the component (the full key is kept
- * in the file's header, so nothing is lost). No result contains `.`, `/` or `\`.
- */
-export function encodeKeyComponent(component: string): string {
-  if (component === '') return '%'
-  let out = ''
-  for (const byte of Buffer.from(component, 'utf8')) {
-    if ((byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x2d) {
-      out += String.fromCharCode(byte)
-    } else if (byte >= 0x41 && byte <= 0x5a) {
-      out += '_' + String.fromCharCode(byte + 0x20)
-    } else {
-      out += '%' + byte.toString(16).toUpperCase().padStart(2, '0')
-    }
-  }
-  if (WINDOWS_RESERVED.test(out)) out = '%' + out.charCodeAt(0).toString(16).toUpperCase() + out.slice(1)
-  if (out.length > MAX_COMPONENT_CHARS) out = '~' + createHash('sha256').update(component, 'utf8').digest('hex')
-  return out
-}
-
-function checkKey(key: unknown, allowEmpty: boolean): asserts key is StorageKey {
-  if (!Array.isArray(key)) throw new StorageKeyError('storage key must be an array of strings')
-  if (!allowEmpty && key.length === 0) throw new StorageKeyError('storage key must not be empty')
-  for (const part of key) {
-    if (typeof part !== 'string') throw new StorageKeyError(`storage key component is not a string: ${String(part)}`)
-    // A lone surrogate has no UTF-8 form: two different keys would share one file.
-    if (LONE_SURROGATE.test(part)) throw new StorageKeyError('storage key component is not well-formed Unicode')
-  }
-}
-
-// CRC32 (IEEE, as zlib/PNG). zlib.crc32 exists from Node 20.15; the table version keeps the on-disk
-// format identical on runtimes without it (older Electron).
-let crcTable: Uint32Array | undefined
-function crc32Fallback(data: Uint8Array, value = 0): number {
-  crcTable ??= Uint32Array.from({ length: 256 }, (_, n) => {
-    let c = n
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-    return c >>> 0
-  })
-  let crc = (value ^ 0xffffffff) >>> 0
-  for (let i = 0; i < data.length; i++) crc = crcTable[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8)
-  return (crc ^ 0xffffffff) >>> 0
-}
-type Crc32 = (data: Uint8Array, value?: number) => number
-const nativeCrc32 = (zlib as { crc32?: Crc32 }).crc32
-export const crc32: Crc32 = nativeCrc32 ? (data, value) => nativeCrc32(data, value) >>> 0 : crc32Fallback
-/** Exposed for a test that checks both implementations agree. */
-export const crc32Portable: Crc32 = crc32Fallback
-
-/** Serializes one value: header + key + payload + CRC32. */
-export function encodeValue(key: StorageKey, payload: Uint8Array, seq: bigint): Buffer {
-  const keyBytes = Buffer.from(JSON.stringify(key), 'utf8')
-  if (payload.length > 0xffff_ffff) throw new RangeError('storage value larger than 4 GiB')
-  const total = HEADER_BYTES + keyBytes.length + payload.length + TRAILER_BYTES
-  const out = Buffer.allocUnsafe(total)
-  out.writeUInt32LE(MAGIC, 0)
-  out.writeUInt8(FORMAT_VERSION, 4)
-  out.fill(0, 5, 8)
-  out.writeBigUInt64LE(seq, 8)
-  out.writeUInt32LE(keyBytes.length, 16)
-  out.writeUInt32LE(payload.length, 20)
-  keyBytes.copy(out, HEADER_BYTES)
-  out.set(payload, HEADER_BYTES + keyBytes.length)
-  out.writeUInt32LE(crc32(out.subarray(0, total - TRAILER_BYTES)), total - TRAILER_BYTES)
-  return out
-}
-
-export interface DecodedValue {
-  key: StorageKey
-  seq: bigint
-  data: Uint8Array
-}
-
-/** Parses and verifies a stored value; returns a reason string instead of throwing on bad input. */
-export function decodeValue(file: Buffer): DecodedValue | string {
-  if (file.length < HEADER_BYTES + TRAILER_BYTES) return `too short (${file.length} bytes)`
-  if (file.readUInt32LE(0) !== MAGIC) return 'bad magic'
-  const version = file.readUInt8(4)
-  if (version !== FORMAT_VERSION) return `unknown format version ${version}`
-  const keyLength = file.readUInt32LE(16)
-  const payloadLength = file.readUInt32LE(20)
-  const expected = HEADER_BYTES + keyLength + payloadLength + TRAILER_BYTES
-  if (file.length !== expected) return `length ${file.length}, header says ${expected}`
-  const stored = file.readUInt32LE(expected - TRAILER_BYTES)
-  if (crc32(file.subarray(0, expected - TRAILER_BYTES)) !== stored) return 'checksum mismatch'
-  let key: unknown
-  try {
-    key = JSON.parse(file.toString('utf8', HEADER_BYTES, HEADER_BYTES + keyLength))
-    checkKey(key, false)
-  } catch {
-    return 'unreadable key'
-  }
-  const start = HEADER_BYTES + keyLength
-  // A copy, not a view: callers get a plain Uint8Array that owns its memory (never a pooled Buffer).
-  const data = new Uint8Array(payloadLength)
-  data.set(file.subarray(start, start + payloadLength))
-  return { key, seq: file.readBigUInt64LE(8), data }
-}
 
 const errorCode = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code
-const sameKey = (a: StorageKey, b: StorageKey) => a.length === b.length && a.every((part, i) => part === b[i])
-const hasPrefix = (key: StorageKey, prefix: StorageKey) =>
-  key.length >= prefix.length && prefix.every((part, i) => part === key[i])
 
 
 interface Located {

@@ -1,7 +1,8 @@
 // JSON pointer → offsets in a JSON text, so a manifest issue (`/sync/bundleId`) underlines the right
-// characters. A small parser that records where every value and property key is; jsonc-parser would do
-// this but is not a dependency, and tonk.json is strict JSON (JSON.parse reads it), so a strict parser
-// is enough. On a syntax error it keeps what it found and reports the error's offset.
+// characters. jsonc-parser (VS Code's own JSON parser) builds the tree with offsets and keeps what it
+// parsed past a syntax error; comments and trailing commas are reported as errors since tonk.json is
+// strict JSON (JSON.parse reads it).
+import { parseTree, type Node, type ParseError } from 'jsonc-parser'
 
 export interface Span {
   start: number
@@ -23,100 +24,26 @@ export interface JsonLocations {
 }
 
 const escapeToken = (t: string) => t.replace(/~/g, '~0').replace(/\//g, '~1')
+const spanOf = (n: Node): Span => ({ start: n.offset, end: n.offset + n.length })
 
 export function locateJson(text: string): JsonLocations {
   const nodes = new Map<string, Located>()
-  let i = 0
-  const ws = () => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++
-  }
-  const fail = (): never => {
-    throw new SyntaxAt(i)
-  }
-  const string = (): string => {
-    if (text[i] !== '"') fail()
-    const start = i++
-    while (i < text.length && text[i] !== '"') {
-      if (text[i] === '\\') i++
-      else if (text.charCodeAt(i) < 0x20) fail()
-      i++
-    }
-    if (i >= text.length) fail()
-    i++
-    return JSON.parse(text.slice(start, i)) as string
-  }
-  const value = (pointer: string, key?: Span): void => {
-    ws()
-    const start = i
-    const c = text[i]
-    if (c === '{') {
-      i++
-      ws()
-      if (text[i] === '}') i++
-      else {
-        for (;;) {
-          ws()
-          const keyStart = i
-          const name = string()
-          const keySpan = { start: keyStart, end: i }
-          ws()
-          if (text[i] !== ':') fail()
-          i++
-          value(`${pointer}/${escapeToken(name)}`, keySpan)
-          ws()
-          if (text[i] === ',') {
-            i++
-            continue
-          }
-          if (text[i] === '}') {
-            i++
-            break
-          }
-          fail()
-        }
+  const errors: ParseError[] = []
+  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false })
+  const visit = (node: Node, pointer: string, key?: Node) => {
+    nodes.set(pointer, { value: spanOf(node), ...(key && { key: spanOf(key) }) })
+    if (node.type === 'object') {
+      for (const member of node.children ?? []) {
+        const [name, value] = member.children ?? []
+        // a duplicate key: the last one wins, as in JSON.parse
+        if (name && value) visit(value, `${pointer}/${escapeToken(String(name.value))}`, name)
       }
-    } else if (c === '[') {
-      i++
-      ws()
-      if (text[i] === ']') i++
-      else {
-        for (let n = 0; ; n++) {
-          value(`${pointer}/${n}`)
-          ws()
-          if (text[i] === ',') {
-            i++
-            continue
-          }
-          if (text[i] === ']') {
-            i++
-            break
-          }
-          fail()
-        }
-      }
-    } else if (c === '"') string()
-    else {
-      const m = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(text.slice(i, i + 400))
-      if (!m) fail()
-      i += m![0].length
+    } else if (node.type === 'array') {
+      node.children?.forEach((item, i) => visit(item, `${pointer}/${i}`))
     }
-    nodes.set(pointer, { value: { start, end: i }, ...(key && { key }) })
   }
-  try {
-    value('')
-    ws()
-    if (i < text.length) fail()
-    return { nodes }
-  } catch (err) {
-    if (err instanceof SyntaxAt) return { nodes, errorAt: err.offset }
-    throw err
-  }
-}
-
-class SyntaxAt extends Error {
-  constructor(readonly offset: number) {
-    super(`JSON syntax error at ${offset}`)
-  }
+  if (root) visit(root, '')
+  return errors.length > 0 ? { nodes, errorAt: errors[0]!.offset } : { nodes }
 }
 
 export interface IssueTarget {
