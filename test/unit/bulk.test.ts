@@ -207,6 +207,8 @@ class FakeChannel extends EventEmitter implements ExtensionChannel {
   queuedBytes(): number {
     return 0
   }
+  /** Nothing is read here: frames are handed in by the test. */
+  holdReading(): void {}
   /** The adapter's order: peer-candidate (bulk first, then the Repo), then peer-connected. */
   connect(): void {
     this.emit('announced', this.peer.peerId!)

@@ -142,6 +142,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       send: (endpointId, feature, frame) => this.sendExtension(endpointId, feature, frame),
       peers: () => this.peerInfos(),
       queuedBytes: (endpointId) => this.queuedBytes(endpointId),
+      holdReading: (endpointId, until) => this.holdReading(endpointId, until),
     })
   }
 
@@ -338,6 +339,14 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   queuedBytes(endpointId: string): number | undefined {
     const link = this.phase === 'online' ? this.peers.get(endpointId)?.link : undefined
     return link?.writer?.queuedBytes
+  }
+
+  /** The peer's active link reads no further frame until `until` settles (see ExtensionChannel). */
+  holdReading(endpointId: string, until: Promise<unknown>): void {
+    const link = this.peers.get(endpointId)?.link
+    if (!link) return
+    const noop = () => {}
+    link.readHold = Promise.all([link.readHold, until]).then(noop, noop)
   }
 
   peerInfo(endpointId: string): PeerInfo | undefined {

@@ -70,6 +70,8 @@ export interface BulkSyncOptions {
   onFirstDocs?: () => void
   /** Documents a peer may have applied per minute (default MAX_DOCS_PER_MINUTE). */
   maxDocsPerMinute?: number
+  /** Budget of one slice of applying a received frame, in ms (slices.ts; 0: whole frames). */
+  applySliceMs?: number
 }
 
 
@@ -124,6 +126,8 @@ export class BulkSync {
       maxDocsPerMinute: options.maxDocsPerMinute ?? MAX_DOCS_PER_MINUTE,
       peerPresent: (endpointId) => this.peers.has(endpointId),
       onFirstDocs: options.onFirstDocs,
+      sliceMs: options.applySliceMs,
+      holdReading: (endpointId, until) => channel.holdReading(endpointId, until),
     })
   }
 
