@@ -212,6 +212,7 @@ class FakeChannel extends EventEmitter implements ExtensionChannel {
   holdReading(_endpointId: string, until: Promise<unknown>): void {
     this.holds.push(until)
   }
+  holdRepoMessages(): void {}
   /** The adapter's order: peer-candidate (bulk first, then the Repo), then peer-connected. */
   connect(): void {
     this.emit('announced', this.peer.peerId!)

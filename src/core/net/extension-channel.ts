@@ -41,6 +41,11 @@ export interface ExtensionChannel {
    */
   holdReading(endpointId: string, until: Promise<unknown>): void
   /**
+   * The Repo's messages to a peer wait until `until` settles (keep it bounded), then go in order: a
+   * protocol that sends the peer a burst first (bulk's push) keeps them from overtaking it.
+   */
+  holdRepoMessages(endpointId: string, until: Promise<unknown>): void
+  /**
    * The Repo's own events, for a protocol that must act before the Repo does: listeners run in the
    * order added, so subscribe before the Repo exists (bulk does).
    */
@@ -58,6 +63,7 @@ export function createExtensionChannel(adapter: {
   peers(): PeerInfo[]
   queuedBytes(endpointId: string): number | undefined
   holdReading(endpointId: string, until: Promise<unknown>): void
+  holdRepoMessages(endpointId: string, until: Promise<unknown>): void
 }): ExtensionChannel {
   const { events, repoEvents } = adapter
   const on = <E extends keyof IrohAdapterEvents>(event: E, listener: (...args: IrohAdapterEvents[E]) => void): Unsubscribe => {
@@ -78,6 +84,7 @@ export function createExtensionChannel(adapter: {
     peers: () => adapter.peers(),
     queuedBytes: (endpointId) => adapter.queuedBytes(endpointId),
     holdReading: (endpointId, until) => adapter.holdReading(endpointId, until),
+    holdRepoMessages: (endpointId, until) => adapter.holdRepoMessages(endpointId, until),
     onPeerAnnounced: (listener) => {
       const l = ({ peerId }: { peerId: PeerId }) => listener(peerId)
       repoEvents.on('peer-candidate', l)

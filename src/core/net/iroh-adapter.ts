@@ -69,6 +69,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   private readonly logger: Logger
   private hello: HelloInfo
   private readonly peers = new PeerTable()
+  /** Per peer: the Repo's messages held while a protocol asked (holdRepoMessages), in order. */
+  private readonly heldMessages = new Map<string, Message[]>()
   private readonly links: Links
   private readonly dialer: Dialer<IrohEndpointAddr, Connection>
 
@@ -143,6 +145,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       peers: () => this.peerInfos(),
       queuedBytes: (endpointId) => this.queuedBytes(endpointId),
       holdReading: (endpointId, until) => this.holdReading(endpointId, until),
+      holdRepoMessages: (endpointId, until) => this.holdRepoMessages(endpointId, until),
     })
   }
 
@@ -170,6 +173,11 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     const peer = this.peers.byPeerId(message.targetId)
     if (!peer) {
       this.logger.debug(`net: no connection to ${message.targetId}; dropping a ${message.type} message`)
+      return
+    }
+    const held = this.heldMessages.get(peer.endpointId)
+    if (held) {
+      held.push(message)
       return
     }
     let payload: Uint8Array
@@ -339,6 +347,18 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   queuedBytes(endpointId: string): number | undefined {
     const link = this.phase === 'online' ? this.peers.get(endpointId)?.link : undefined
     return link?.writer?.queuedBytes
+  }
+
+  /** The Repo's messages to the peer wait until `until` settles, then go in order (see ExtensionChannel). */
+  holdRepoMessages(endpointId: string, until: Promise<unknown>): void {
+    if (this.heldMessages.has(endpointId)) return // the first hold's messages go when it ends
+    const held: Message[] = []
+    this.heldMessages.set(endpointId, held)
+    const release = () => {
+      if (this.heldMessages.get(endpointId) === held) this.heldMessages.delete(endpointId)
+      for (const message of held) this.send(message)
+    }
+    until.then(release, release)
   }
 
   /** The peer's active link reads no further frame until `until` settles (see ExtensionChannel). */
