@@ -2,8 +2,9 @@
 // host a blocked loop freezes every extension. The source (this process) holds 2,000 small documents
 // in its tree; a fresh peer in its own process (test/helpers/catchup-child.ts) takes them all, with a
 // 10 ms monitorEventLoopDelay running from before its dial. Frames applied whole held it for 1.4–4.5 s
-// here; sliced, the worst stall is ~0.1–0.2 s on this loaded 2-core machine. The bound is loose: it
-// catches a return to whole frames, not scheduling noise. With TONK_BULK_SLICE_MS=0 it fails.
+// here (3.1 s in this test); sliced, the worst stall was 0.17 s at a load of ~4 on this 2-core machine,
+// and 0.7–1.8 s when other jobs pushed the load to 10–15. The bound is loose: it catches a return to
+// whole frames (6× over it), not scheduling noise. With TONK_BULK_SLICE_MS=0 it fails.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -20,7 +21,7 @@ const example = join(repoRoot, 'examples', 'my-world')
 const DOCS = 2000
 const PER_DIR = 100
 /** Worst event-loop stall allowed during the catch-up (whole frames: seconds). */
-const MAX_STALL_MS = 250
+const MAX_STALL_MS = 500
 
 /** Links `count` new small documents into `s`'s tree, PER_DIR per directory; returns their ids. */
 function createTree(s: Session, count: number): string[] {

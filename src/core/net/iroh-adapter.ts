@@ -34,6 +34,7 @@ import { Links, type Link, type LinkHost } from './links'
 import { CLOSE_CODE, closeQuietly, connectWithTimeout } from './quic'
 import { describePeer, peerRows, PeerTable, type Peer } from './peer-table'
 import { encodeFrame, EXTENSION_TYPE_PREFIX, isForwardedEphemeral, readFrame, traceRecord } from './messages'
+import { SliceClock } from '../util/slice-clock'
 import { createExtensionChannel, type ExtensionChannel, type ExtensionFrame } from './extension-channel'
 import type { IrohNetworkAdapterOptions } from './adapter-options'
 import type { IrohAdapterEvents, MessageGate, MessageVerdict, PeerInfo } from './types'
@@ -56,6 +57,8 @@ export type { ExtensionChannel } from './extension-channel'
 export type { IrohNetworkAdapterOptions } from './adapter-options'
 
 const DELIVER: MessageVerdict = { action: 'deliver', cost: 1 }
+/** Held Repo messages (holdRepoMessages) are released in slices of this many ms. */
+const RELEASE_SLICE_MS = 8
 
 export class IrohNetworkAdapter extends NetworkAdapter {
   /** Typed events beyond the NetworkAdapter ones, for UIs and logs. */
@@ -176,10 +179,11 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       return
     }
     const held = this.heldMessages.get(peer.endpointId)
-    if (held) {
-      held.push(message)
-      return
-    }
+    if (held) held.push(message)
+    else this.sendNow(peer, message)
+  }
+
+  private sendNow(peer: Peer, message: Message): void {
     let payload: Uint8Array
     try {
       payload = encodeFrame(message)
@@ -354,11 +358,17 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     if (this.heldMessages.has(endpointId)) return // the first hold's messages go when it ends
     const held: Message[] = []
     this.heldMessages.set(endpointId, held)
-    const release = () => {
+    // Sent in slices (thousands may wait), and in order: what comes meanwhile joins the end.
+    const release = async () => {
+      const slice = new SliceClock(RELEASE_SLICE_MS)
+      for (let i = 0; i < held.length; i++) {
+        if (slice.due()) await slice.next()
+        const peer = this.phase === 'online' ? this.peers.byPeerId(held[i]!.targetId) : undefined
+        if (peer) this.sendNow(peer, held[i]!)
+      }
       if (this.heldMessages.get(endpointId) === held) this.heldMessages.delete(endpointId)
-      for (const message of held) this.send(message)
     }
-    until.then(release, release)
+    void until.then(release, release)
   }
 
   /** The peer's active link reads no further frame until `until` settles (see ExtensionChannel). */

@@ -9,6 +9,10 @@
 //   as long. That is why smaller frames lost before (#7); holding the stream is "holding the source's
 //   sync back" done on the receiving side, so peers of the previous version need no change and the wire
 //   format is the same. QUIC flow control pushes back on the sender as a blocked loop did.
+// - The sender holds its Repo's messages to the peer until its last frame is queued
+//   (ExtensionChannel.holdRepoMessages, bulk.ts serve): with more than one frame (5,000 documents are
+//   3), the sync messages sent between frames otherwise still reached the receiver before frames 2 and 3.
+//   A sender of the previous version does not hold them: its peers get a slower, still sliced catch-up.
 // - The link's read loop yields every 8 ms too (net/links.ts): one read chunk holds many frames.
 // Not taken: running the engine in a worker thread. It moves the stall off the extension host's loop,
 // but every view then needs a message protocol for documents and trees, iroh's native addon must load
