@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { WebSocketServer } from 'ws'
 import { WebSocketClientAdapter, WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
 import { Repo, type AnyDocumentId, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo/slim'
@@ -116,7 +117,9 @@ function rss(): number {
 }
 
 const commands: Record<string, (a: any) => Promise<unknown>> = {
-  async start(a: { kind: 'p2p' | 'ws-server' | 'ws-client'; dataDir: string; bundle?: string; bindAddr?: string; url?: string; name?: string; discovery?: boolean; bulk?: boolean }) {
+  async start(a: { kind: 'p2p' | 'ws-server' | 'ws-client'; dataDir: string; bundle?: string; bindAddr?: string; url?: string; name?: string; discovery?: boolean; bulk?: boolean; bulkSliceMs?: number }) {
+    // How a received bulk frame is applied (0: whole, as before slicing): the catch-up row compares both.
+    if (a.bulkSliceMs !== undefined) process.env.TONK_BULK_SLICE_MS = String(a.bulkSliceMs)
     await initAutomerge()
     await mkdir(a.dataDir, { recursive: true })
     if (a.kind === 'p2p') {
@@ -182,6 +185,78 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
     }
     await repo!.flush()
     return { urls, ms: now() - started }
+  },
+
+  /**
+   * Creates `count` small documents linked into the session's tree (`perDir` per directory, as an app
+   * stores files), so a fresh peer takes them all without asking for any: what a catch-up is.
+   */
+  async createTree(a: { count: number; perDir: number }) {
+    const started = now()
+    const timestamps = { created: 0, modified: 0 }
+    const urls: string[] = []
+    for (let d = 0; d * a.perDir < a.count; d++) {
+      const children: Record<string, unknown> = {}
+      for (let i = d * a.perDir; i < Math.min(a.count, (d + 1) * a.perDir); i++) {
+        const h = repo!.create<BenchDoc>(benchDoc(i))
+        urls.push(h.url)
+        children[String(i)] = { type: 'doc', pointer: h.url, timestamps }
+      }
+      const dir = repo!.create({ type: 'dir', name: `bench-${d}`, timestamps, children })
+      session!.root.change((root) => {
+        ;(root.children as unknown as Record<string, unknown>)[`bench-${d}`] = { type: 'dir', pointer: dir.url, timestamps }
+      })
+    }
+    await repo!.flush()
+    return { urls, ms: now() - started }
+  },
+
+  /**
+   * A fresh peer's catch-up: dials `ticket` and waits until every one of `urls` is ready here, without
+   * asking for any (they come because our tree reaches them). The event loop's delay is sampled every
+   * 10 ms from before the dial to the end: what a VS Code extension host would feel.
+   */
+  async catchUp(a: { ticket: string; urls: string[] }) {
+    const loop = monitorEventLoopDelay({ resolution: 10 })
+    loop.enable()
+    // BENCH_LONG_TASKS=1: also lists each stall over 40 ms (end on the hrtime clock in µs, as V8 CPU
+    // profiles stamp samples), to find what ran in it (bench/profile-stalls.ts).
+    const stalls: [number, number][] = []
+    let last = process.hrtime.bigint()
+    const lag = process.env.BENCH_LONG_TASKS
+      ? setInterval(() => {
+          const t = process.hrtime.bigint()
+          const ms = Number(t - last) / 1e6 - 10
+          if (ms > 40) stalls.push([Number(t / 1000n), ms])
+          last = t
+        }, 10)
+      : undefined
+    const started = now()
+    const cpu = process.cpuUsage()
+    let messagesIn = 0
+    const countIn = () => void messagesIn++
+    repo!.networkSubsystem.on('message', countIn)
+    session!.dial(a.ticket, 'ticket')
+    let waiting = a.urls.map((u) => u.replace(/^automerge:/, '') as DocumentId)
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        waiting = waiting.filter((id) => !repo!.handles[id]?.isReady())
+        if (waiting.length === 0) {
+          clearInterval(poll)
+          resolve()
+        }
+      }, 10)
+    })
+    const ms = now() - started
+    const cpuMs = (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1000
+    repo!.networkSubsystem.off('message', countIn)
+    // A stall that ends the catch-up is recorded at the monitor's next tick: let it come.
+    await sleep(25)
+    loop.disable()
+    clearInterval(lag)
+    if (lag) send({ event: 'stalls', stalls, from: Number(process.hrtime.bigint() / 1000n) - ms * 1000, count: loop.count })
+    const msOf = (ns: number) => ns / 1e6
+    return { ms, p99: msOf(loop.percentile(99)), max: msOf(loop.max), mean: msOf(loop.mean), samples: loop.count, cpuMs, messagesIn, bulk: session!.bulkCounters }
   },
 
   /** Finds every url (in parallel) and checks its content; resolves when all are ready. */

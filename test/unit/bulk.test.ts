@@ -215,6 +215,12 @@ class FakeChannel extends EventEmitter implements ExtensionChannel {
   queuedBytes(): number {
     return 0
   }
+  /** Holds asked for (nothing is read here: frames are handed in by the test). */
+  readonly holds: Promise<unknown>[] = []
+  holdReading(_endpointId: string, until: Promise<unknown>): void {
+    this.holds.push(until)
+  }
+  holdRepoMessages(): void {}
   /** The adapter's order: peer-candidate (bulk first, then the Repo), then peer-connected. */
   connect(): void {
     this.emit('announced', this.peer.peerId!)
@@ -321,6 +327,38 @@ describe('bulk: BulkSync against a Repo', () => {
     transport.receive({ type: BULK_DOCS_TYPE, docs: 'everything' })
     assert.equal(bulk.counters.framesReceived, 1)
     bulk.stop()
+  })
+
+  it('applies a frame in slices, the peer held unread until it is done; a budget of 0 applies it whole', async () => {
+    const source = idRepo()
+    const docs = Array.from({ length: 300 }, (_, i) => source.create({ n: i, text: 'x'.repeat(200) }))
+    const save = (h: (typeof docs)[number]) => Automerge.save(h.doc())
+    for (const applySliceMs of [1, 0]) {
+      const transport = new FakeChannel(peerInfo([BULK_FEATURE]))
+      const bulk = new BulkSync(transport, { applySliceMs })
+      bulk.start()
+      const repo = new Repo({ network: [], peerId: 'local' as PeerId })
+      dirOf(repo, Object.fromEntries(docs.map((h, i) => [String(i), h])))
+      bulk.attach(repo)
+      transport.connect()
+      let turns = 0
+      let turning = true
+      const turn = () => turning && (turns++, setImmediate(turn))
+      setImmediate(turn)
+      transport.receive({ type: BULK_DOCS_TYPE, docs: docs.map((h) => [h.documentId, save(h)]) })
+      await bulk.whenApplied()
+      turning = false
+      assert.equal(bulk.counters.docsApplied, 300)
+      assert.ok(docs.every((h) => repo.handles[h.documentId]?.isReady()))
+      if (applySliceMs > 0) {
+        assert.ok(turns >= 5, `the event loop turned ${turns} times while 300 documents were applied`)
+        assert.equal(transport.holds.length, 1, 'the peer is held unread while its frame is applied')
+      } else {
+        assert.ok(turns <= 2, `whole: ${turns} turns`)
+        assert.equal(transport.holds.length, 0)
+      }
+      bulk.stop()
+    }
   })
 
   it('answers a want with the changes since the peer heads, nothing for equal heads, whole documents it lacks', async () => {

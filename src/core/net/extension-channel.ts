@@ -35,6 +35,17 @@ export interface ExtensionChannel {
   /** Bytes queued for a connected peer and not yet written; undefined when it is not connected. */
   queuedBytes(endpointId: string): number | undefined
   /**
+   * Reads no further frame from a peer until `until` settles (keep it bounded): a protocol that works
+   * through a frame in slices keeps the frames behind it, and the Repo's messages among them, waiting
+   * in the stream (QUIC flow control pushes back on the sender) instead of overtaking it.
+   */
+  holdReading(endpointId: string, until: Promise<unknown>): void
+  /**
+   * The Repo's messages to a peer wait until `until` settles (keep it bounded), then go in order: a
+   * protocol that sends the peer a burst first (bulk's push) keeps them from overtaking it.
+   */
+  holdRepoMessages(endpointId: string, until: Promise<unknown>): void
+  /**
    * The Repo's own events, for a protocol that must act before the Repo does: listeners run in the
    * order added, so subscribe before the Repo exists (bulk does).
    */
@@ -51,6 +62,8 @@ export function createExtensionChannel(adapter: {
   send(endpointId: string, feature: string, frame: ExtensionFrame): boolean
   peers(): PeerInfo[]
   queuedBytes(endpointId: string): number | undefined
+  holdReading(endpointId: string, until: Promise<unknown>): void
+  holdRepoMessages(endpointId: string, until: Promise<unknown>): void
 }): ExtensionChannel {
   const { events, repoEvents } = adapter
   const on = <E extends keyof IrohAdapterEvents>(event: E, listener: (...args: IrohAdapterEvents[E]) => void): Unsubscribe => {
@@ -70,6 +83,8 @@ export function createExtensionChannel(adapter: {
     onPeerLeft: (listener) => on('peer-closed', (e) => listener(e.endpointId)),
     peers: () => adapter.peers(),
     queuedBytes: (endpointId) => adapter.queuedBytes(endpointId),
+    holdReading: (endpointId, until) => adapter.holdReading(endpointId, until),
+    holdRepoMessages: (endpointId, until) => adapter.holdRepoMessages(endpointId, until),
     onPeerAnnounced: (listener) => {
       const l = ({ peerId }: { peerId: PeerId }) => listener(peerId)
       repoEvents.on('peer-candidate', l)

@@ -34,6 +34,7 @@ import { Links, type Link, type LinkHost } from './links'
 import { CLOSE_CODE, closeQuietly, connectWithTimeout } from './quic'
 import { describePeer, peerRows, PeerTable, type Peer } from './peer-table'
 import { encodeFrame, EXTENSION_TYPE_PREFIX, isForwardedEphemeral, readFrame, traceRecord } from './messages'
+import { SliceClock } from '../util/slice-clock'
 import { createExtensionChannel, type ExtensionChannel, type ExtensionFrame } from './extension-channel'
 import type { IrohNetworkAdapterOptions } from './adapter-options'
 import type { IrohAdapterEvents, MessageGate, MessageVerdict, PeerInfo } from './types'
@@ -56,6 +57,8 @@ export type { ExtensionChannel } from './extension-channel'
 export type { IrohNetworkAdapterOptions } from './adapter-options'
 
 const DELIVER: MessageVerdict = { action: 'deliver', cost: 1 }
+/** Held Repo messages (holdRepoMessages) are released in slices of this many ms. */
+const RELEASE_SLICE_MS = 8
 
 export class IrohNetworkAdapter extends NetworkAdapter {
   /** Typed events beyond the NetworkAdapter ones, for UIs and logs. */
@@ -69,6 +72,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   private readonly logger: Logger
   private hello: HelloInfo
   private readonly peers = new PeerTable()
+  /** Per peer: the Repo's messages held while a protocol asked (holdRepoMessages), in order. */
+  private readonly heldMessages = new Map<string, Message[]>()
   private readonly links: Links
   private readonly dialer: Dialer<IrohEndpointAddr, Connection>
 
@@ -142,6 +147,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       send: (endpointId, feature, frame) => this.sendExtension(endpointId, feature, frame),
       peers: () => this.peerInfos(),
       queuedBytes: (endpointId) => this.queuedBytes(endpointId),
+      holdReading: (endpointId, until) => this.holdReading(endpointId, until),
+      holdRepoMessages: (endpointId, until) => this.holdRepoMessages(endpointId, until),
     })
   }
 
@@ -171,6 +178,12 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       this.logger.debug(`net: no connection to ${message.targetId}; dropping a ${message.type} message`)
       return
     }
+    const held = this.heldMessages.get(peer.endpointId)
+    if (held) held.push(message)
+    else this.sendNow(peer, message)
+  }
+
+  private sendNow(peer: Peer, message: Message): void {
     let payload: Uint8Array
     try {
       payload = encodeFrame(message)
@@ -338,6 +351,32 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   queuedBytes(endpointId: string): number | undefined {
     const link = this.phase === 'online' ? this.peers.get(endpointId)?.link : undefined
     return link?.writer?.queuedBytes
+  }
+
+  /** The Repo's messages to the peer wait until `until` settles, then go in order (see ExtensionChannel). */
+  holdRepoMessages(endpointId: string, until: Promise<unknown>): void {
+    if (this.heldMessages.has(endpointId)) return // the first hold's messages go when it ends
+    const held: Message[] = []
+    this.heldMessages.set(endpointId, held)
+    // Sent in slices (thousands may wait), and in order: what comes meanwhile joins the end.
+    const release = async () => {
+      const slice = new SliceClock(RELEASE_SLICE_MS)
+      for (let i = 0; i < held.length; i++) {
+        if (slice.due()) await slice.next()
+        const peer = this.phase === 'online' ? this.peers.byPeerId(held[i]!.targetId) : undefined
+        if (peer) this.sendNow(peer, held[i]!)
+      }
+      if (this.heldMessages.get(endpointId) === held) this.heldMessages.delete(endpointId)
+    }
+    void until.then(release, release)
+  }
+
+  /** The peer's active link reads no further frame until `until` settles (see ExtensionChannel). */
+  holdReading(endpointId: string, until: Promise<unknown>): void {
+    const link = this.peers.get(endpointId)?.link
+    if (!link) return
+    const noop = () => {}
+    link.readHold = Promise.all([link.readHold, until]).then(noop, noop)
   }
 
   peerInfo(endpointId: string): PeerInfo | undefined {

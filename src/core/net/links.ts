@@ -24,6 +24,7 @@ import type { IrohAdapterEvents } from './types'
 import { handshakeLink } from './link-handshake'
 import { Acceptor } from './link-accept'
 import { sleep } from '../util/async'
+import { SliceClock } from '../util/slice-clock'
 import { firstLine, shortId } from '../util/text'
 import type { Message } from '@automerge/automerge-repo/slim'
 
@@ -40,6 +41,8 @@ export class Link {
   limiter: PeerRateLimiter | undefined
   /** Discards streams the protocol does not use (stream-guard.ts). */
   streams: { afterFirstBi: () => void } | undefined
+  /** The read loop reads no further frame until this settles (ExtensionChannel.holdReading). */
+  readHold: Promise<void> | undefined
   readonly openedAt = Date.now()
   constructor(
     readonly conn: Connection,
@@ -52,6 +55,9 @@ export class Link {
 
 /** Reads the state afresh: TypeScript's narrowing does not know awaits and callbacks change it. */
 export const isClosed = (link: Link) => link.state === 'closed'
+
+/** How long the read loop hands frames up before it yields a turn of the event loop. */
+const READ_SLICE_MS = 8
 
 /** What links need to know and set up; fixed for the adapter's lifetime. */
 export interface LinkConfig {
@@ -256,7 +262,16 @@ export class Links {
   async readLoop(link: Link): Promise<void> {
     const reader = link.reader!
     const them = `peer ${shortId(link.endpointId)}`
+    // One read chunk holds up to ~1 MiB of frames, each resolved as a microtask: without a yield, a
+    // burst of a few hundred sync messages (~1–2 ms each in the Repo) held the event loop for seconds.
+    const slice = new SliceClock(READ_SLICE_MS)
     for (;;) {
+      if (slice.due()) await slice.next()
+      for (let hold = link.readHold; hold; hold = link.readHold) {
+        await hold
+        if (link.readHold === hold) link.readHold = undefined
+      }
+      if (isClosed(link)) return
       let frame: Uint8Array | null
       try {
         frame = await reader.next()

@@ -50,6 +50,7 @@ import {
   type WantEntry,
 } from './frames'
 import { BulkReceiver } from './receiver'
+import { sliceBudgetMs } from './slices'
 import { firstLine } from '../../util/text'
 
 export * from './frames'
@@ -58,6 +59,15 @@ export * from './frames'
 const SEND_QUEUE_BYTES = 4 * 1024 * 1024
 /** Documents whose share policy is asked at once. */
 const SHARE_BATCH = 1000
+/** Longest the Repo's messages to a peer wait for our frames to it. */
+const SERVE_HOLD_MS = 10_000
+
+/** Settles when `p` does, or after `ms`. */
+const withinMs = (p: Promise<unknown>, ms: number) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms)
+    p.finally(() => (clearTimeout(timer), resolve())).catch(() => {})
+  })
 
 export interface BulkSyncOptions {
   logger?: Logger
@@ -70,6 +80,8 @@ export interface BulkSyncOptions {
   onFirstDocs?: () => void
   /** Documents a peer may have applied per minute (default MAX_DOCS_PER_MINUTE). */
   maxDocsPerMinute?: number
+  /** Budget of one slice of applying a received frame, in ms (slices.ts; 0: whole frames). */
+  applySliceMs?: number
 }
 
 
@@ -110,6 +122,8 @@ export class BulkSync {
   private epochs = 0
   private stopped = false
   private readonly receiver: BulkReceiver
+  /** Whether frames are applied in slices here (slices.ts): then our pushes hold the Repo back too. */
+  private readonly pushSliced: boolean
   private readonly unsubscribe: (() => void)[] = []
 
   constructor(
@@ -118,12 +132,15 @@ export class BulkSync {
   ) {
     this.log = options.logger ?? noopLogger
     this.frameBytes = Math.min(options.frameBytes ?? DOCS_FRAME_BYTES, channel.maxFrameBytes)
+    this.pushSliced = (options.applySliceMs ?? sliceBudgetMs()) > 0
     this.receiver = new BulkReceiver({
       log: this.log,
       counters: this.counters,
       maxDocsPerMinute: options.maxDocsPerMinute ?? MAX_DOCS_PER_MINUTE,
       peerPresent: (endpointId) => this.peers.has(endpointId),
       onFirstDocs: options.onFirstDocs,
+      sliceMs: options.applySliceMs,
+      holdReading: (endpointId, until) => channel.holdReading(endpointId, until),
     })
   }
 
@@ -238,8 +255,18 @@ export class BulkSync {
     else this.waitingWants.set(from, have)
   }
 
-  /** Sends `endpointId` what it lacks of every ready document we hold. */
-  private async serve(endpointId: string, have: Map<DocumentId, string[]>): Promise<void> {
+  /**
+   * Sends `endpointId` what it lacks of every ready document we hold. The Repo's own messages to it wait
+   * until the last frame is queued (bounded): between frames they would overtake the documents, and the
+   * peer would sync those the slow way (three rounds each), since it applies a frame in slices.
+   */
+  private serve(endpointId: string, have: Map<DocumentId, string[]>): Promise<void> {
+    const serving = this.serveFrames(endpointId, have)
+    if (this.pushSliced) this.channel.holdRepoMessages(endpointId, withinMs(serving, SERVE_HOLD_MS))
+    return serving
+  }
+
+  private async serveFrames(endpointId: string, have: Map<DocumentId, string[]>): Promise<void> {
     const repo = this.repo!
     const epoch = this.peers.get(endpointId)?.epoch
     const peerId = this.channel.peers().find((p) => p.endpointId === endpointId)?.peerId

@@ -24,8 +24,8 @@ export const MAX_WANT_TOTAL = 200_000
 /** A document with more concurrent heads than this is listed as unknown (it gets a full save). */
 export const MAX_HEADS = 256
 /**
- * Documents per docs frame. A frame is applied in one go (~0.7 ms per small document here): this bounds
- * how long that holds the event loop.
+ * Documents per docs frame. A frame is applied in time slices (slices.ts) with the peer's stream held
+ * unread until it is done (~0.7–2 ms per small document here): this bounds how long that hold lasts.
  */
 export const MAX_DOCS_PER_FRAME = 2_000
 /** Target size of a docs frame. */

@@ -1,7 +1,7 @@
 // The receiving half of bulk catch-up: a docs frame's documents are checked, accepted only if a
 // handle has them or our tree reaches them (else parked briefly, then refused), within the peer's
-// quota, and applied to the Repo in one go per frame: imported, or merged into a handle (after its load
-// from storage, if it is loading). Why this order and these bounds: bulk.ts and accept.ts.
+// quota, and applied to the Repo in time slices (slices.ts): imported, or merged into a handle (after
+// its load from storage, if it is loading). Why this order and these bounds: bulk.ts and accept.ts.
 // Over ~400 lines: one state machine (early frames, unapplied, parked) whose steps share every field;
 // split further, each part would take all of them as parameters.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises'
@@ -9,6 +9,7 @@ import { Automerge, type DocHandle, type DocumentId, type Message, type Repo, ty
 import type { Logger } from '../../../shared/log'
 import { dirChildIds, DocQuota, Rejections, type BulkRejectCode } from './accept'
 import { isAutomergeData, readDocsFrame, MAX_DOCS_PER_FRAME, type BulkCounters, type DocEntry } from './frames'
+import { SliceClock, sliceBudgetMs } from './slices'
 import { firstLine } from '../../util/text'
 
 /** Bytes of received frames waiting to be applied; beyond this, frames are dropped (sync covers them). */
@@ -23,6 +24,8 @@ const LOADING_WAIT_MS = 30_000
 const PARK_MS = 5_000
 const MAX_PARKED_DOCS = MAX_DOCS_PER_FRAME
 const MAX_PARKED_BYTES = 4 * 1024 * 1024
+/** Longest a peer's stream is held unread while its frame is applied (the applying goes on after). */
+const READ_HOLD_MS = 10_000
 /** How long a frame waits for directories it brought that load from storage, to follow their entries. */
 const DIR_LOAD_WAIT_MS = 5_000
 
@@ -60,6 +63,10 @@ export interface BulkReceiverOptions {
   peerPresent: (endpointId: string) => boolean
   /** Called once, when the first docs frame arrives. */
   onFirstDocs?: () => void
+  /** Budget of one slice of applying, in ms (slices.ts; 0: whole frames). Default: sliceBudgetMs(). */
+  sliceMs?: number
+  /** Reads nothing more from a peer until `until` settles (ExtensionChannel.holdReading). */
+  holdReading?: (endpointId: string, until: Promise<unknown>) => void
 }
 
 export class BulkReceiver {
@@ -81,6 +88,8 @@ export class BulkReceiver {
   private readonly parked = new Map<string, Parked>()
   private readonly quota: DocQuota
   private onFirstDocs: (() => void) | undefined
+  private readonly sliceMs: number
+  private readonly holdReading: ((endpointId: string, until: Promise<unknown>) => void) | undefined
 
   constructor(options: BulkReceiverOptions) {
     this.log = options.log
@@ -88,6 +97,8 @@ export class BulkReceiver {
     this.peerPresent = options.peerPresent
     this.quota = new DocQuota(options.maxDocsPerMinute)
     this.onFirstDocs = options.onFirstDocs
+    this.sliceMs = options.sliceMs ?? sliceBudgetMs()
+    this.holdReading = options.holdReading
   }
 
   /** The Repo is ready: accept what waited for it. */
@@ -148,6 +159,10 @@ export class BulkReceiver {
       return
     }
     this.acceptFrame(from, read.docs, rejections)
+    // Applied in slices, a frame would let what the peer sent after it (its Repo's sync messages for
+    // these documents, its next frame) run in between: held back in the stream, they wait, as they
+    // did behind a frame applied whole (slices.ts says why that order matters).
+    if (this.sliceMs > 0) this.holdReading?.(from, settledWithin([this.applying], READ_HOLD_MS))
   }
 
   /** Accepts what the Repo already has a handle for or our tree reaches; the rest goes to applyFrame. */
@@ -180,29 +195,32 @@ export class BulkReceiver {
   }
 
   /**
-   * Applies one frame's accepted documents, decides the others (ours in storage, reachable through a
-   * directory this frame brought, or parked for a later frame), then yields. A frame goes in one go:
-   * yielding inside it would let the sync messages queued behind it run first, each costing about as
-   * much as applying a document, and every document would be ready later (1,000 documents: ~0.4 s later
-   * with 10 ms slices). Until then, a sync message for an accepted one applies it first (onRepoMessage).
+   * Applies one frame's accepted documents and decides the others: ours in storage, reachable through a
+   * directory we hold or one this frame brought (followed as each directory is applied; a frame may list
+   * children before their parent), or else parked for a later frame. Applied in slices (slices.ts):
+   * everything decidable is accepted before the first yield, so a sync message that overtakes a
+   * document applies it first (onRepoMessage); senders list directories first, so the first slices
+   * apply them and decide the rest.
    */
   private async applyFrame(frame: ReceivedFrame): Promise<void> {
     const repo = this.repo!
     const { from, undecided, rejections } = frame
+    const slice = new SliceClock(this.sliceMs)
     /** Documents of this frame that wait for their load from storage before being merged. */
     const loads = new Map<DocumentId, Promise<void>>()
-    const apply = (id: DocumentId) => {
-      const loading = this.applyOne(id)
-      if (loading) loads.set(id, loading)
-    }
-    const accept = (id: DocumentId, data: Uint8Array, stored: boolean) => {
+    /** Accepted documents in the order they are applied: the frame's accepted ones, then as decided. */
+    const toApply: DocumentId[] = [...frame.accepted]
+    const take = (id: DocumentId, stored: boolean) => {
+      const data = undecided.get(id)
+      if (!data) return
+      undecided.delete(id)
       if (!this.quota.take(from)) {
         this.refuse(rejections, 'E_BULK_QUOTA', id)
         this.pendingBytes -= data.length
         return
       }
       this.unapplied.set(id, { data, stored, rejections })
-      apply(id)
+      toApply.push(id)
     }
     // A document without a handle may still be in storage (not loaded): it is ours, and importing over
     // it would hide its stored changes, so it is loaded first (applyOne).
@@ -217,58 +235,40 @@ export class BulkReceiver {
       }),
     ])
     if (this.stopped) return
-    for (const id of frame.accepted) apply(id)
     this.takeParked(from, undecided)
-    for (const [id, data] of undecided) {
-      if (!repo.handles[id] && !stored.has(id)) continue
-      undecided.delete(id)
-      accept(id, data, stored.has(id))
+    for (const id of [...undecided.keys()]) if (repo.handles[id] || stored.has(id)) take(id, stored.has(id))
+    if (undecided.size > 0) for (const id of this.childrenOfLoadedDirs()) take(id, false)
+    /** Takes what the (now ready) directory `id` points at. */
+    const follow = (id: DocumentId) => {
+      const handle = repo.handles[id]
+      if (undecided.size > 0 && handle?.isReady()) for (const child of dirChildIds(handle.doc()) ?? []) take(child, false)
     }
-    if (undecided.size > 0) await this.acceptReachable(undecided, loads, accept)
-    if (this.stopped) return
+    const waited = new Set<DocumentId>()
+    for (let next = 0; ; ) {
+      while (next < toApply.length) {
+        const id = toApply[next++]!
+        const loading = this.applyOne(id)
+        if (loading) loads.set(id, loading)
+        else follow(id)
+        if (slice.due()) {
+          await slice.next()
+          if (this.stopped) return
+        }
+      }
+      // Directories of this frame that load from storage first are waited for (bounded), so their
+      // entries count too.
+      const pending = [...loads.keys()].filter((id) => !waited.has(id))
+      if (undecided.size === 0 || pending.length === 0) break
+      for (const id of pending) waited.add(id)
+      await settledWithin(pending.map((id) => loads.get(id)!), DIR_LOAD_WAIT_MS)
+      if (this.stopped) return
+      for (const id of pending) follow(id)
+    }
     if (undecided.size > 0) this.park(from, undecided, rejections)
     const report = () => this.report(from, rejections, 'a docs frame')
     if (loads.size > 0) void Promise.allSettled(loads.values()).then(report)
     else report()
     await yieldToEventLoop()
-  }
-
-  /**
-   * Accepts the documents of `undecided` that a directory we hold points at, then those the directories
-   * it accepted point at, and so on (a frame may list children before their parent). A directory of the
-   * frame loading from storage is waited for (bounded), so its entries count too.
-   */
-  private async acceptReachable(
-    undecided: Map<DocumentId, Uint8Array>,
-    loads: Map<DocumentId, Promise<void>>,
-    accept: (id: DocumentId, data: Uint8Array, stored: boolean) => void,
-  ): Promise<void> {
-    const repo = this.repo!
-    const queue: DocumentId[] = []
-    const follow = (ids: DocumentId[] | undefined) => {
-      for (const id of ids ?? []) if (undecided.has(id)) queue.push(id)
-    }
-    const reachable = this.childrenOfLoadedDirs()
-    for (const id of undecided.keys()) if (reachable.has(id)) queue.push(id)
-    const waited = new Set<DocumentId>()
-    for (;;) {
-      for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
-        const data = undecided.get(id)
-        if (!data) continue
-        undecided.delete(id)
-        accept(id, data, false)
-        const handle = repo.handles[id]
-        if (handle?.isReady()) follow(dirChildIds(handle.doc()))
-      }
-      const pending = [...loads.keys()].filter((id) => !waited.has(id))
-      if (undecided.size === 0 || pending.length === 0 || this.stopped) return
-      for (const id of pending) waited.add(id)
-      await settledWithin(pending.map((id) => loads.get(id)!), DIR_LOAD_WAIT_MS)
-      for (const id of pending) {
-        const handle = repo.handles[id]
-        if (handle?.isReady()) follow(dirChildIds(handle.doc()))
-      }
-    }
   }
 
   /** The ids the ready directory documents we hold point at. */
