@@ -19,6 +19,7 @@ import type { IrohNetworkAdapter } from '../src/core/net/iroh-adapter'
 import { Session } from '../src/core/session/session'
 import { createAdapterPair } from '../test/helpers/docs-pair-adapter'
 import { median, percentile } from './lib/stats'
+import { linkIntoTree } from '../test/helpers/vfs-tree'
 
 /** Refuse to run where a default route exists: only inside the bench's namespaces (lo, or a test host). */
 function assertNoDefaultRoute(): void {
@@ -193,19 +194,15 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
    */
   async createTree(a: { count: number; perDir: number }) {
     const started = now()
-    const timestamps = { created: 0, modified: 0 }
     const urls: string[] = []
     for (let d = 0; d * a.perDir < a.count; d++) {
-      const children: Record<string, unknown> = {}
+      const handles: DocHandle<unknown>[] = []
       for (let i = d * a.perDir; i < Math.min(a.count, (d + 1) * a.perDir); i++) {
         const h = repo!.create<BenchDoc>(benchDoc(i))
         urls.push(h.url)
-        children[String(i)] = { type: 'doc', pointer: h.url, timestamps }
+        handles.push(h)
       }
-      const dir = repo!.create({ type: 'dir', name: `bench-${d}`, timestamps, children })
-      session!.root.change((root) => {
-        ;(root.children as unknown as Record<string, unknown>)[`bench-${d}`] = { type: 'dir', pointer: dir.url, timestamps }
-      })
+      linkIntoTree(repo!, session!.root, `bench-${d}`, handles)
     }
     await repo!.flush()
     return { urls, ms: now() - started }

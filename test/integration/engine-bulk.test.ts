@@ -15,6 +15,7 @@ import { Session, type SessionOptions } from '../../src/core/session/session'
 import { repoRoot } from '../helpers/cli'
 import { startTestSession } from '../helpers/sessions'
 import { assertIsolated } from '../helpers/ensure-isolated'
+import { linkIntoTree as linkTree } from '../helpers/vfs-tree'
 
 const example = join(repoRoot, 'examples', 'my-world')
 
@@ -32,18 +33,7 @@ const adapterOf = (s: Session) => (s as unknown as { adapter: IrohNetworkAdapter
 const connectedTo = async (s: Session, other: Session) =>
   (await s.snapshot()).peers.some((p) => p.endpointId === other.endpointId && p.state === 'connected')
 
-/** Links `handles` into `s`'s tree as /name/<i>: bulk takes only documents its receiver's tree reaches. */
-function linkIntoTree(s: Session, name: string, handles: DocHandle<unknown>[]): void {
-  const timestamps = { created: 0, modified: 0 }
-  const ref = (n: string, pointer: string, type: 'document' | 'directory') => ({ name: n, pointer, type, timestamps })
-  const dir = s.repo.create({ type: 'directory', name, timestamps, children: handles.map((h, i) => ref(String(i), h.documentId, 'document')) })
-  const entry = (docId: string, nodeType: 'document' | 'directory') => ({ doc_id: docId, node_type: nodeType, created: 0, modified: 0 })
-  s.root.change((root) => {
-    root.entries[`/${name}`] = entry(dir.documentId, 'directory')
-    handles.forEach((h, i) => (root.entries[`/${name}/${i}`] = entry(h.documentId, 'document')))
-    root.children.push(ref(name, dir.documentId, 'directory'))
-  })
-}
+const linkIntoTree = (s: Session, name: string, handles: DocHandle<unknown>[]) => linkTree(s.repo, s.root, name, handles)
 
 describe('engine: bulk catch-up between sessions', function () {
   this.timeout(120000)
