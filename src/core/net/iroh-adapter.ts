@@ -300,8 +300,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
 
   /**
    * Puts a fault on one peer's link, both directions (undefined clears it); see link-fault.ts. Per
-   * session, never persisted. Clearing a drop or loss re-announces the peer to the Repo so that sync
-   * starts afresh: the frames lost meanwhile would otherwise stay missing until the next change.
+   * session, never persisted. Clearing a drop or loss reconnects the peer so that sync starts afresh
+   * on both sides: the frames lost meanwhile would otherwise stay missing.
    * Throws LinkFaultError (E_LINK_FAULT) on a bad fault.
    */
   setLinkFault(endpointId: string, fault: LinkFault | undefined): void {
@@ -309,12 +309,14 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     this.logger.info(`net: link ${shortId(endpointId)}: ${fault ? describeFault(fault) : 'faults cleared'}`)
     const lost = previous && previous.kind !== 'delay'
     const stillLosing = fault && fault.kind !== 'delay'
-    const peer = this.peers.get(endpointId)
-    if (lost && !stillLosing && peer?.link && this.phase === 'online') {
-      this.emit('peer-disconnected', { peerId: peer.peerId })
-      const peerMetadata: PeerMetadata = { isEphemeral: peer.hello.isEphemeral }
-      if (peer.hello.storageId !== undefined) peerMetadata.storageId = peer.hello.storageId as StorageId
-      this.emit('peer-candidate', { peerId: peer.peerId, peerMetadata })
+    if (!lost || stillLosing || this.phase !== 'online') return
+    // Automerge's sync state assumes nothing is lost (the sender remembers what it sent), so both sides
+    // must start that peer's sync afresh: a new connection does that on both. Whichever side dialed
+    // redials at once (the dialer keeps the target), and the peers view shows one short reconnect.
+    for (const link of this.links.values()) {
+      if (link.endpointId === endpointId) {
+        this.links.close(link, CLOSE_CODE.normal, 'resync', { code: 'E_RESYNC', reason: `fault cleared on the link to ${shortId(endpointId)}: reconnecting to resync` })
+      }
     }
   }
 

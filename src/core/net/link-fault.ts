@@ -4,8 +4,9 @@
 // a partition of the *sync traffic* is what a developer wants to watch heal, and keeping QUIC alive
 // (its own keep-alives still flow) means no timeout storm, no redial back-off, and the Peers row keeps
 // showing the peer with its fault. Lost sync frames leave automerge-repo's sync state believing the
-// other side has them, so clearing a drop or loss re-announces the peer to the Repo (links.ts): the
-// Repo starts that peer's sync afresh and the two sides converge.
+// other side has them (the sender never resends what it once sent), so clearing a drop or loss closes
+// that peer's connection (iroh-adapter.ts setLinkFault): the dialing side redials at once, both Repos
+// start that peer's sync afresh, and the sides converge.
 export type LinkFault =
   | { kind: 'drop' }
   | { kind: 'delay'; ms: number; jitterMs?: number }
