@@ -81,7 +81,6 @@ export function registerLinkCommands(program: Command): void {
         build: p.build,
         foundBy: p.source,
         fault: p.fault,
-        links: (p as { links?: unknown[] }).links ?? [],
       }))
       out.result({ endpointId: snap.endpointId, peers }, () =>
         peers.length === 0
