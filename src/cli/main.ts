@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander'
 import { registerBundleCommands } from './commands/bundle'
 import { registerDocCommands } from './commands/doc'
 import { registerKeyCommands } from './commands/keys'
+import { registerLinkCommands } from './commands/link'
 import { registerPresenceCommand } from './commands/presence'
 import { registerServeCommands } from './commands/serve'
 import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput } from './output'
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerServeCommands(program)
   registerDocCommands(program)
   registerPresenceCommand(program)
+  registerLinkCommands(program)
   registerKeyCommands(program)
   return program
 }

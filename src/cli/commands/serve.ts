@@ -132,7 +132,7 @@ export function registerServeCommands(program: Command): void {
       session.on('presence', (peers) =>
         line({ event: 'presence', peers }, `@ here: ${peers.map((p) => `${p.name ?? short(p.peerId ?? p.pageId)}${Object.keys(p.state).length ? ` ${JSON.stringify(p.state)}` : ''}`).join(', ') || 'nobody else'}`),
       )
-      if (opts.trace) session.on('trace', (t) => line({ event: 'trace', ...t }, `  ${t.direction === 'in' ? '<-' : '->'} ${short(t.endpointId)} ${t.type} ${t.documentId ?? ''} ${t.bytes}B`))
+      if (opts.trace) session.on('trace', (t) => line({ event: 'trace', ...t }, `  ${t.direction === 'in' ? '<-' : '->'} ${short(t.endpointId)} ${t.type} ${t.documentId ?? ''} ${t.bytes}B${t.fault ? ` [${t.fault}]` : ''}`))
       await new Promise<void>((resolve) => {
         const stop = () => resolve()
         process.once('SIGINT', stop)

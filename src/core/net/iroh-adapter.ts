@@ -33,6 +33,7 @@ import { DEFAULT_BACKOFF, Dialer } from './dialer'
 import { Links, type Link, type LinkHost } from './links'
 import { CLOSE_CODE, closeQuietly, connectWithTimeout } from './quic'
 import { describePeer, peerRows, PeerTable, type Peer } from './peer-table'
+import { describeFault, LinkFaults, type LinkFault } from './link-fault'
 import { encodeFrame, EXTENSION_TYPE_PREFIX, isForwardedEphemeral, readFrame, traceRecord } from './messages'
 import { SliceClock } from '../util/slice-clock'
 import { createExtensionChannel, type ExtensionChannel, type ExtensionFrame } from './extension-channel'
@@ -54,6 +55,7 @@ export type {
   TraceEvent,
 } from './types'
 export type { ExtensionChannel } from './extension-channel'
+export type { FaultInfo, LinkFault } from './link-fault'
 export type { IrohNetworkAdapterOptions } from './adapter-options'
 
 const DELIVER: MessageVerdict = { action: 'deliver', cost: 1 }
@@ -74,6 +76,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   private readonly peers = new PeerTable()
   /** Per peer: the Repo's messages held while a protocol asked (holdRepoMessages), in order. */
   private readonly heldMessages = new Map<string, Message[]>()
+  private readonly faults = new LinkFaults()
   private readonly links: Links
   private readonly dialer: Dialer<IrohEndpointAddr, Connection>
 
@@ -308,16 +311,46 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     this.gate = gate
   }
 
+  /**
+   * Puts a fault on one peer's link, both directions (undefined clears it); see link-fault.ts. Per
+   * session, never persisted. Clearing a drop or loss reconnects the peer so that sync starts afresh
+   * on both sides: the frames lost meanwhile would otherwise stay missing.
+   * Throws LinkFaultError (E_LINK_FAULT) on a bad fault.
+   */
+  setLinkFault(endpointId: string, fault: LinkFault | undefined): void {
+    const previous = this.faults.set(endpointId, fault)
+    this.logger.info(`net: link ${shortId(endpointId)}: ${fault ? describeFault(fault) : 'faults cleared'}`)
+    const lost = previous && previous.kind !== 'delay'
+    const stillLosing = fault && fault.kind !== 'delay'
+    if (!lost || stillLosing || this.phase !== 'online') return
+    // Automerge's sync state assumes nothing is lost (the sender remembers what it sent), so both sides
+    // must start that peer's sync afresh: a new connection does that on both. Whichever side dialed
+    // redials at once (the dialer keeps the target), and the peers view shows one short reconnect.
+    for (const link of this.links.values()) {
+      if (link.endpointId === endpointId) {
+        this.links.close(link, CLOSE_CODE.normal, 'resync', { code: 'E_RESYNC', reason: `fault cleared on the link to ${shortId(endpointId)}: reconnecting to resync` })
+      }
+    }
+  }
+
   /** Everything a peers view shows: connected peers, connections in handshake, dialed peers waiting. */
   peerInfos(): PeerInfo[] {
-    return peerRows({
+    return this.withFaults(peerRows({
       peers: this.peers.values(),
       links: this.links.values(),
       targets: this.dialer.all(),
       dialed: (id) => this.dialer.has(id),
       connections: (id) => this.links.count(id),
       offline: this.phase === 'offline',
-    })
+    }))
+  }
+
+  private withFaults(rows: PeerInfo[]): PeerInfo[] {
+    for (const row of rows) {
+      const fault = this.faults.info(row.endpointId)
+      if (fault) row.fault = fault
+    }
+    return rows
   }
 
   /**
@@ -412,7 +445,12 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       dialer: this.dialer,
       phase: () => this.phase,
       localHello: () => this.localHello(),
-      onFrame: (link, frame) => this.onFrame(link, frame),
+      onFrame: (link, frame, fault) => this.onFrame(link, frame, fault),
+      faults: this.faults,
+      traceDropped: (link, frame) => {
+        const read = readFrame(frame)
+        if (read.kind === 'message') this.events.emit('trace', { ...traceRecord('in', link.endpointId, read.message, frame.length), fault: 'dropped' })
+      },
       peerAdded: (peer) => {
         const { hello } = peer
         const peerMetadata: PeerMetadata = { isEphemeral: hello.isEphemeral }
@@ -421,6 +459,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
         this.events.emit('peer-connected', this.describe(peer))
       },
       peerRemoved: (peer, event) => {
+        this.faults.linkClosed(peer.endpointId)
         this.emit('peer-disconnected', { peerId: peer.peerId })
         this.events.emit('peer-closed', { endpointId: peer.endpointId, peerId: peer.peerId, ...event })
       },
@@ -428,11 +467,11 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   }
 
   private describe(peer: Peer): PeerInfo {
-    return describePeer(peer, this.dialer.has(peer.endpointId), this.links.count(peer.endpointId))
+    return this.withFaults([describePeer(peer, this.dialer.has(peer.endpointId), this.links.count(peer.endpointId))])[0]!
   }
 
   /** Handles one frame of an active link; returns what it cost in ordinary messages (for the rate limiter). */
-  private onFrame(link: Link, frame: Uint8Array): number {
+  private onFrame(link: Link, frame: Uint8Array, fault?: string): number {
     const them = `peer ${shortId(link.endpointId)}`
     const read = readFrame(frame)
     if (read.kind === 'not-cbor') {
@@ -457,7 +496,10 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       return 1
     }
     if (this.phase !== 'online') return 1
-    if (this.events.listenerCount('trace') > 0) this.events.emit('trace', traceRecord('in', link.endpointId, message, frame.length))
+    if (this.events.listenerCount('trace') > 0) {
+      const record = traceRecord('in', link.endpointId, message, frame.length)
+      this.events.emit('trace', fault ? { ...record, fault } : record)
+    }
     let verdict = DELIVER
     try {
       if (this.gate) verdict = this.gate(message)

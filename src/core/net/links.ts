@@ -23,6 +23,7 @@ import { Peer, type PeerTable } from './peer-table'
 import type { IrohAdapterEvents } from './types'
 import { handshakeLink } from './link-handshake'
 import { Acceptor } from './link-accept'
+import { faultNote, type LinkFaults } from './link-fault'
 import { sleep } from '../util/async'
 import { SliceClock } from '../util/slice-clock'
 import { firstLine, shortId } from '../util/text'
@@ -85,7 +86,11 @@ export interface LinkHost {
   phase(): 'idle' | 'online' | 'offline'
   localHello(): HelloMessage
   /** One frame from an active link; returns what it cost in ordinary messages (rate limiter). */
-  onFrame(link: Link, frame: Uint8Array): number
+  onFrame(link: Link, frame: Uint8Array, fault?: string): number
+  /** Faults per link set by this session's user (link-fault.ts), applied on both directions here. */
+  readonly faults: LinkFaults
+  /** The trace's record of a frame a fault dropped (it never reaches onFrame). */
+  traceDropped(link: Link, frame: Uint8Array): void
   /** A new peer completed its handshake: announce it. */
   peerAdded(peer: Peer): void
   /** A peer is gone (already out of the table): tell the Repo and listeners. */
@@ -236,6 +241,19 @@ export class Links {
 
   /** Queues one frame's payload for a peer (held while it is between two links); `message` for the trace. */
   send(peer: Peer, payload: Uint8Array, message?: Message): void {
+    const faulted = this.host.faults.get(peer.endpointId)
+    if (!faulted) return this.sendNow(peer, payload, message)
+    const verdict = faulted.out.apply(faulted.fault, payload.length, () => {
+      if (this.host.peers.get(peer.endpointId) === peer) this.sendNow(peer, payload, message, true)
+    })
+    const note = faultNote(verdict)
+    if (note && message && this.host.events.listenerCount('trace') > 0) {
+      this.host.events.emit('trace', { ...traceRecord('out', peer.endpointId, message, payload.length), fault: note })
+    }
+  }
+
+  /** `traced`: the trace already has this frame (a fault delayed it). */
+  private sendNow(peer: Peer, payload: Uint8Array, message?: Message, traced = false): void {
     const link = peer.link
     if (!link) {
       if (peer.pendingBytes + payload.length > (this.config.writerOptions?.hardLimitBytes ?? 64 * 1024 * 1024)) {
@@ -254,7 +272,7 @@ export class Links {
       this.close(link, CLOSE_CODE.protocolError, code, { code, reason })
       return
     }
-    if (message && this.host.events.listenerCount('trace') > 0) {
+    if (message && !traced && this.host.events.listenerCount('trace') > 0) {
       this.host.events.emit('trace', traceRecord('out', peer.endpointId, message, payload.length))
     }
   }
@@ -291,7 +309,7 @@ export class Links {
         this.onRemoteFinished(link)
         return
       }
-      const cost = this.host.onFrame(link, frame)
+      const cost = this.deliver(link, frame)
       if (isClosed(link)) return
       const charge = link.limiter?.charge(frame.length + FRAME_HEADER_BYTES, cost)
       if (charge?.exceeded) {
@@ -304,6 +322,23 @@ export class Links {
         if (isClosed(link)) return
       }
     }
+  }
+
+  /** Hands a frame to the host, through the peer's fault if it has one; returns its cost. */
+  private deliver(link: Link, frame: Uint8Array): number {
+    const faulted = this.host.faults.get(link.endpointId)
+    if (!faulted) return this.host.onFrame(link, frame)
+    let cost = 1
+    let now = true
+    const verdict = faulted.in.apply(faulted.fault, frame.length, () => {
+      if (isClosed(link)) return
+      // Delayed frames were charged one message on arrival; what the gate says later is not re-charged.
+      if (now) cost = this.host.onFrame(link, frame)
+      else this.host.onFrame(link, frame, faultNote(verdict))
+    })
+    now = false
+    if (verdict.action === 'drop' && this.host.events.listenerCount('trace') > 0) this.host.traceDropped(link, frame)
+    return cost
   }
 
   /** The remote finished its half of the stream. */

@@ -1,6 +1,7 @@
 // The shapes the network layer reports, kept apart from the adapter class so that whoever only reads
 // them (peers views, the bridge's row, the request gate, protocols, discovery) depends on no transport.
 import type { Message, PeerId } from '@automerge/automerge-repo/slim'
+import type { FaultInfo } from './link-fault'
 
 /**
  * standby: transport up, handshake waits for connect(); reconnecting: between two connections of a
@@ -49,6 +50,8 @@ export interface PeerInfo {
   connections: number
   /** What the peer's hello listed beyond automerge-repo messages (connected peers only). */
   features?: string[]
+  /** A fault this session's user put on the link (link-fault.ts), with frames dropped/delayed so far. */
+  fault?: FaultInfo
 }
 
 export interface PeerRefusedEvent {
@@ -75,6 +78,8 @@ export interface TraceEvent {
   /** Frame size, header included. */
   bytes: number
   at: number
+  /** Set when a link fault touched the frame: 'dropped' or 'delayed 200ms'. */
+  fault?: string
 }
 
 export interface IrohAdapterEvents {

@@ -15,6 +15,8 @@ import { RECONNECT_GRACE_MS, RecentPeers } from './recent-peers'
 import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from '../host/data-dir'
 import { docHandlers } from '../host/doc-commands'
 import { presenceHandlers } from '../host/presence-commands'
+import { linkHandlers } from '../host/link-commands'
+import type { LinkFault } from '../net/link-fault'
 import { startPresence, type PresencePeer, type RunningPresence } from '../../shared/presence'
 import { BULK_EMPTY_FEATURE, BULK_FEATURE, BULK_MIN_FRAME_LIMIT, BulkSync, type BulkCounters } from '../protocols/bulk/bulk'
 import { PEX } from '../protocols/registry'
@@ -281,6 +283,11 @@ export class Session extends EventEmitter<SessionEvents> {
     return [...(this.discovery?.sourceNames ?? []), ...(this.options.bridge ? ['bridge'] : [])]
   }
 
+  /** A fault on one peer's link, both directions, for debugging (undefined clears); not persisted. */
+  setLinkFault(endpointId: string, fault: LinkFault | undefined): void {
+    this.adapter?.setLinkFault(endpointId, fault)
+  }
+
   get online(): boolean {
     return this.adapter?.isOnline ?? false
   }
@@ -369,6 +376,7 @@ export class Session extends EventEmitter<SessionEvents> {
         this.control = await startControlServer(this.controlPath, {
           ...docHandlers(this.tree, this.bundleRepo.repo),
           ...presenceHandlers(() => this.presence),
+          ...linkHandlers(() => this.adapter?.peerInfos() ?? [], (id, fault) => this.setLinkFault(id, fault)),
           ticket: async () => ({ ticket: this.ticket, endpointId: this.endpointId }),
           status: async () => this.snapshot(),
           offline: async () => {
