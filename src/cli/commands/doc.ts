@@ -48,6 +48,18 @@ async function call(dataDir: string, method: string, params: Record<string, unkn
   }
 }
 
+/** A DocNode's bytes as text when they are text (mime text/* or valid UTF-8); else a line that says what they are. */
+export function bytesAsText(bytes: Buffer, content: unknown): string {
+  const mime = content && typeof content === 'object' && typeof (content as { mime?: unknown }).mime === 'string' ? (content as { mime: string }).mime : undefined
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+    return text.endsWith('\n') ? text.slice(0, -1) : text
+  } catch {
+    if (mime?.startsWith('text/')) return bytes.toString('utf8') // declared text: print it, odd bytes replaced
+    return `(${bytes.length} bytes${mime ? `, ${mime}` : ''}: binary, use --raw)`
+  }
+}
+
 export function registerDocCommands(program: Command): void {
   const doc = program.command('doc').description("read and write a data dir's documents by path (/notes/today)")
   const dataOption = ['--data <dir>', 'the data dir of a peer (running or not)'] as const
@@ -70,11 +82,18 @@ export function registerDocCommands(program: Command): void {
     .argument('<path>', 'a document')
     .requiredOption(...dataOption)
     .option('--at <heads>', 'the document as it was at these heads (change hashes from `doc history`, comma-separated)')
-    .description('print a document as JSON (now, or as it was at some heads)')
-    .action(async (path: string, opts: { data: string; at?: string }, cmd: Command) => {
+    .option('--raw', "write a file's raw bytes to stdout")
+    .description('print a document as JSON (now, or as it was at some heads); a file with bytes prints as text when it is text')
+    .action(async (path: string, opts: { data: string; at?: string; raw?: boolean }, cmd: Command) => {
       const out = outputFor(cmd)
       const r = await call(opts.data, 'get', { path, ...(opts.at !== undefined ? { at: opts.at } : {}) })
-      out.result(r, () => JSON.stringify(r.value, null, 2))
+      const bytes = typeof r.bytes === 'string' ? Buffer.from(r.bytes, 'base64') : undefined
+      if (opts.raw) {
+        if (!bytes) throw new CliError(`${path} has no raw bytes (its content is JSON: drop --raw)`, EXIT_USAGE, 'E_NO_BYTES')
+        await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())))
+        return
+      }
+      out.result(r, () => (bytes ? bytesAsText(bytes, r.value) : JSON.stringify(r.value, null, 2)))
     })
 
   doc

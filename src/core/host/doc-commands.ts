@@ -47,9 +47,12 @@ export function docHandlers(tree: DocTree, repo: Repo): Record<string, ControlHa
       }
       const url = await tree.resolve(path).catch(wrap)
       if (!url) throw new ControlError('E_DOC_NOT_FOUND', `no document at ${path}`)
-      const value = await tree.readDoc(path).catch(wrap)
+      const file = await tree.readFile(path).catch(wrap)
       const handle = await repo.find(url)
-      return { path, url, heads: handle.heads(), value }
+      const result: Record<string, unknown> = { path, url, heads: handle.heads(), value: file?.content }
+      // A raw file (a DocNode with bytes) travels as base64: the control socket speaks JSON.
+      if (file?.bytes) result.bytes = Buffer.from(file.bytes).toString('base64')
+      return result
     },
     history: async ({ path, offset, limit }: { path: string; offset?: number; limit?: number }) => {
       const handle = await handleAt(tree, repo, path)
