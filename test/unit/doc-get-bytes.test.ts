@@ -9,11 +9,12 @@ import { docHandlers } from '../../src/core/host/doc-commands'
 import { createBundleRepo } from '../../src/core/store/repo'
 import { createRootDocumentBytes, rootDocumentId } from '../../src/core/vfs/root-document'
 import { DocTree } from '../../src/shared/vfs/doc-tree'
+import { loadTonk } from '../../src/core/tonk'
 
 const NAMESPACE = 'doc-get-bytes'
 const noEvents = { emit: () => {}, closed: new Promise<void>(() => {}) }
 
-describe('doc get of a file with bytes', () => {
+describe('doc get of a file with bytes, and export', () => {
   let dir: string
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tonk-doc-bytes-'))
@@ -42,6 +43,17 @@ describe('doc get of a file with bytes', () => {
       const note: any = await get({ path: '/notes/x' }, noEvents)
       assert.equal(note.bytes, undefined)
       assert.deepEqual(note.value, { title: 'json' })
+
+      // export: the whole VFS as a .tonk that our reader loads with the same tree; equal state, equal bytes.
+      const exported: any = await docHandlers(tree, bundle.repo).export!({}, noEvents)
+      const again: any = await docHandlers(tree, bundle.repo).export!({}, noEvents)
+      assert.equal(exported.bytes, again.bytes)
+      const tonk = await loadTonk(Buffer.from(exported.bytes, 'base64'))
+      assert.equal(tonk.manifest.rootId, rootDocumentId(NAMESPACE))
+      assert.equal(exported.documents, 5) // root, /app, /app/index.html, /notes, /notes/x
+      assert.deepEqual(tonk.vfs.nodes.map((n) => n.path), ['/app', '/app/index.html', '/notes', '/notes/x'])
+      assert.deepEqual(JSON.parse(new TextDecoder().decode(tonk.vfs.readFile('/notes/x')!.data)), { title: 'json' })
+      assert.deepEqual(Buffer.from(tonk.vfs.readFile('/app/index.html')!.data), Buffer.from(page))
     } finally {
       await bundle.close()
     }

@@ -1,5 +1,6 @@
 // doc ls|get|put|rm|watch|history|diff|restore: documents of a data dir, through the peer serving it (control socket) or,
 // when none runs there, on its storage directly.
+import { rename, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { connectControl, ControlError, type ControlHandler } from '../../core/host/control'
 import { findControlSocket } from '../../core/host/control-path'
@@ -61,6 +62,23 @@ export function bytesAsText(bytes: Buffer, content: unknown): string {
 }
 
 export function registerDocCommands(program: Command): void {
+  program
+    .command('export')
+    .requiredOption('--data <dir>', 'the data dir of a peer (running or not)')
+    .requiredOption('-o, --output <file>', 'the .tonk to write')
+    .description("write the data dir's current VFS (root and every document of its PathIndex) as a .tonk")
+    .action(async (opts: { data: string; output: string }, cmd: Command) => {
+      const out = outputFor(cmd)
+      const r = await call(opts.data, 'export', {})
+      const bytes = Buffer.from(r.bytes, 'base64')
+      // Written beside the target and renamed: a reader never sees half a file.
+      const tmp = `${opts.output}.${process.pid}.tmp`
+      await writeFile(tmp, bytes, { flag: 'wx' })
+      await rename(tmp, opts.output)
+      const summary = { output: opts.output, rootId: r.rootId, documents: r.documents, bytes: bytes.length }
+      out.result(summary, () => `${opts.output}: ${r.documents} documents, root ${r.rootId}, ${bytes.length} bytes`)
+    })
+
   const doc = program.command('doc').description("read and write a data dir's documents by path (/notes/today)")
   const dataOption = ['--data <dir>', 'the data dir of a peer (running or not)'] as const
 
