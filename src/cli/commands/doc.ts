@@ -1,5 +1,6 @@
 // doc ls|get|put|rm|watch|history|diff|restore: documents of a data dir, through the peer serving it (control socket) or,
 // when none runs there, on its storage directly.
+import { rename, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { connectControl, ControlError, type ControlHandler } from '../../core/host/control'
 import { findControlSocket } from '../../core/host/control-path'
@@ -48,7 +49,36 @@ async function call(dataDir: string, method: string, params: Record<string, unkn
   }
 }
 
+/** A DocNode's bytes as text when they are text (mime text/* or valid UTF-8); else a line that says what they are. */
+export function bytesAsText(bytes: Buffer, content: unknown): string {
+  const mime = content && typeof content === 'object' && typeof (content as { mime?: unknown }).mime === 'string' ? (content as { mime: string }).mime : undefined
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes)
+    return text.endsWith('\n') ? text.slice(0, -1) : text
+  } catch {
+    if (mime?.startsWith('text/')) return bytes.toString('utf8') // declared text: print it, odd bytes replaced
+    return `(${bytes.length} bytes${mime ? `, ${mime}` : ''}: binary, use --raw)`
+  }
+}
+
 export function registerDocCommands(program: Command): void {
+  program
+    .command('export')
+    .requiredOption('--data <dir>', 'the data dir of a peer (running or not)')
+    .requiredOption('-o, --output <file>', 'the .tonk to write')
+    .description("write the data dir's current VFS (root and every document of its PathIndex) as a .tonk")
+    .action(async (opts: { data: string; output: string }, cmd: Command) => {
+      const out = outputFor(cmd)
+      const r = await call(opts.data, 'export', {})
+      const bytes = Buffer.from(r.bytes, 'base64')
+      // Written beside the target and renamed: a reader never sees half a file.
+      const tmp = `${opts.output}.${process.pid}.tmp`
+      await writeFile(tmp, bytes, { flag: 'wx' })
+      await rename(tmp, opts.output)
+      const summary = { output: opts.output, rootId: r.rootId, documents: r.documents, bytes: bytes.length }
+      out.result(summary, () => `${opts.output}: ${r.documents} documents, root ${r.rootId}, ${bytes.length} bytes`)
+    })
+
   const doc = program.command('doc').description("read and write a data dir's documents by path (/notes/today)")
   const dataOption = ['--data <dir>', 'the data dir of a peer (running or not)'] as const
 
@@ -70,11 +100,18 @@ export function registerDocCommands(program: Command): void {
     .argument('<path>', 'a document')
     .requiredOption(...dataOption)
     .option('--at <heads>', 'the document as it was at these heads (change hashes from `doc history`, comma-separated)')
-    .description('print a document as JSON (now, or as it was at some heads)')
-    .action(async (path: string, opts: { data: string; at?: string }, cmd: Command) => {
+    .option('--raw', "write a file's raw bytes to stdout")
+    .description('print a document as JSON (now, or as it was at some heads); a file with bytes prints as text when it is text')
+    .action(async (path: string, opts: { data: string; at?: string; raw?: boolean }, cmd: Command) => {
       const out = outputFor(cmd)
       const r = await call(opts.data, 'get', { path, ...(opts.at !== undefined ? { at: opts.at } : {}) })
-      out.result(r, () => JSON.stringify(r.value, null, 2))
+      const bytes = typeof r.bytes === 'string' ? Buffer.from(r.bytes, 'base64') : undefined
+      if (opts.raw) {
+        if (!bytes) throw new CliError(`${path} has no raw bytes (its content is JSON: drop --raw)`, EXIT_USAGE, 'E_NO_BYTES')
+        await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (err) => (err ? reject(err) : resolve())))
+        return
+      }
+      out.result(r, () => (bytes ? bytesAsText(bytes, r.value) : JSON.stringify(r.value, null, 2)))
     })
 
   doc

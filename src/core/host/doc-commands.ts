@@ -6,6 +6,8 @@ import { applyRestore, diffPaths, historyPage, HistoryError, parseHeads, restore
 import { ControlError, type ControlHandler } from './control'
 import { contentOf, isRecord, text } from '../../shared/vfs/values'
 import type { PathDiff } from '../history/document-history'
+import { BundleError } from '../bundle/errors'
+import { exportVfsTonk } from '../tonk/export-vfs'
 
 // A file is a Tonk DocNode {type: "document", name, timestamps, content, bytes?} (src/shared/vfs/shapes.ts):
 // time travel shows, compares and restores its content, as `doc get` does; name and times are bookkeeping.
@@ -47,9 +49,22 @@ export function docHandlers(tree: DocTree, repo: Repo): Record<string, ControlHa
       }
       const url = await tree.resolve(path).catch(wrap)
       if (!url) throw new ControlError('E_DOC_NOT_FOUND', `no document at ${path}`)
-      const value = await tree.readDoc(path).catch(wrap)
+      const file = await tree.readFile(path).catch(wrap)
       const handle = await repo.find(url)
-      return { path, url, heads: handle.heads(), value }
+      const result: Record<string, unknown> = { path, url, heads: handle.heads(), value: file?.content }
+      // A raw file (a DocNode with bytes) travels as base64: the control socket speaks JSON.
+      if (file?.bytes) result.bytes = Buffer.from(file.bytes).toString('base64')
+      return result
+    },
+    // The whole VFS as .tonk bytes (base64: the socket speaks JSON); the CLI writes the file.
+    export: async () => {
+      try {
+        const r = await exportVfsTonk(tree, repo)
+        return { rootId: r.rootId, documents: r.documents, bytes: Buffer.from(r.bytes).toString('base64') }
+      } catch (err) {
+        if (err instanceof BundleError) throw new ControlError(err.code, err.message)
+        throw err
+      }
     },
     history: async ({ path, offset, limit }: { path: string; offset?: number; limit?: number }) => {
       const handle = await handleAt(tree, repo, path)
