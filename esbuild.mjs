@@ -54,6 +54,9 @@ const libraryTargets = [
   {
     format: 'cjs',
     outExtension: { '.js': '.cjs' },
+    // require() cannot load ESM-only packages that export no "require" (bittorrent-dht): bundle those;
+    // Automerge stays shared (require(esm), Node >= 20.19) and the native binding stays outside.
+    external: ['@automerge/*', '@number0/iroh', 'cbor-extract'],
     define: { 'import.meta.url': '__tonk_import_meta_url' },
     banner: { js: "const __tonk_import_meta_url = require('url').pathToFileURL(__filename).href;" },
   },
@@ -65,7 +68,7 @@ const libraryTargets = [
   outdir: 'dist/engine',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  packages: t.format === 'esm' ? 'external' : undefined,
 }))
 
 const webviewEntries = existsSync('webview-ui')
