@@ -4,6 +4,9 @@
 //   engine     src/extension/engine.ts -> out/engine.cjs (node, cjs; iroh native addon external): src/core
 //              for the extension, require()d on first use (src/extension/engine-loader.ts)
 //   cli        src/cli/bin.ts        -> out/cli.cjs       (node, cjs; iroh external)
+//   library    src/engine.ts -> dist/engine/index.mjs (ESM) + index.cjs (CJS): the published `tonk-p2p/engine`.
+//              Every package stays external (a dependency of tonk-p2p), so an app shares one automerge-repo
+//              with its own Repo. Declarations: tsc -p tsconfig.engine.json (see `build:engine-types`).
 //   webview-ui webview-ui/*/main.ts  -> out/webview/*.js  (browser, iife), plus out/webview/automerge.wasm:
 //              the preview page fetches Automerge's WASM as a file (compiled while it streams) instead of
 //              parsing 5 MB of base64 JS at every load
@@ -11,7 +14,7 @@
 // Usage: node esbuild.mjs [--watch] [--production] [--tests]
 import * as esbuild from 'esbuild'
 import { e2eSuiteTarget } from './test/e2e/esbuild-target.mjs'
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const watch = process.argv.includes('--watch')
@@ -45,6 +48,29 @@ const nodeTargets = [
   banner: { js: "const __tonk_import_meta_url = require('url').pathToFileURL(__filename).href;" },
 }))
 
+// The library: unminified (an app's bundler minifies), every bare import left to the app's node_modules.
+const libraryTargets = [
+  { format: 'esm', outExtension: { '.js': '.mjs' } },
+  {
+    format: 'cjs',
+    outExtension: { '.js': '.cjs' },
+    // require() cannot load ESM-only packages that export no "require" (bittorrent-dht): bundle those;
+    // Automerge stays shared (require(esm), Node >= 20.19) and the native binding stays outside.
+    external: ['@automerge/*', '@number0/iroh', 'cbor-extract'],
+    define: { 'import.meta.url': '__tonk_import_meta_url' },
+    banner: { js: "const __tonk_import_meta_url = require('url').pathToFileURL(__filename).href;" },
+  },
+].map((t) => ({
+  ...common,
+  ...t,
+  minify: false,
+  entryPoints: { index: 'src/engine.ts' },
+  outdir: 'dist/engine',
+  platform: 'node',
+  target: 'node20',
+  packages: t.format === 'esm' ? 'external' : undefined,
+}))
+
 const webviewEntries = existsSync('webview-ui')
   ? Object.fromEntries(
       readdirSync('webview-ui', { withFileTypes: true })
@@ -62,7 +88,7 @@ const webviewTarget = {
   target: 'es2022',
 }
 
-const targets = Object.keys(webviewEntries).length ? [...nodeTargets, webviewTarget] : nodeTargets
+const targets = [...nodeTargets, ...libraryTargets, ...(Object.keys(webviewEntries).length ? [webviewTarget] : [])]
 if (Object.keys(webviewEntries).length) {
   mkdirSync('out/webview', { recursive: true })
   copyFileSync('node_modules/@automerge/automerge/dist/automerge.wasm', 'out/webview/automerge.wasm')
@@ -77,5 +103,8 @@ if (watch) {
 } else {
   const started = Date.now()
   await Promise.all(targets.map((t) => esbuild.build(t)))
+  // The declarations (tsc, extensionless imports) are CommonJS-style whatever this package's "type" says.
+  mkdirSync('dist/engine/types', { recursive: true })
+  writeFileSync('dist/engine/types/package.json', '{ "type": "commonjs" }\n')
   console.log(`esbuild: built ${targets.length} targets in ${Date.now() - started} ms`)
 }

@@ -1,0 +1,76 @@
+// The engine as a library (issue 16): the one public entry point for Node/Electron/Tauri apps,
+// published as `tonk-p2p/engine`. An app builds a stock automerge-repo `Repo` with our network and
+// storage adapters, or runs a whole `Session` for a bundle. Names exported here are a public contract:
+// they stay stable when files under src/core move (only the paths below change).
+export {
+  IrohNetworkAdapter,
+  CLOSE_CODE,
+  type IrohNetworkAdapterOptions,
+  type IrohAdapterEvents,
+  type PeerInfo,
+  type PeerConnectionState,
+  type PeerRefusedEvent,
+  type PeerClosedEvent,
+} from './core/net/iroh-adapter'
+export {
+  createEndpoint,
+  closeEndpoint,
+  endpointIdOf,
+  endpointTicket,
+  makeTicket,
+  parseDialTarget,
+  loadOrCreateSecretKey,
+  EndpointError,
+  TONK_SYNC_ALPN,
+  type CreateEndpointOptions,
+  type DialTarget,
+} from './core/net/endpoint'
+export { NativeMissingError, irohProblem, type IrohEndpoint, type IrohEndpointAddr } from './core/net/iroh'
+export { HANDSHAKE_VERSION, type HelloInfo, type RefusalCode } from './core/net/handshake'
+export { appCapability, deriveKey, newAppKey, type AppCapability } from './core/bundle/capability'
+export {
+  CrashSafeStorageAdapter,
+  StorageKeyError,
+  type CrashSafeStorageOptions,
+  type StorageStats,
+} from './core/store/storage'
+export {
+  DocTree,
+  DocPathError,
+  normalizeDocPath,
+  type DocPathErrorCode,
+  type DocTreeOptions,
+  type DocContent,
+  type DirListing,
+  type WalkEntry,
+} from './shared/vfs/doc-tree'
+export type { DirectoryDoc, DirEntry } from './shared/vfs/shapes'
+export {
+  Session,
+  type SessionOptions,
+  type SessionState,
+  type SessionSnapshot,
+  type SessionEvents,
+  type PeerSnapshot,
+  type DocumentSnapshot,
+  type DocSyncState,
+} from './core/session/session'
+export {
+  BUNDLE_ERROR_CODES,
+  BundleError,
+  loadBundle,
+  packDirectory,
+  validateDirectory,
+  validateBundleFile,
+  validateManifest,
+  computeBundleId,
+  type BundleErrorCode,
+  type Issue,
+  type LoadedBundle,
+  type PackOptions,
+  type PackResult,
+  type PackedManifest,
+  type SourceManifest,
+} from './core/bundle'
+export { initAutomerge } from './core/util/automerge'
+export { noopLogger, type Logger } from './shared/log'
