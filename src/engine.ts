@@ -44,7 +44,7 @@ export {
   type DirListing,
   type WalkEntry,
 } from './shared/vfs/doc-tree'
-export type { DirectoryDoc, DirEntry } from './shared/vfs/shapes'
+export type { DirectoryDoc, DirNode, DocNode, NodeType, PathEntry, RefNode, RootDoc, Timestamps } from './shared/vfs/shapes'
 export {
   Session,
   type SessionOptions,
