@@ -4,49 +4,38 @@
 import { Automerge } from '@automerge/automerge-repo/slim'
 import { BundleError } from '../bundle/errors'
 
-/** Deeper content is refused rather than walked: a hostile document must not exhaust the stack. */
-export const MAX_CONTENT_DEPTH = 256
+import { isRecord, MAX_CONTENT_DEPTH, text, toPlain } from '../../shared/vfs/values'
+
+export { isRecord, MAX_CONTENT_DEPTH }
 
 /** A string field, whichever way it was stored; undefined for anything else. */
-export function stringValue(value: unknown): string | undefined {
-  if (typeof value === 'string') return value
-  if (Automerge.isImmutableString(value)) return value.toString()
-  return undefined
-}
+export const stringValue = text
 
-/** A millisecond timestamp (Tonk writes i64 milliseconds). */
+/** A millisecond timestamp (Tonk writes i64 milliseconds); undefined when absent (the reader reports it). */
 export function timeValue(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined
 }
 
-export const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)
-
 /**
  * A document's content as plain JSON: ImmutableStrings become strings, bytes stay Uint8Array. Older
  * Tonk (before native content, autumn 2025) stored content as a JSON string: that is parsed back,
- * as Tonk's own reader does.
+ * as Tonk's own reader does. Too deep a nesting is E_TONK_VFS.
  */
 export function contentValue(value: unknown): unknown {
   if (Automerge.isImmutableString(value)) {
-    const text = value.toString()
+    const raw = value.toString()
     try {
-      return JSON.parse(text) as unknown
+      return JSON.parse(raw) as unknown
     } catch {
-      return text
+      return raw
     }
   }
-  return plain(value)
-}
-
-function plain(value: unknown, depth = 0): unknown {
-  if (Automerge.isImmutableString(value)) return value.toString()
-  if (value instanceof Uint8Array || value === null || typeof value !== 'object') return value
-  if (depth >= MAX_CONTENT_DEPTH) throw new BundleError('E_TONK_VFS', `content nests deeper than ${MAX_CONTENT_DEPTH} levels`)
-  if (Array.isArray(value)) return value.map((v) => plain(v, depth + 1))
-  if (Automerge.isCounter(value)) return value.value
-  if (value instanceof Date) return value.getTime()
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v, depth + 1)]))
+  try {
+    return toPlain(value)
+  } catch (err) {
+    if (err instanceof RangeError) throw new BundleError('E_TONK_VFS', err.message)
+    throw err
+  }
 }
 
 /** Tonk stores a primitive content as {value: X} and unwraps it on read; so do we. */
