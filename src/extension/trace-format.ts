@@ -20,7 +20,7 @@ const nameToken = (name: string | undefined) => (name ? name.replace(/\s+/g, '_'
 export function formatTraceLine(t: TraceEvent, names: ReadonlyMap<string, string>, paths: ReadonlyMap<string, string> = new Map()): string {
   const arrow = t.direction === 'out' ? '->' : '<-'
   const doc = t.documentId ? (paths.get(t.documentId)?.replace(/\s+/g, '_') ?? t.documentId) : '-'
-  return `${traceTime(t.at)} ${arrow} ${t.endpointId.slice(0, 10)} ${nameToken(names.get(t.endpointId))} ${t.type} ${doc} ${t.bytes} B`
+  return `${traceTime(t.at)} ${arrow} ${t.endpointId.slice(0, 10)} ${nameToken(names.get(t.endpointId))} ${t.type} ${doc} ${t.bytes} B${t.fault ? ` [${t.fault}]` : ''}`
 }
 
 export function formatRefusedLine(r: PeerRefusedEvent, at: number, names: ReadonlyMap<string, string>): string {

@@ -235,4 +235,16 @@ describe('extension manifest ranges (JSON pointer → text)', () => {
       assert.deepEqual(JSON.parse(tricky.slice(node.value.start, node.value.end)), expected, pointer)
     }
   })
+
+  it('a link fault shows on the peer row, in its tooltip and on the traced frames it touched', () => {
+    const model = new PeersModel(() => 10_000)
+    const fault = { kind: 'delay' as const, label: 'delay 200ms', dropped: 0, delayed: 7 }
+    model.update(snapshot({ peers: [peer({ name: 'slow', path: { kind: 'direct', remoteAddr: '127.0.0.1:4000', rttMs: 3 }, fault })] }))
+    const row = model.roots()[0]!
+    assert.equal(row.description, 'fault: delay 200ms · direct 127.0.0.1:4000')
+    assert.match(row.tooltip!, /\| fault \| delay 200ms: 0 frames dropped, 7 delayed \|/)
+    const line = formatTraceLine({ direction: 'in', endpointId: A, peerId: 'p' as never, type: 'sync', documentId: DOC1, bytes: 9, at: 0, fault: 'delayed 200ms' }, new Map())
+    assert.match(line, /9 B \[delayed 200ms\]$/)
+  })
 })
+

@@ -80,6 +80,8 @@ export class PeersModel extends SnapshotModel {
     const description = [
       connected ? undefined : (STATE_TEXT[p.state] ?? p.state),
       otherBuild,
+      // A fault the user put on this link (tonk-p2p link): the row says so, it explains what the peer does.
+      p.fault ? `fault: ${p.fault.label}` : undefined,
       path,
       // RTT and bytes change all the time: they are in the tooltip (resolved when hovered), so the row
       // is not redrawn under the mouse for them.
@@ -104,6 +106,7 @@ export class PeersModel extends SnapshotModel {
       ...(connected ? [] : [`| last seen | ${formatAgo(p.lastSeen, now)} |`]),
       ...(p.build ? [`| build | ${p.build.slice(0, 12)}…${otherBuild ? ' (another build of this app)' : ' (this build)'} |`] : []),
       `| connections | ${p.connections} |`,
+      ...(p.fault ? [`| fault | ${md(p.fault.label)}: ${p.fault.dropped} frames dropped, ${p.fault.delayed} delayed |`] : []),
       ...(p.nextAttemptAt ? [`| next attempt | in ${Math.max(0, Math.round((p.nextAttemptAt - now) / 1000))} s |`] : []),
       ...(p.lastError ? [`| last error | ${md(p.lastError)} |`] : []),
       `| documents | ${docs.length ? Object.entries(counts).map(([s, n]) => `${n} ${SYNC_LABEL[s as DocSyncState]}`).join(', ') : 'none shared yet'} |`,
