@@ -14,7 +14,8 @@
 //   garbage-cbor       valid handshake, then a frame that is not CBOR (dropped: E_MESSAGE_MALFORMED)
 //   bad-message        valid handshake, then CBOR that is not a message (dropped: E_MESSAGE_MALFORMED)
 //   oversized          valid handshake, then a frame header of 1 GiB (dropped: E_FRAME_TOO_LARGE)
-//   spoof-sender       valid handshake, then a message whose senderId is another peer's (dropped)
+//   spoof-sender       valid handshake, then a sync message whose senderId is another peer's (dropped)
+//   spoof-presence     valid handshake, then presence (ephemeral) claiming a direct peer's id (victim=…; ignored)
 //   steal-peer-id      hello claiming the automerge peer id of an already connected peer (victim=…)
 //   second-hello       valid handshake, then another hello claiming another bundle (dropped)
 //   garbage-sync       valid handshake, then sync messages for the root doc with random bytes as data
@@ -87,6 +88,8 @@ function listen(recv: RecvStream) {
     requestedIds: new Set<string>(),
     /** … and those of them the target answered about (doc-unavailable or sync). */
     answeredIds: new Set<string>(),
+    /** The document the target's presence heartbeats name (spoof-presence). */
+    presenceDocumentId: undefined as string | undefined,
     readError: undefined as string | undefined,
   }
   const decoder = new FrameDecoder({ maxFrameBytes: 64 * 1024 * 1024 })
@@ -105,6 +108,7 @@ function listen(recv: RecvStream) {
           else if (typeof m?.type === 'string') {
             state.types[m.type] = (state.types[m.type] ?? 0) + 1
             if ((m.type === 'doc-unavailable' || m.type === 'sync') && state.requestedIds.has(m.documentId)) state.answeredIds.add(m.documentId)
+            if (m.type === 'ephemeral' && typeof m.documentId === 'string') state.presenceDocumentId ??= m.documentId
           }
         }
       }
@@ -306,8 +310,19 @@ async function main(): Promise<void> {
         await write([0x40, 0, 0, 0, 9, 9, 9, 9])
         return
       case 'spoof-sender':
-        await write(frame(message(remote, { senderId: opts.victim ?? 'someone-else' })))
+        // Only presence may name a sender other than the link's peer (it is forwarded with its origin's id).
+        await write(frame(message(remote, { type: 'sync', senderId: opts.victim ?? 'someone-else' })))
         return
+      case 'spoof-presence': {
+        // The target's presence heartbeat names the document presence runs on (the root).
+        const deadline = Date.now() + 20000
+        while (!state.presenceDocumentId && !state.ended && Date.now() < deadline) await sleep(50)
+        out({ event: 'presence-spoof', documentId: state.presenceDocumentId ?? null })
+        const presence = { __presence: { type: 'snapshot', state: { spoofed: 'by hostile' } } }
+        await write(frame(message(remote, { senderId: opts.victim ?? 'someone-else', documentId: state.presenceDocumentId, sessionId: 'hostile-spoof', count: 1, data: cbor.encode(presence) })))
+        await sleep(1500)
+        return
+      }
       case 'second-hello':
         await write(frame(hello({ bundleId: 'e'.repeat(64) })))
         return

@@ -121,8 +121,20 @@ describe('reliability: hostile peers against a serving peer, a good peer connect
   it('CBOR that is not a message: dropped', () => hostileCase('CBOR array as message', 'bad-message', dropped('E_MESSAGE_MALFORMED')))
   it('an oversized frame (1 GiB header) after the handshake: dropped before allocating', () =>
     hostileCase('1 GiB frame', 'oversized', dropped('E_FRAME_TOO_LARGE')))
-  it('a message sent as another peer (spoofed senderId): dropped', () =>
+  it('a sync message sent as another peer (spoofed senderId): dropped', () =>
     hostileCase('spoofed senderId', 'spoof-sender', dropped('E_MESSAGE_MALFORMED')))
+  it("presence sent as the good peer (a direct peer's automerge id): ignored, the link kept, the good peer's presence untouched", async () => {
+    const goodPeerId = target.events.find((e) => e.event === 'peer-connected' && e.peer.endpointId === good.endpointId)!.peer.peerId
+    const seenBefore = target.events.length
+    await hostileCase('presence as a neighbour', 'spoof-presence', async (run) => {
+      assert.ok(run.lines.find((l) => l.event === 'presence-spoof')?.documentId, 'the target sent no presence heartbeat to spoof against')
+      assert.ok(!run.result.closedByTarget, `presence is forwarded with its origin's id, so the link stays: ${run.result.closeReason}`)
+      await sleep(1000)
+      const spoofed = target.events.slice(seenBefore).filter((e) => e.event === 'presence' && JSON.stringify(e.peers).includes('spoofed'))
+      assert.equal(spoofed.length, 0, `the target took presence from the hostile as the good peer's: ${JSON.stringify(spoofed[0])}`)
+      return 'ignored, connection kept, no presence changed'
+    }, [`victim=${goodPeerId}`, 'seconds=3'])
+  })
   it('a second hello claiming another bundle after being accepted: dropped', () =>
     hostileCase('second hello, other bundle', 'second-hello', dropped('E_MESSAGE_MALFORMED')))
   it("a hello claiming the good peer's automerge peer id is refused; the good peer keeps its messages", async () => {

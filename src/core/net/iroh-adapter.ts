@@ -487,7 +487,12 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       return 1
     }
     const { message } = read
-    if (message.senderId !== link.remote!.peerId && !isForwardedEphemeral(message, this.peerId)) {
+    if (message.senderId !== link.remote!.peerId && !isForwardedEphemeral(message, this.peerId, (id) => this.peers.byPeerId(id as PeerId) !== undefined)) {
+      if (message.type === 'ephemeral') {
+        // Presence naming us or a direct peer: a forwarded copy in a mesh, or a spoof. Ignored, link kept.
+        this.logger.debug(`net: ${them} forwarded presence as ${String(message.senderId).slice(0, 40)}, which speaks for itself here; ignored`)
+        return 1
+      }
       this.links.drop(link, 'E_MESSAGE_MALFORMED', `${them} sent a message as ${String(message.senderId).slice(0, 40)}, not as itself`)
       return 1
     }

@@ -72,8 +72,17 @@ export function parseCloseReason(text: string | null): { code: string; text: str
  * automerge-repo forwards ephemeral messages (presence) to its other peers with the origin's senderId
  * unchanged: that is how a page's presence reaches peers two hops away. So an ephemeral message may
  * name a sender other than the link's peer; every other type must come from the peer itself. The
- * origin is a claim (presence is), bounded here; peer-claims.ts keeps it off the ids of our direct peers.
+ * origin is a claim (presence is), bounded here. It may not be us, nor one of our direct peers on this
+ * adapter (`isDirectPeer`): a direct peer speaks for itself on its own link, so a copy naming it that
+ * arrives on another link is either a forwarded duplicate (the Repo has the original) or a spoof that
+ * would rewrite that peer's presence. peer-claims.ts does the same across adapters.
  */
-export function isForwardedEphemeral(message: Message, ourPeerId: string | undefined): boolean {
-  return message.type === 'ephemeral' && typeof message.senderId === 'string' && message.senderId.length <= 128 && message.senderId !== ourPeerId
+export function isForwardedEphemeral(message: Message, ourPeerId: string | undefined, isDirectPeer: (peerId: string) => boolean): boolean {
+  return (
+    message.type === 'ephemeral' &&
+    typeof message.senderId === 'string' &&
+    message.senderId.length <= 128 &&
+    message.senderId !== ourPeerId &&
+    !isDirectPeer(message.senderId)
+  )
 }
