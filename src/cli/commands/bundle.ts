@@ -15,7 +15,7 @@ import {
 } from '../../core/bundle'
 import { isTonkFileName } from '../../core/tonk'
 import { addAppKey, createNewBundle } from '../../core/bundle/new-bundle'
-import { writeReplacing } from '../../core/util/write-replace'
+import { writeReplacing } from '../../core/store/durable-fs'
 import { bundleCall, CliError, EXIT_INVALID, EXIT_USAGE, formatBytes, issueLine, outputFor, table } from '../output'
 import { inspectTonk, unpackTonkFile, validateTonk } from './tonk'
 

@@ -6,7 +6,7 @@
 import { chmod, lstat, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../../shared/log'
-import { writeJsonReplacing } from '../util/write-replace'
+import { writeJsonReplacing } from '../store/durable-fs'
 import { processIsAlive } from '../util/process'
 
 export const PRIVATE_DIR_MODE = 0o700

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import { EndpointAddr, EndpointId, EndpointTicket } from '../net/iroh'
 import { PRIVATE_FILE_MODE } from './data-dir'
-import { writeJsonReplacing } from '../util/write-replace'
+import { writeJsonReplacing } from '../store/durable-fs'
 
 const MAX_KNOWN = 64
 const MAX_AGE_MS = 14 * 24 * 3600 * 1000

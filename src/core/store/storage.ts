@@ -24,17 +24,21 @@
 // file systems that honour fsync, a power cut. automerge-repo saves documents on a throttle, so for a
 // change to be acknowledged call `await repo.flush([documentId])`, which resolves after our save().
 //
+// Rooms: key-encoding.ts (key → path components), value-format.ts (header + CRC), durable-fs.ts
+// (atomic write, durable directories, shared directory fsync, temp files); this file is the adapter
+// and its index of names.
+//
 // On-disk layout under `baseDir`: a key [k0, k1, ..., kn] is the file `k0/k1/.../kn.v`, every
 // component encoded by encodeKeyComponent() (so nothing in a key can escape baseDir or collide on a
 // case-insensitive file system). Temp files are `<name>.v.<pid>.<n>.tmp`. Only one live process
 // should write a directory at a time (the index relies on it); stale temp files of dead processes
 // are removed on reads.
-import { mkdir, open, readdir, readFile, rename, rmdir, unlink } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { readdir, readFile, rename, rmdir } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo/slim'
 import { noopLogger, type Logger } from '../../shared/log'
-import { sleep } from '../util/async'
-import { processIsAlive } from '../util/process'
+import { DurableDir, errorCode, TEMP_SUFFIX } from './durable-fs'
+import { NameIndex } from './name-index'
 import { checkKey, encodeKeyComponent, hasPrefix, sameKey } from './key-encoding'
 import { decodeValue, encodeValue, type DecodedValue } from './value-format'
 
@@ -42,11 +46,7 @@ export { encodeKeyComponent, StorageKeyError } from './key-encoding'
 export { crc32, crc32Portable, decodeValue, encodeValue, type DecodedValue } from './value-format'
 
 const VALUE_SUFFIX = '.v'
-const TEMP_SUFFIX = '.tmp'
 const CORRUPT_SUFFIX = '.corrupt'
-/** Documents are private to the data dir's owner (see core/host/data-dir.ts). */
-const DIR_MODE = 0o700
-const FILE_MODE = 0o600
 const IS_WINDOWS = process.platform === 'win32'
 
 export interface CrashSafeStorageOptions {
@@ -63,27 +63,11 @@ export interface ScrubReport {
 }
 
 
-const errorCode = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code
-
-
 interface Located {
   dir: string
   file: string
   /** The encoded first key component: the index's unit. */
   name: string
-}
-
-/** A directory this adapter made sure exists; `ready` settles once it exists (and is durable, if created here). */
-interface KnownDir {
-  ready: Promise<void>
-  /** Created by this adapter: then every entry in it is ours, and a child it does not know is missing. */
-  createdHere: boolean
-}
-
-/** A removeRange covering one name (or all): saves of a covered name during it keep the name indexed. */
-interface OpenRemoval {
-  name: string | undefined
-  touched: Set<string>
 }
 
 /** What the adapter did on disk, for diagnostics and tests. */
@@ -99,15 +83,6 @@ export interface StorageStats {
   dirSyncs: number
 }
 
-/** Per directory: the fsync running (joinable until it is issued) and the one follow-up queued behind it. */
-interface DirSyncState {
-  running?: Promise<void>
-  joinable?: Promise<void>
-  queued?: Promise<void>
-}
-
-const noop = () => {}
-
 interface FoundValue {
   file: string
   value: DecodedValue
@@ -116,34 +91,29 @@ interface FoundValue {
 export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   readonly baseDir: string
   readonly #log: Logger
-  readonly #syncDirectories: boolean
+  readonly #fs: DurableDir
   /** Tail of the operations queued per value file: saves/removes of one key run in call order. */
   readonly #queues = new Map<string, Promise<void>>()
-  /** Temp files this process is writing right now; never cleaned up from under a writer. */
-  readonly #inflightTemps = new Set<string>()
-  #tempCounter = 0
   #lastSeq = 0n
   readonly stats: StorageStats = { listings: 0, probes: 0, indexMisses: 0, dirSyncRequests: 0, dirSyncs: 0 }
-  // The index: a name may hold data iff it is in one of these sets. Undefined until baseDir is listed.
-  #listedNames: Set<string> | undefined
-  #listing: Promise<boolean> | undefined
-  /** Names this adapter saved under since it started (dropped only by a removeRange that covered them). */
-  readonly #savedNames = new Set<string>()
-  readonly #savesInFlight = new Map<string, number>()
-  readonly #openRemovals = new Set<OpenRemoval>()
-  readonly #knownDirs = new Map<string, KnownDir>()
-  readonly #dirSyncs = new Map<string, DirSyncState>()
+  readonly #names: NameIndex
 
   constructor(baseDir: string, options: CrashSafeStorageOptions = {}) {
     this.baseDir = baseDir
     this.#log = options.logger ?? noopLogger
-    this.#syncDirectories = (options.syncDirectories ?? true) && !IS_WINDOWS
+    this.#names = new NameIndex(baseDir, this.#log, this.stats)
+    this.#fs = new DurableDir(baseDir, {
+      log: this.#log,
+      stats: this.stats,
+      syncDirectories: (options.syncDirectories ?? true) && !IS_WINDOWS,
+      indexSaysMissing: (name) => this.#names.surelyMissing(name),
+    })
   }
 
   async load(key: StorageKey): Promise<Uint8Array | undefined> {
     checkKey(key, false)
     const { file, name } = this.#locate(key)
-    if (!(await this.#mayHold(name))) return undefined
+    if (!(await this.#names.mayHold(name))) return undefined
     await this.#queues.get(file) // read your own writes
     const found = await this.#readValue(file, key)
     return found?.value.data
@@ -155,9 +125,9 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     const { dir, file, name } = this.#locate(key)
     // Encode now: the caller may reuse its buffer once save() returns its promise.
     const bytes = encodeValue(key, data, this.#nextSeq())
-    const saved = this.#noteSaveStarted(name)
+    const saved = this.#names.noteSaveStarted(name)
     try {
-      await this.#enqueue(file, () => this.#writeAtomically(dir, file, bytes))
+      await this.#enqueue(file, () => this.#fs.writeAtomically(dir, file, bytes))
     } finally {
       saved()
     }
@@ -167,7 +137,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     checkKey(key, false)
     const { dir, file } = this.#locate(key)
     await this.#enqueue(file, async () => {
-      if (await this.#unlinkIfPresent(file)) await this.#syncDir(dir)
+      if (await this.#fs.unlinkIfPresent(file)) await this.#fs.syncDir(dir)
     })
   }
 
@@ -177,7 +147,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
    */
   async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
     checkKey(keyPrefix, true)
-    if (keyPrefix.length > 0 && !(await this.#mayHold(encodeKeyComponent(keyPrefix[0]!)))) return []
+    if (keyPrefix.length > 0 && !(await this.#names.mayHold(encodeKeyComponent(keyPrefix[0]!)))) return []
     const found: FoundValue[] = []
     await this.#visitRange(keyPrefix, async (file, expected) => {
       const value = await this.#readValue(file, expected)
@@ -190,16 +160,10 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   async removeRange(keyPrefix: StorageKey): Promise<void> {
     checkKey(keyPrefix, true)
     const name = keyPrefix.length > 0 ? encodeKeyComponent(keyPrefix[0]!) : undefined
-    if (name !== undefined && !(await this.#mayHold(name))) return
+    if (name !== undefined && !(await this.#names.mayHold(name))) return
     // Only a range covering whole names can drop them from the index.
-    const removal: OpenRemoval | undefined = keyPrefix.length <= 1 ? { name, touched: new Set() } : undefined
-    if (removal) this.#openRemovals.add(removal)
-    try {
-      await this.#removeRangeFromDisk(keyPrefix)
-      if (removal) this.#forgetRemovedNames(removal)
-    } finally {
-      if (removal) this.#openRemovals.delete(removal)
-    }
+    if (keyPrefix.length > 1) return this.#removeRangeFromDisk(keyPrefix)
+    await this.#names.whileRemoving(name, () => this.#removeRangeFromDisk(keyPrefix))
   }
 
   async #removeRangeFromDisk(keyPrefix: StorageKey): Promise<void> {
@@ -208,14 +172,14 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
       keyPrefix,
       async (file) => {
         await this.#enqueue(file, async () => {
-          if (await this.#unlinkIfPresent(file)) dirs.add(dirname(file))
+          if (await this.#fs.unlinkIfPresent(file)) dirs.add(dirname(file))
         })
       },
       async (file) => {
-        if (await this.#unlinkIfPresent(file)) dirs.add(dirname(file))
+        if (await this.#fs.unlinkIfPresent(file)) dirs.add(dirname(file))
       },
     )
-    for (const dir of dirs) await this.#syncDir(dir)
+    for (const dir of dirs) await this.#fs.syncDir(dir)
     await this.#pruneEmptyDirs(keyPrefix)
   }
 
@@ -248,9 +212,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
    * message. True while the index is not built yet (before the first load, save or range call).
    */
   mayHoldPrefix(first: string): boolean {
-    const name = encodeKeyComponent(first)
-    if (this.#savedNames.has(name)) return true
-    return this.#listedNames ? this.#listedNames.has(name) : true
+    return this.#names.mayHoldNow(encodeKeyComponent(first))
   }
 
   /** The file that holds `key` (for diagnostics and tests). */
@@ -265,69 +227,6 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     const parts = key.map(encodeKeyComponent)
     const dir = join(this.baseDir, ...parts.slice(0, -1))
     return { dir, file: join(dir, parts[parts.length - 1] + VALUE_SUFFIX), name: parts[0]! }
-  }
-
-  // -- the index of names -------------------------------------------------------------------------
-
-  /** False only when nothing stored can start with `name`: then no disk access is needed. */
-  async #mayHold(name: string): Promise<boolean> {
-    if (this.#savedNames.has(name) || this.#listedNames?.has(name)) return true
-    if (!this.#listedNames) {
-      // First use: list baseDir once. If that fails we are unsure: ask the disk.
-      if (!(await (this.#listing ??= this.#listBaseDir()))) return true
-      if (this.#savedNames.has(name) || this.#listedNames!.has(name)) return true
-    }
-    this.stats.indexMisses++
-    return false
-  }
-
-  async #listBaseDir(): Promise<boolean> {
-    this.stats.listings++
-    let entries: string[] = []
-    try {
-      entries = await readdir(this.baseDir)
-    } catch (error) {
-      if (errorCode(error) !== 'ENOENT') {
-        this.#log.warn(`storage: cannot list ${this.baseDir}, reading without an index: ${String(error)}`)
-        this.#listing = undefined // try again next time
-        return false
-      }
-    }
-    // `k0` (a directory), `k0.v` and its temp/corrupt siblings: encoded components hold no '.'.
-    this.#listedNames = new Set(entries.map((entry) => entry.split('.')[0]!))
-    return true
-  }
-
-  /** Indexes `name` before anything is written and records the save for removeRange. Returns its "done". */
-  #noteSaveStarted(name: string): () => void {
-    this.#savedNames.add(name)
-    this.#savesInFlight.set(name, (this.#savesInFlight.get(name) ?? 0) + 1)
-    this.#touch(name)
-    return () => {
-      const left = this.#savesInFlight.get(name)! - 1
-      if (left > 0) this.#savesInFlight.set(name, left)
-      else this.#savesInFlight.delete(name)
-      this.#touch(name)
-    }
-  }
-
-  #touch(name: string): void {
-    for (const removal of this.#openRemovals) {
-      if (removal.name === undefined || removal.name === name) removal.touched.add(name)
-    }
-  }
-
-  /**
-   * After a removeRange covering whole names: a name leaves the index only if no save of it was in
-   * flight at any moment of the removal (such a save may have landed after the removal looked).
-   */
-  #forgetRemovedNames(removal: OpenRemoval): void {
-    const names = removal.name !== undefined ? [removal.name] : [...this.#savedNames, ...(this.#listedNames ?? [])]
-    for (const name of names) {
-      if (removal.touched.has(name) || this.#savesInFlight.has(name)) continue
-      this.#savedNames.delete(name)
-      this.#listedNames?.delete(name)
-    }
   }
 
   /** Time-based, strictly increasing within a process: keeps loadRange in write order across restarts. */
@@ -345,194 +244,6 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
       if (this.#queues.get(file) === tail) this.#queues.delete(file)
     })
     return run
-  }
-
-  async #writeAtomically(dir: string, file: string, bytes: Buffer): Promise<void> {
-    const temp = `${file}.${process.pid}.${++this.#tempCounter}${TEMP_SUFFIX}`
-    this.#inflightTemps.add(temp)
-    try {
-      const handle = await this.#openForWrite(dir, temp)
-      try {
-        await handle.writeFile(bytes)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await this.#renameWithRetry(temp, file)
-      await this.#syncDir(dir)
-    } catch (error) {
-      await unlink(temp).catch(() => {})
-      throw error
-    } finally {
-      this.#inflightTemps.delete(temp)
-    }
-  }
-
-  async #openForWrite(dir: string, temp: string) {
-    // A directory we know is missing is made first rather than found missing by a failing open.
-    if (await this.#isSurelyMissing(dir)) await this.#ensureDir(dir)
-    for (let attempt = 0; ; attempt++) {
-      const known = this.#knownDirs.get(dir)
-      await known?.ready // one we (or a concurrent save) created counts once its parent's fsync is done
-      let handle
-      try {
-        handle = await open(temp, 'wx', FILE_MODE)
-      } catch (error) {
-        // The directory may not exist yet, or removeRange may have pruned it a moment ago.
-        if (errorCode(error) !== 'ENOENT' || attempt >= 3) throw error
-        if (known && this.#knownDirs.get(dir) === known) this.#knownDirs.delete(dir)
-        await this.#ensureDir(dir)
-        continue
-      }
-      const now = this.#knownDirs.get(dir)
-      if (!now) this.#knownDirs.set(dir, { ready: Promise.resolve(), createdHere: false })
-      else if (now !== known) {
-        // Created meanwhile by another save: its entry in the parent must be durable before we count on it.
-        await now.ready.catch(async (error) => {
-          await handle.close()
-          throw error
-        })
-      }
-      return handle
-    }
-  }
-
-  /** True when `dir` cannot exist: a parent of it was created here and does not know it, or the index never saw its document. */
-  async #isSurelyMissing(dir: string): Promise<boolean> {
-    if (this.#knownDirs.has(dir) || dir === this.baseDir) return false
-    const parentDir = dirname(dir)
-    if (parentDir === this.baseDir && this.#listedNames && !this.#listedNames.has(basename(dir))) return true
-    const parent = this.#knownDirs.get(parentDir)
-    if (parent) {
-      await parent.ready.catch(noop)
-      return parent.createdHere && !this.#knownDirs.has(dir)
-    }
-    return parentDir !== this.baseDir && this.#isSurelyMissing(parentDir)
-  }
-
-  /**
-   * mkdir -p that also fsyncs each parent whose entries it changed, so new directories are durable.
-   * Remembered per directory: callers share one creation and later calls cost nothing. A directory
-   * counts only once its parent's fsync is done, so no save is acknowledged inside a directory whose
-   * own entry could still be lost.
-   */
-  #ensureDir(dir: string): Promise<void> {
-    const known = this.#knownDirs.get(dir)
-    if (known) return known.ready
-    const entry: KnownDir = { ready: Promise.resolve(), createdHere: false }
-    entry.ready = this.#makeDir(dir, entry)
-    this.#knownDirs.set(dir, entry)
-    entry.ready.catch(() => {
-      if (this.#knownDirs.get(dir) === entry) this.#knownDirs.delete(dir)
-    })
-    return entry.ready
-  }
-
-  async #makeDir(dir: string, entry: KnownDir): Promise<void> {
-    if (dir === this.baseDir) {
-      // baseDir and above, once: mkdir -p without an error per missing level.
-      const first = await mkdir(dir, { recursive: true, mode: DIR_MODE })
-      if (first === undefined) return
-      entry.createdHere = true
-      const created: string[] = []
-      for (let path = dir; ; path = dirname(path)) {
-        created.push(path)
-        if (path === first || dirname(path) === path) break
-      }
-      await Promise.all(created.map((path) => this.#syncDir(dirname(path))))
-      return
-    }
-    const parentDir = dirname(dir)
-    for (let attempt = 0; ; attempt++) {
-      const parentReady = this.#ensureDir(parentDir) // top-down: the parent exists and is durable first
-      const parent = this.#knownDirs.get(parentDir)
-      await parentReady
-      try {
-        await mkdir(dir, DIR_MODE)
-      } catch (error) {
-        if (errorCode(error) === 'EEXIST') return
-        if (errorCode(error) !== 'ENOENT' || attempt >= 3) throw error
-        // The parent was pruned after we last saw it: make it again.
-        if (parent && this.#knownDirs.get(parentDir) === parent) this.#knownDirs.delete(parentDir)
-        continue
-      }
-      entry.createdHere = true
-      return this.#syncDir(parentDir)
-    }
-  }
-
-  async #renameWithRetry(from: string, to: string): Promise<void> {
-    // On Windows a reader holding the target open makes rename fail for a moment.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await rename(from, to)
-      } catch (error) {
-        const transient = ['EPERM', 'EACCES', 'EBUSY'].includes(errorCode(error) ?? '')
-        if (!IS_WINDOWS || !transient || attempt >= 5) throw error
-        await sleep(10 * 2 ** attempt)
-      }
-    }
-  }
-
-  /**
-   * Group commit: one fsync serves every caller that arrived before it was issued (callers may join
-   * while the directory is still being opened). A caller arriving later needs a later fsync (its
-   * rename may have missed the running one): all such callers share exactly one follow-up.
-   */
-  #syncDir(dir: string): Promise<void> {
-    if (!this.#syncDirectories) return Promise.resolve()
-    this.stats.dirSyncRequests++
-    let state = this.#dirSyncs.get(dir)
-    if (!state) this.#dirSyncs.set(dir, (state = {}))
-    if (state.joinable) return state.joinable
-    const { running } = state
-    if (!running) return this.#runDirSync(dir, state)
-    const current = state
-    return (current.queued ??= running.then(noop, noop).then(() => {
-      current.queued = undefined
-      return this.#runDirSync(dir, current)
-    }))
-  }
-
-  #runDirSync(dir: string, state: DirSyncState): Promise<void> {
-    const run: Promise<void> = this.#fsyncDir(dir, () => {
-      if (state.joinable === run) state.joinable = undefined
-    })
-    state.running = state.joinable = run
-    void run.then(noop, noop).then(() => {
-      if (state.joinable === run) state.joinable = undefined
-      if (state.running !== run) return
-      state.running = undefined
-      if (!state.queued && this.#dirSyncs.get(dir) === state) this.#dirSyncs.delete(dir)
-    })
-    return run
-  }
-
-  /** `issuing` is called just before the fsync is issued: callers arriving after it need the next one. */
-  async #fsyncDir(dir: string, issuing: () => void): Promise<void> {
-    this.stats.dirSyncs++
-    let handle
-    try {
-      handle = await open(dir, 'r')
-      issuing()
-      await handle.sync()
-    } catch (error) {
-      // Some file systems refuse fsync on directories; the rename itself has still happened.
-      const code = errorCode(error)
-      if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF' && code !== 'ENOENT') throw error
-    } finally {
-      await handle?.close()
-    }
-  }
-
-  async #unlinkIfPresent(file: string): Promise<boolean> {
-    try {
-      await unlink(file)
-      return true
-    } catch (error) {
-      if (errorCode(error) === 'ENOENT') return false
-      throw error
-    }
   }
 
   /**
@@ -607,7 +318,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
         if (entry.isDirectory()) await walk(path)
         else if (entry.name.endsWith(VALUE_SUFFIX)) await onValue(path, undefined)
         else if (entry.name.endsWith(TEMP_SUFFIX)) {
-          if (await this.#removeStaleTemp(path)) onTempRemoved?.()
+          if (await this.#fs.removeStaleTemp(path)) onTempRemoved?.()
         } else if (entry.name.endsWith(CORRUPT_SUFFIX)) await onOther?.(path)
       }
     }
@@ -626,18 +337,10 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     for (const name of siblings) {
       if (!name.startsWith(base + '.') || name === base) continue
       if (name.endsWith(TEMP_SUFFIX)) {
-        if (await this.#removeStaleTemp(join(dir, name))) onTempRemoved?.()
+        if (await this.#fs.removeStaleTemp(join(dir, name))) onTempRemoved?.()
       } else if (name.endsWith(CORRUPT_SUFFIX)) await onOther?.(join(dir, name))
     }
     await walk(file.slice(0, -VALUE_SUFFIX.length))
-  }
-
-  async #removeStaleTemp(path: string): Promise<boolean> {
-    if (this.#inflightTemps.has(path)) return false
-    const pid = Number(/\.(\d+)\.\d+\.tmp$/.exec(path)?.[1])
-    if (Number.isInteger(pid) && pid !== process.pid && processIsAlive(pid)) return false
-    this.#log.debug(`storage: removing leftover temp file ${path}`)
-    return this.#unlinkIfPresent(path).catch(() => false)
   }
 
   /** Removes directories left empty under a removed prefix (never baseDir itself). */
@@ -652,13 +355,14 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
       }
       for (const entry of entries) if (entry.isDirectory()) await prune(join(dir, entry.name))
       if (dir === this.baseDir) return
-      const known = this.#knownDirs.get(dir)
+      const known = this.#fs.known(dir)
       try {
         await rmdir(dir)
       } catch {
         return // ENOTEMPTY (a concurrent save landed) and ENOENT are fine: the directory stays or is gone.
       }
-      if (this.#knownDirs.get(dir) === known) this.#knownDirs.delete(dir)
+      if (known) this.#fs.forget(dir, known)
+      else this.#fs.forget(dir)
     }
     await prune(root)
   }
