@@ -43,6 +43,9 @@ const nodeTargets = [
   format: 'cjs',
   target: 'node20',
   external: nodeExternals,
+  // jsonc-parser's "main" is a UMD build that loads its parts with a runtime require('./impl/…'),
+  // which a bundle cannot resolve (the extension failed to activate): take its ESM build.
+  alias: { 'jsonc-parser': 'jsonc-parser/lib/esm/main.js' },
   // automerge-repo is ESM; in a CJS bundle `import.meta.url` is empty, so nothing in src may rely on it.
   define: { 'import.meta.url': '__tonk_import_meta_url' },
   banner: { js: "const __tonk_import_meta_url = require('url').pathToFileURL(__filename).href;" },

@@ -22,6 +22,15 @@ describe('extension bundle split', () => {
     assert.match(text, /engine\.cjs/, 'it loads the engine by path')
   })
 
+  it('no bundle keeps a relative require() that only resolves inside node_modules (a UMD package broke activation so)', () => {
+    for (const file of ['extension.cjs', 'engine.cjs', 'cli.cjs']) {
+      const text = readFileSync(join(out, file), 'utf8')
+      // esbuild renames a shadowed `require` to require2, require3, …
+      const relative = [...text.matchAll(/\brequire\d*\(\s*["'](\.{1,2}\/[^"']+)["']\s*\)/g)].map((m) => m[1])
+      assert.deepEqual(relative, [], `out/${file} requires ${relative.join(', ')} at run time`)
+    }
+  })
+
   it('out/engine.cjs loads in plain Node and exports what the extension uses', () => {
     const engine = createRequire(import.meta.url)(join(out, 'engine.cjs'))
     for (const name of ['Session', 'packDirectory', 'validateDirectory', 'inspectDirectory', 'loadBundle', 'writeBundleZip', 'parseDialTarget', 'BundleError']) {
