@@ -3,6 +3,8 @@
 // declared size and compression ratio. yauzl is used because it is the strictest reader measured (see
 // FACTS "Reading untrusted zips"): it refuses "..", absolute and drive-letter names itself, streams one
 // entry at a time and stops an entry at the first byte past its declared size.
+// Over ~400 lines: reading, judging and extracting untrusted zips is one threat surface; kept in one
+// file so every check on an entry can be read in order, next to the limits it enforces.
 import { lstat, mkdir, realpath, writeFile } from 'node:fs/promises'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import type { Readable } from 'node:stream'

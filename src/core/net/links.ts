@@ -6,6 +6,9 @@
 // Duplicate connections (both sides dial at once) are resolved like Hyperswarm does: both sides keep
 // the connection dialed by the lower endpoint id. The loser is retired losslessly: each side stops
 // sending on it, finishes its half, keeps reading until the other half ends, then closes it.
+// Over ~400 lines: a link's life (handshake → active → retiring → closed) is one state machine whose
+// steps share the link map and its events; link-accept.ts and link-handshake.ts already took the parts
+// that stand alone.
 import type { EventEmitter } from 'node:events'
 import type { Logger } from '../../shared/log'
 import { CLOSE_CODE, closeQuietly } from './quic'
