@@ -38,6 +38,9 @@ const N = {
   activationRuns: quick ? 3 : 10,
   meshPeers: quick ? 8 : 20,
   meshChanges: quick ? 3 : 10,
+  // The bounded-degree mesh: peers, and links discovery fills up to (peer exchange).
+  sparsePeers: quick ? 16 : 50,
+  sparseMaxLinks: 8,
   // Catch-up under an event-loop monitor: fewer documents in quick mode (the row says how many).
   catchUpDocs: quick ? 2000 : 5000,
   catchUpRuns: quick ? 1 : 3,
@@ -700,6 +703,79 @@ async function mesh(): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// 9. Many peers, bounded degree: each peer dials one earlier peer (a random tree, by ticket) and peer
+// exchange fills its links up to sparseMaxLinks, so no peer re-syncs with all others; automerge-repo
+// passes a change on hop by hop. Versus the same number of WS clients of one server. Idle RSS of each.
+async function sparseMesh(): Promise<void> {
+  const n = N.sparsePeers
+  const maxLinks = N.sparseMaxLinks
+  log(`${n} peers, bounded-degree mesh (maxLinks ${maxLinks}), ${N.meshChanges} changes each side`)
+  let seed = 7
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+  const converge = async (ws: WorkerProcess[], url: string) => {
+    const times: number[] = []
+    for (let i = 1; i <= N.meshChanges; i++) {
+      const seen = ws.slice(1).map((w) => w.waitFor((e) => e.event === 'seen' && e.url === url && e.n === i, 60_000))
+      const { t } = await ws[0]!.request('change', { url, n: i })
+      const all = await Promise.all(seen)
+      times.push(Math.max(...all.map((e) => e.t)) - t)
+      await sleep(500)
+    }
+    return times
+  }
+  const inBatches = async <T>(count: number, size: number, make: (i: number) => Promise<T>): Promise<T[]> => {
+    const out: T[] = []
+    for (let i = 0; i < count; i += size) out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - i) }, (_, k) => make(i + k)))))
+    return out
+  }
+
+  const ps = await inBatches(n, 4, async (i) => {
+    const w = spawnWorker(`sparse-${i}`)
+    const r = await w.request('start', { kind: 'p2p', dataDir: freshDir(`sparse-${i}`), bundle, name: `sparse-${i}`, discovery: { maxLinks } })
+    return { w, ...r } as P2PPeer
+  })
+  for (let i = 1; i < n; i++) await ps[i]!.w.request('dial', { ticket: ps[Math.floor(random() * i)]!.ticket })
+  // Let peer exchange fill the links, then read the degrees.
+  await sleep(Math.max(5000, n * 200))
+  const degrees = (await Promise.all(ps.map((p) => p.w.request('links')))).map((r) => r.links as number).sort((a, b) => a - b)
+  const { urls: [pUrl] } = await ps[0]!.w.request('create', { count: 1 })
+  await Promise.all(ps.slice(1).map((p) => p.w.request('find', { urls: [pUrl] })))
+  await Promise.all(ps.map((p) => p.w.request('watch', { url: pUrl })))
+  await sleep(2000)
+  const rssP2P = (await Promise.all(ps.map((p) => p.w.request('rss')))).map((r) => mb(r.rss)).sort((a, b) => a - b)
+  const p2p = await converge(ps.map((p) => p.w), pUrl!)
+  await stopAll(ps.map((p) => p.w))
+
+  const server = await startWsServer()
+  const cs = await inBatches(n, 4, async (i) => (await startWsClient(`ws-sparse-${i}`, server.url)).w)
+  await Promise.all(cs.map((c) => peers(c, 1)))
+  const { urls: [wUrl] } = await cs[0]!.request('create', { count: 1 })
+  await holdsAll(server.w, [wUrl])
+  await Promise.all(cs.slice(1).map((c) => c.request('find', { urls: [wUrl] })))
+  await Promise.all(cs.map((c) => c.request('watch', { url: wUrl })))
+  await sleep(2000)
+  const rssWs = (await Promise.all(cs.map((c) => c.request('rss')))).map((r) => mb(r.rss)).sort((a, b) => a - b)
+  const serverRss = mb((await server.w.request('rss')).rss)
+  const ws = await converge(cs, wUrl!)
+  await stopAll([...cs, server.w])
+
+  const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!
+  extra.sparse = { p2p, ws, degrees, rssP2P, rssWs, serverRss }
+  ratioRow({
+    id: `sparse-${n}`,
+    measure: `${n} peers converge on one change (median of ${N.meshChanges}; P2P mesh of ≤ ${maxLinks} discovered links per peer, WS one server)`,
+    unit: 'ms',
+    p2p: median(p2p),
+    ws: median(ws),
+    target: '≤ 1× WS',
+    maxRatio: 1,
+    note:
+      `worst: P2P ${Math.max(...p2p).toFixed(0)} ms, WS ${Math.max(...ws).toFixed(0)} ms; links per peer min/median/max ${degrees[0]}/${pct(degrees, 0.5)}/${degrees[degrees.length - 1]}; ` +
+      `idle RSS per peer median/max P2P ${pct(rssP2P, 0.5).toFixed(0)}/${rssP2P[rssP2P.length - 1]!.toFixed(0)} MB, WS client ${pct(rssWs, 0.5).toFixed(0)}/${rssWs[rssWs.length - 1]!.toFixed(0)} MB, server ${serverRss.toFixed(0)} MB`,
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------
 async function main(): Promise<void> {
   assertIsolated()
   const started = Date.now()
@@ -715,6 +791,7 @@ async function main(): Promise<void> {
     if (want('lan')) await lanConnect()
     if (want('activation')) await activation()
     if (want('mesh')) await mesh()
+    if (want('sparse')) await sparseMesh()
   } finally {
     await Promise.all(workers.map((w) => w.stop()))
     rmSync(base, { recursive: true, force: true })

@@ -118,14 +118,15 @@ function rss(): number {
 }
 
 const commands: Record<string, (a: any) => Promise<unknown>> = {
-  async start(a: { kind: 'p2p' | 'ws-server' | 'ws-client'; dataDir: string; bundle?: string; bindAddr?: string; url?: string; name?: string; discovery?: boolean; bulk?: boolean; bulkSliceMs?: number }) {
+  async start(a: { kind: 'p2p' | 'ws-server' | 'ws-client'; dataDir: string; bundle?: string; bindAddr?: string; url?: string; name?: string; discovery?: boolean | { exchange?: boolean; maxLinks?: number }; bulk?: boolean; bulkSliceMs?: number }) {
     // How a received bulk frame is applied (0: whole, as before slicing): the catch-up row compares both.
     if (a.bulkSliceMs !== undefined) process.env.TONK_BULK_SLICE_MS = String(a.bulkSliceMs)
     await initAutomerge()
     await mkdir(a.dataDir, { recursive: true })
     if (a.kind === 'p2p') {
       // Discovery off unless asked for: the sync rows compare fixed topologies (who dials whom).
-      const discovery = a.discovery ? {} : { mdns: false, exchange: false }
+      // An object: peer exchange (no mDNS) with these settings, e.g. a bounded-degree mesh.
+      const discovery = a.discovery === true ? {} : typeof a.discovery === 'object' ? { mdns: false, exchange: true, ...a.discovery } : { mdns: false, exchange: false }
       const s = await Session.open(a.bundle!, { dataDir: a.dataDir, bindAddr: a.bindAddr ?? '127.0.0.1:0', control: false, peerName: a.name, discovery, bulk: a.bulk, logger })
       session = s
       const started = now()
@@ -359,6 +360,11 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
 
   async rss() {
     return { rss: rss() }
+  },
+
+  /** Peers this session is connected to now. */
+  async links() {
+    return { links: session ? session.peers().filter((p) => p.state === 'connected').length : 0 }
   },
 
   async stop() {

@@ -72,16 +72,17 @@ describe('discovery: ed25519 from the iroh identity', () => {
 
 describe('discovery: manager', () => {
   const me = hex()
-  const make = (status: Record<string, 'connected' | 'dialing' | 'unknown'> = {}) => {
+  const make = (status: Record<string, 'connected' | 'dialing' | 'unknown'> = {}, limits: DiscoveryLimits = {}) => {
     const calls: string[] = []
     const host: DiscoveryHost = {
       dial: (target, source) => calls.push(`dial ${source} ${target}`),
       status: (id) => status[id] ?? 'unknown',
       label: (id, source) => calls.push(`label ${source} ${id}`),
       forget: (id) => calls.push(`forget ${id}`),
+      connectedCount: () => Object.values(status).filter((s) => s === 'connected').length,
     }
     const context = { endpointId: me, mdnsKey, dhtKey: bundleId, mdnsService: '_tonk-sync._udp', protocolVersion: '1.0.0', addresses: () => [], ticket: () => '', secretKey: async () => new Uint8Array(32), logger: noopLogger }
-    const m = new DiscoveryManager({ context, host, sources: [], minRedialMs: 50 })
+    const m = new DiscoveryManager({ context, host, sources: [], minRedialMs: 50, limits })
     return { m, calls, status }
   }
   const c = (endpointId: string, addresses: string[], source: DiscoverySourceName = 'mdns'): PeerCandidate => ({ endpointId, addresses, source })
@@ -127,6 +128,34 @@ describe('discovery: manager', () => {
     m.offer(c(x, ['3.3.3.3:3']))
     assert.equal(calls.length, 4)
   })
+
+  it('maxLinks: past it candidates wait on standby; when a link ends the newest waiting one is dialed', async () => {
+    const [a, b, c1, d, e] = [hex(), hex(), hex(), hex(), hex()]
+    const { m, calls, status } = make({ [a]: 'connected' }, { maxLinks: 2 })
+    m.offer(c(b, ['2.2.2.2:2'], 'exchange'))
+    status[b] = 'dialing'
+    m.offer(c(c1, ['3.3.3.3:3'], 'exchange')) // a connected + b dialing = 2: standby
+    m.offer(c(d, ['4.4.4.4:4'], 'exchange')) // standby
+    assert.deepEqual(calls.filter((x) => x.startsWith('dial')), [`dial exchange ${b}@2.2.2.2:2`])
+    status[b] = 'connected'
+    m.offer(c(e, ['5.5.5.5:5'], 'mdns')) // still 2 links: standby
+    assert.equal(calls.filter((x) => x.startsWith('dial')).length, 1)
+    delete status[a] // a's link ends
+    m.peerLeft(a)
+    await new Promise((r) => setImmediate(r))
+    assert.deepEqual(calls.filter((x) => x.startsWith('dial')).slice(1), [`dial mdns ${e}@5.5.5.5:5`], 'one link free: the newest waiting peer')
+    status[e] = 'dialing'
+    delete status[b]
+    m.peerLeft(b)
+    await new Promise((r) => setImmediate(r))
+    assert.deepEqual(calls.filter((x) => x.startsWith('dial')).slice(2), [`dial exchange ${d}@4.4.4.4:4`])
+  })
+
+  it('without maxLinks every candidate is dialed (a LAN of a few peers)', () => {
+    const { m, calls } = make()
+    for (let i = 0; i < 10; i++) m.offer(c(hex(), ['1.2.3.4:5'], 'mdns'))
+    assert.equal(calls.filter((x) => x.startsWith('dial')).length, 10)
+  })
 })
 
 describe('discovery: limits on what peers pass on (security issue 12)', () => {
@@ -142,6 +171,7 @@ describe('discovery: limits on what peers pass on (security issue 12)', () => {
       status: (id) => (status[id] === 'refuses' ? 'unknown' : status[id] ?? 'unknown'),
       label: (id, source) => calls.push(`label ${source} ${id}`),
       forget: (id) => calls.push(`forget ${id}`),
+      connectedCount: () => Object.values(status).filter((s) => s === 'connected').length,
     }
     const context = { endpointId: me, mdnsKey, dhtKey: bundleId, mdnsService: '_tonk-sync._udp', protocolVersion: '1.0.0', addresses: () => [], ticket: () => '', secretKey: async () => new Uint8Array(32), logger: noopLogger }
     return { m: new DiscoveryManager({ context, host, sources: [], limits }), calls, status }

@@ -19,7 +19,10 @@ function parsePort(value: string, flag: string): number {
 }
 
 /** --no-mdns / --no-exchange / --dht / --dht-bootstrap / --dht-port → the session's discovery options. */
-function discoveryOptions(opts: { mdns?: boolean; exchange?: boolean; dht?: boolean; dhtBootstrap?: string[]; dhtPort?: number }): DiscoveryOptions {
+function discoveryOptions(opts: { mdns?: boolean; exchange?: boolean; dht?: boolean; dhtBootstrap?: string[]; dhtPort?: number; maxLinks?: number }): DiscoveryOptions {
+  if (opts.maxLinks !== undefined && !(Number.isInteger(opts.maxLinks) && opts.maxLinks >= 1 && opts.maxLinks <= 1024)) {
+    throw new CliError(`--max-links wants a whole number from 1 to 1024, not "${opts.maxLinks}"`, EXIT_USAGE, 'E_USAGE')
+  }
   const bootstrap = opts.dhtBootstrap?.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)
   for (const entry of bootstrap ?? []) {
     if (entry !== 'none' && !/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(entry)) {
@@ -31,6 +34,7 @@ function discoveryOptions(opts: { mdns?: boolean; exchange?: boolean; dht?: bool
     mdns: opts.mdns !== false,
     exchange: opts.exchange !== false,
     dht: dhtOn ? { bootstrap: bootstrap?.filter((e) => e !== 'none'), port: opts.dhtPort } : false,
+    maxLinks: opts.maxLinks,
   }
 }
 
@@ -50,6 +54,7 @@ export function registerServeCommands(program: Command): void {
     .option('--require-publisher <publicKey>', 'refuse a bundle not signed by this publisher key')
     .option('--no-mdns', 'do not find or announce peers on the LAN (mDNS)')
     .option('--no-exchange', 'do not pass connected peers on to each other (peer exchange)')
+    .option('--max-links <n>', 'links discovery fills up to (mDNS, peer exchange, DHT); more peers wait until a link ends. Default: no bound', (v) => Number(v))
     .option('--dht', 'find peers through the Mainline DHT (the public BitTorrent routers unless --dht-bootstrap)')
     .option('--no-dht', 'no DHT (the default)')
     .option('--dht-bootstrap <host:port...>', 'DHT nodes to join through (implies --dht); "none" starts a DHT of its own')

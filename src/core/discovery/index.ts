@@ -20,6 +20,8 @@ export interface DiscoveryOptions {
   exchange?: boolean
   /** Mainline DHT. Default off; `true` joins through the public BitTorrent routers. */
   dht?: boolean | DhtSourceOptions
+  /** Links discovery fills up to (DiscoveryLimits.maxLinks); default: no bound. */
+  maxLinks?: number
 }
 
 export interface DiscoveryDeps {
@@ -66,6 +68,7 @@ export function createDiscovery(deps: DiscoveryDeps): DiscoveryRuntime {
   manager = new DiscoveryManager({
     context: deps.context,
     sources,
+    limits: options.maxLinks !== undefined ? { maxLinks: options.maxLinks } : undefined,
     host: {
       dial: (target, source) => {
         const endpointId = adapter.dial(target, { discovered: true })
@@ -75,6 +78,7 @@ export function createDiscovery(deps: DiscoveryDeps): DiscoveryRuntime {
       label: (endpointId, source) => deps.label(endpointId, source),
       // Only what discovery alone dialed: a ticket or known peer found again by mDNS keeps its redials.
       forget: (endpointId) => void adapter.forgetDiscovered(endpointId, 'discovery withdrew it'),
+      connectedCount: () => adapter.channel.peers().length,
     },
   })
   // The manager learns who is real (connected) and which senders of peer exchange left.

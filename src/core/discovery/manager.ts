@@ -29,6 +29,14 @@ export interface DiscoveryLimits {
   relayedRetryMs?: number
   /** Peers the user disconnected that are remembered (oldest forgotten first). */
   maxSuppressed?: number
+  /**
+   * Links discovery fills up to: while this many peers are connected or being dialed for discovery,
+   * further candidates wait (standby) and are dialed when a link ends. Peers that dial us and peers a
+   * person named (tickets, known peers) are not held back. Default: no bound (every peer of the
+   * bundle it hears of, as on a LAN). With 50 peers a bound keeps each from re-syncing with 49 others:
+   * automerge-repo passes a change on hop by hop, so a connected mesh still converges.
+   */
+  maxLinks?: number
 }
 
 export const DEFAULT_DISCOVERY_LIMITS: Readonly<Required<DiscoveryLimits>> = Object.freeze({
@@ -39,6 +47,7 @@ export const DEFAULT_DISCOVERY_LIMITS: Readonly<Required<DiscoveryLimits>> = Obj
   maxSenders: 256,
   relayedRetryMs: 5 * 60_000,
   maxSuppressed: 1024,
+  maxLinks: Number.POSITIVE_INFINITY,
 })
 
 export interface DiscoveryManagerOptions {
@@ -67,6 +76,8 @@ interface Seen {
   via: Set<string>
   /** When the adapter last gave up dialing it (too many failed dials). */
   gaveUpAt?: number
+  /** Not dialed because maxLinks links were up: dialed when one ends. */
+  standby?: { ticket?: string }
 }
 
 /** A peer that passes others on (peer exchange). */
@@ -220,17 +231,47 @@ export class DiscoveryManager {
     if (status === 'dialing' && now - entry.lastDialAt < (this.options.minRedialMs ?? 1000)) return
     // The adapter gave up on it: another peer's word does not start the dials again soon.
     if (via !== undefined && entry.gaveUpAt !== undefined && now - entry.gaveUpAt < this.limits.relayedRetryMs) return
-    entry.lastDialAt = now
     entry.source = source
+    if (status === 'unknown' && this.linksInUse() >= this.limits.maxLinks) {
+      entry.standby = { ticket: candidate.ticket }
+      return
+    }
+    this.dialEntry(endpointId, entry, candidate.ticket, now)
+  }
+
+  private dialEntry(endpointId: string, entry: Seen, ticket: string | undefined, now: number): void {
+    entry.lastDialAt = now
     entry.dialedByDiscovery = true
-    const target = candidate.ticket ?? `${endpointId}@${merged.join(',')}`
+    entry.standby = undefined
+    const target = ticket ?? `${endpointId}@${entry.addresses.join(',')}`
     try {
-      this.options.host.dial(target, source)
-      this.context.logger.debug(`discovery: dialing ${endpointId.slice(0, 10)} found by ${source} at ${merged.join(', ')}`)
+      this.options.host.dial(target, entry.source)
+      this.context.logger.debug(`discovery: dialing ${endpointId.slice(0, 10)} found by ${entry.source} at ${entry.addresses.join(', ')}`)
     } catch (err) {
       // Not a key, or the adapter dials all the discovered peers it takes: nothing to remember it for.
       if (this.options.host.status(endpointId) === 'unknown') this.remove(endpointId, entry)
-      this.context.logger.debug(`discovery: cannot dial ${endpointId.slice(0, 10)} from ${source}: ${firstLine(err)}`)
+      this.context.logger.debug(`discovery: cannot dial ${endpointId.slice(0, 10)} from ${entry.source}: ${firstLine(err)}`)
+    }
+  }
+
+  /** Connected peers plus discovery's dials still in flight: what maxLinks bounds. */
+  private linksInUse(): number {
+    if (!Number.isFinite(this.limits.maxLinks)) return 0
+    let dialing = 0
+    for (const [id, entry] of this.seen) if (entry.dialedByDiscovery && this.options.host.status(id) === 'dialing') dialing++
+    return this.options.host.connectedCount() + dialing
+  }
+
+  /** A link ended: dial peers on standby (the most recently offered first) up to maxLinks again. */
+  private fillLinks(): void {
+    if (!Number.isFinite(this.limits.maxLinks) || this.stopped || this.paused) return
+    const waiting = [...this.seen].filter(([id, e]) => e.standby && !this.suppressed.has(id) && this.options.host.status(id) === 'unknown').reverse()
+    let room = this.limits.maxLinks - this.linksInUse()
+    const now = Date.now()
+    for (const [id, entry] of waiting) {
+      if (room-- <= 0) break
+      if (entry.gaveUpAt !== undefined && now - entry.gaveUpAt < this.limits.relayedRetryMs) continue
+      this.dialEntry(id, entry, entry.standby!.ticket, now)
     }
   }
 
@@ -254,6 +295,7 @@ export class DiscoveryManager {
    * dialed: a liar's list does not outlive its connection.
    */
   peerLeft(endpointId: string): void {
+    this.fillLinksSoon()
     const sender = this.senders.get(endpointId)
     if (!sender) return
     this.senders.delete(endpointId)
@@ -278,6 +320,12 @@ export class DiscoveryManager {
   dialDropped(endpointId: string): void {
     const entry = this.seen.get(endpointId)
     if (entry) entry.gaveUpAt = Date.now()
+    this.fillLinksSoon()
+  }
+
+  /** After the adapter's own bookkeeping of the event that freed a link. */
+  private fillLinksSoon(): void {
+    if (Number.isFinite(this.limits.maxLinks)) setImmediate(() => this.fillLinks())
   }
 
   private senderOf(endpointId: string, now: number): Sender | undefined {

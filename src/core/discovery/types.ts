@@ -76,6 +76,8 @@ export interface DiscoveryHost {
   label(endpointId: string, source: DiscoverySourceName): void
   /** Stop redialing a peer discovery dialed (it said goodbye, or whoever told us about it left). */
   forget(endpointId: string): void
+  /** Peers connected now (for DiscoveryLimits.maxLinks). */
+  connectedCount(): number
 }
 
 /** What discovery needs of the transport (IrohNetworkAdapter satisfies it). */
