@@ -40,7 +40,7 @@ const N = {
   meshChanges: quick ? 3 : 10,
   // The bounded-degree mesh: peers, and links discovery fills up to (peer exchange).
   sparsePeers: quick ? 16 : 50,
-  sparseMaxLinks: 8,
+  sparseMaxLinks: Number(process.env.BENCH_MAX_LINKS ?? 8),
   // Catch-up under an event-loop monitor: fewer documents in quick mode (the row says how many).
   catchUpDocs: quick ? 2000 : 5000,
   catchUpRuns: quick ? 1 : 3,
@@ -739,7 +739,19 @@ async function sparseMesh(): Promise<void> {
   await sleep(Math.max(5000, n * 200))
   const degrees = (await Promise.all(ps.map((p) => p.w.request('links')))).map((r) => r.links as number).sort((a, b) => a - b)
   const { urls: [pUrl] } = await ps[0]!.w.request('create', { count: 1 })
-  await Promise.all(ps.slice(1).map((p) => p.w.request('find', { urls: [pUrl] })))
+  // In dial order: a peer's tree parent holds the document before it asks (a Repo that all of whose
+  // peers lack a document calls it unavailable; requests are not passed on further).
+  for (const p of ps.slice(1)) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await p.w.request('find', { urls: [pUrl] })
+        break
+      } catch (err) {
+        if (attempt >= 10 || !/unavailable/.test(String(err))) throw err
+        await sleep(1000) // its neighbours asked before they had it: ask again
+      }
+    }
+  }
   await Promise.all(ps.map((p) => p.w.request('watch', { url: pUrl })))
   await sleep(2000)
   const rssP2P = (await Promise.all(ps.map((p) => p.w.request('rss')))).map((r) => mb(r.rss)).sort((a, b) => a - b)
