@@ -40,7 +40,7 @@ const N = {
   meshChanges: quick ? 3 : 10,
   // The bounded-degree mesh: peers, and links discovery fills up to (peer exchange).
   sparsePeers: Number(process.env.BENCH_SPARSE_PEERS ?? (quick ? 16 : 50)),
-  sparseMaxLinks: Number(process.env.BENCH_MAX_LINKS ?? 8),
+  sparseMaxLinks: Number(process.env.BENCH_MAX_LINKS ?? 4),
   // Catch-up under an event-loop monitor: fewer documents in quick mode (the row says how many).
   catchUpDocs: quick ? 2000 : 5000,
   catchUpRuns: quick ? 1 : 3,
