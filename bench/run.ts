@@ -39,7 +39,7 @@ const N = {
   meshPeers: quick ? 8 : 20,
   meshChanges: quick ? 3 : 10,
   // The bounded-degree mesh: peers, and links discovery fills up to (peer exchange).
-  sparsePeers: Number(process.env.BENCH_SPARSE_PEERS ?? (quick ? 16 : 50)),
+  sparsePeers: Number(process.env.BENCH_SPARSE_PEERS ?? (quick ? 12 : 50)),
   sparseMaxLinks: Number(process.env.BENCH_MAX_LINKS ?? 4),
   // Catch-up under an event-loop monitor: fewer documents in quick mode (the row says how many).
   catchUpDocs: quick ? 2000 : 5000,
