@@ -26,7 +26,49 @@ export function joinCommands(ctx: Ctx, sessions: SessionManager): Record<string,
       void vscode.window.showInformationMessage(`Tonk: join link of ${shortId(s.endpointId ?? '', 10)} copied. Whoever opens it in VS Code with this app is asked before connecting.`)
       return link
     },
+    // Where the OS does not route vscode:// links to this window (a browser VS Code, a remote, a
+    // second installation), a person pastes the link here; the same checks and the same question follow.
+    'tonk.joinFromLink': async (text?: string) => {
+      const link =
+        typeof text === 'string'
+          ? text
+          : await vscode.window.showInputBox({
+              title: 'Tonk: Join from Link',
+              prompt: 'Paste a join link someone copied with "Copy Join Link". You are asked before anything connects.',
+              placeHolder: `${vscode.env.uriScheme}://${ctx.extension.extension.id}${JOIN_PATH}?ticket=…`,
+              ignoreFocusOut: true,
+              validateInput: (value) => joinLinkProblem(value, ctx.extension.extension.id),
+            })
+      if (!link) return undefined
+      const problem = joinLinkProblem(link, ctx.extension.extension.id)
+      if (problem) {
+        void vscode.window.showErrorMessage(`Tonk: cannot use this link: ${problem}.`)
+        return undefined
+      }
+      return handleJoinUri(ctx, sessions, vscode.Uri.parse(link.trim()))
+    },
   }
+}
+
+/** Why a pasted text is not a join link of this extension (a sentence), or undefined. */
+function joinLinkProblem(text: string, extensionId: string): string | undefined {
+  const value = text.trim()
+  if (!value) return 'paste the whole link'
+  let uri: vscode.Uri
+  try {
+    uri = vscode.Uri.parse(value, true)
+  } catch {
+    return 'it is not a link'
+  }
+  if (uri.authority.toLowerCase() !== extensionId.toLowerCase()) {
+    return /^[a-z0-9]+$/i.test(value) && value.length > 40 ? 'this looks like a bare ticket: use "Tonk: Connect to Peer…" for it' : `it is not a Tonk P2P join link (${uri.scheme}://${uri.authority.slice(0, 40)}…)`
+  }
+  try {
+    parseJoinLink(uri.path, uri.query)
+  } catch (err) {
+    return (err as Error).message
+  }
+  return undefined
 }
 
 /** Handles `vscode://tonk.tonk-p2p/join?…`. Returns the dialed endpoint id, or undefined. */

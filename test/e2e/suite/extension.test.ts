@@ -11,7 +11,7 @@ const EXTENSION_ID = 'tonk.tonk-p2p'
 
 /** Commands the extension must register once active (they are also contributed in package.json). */
 const REQUIRED_COMMANDS = [
-  'tonk.startSession', 'tonk.stopSession', 'tonk.copyTicket', 'tonk.copyJoinLink', 'tonk.newBundle', 'tonk.connectPeer', 'tonk.disconnectPeer',
+  'tonk.startSession', 'tonk.stopSession', 'tonk.copyTicket', 'tonk.copyJoinLink', 'tonk.joinFromLink', 'tonk.newBundle', 'tonk.connectPeer', 'tonk.disconnectPeer',
   'tonk.goOffline', 'tonk.goOnline', 'tonk.startLocalPeers', 'tonk.stopLocalPeers', 'tonk.showSyncTrace',
   'tonk.packBundle', 'tonk.validateManifest', 'tonk.showLog',
 ]
