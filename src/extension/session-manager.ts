@@ -196,14 +196,18 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     const onState = (state: string) => {
       if (state === 'failed' || state === 'stopped') void this.setContext(false, false)
     }
+    // Presence (who has the app open, what each shares) shows on the peer rows: peers only, no walk.
+    const onPresence = () => this.refreshPeers(session)
     session.on('changed', onChanged)
     session.on('state', onState)
+    session.on('presence', onPresence)
     const peerTick = setInterval(() => this.refreshPeers(session), PEER_TICK_MS)
     this.ctx.ownForSession({
       dispose: () => {
         clearInterval(peerTick)
         session.off('changed', onChanged)
         session.off('state', onState)
+        session.off('presence', onPresence)
       },
     })
     log.info(`session started: ${m.name}@${m.version} (bundle ${bundle.bundleId.slice(0, 12)}) as ${session.endpointId} in ${session.options.dataDir}`)

@@ -246,5 +246,20 @@ describe('extension manifest ranges (JSON pointer → text)', () => {
     const line = formatTraceLine({ direction: 'in', endpointId: A, peerId: 'p' as never, type: 'sync', documentId: DOC1, bytes: 9, at: 0, fault: 'delayed 200ms' }, new Map())
     assert.match(line, /9 B \[delayed 200ms\]$/)
   })
+
+  it("a peer's presence: the row says the app is open and what it shares; its session alone says nothing", () => {
+    const model = new PeersModel(() => 10_000)
+    const presence = [
+      { kind: 'session' as const, state: {}, lastActiveAt: 1 },
+      { kind: 'page' as const, state: { place: 'porto' }, lastActiveAt: 2 },
+    ]
+    model.update(snapshot({ peers: [peer({ name: 'ana', path: { kind: 'direct', remoteAddr: '127.0.0.1:4000', rttMs: 3 }, presence }), peer({ endpointId: B, name: 'bo', presence: [presence[0]!] })] }))
+    const [ana, bo] = model.roots()
+    assert.equal(ana!.description, 'app open: place porto · direct 127.0.0.1:4000')
+    assert.match(ana!.tooltip!, /\| presence \| session; page \\?\{"place":"porto"\\?\} \(as the peer says\) \|/)
+    assert.ok(!String(bo!.description ?? '').includes('app open'), String(bo!.description))
+    model.update(snapshot({ peers: [peer({ name: 'cli', presence: [{ kind: 'session', state: { place: 'lisbon' }, lastActiveAt: 3 }] })] }))
+    assert.equal(model.roots()[0]!.description, 'here: place lisbon')
+  })
 })
 

@@ -92,6 +92,18 @@ export interface PeerSnapshot extends PeerInfo {
   source: PeerSource
   /** Per document id: whether this peer has our heads. */
   docs: Record<string, DocSyncState>
+  /**
+   * What this peer's participants share in the app's presence (shared/presence.ts): its session and
+   * each open page, as they claim (any member may claim any endpoint id; shown, never trusted).
+   */
+  presence?: PeerPresence[]
+}
+
+export interface PeerPresence {
+  kind: 'page' | 'session'
+  /** The participant's own state (its channels, e.g. `{ place: 'porto' }`). */
+  state: Record<string, unknown>
+  lastActiveAt: number
 }
 
 export interface DocumentSnapshot {
@@ -543,11 +555,25 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** The peer rows of snapshot() alone (no document walk): RTT and bytes move without session events. */
   peers(): PeerSnapshot[] {
+    const presence = this.presenceByEndpoint()
     return this.peerRows().map((p) => ({
       ...p,
       source: this.sources.get(p.endpointId) ?? 'incoming',
       docs: this.peerDocStates(p),
+      ...(presence.has(p.endpointId) ? { presence: presence.get(p.endpointId) } : {}),
     }))
+  }
+
+  /** Presence participants grouped by the endpoint id they claim (at most 16 per peer shown). */
+  private presenceByEndpoint(): Map<string, PeerPresence[]> {
+    const out = new Map<string, PeerPresence[]>()
+    for (const p of this.presence?.peers() ?? []) {
+      if (!p.peerId) continue
+      const list = out.get(p.peerId) ?? []
+      if (list.length < 16) list.push({ kind: p.kind === 'session' ? 'session' : 'page', state: p.state, lastActiveAt: p.lastActiveAt })
+      out.set(p.peerId, list)
+    }
+    return out
   }
 
   private peerRows(): PeerInfo[] {

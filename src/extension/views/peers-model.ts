@@ -82,6 +82,8 @@ export class PeersModel extends SnapshotModel {
       otherBuild,
       // A fault the user put on this link (tonk-p2p link): the row says so, it explains what the peer does.
       p.fault ? `fault: ${p.fault.label}` : undefined,
+      // Who has the app open and what they share matters more than the address when the sidebar is narrow.
+      presenceText(p),
       path,
       // RTT and bytes change all the time: they are in the tooltip (resolved when hovered), so the row
       // is not redrawn under the mouse for them.
@@ -109,6 +111,7 @@ export class PeersModel extends SnapshotModel {
       ...(p.fault ? [`| fault | ${md(p.fault.label)}: ${p.fault.dropped} frames dropped, ${p.fault.delayed} delayed |`] : []),
       ...(p.nextAttemptAt ? [`| next attempt | in ${Math.max(0, Math.round((p.nextAttemptAt - now) / 1000))} s |`] : []),
       ...(p.lastError ? [`| last error | ${md(p.lastError)} |`] : []),
+      ...(p.presence?.length ? [`| presence | ${p.presence.map((x) => `${x.kind}${Object.keys(x.state).length ? ` ${md(shortJson(x.state))}` : ''}`).join('; ')} (as the peer says) |`] : []),
       `| documents | ${docs.length ? Object.entries(counts).map(([s, n]) => `${n} ${SYNC_LABEL[s as DocSyncState]}`).join(', ') : 'none shared yet'} |`,
     ].join('\n')
     return {
@@ -132,6 +135,25 @@ export class PeersModel extends SnapshotModel {
       })),
     }
   }
+}
+
+/**
+ * "app open: place porto" when the peer has the app open (a page), "here: place porto" when only its
+ * session shares something (`tonk-p2p presence --set`); nothing for a session that shares nothing.
+ */
+function presenceText(p: PeerSnapshot): string | undefined {
+  const all = p.presence ?? []
+  const pages = all.filter((x) => x.kind === 'page')
+  const shared = [...pages, ...all.filter((x) => x.kind === 'session')].map((x) => Object.entries(x.state)).find((entries) => entries.length > 0)
+  if (pages.length === 0 && !shared) return undefined
+  const what = shared ? `: ${shared.map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ')}` : ''
+  const lead = pages.length === 0 ? 'here' : pages.length > 1 ? `app open ×${pages.length}` : 'app open'
+  return `${lead}${what}`.slice(0, 80)
+}
+
+function shortJson(value: unknown): string {
+  const text = JSON.stringify(value) ?? ''
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text
 }
 
 const rank = (p: PeerSnapshot) => (p.state === 'connected' ? 0 : p.state === 'offline' || p.state === 'disconnected' ? 2 : 1)

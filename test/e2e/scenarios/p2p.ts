@@ -66,6 +66,10 @@ export default async function p2p(ctx: ScenarioContext): Promise<void> {
   const peers = ctx.viewPane('Peers')
   await peers.locator('.monaco-list-row', { hasText: 'peer-b' }).first().waitFor({ timeout: 60_000 })
   await ctx.screenshot('peers-view-remote-peer')
+  // What peer-b shares in the app's presence shows on its row.
+  await cli(['presence', '--data', peerData, '--set', 'place="porto"'])
+  await peers.locator('.monaco-list-row', { hasText: 'here: place porto' }).first().waitFor({ timeout: 30_000 })
+  await ctx.screenshot('peers-view-presence')
 
   // 3. The CLI peer writes a document; the inspector shows it.
   await cli(['doc', 'put', '/notes/hello', JSON.stringify({ text: 'written by peer-b', count: 1 }), '--data', peerData])
