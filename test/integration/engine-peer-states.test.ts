@@ -50,4 +50,22 @@ describe('engine: peer rows tell the truth (offline, reconnecting, disconnected)
     assert.equal(a.reconnectPeer(b.endpointId!), true, 'dialed where b was last seen')
     await until('connected after Reconnect', async () => (await stateOfB()) === 'connected')
   })
+
+  it('keyed queries answer for one peer and one document without a snapshot: peerList, syncOf, pathOf', async () => {
+    const a = await startTestSession(bundle, dir, sessions, 'keyed-a')
+    const b = await startTestSession(bundle, dir, sessions, 'keyed-b')
+    b.dial(a.ticket!)
+    await until('connected', async () => a.peerList().some((p) => p.endpointId === b.endpointId && p.state === 'connected'))
+    const url = await a.docs.writeFile('/keyed/one', { n: 1 })
+    const documentId = url.replace(/^automerge:/, '')
+    assert.equal(await a.pathOf(url), '/keyed/one', 'a new path is found (the tree changed since the last walk)')
+    assert.equal(await a.pathOf('automerge:4VdANFMe78wf7kZ3vmT2WnttpJLv'), undefined)
+    const rowB = () => a.peerList().find((p) => p.endpointId === b.endpointId)!
+    assert.equal(rowB().source, 'incoming')
+    assert.ok(!('docs' in rowB()), 'no per-document states: nothing walked or compared')
+    await until('b has a’s heads of /keyed/one', async () => a.syncOf(documentId, rowB()) === 'in-sync')
+    const full = a.peers().find((p) => p.endpointId === b.endpointId)!
+    assert.equal(full.docs[documentId], 'in-sync', 'the same answer as the snapshot rows')
+    assert.equal(a.syncOf('4VdANFMe78wf7kZ3vmT2WnttpJLv', rowB()), 'unknown', 'a document not loaded here')
+  })
 })

@@ -29,6 +29,7 @@ import { noopLogger, type Logger } from '../../shared/log'
 import { createDiscovery, type DiscoveryOptions, type DiscoveryRuntime } from '../discovery'
 import { closeEndpoint, createEndpoint, endpointTicket, loadOrCreateSecretKey } from '../net/endpoint'
 import { firstLine, HEX64 } from '../util/text'
+import { sameHeads } from '../util/heads'
 import { DEFAULT_MAX_FRAME_BYTES } from '../net/framing'
 import { PeerIdClaims } from '../net/peer-claims'
 import { loadIroh, type IrohEndpoint } from '../net/iroh'
@@ -564,6 +565,26 @@ export class Session extends EventEmitter<SessionEvents> {
     }))
   }
 
+  // -- keyed queries: one peer, one document, without building a snapshot -------------------------
+
+  /** Peer rows without per-document states (no walk, no document × peer loop). */
+  peerList(): Array<PeerInfo & { source: PeerSource }> {
+    return this.peerRows().map((p) => ({ ...p, source: this.sources.get(p.endpointId) ?? 'incoming' }))
+  }
+
+  /** Whether a connected peer has our heads of one document ('unknown' if not loaded or not connected). */
+  syncOf(documentId: string, peer: PeerInfo): DocSyncState {
+    const handle = this.bundleRepo?.repo.handles[documentId as DocumentId]
+    return handle?.isReady() ? this.syncOfHandle(handle, peer) : 'unknown'
+  }
+
+  /** A document's path in the tree, from the path index (walked again only when the tree changed). */
+  async pathOf(url: string): Promise<string | undefined> {
+    const documentId = url.replace(/^automerge:/, '')
+    if (this.tree && this.state === 'running') await this.refreshPaths()
+    return this.pathsByDocId.get(documentId)?.path
+  }
+
   /** Presence participants grouped by the endpoint id they claim (at most 16 per peer shown). */
   private presenceByEndpoint(): Map<string, PeerPresence[]> {
     const out = new Map<string, PeerPresence[]>()
@@ -759,6 +780,16 @@ export class Session extends EventEmitter<SessionEvents> {
 
   private async documents(): Promise<DocumentSnapshot[]> {
     const repo = this.bundleRepo!.repo
+    await this.refreshPaths()
+    return [...this.pathsByDocId].map(([documentId, { path, type }]) => {
+      const handle = repo.handles[documentId as DocumentId]
+      const heads = handle?.isReady() ? handle.heads() ?? [] : []
+      return { documentId, url: `automerge:${documentId}`, path, type, heads, size: handle?.isReady() ? this.sizeOf(handle, heads) : undefined }
+    })
+  }
+
+  /** Walks the tree again when it changed since the last walk: the path index behind documents() and pathOf(). */
+  private async refreshPaths(): Promise<void> {
     if (this.pathsStale) {
       this.pathsStale = false
       const index = new Map<string, { path: string; type: 'doc' | 'dir' }>()
@@ -774,11 +805,6 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       this.pathsByDocId = index
     }
-    return [...this.pathsByDocId].map(([documentId, { path, type }]) => {
-      const handle = repo.handles[documentId as DocumentId]
-      const heads = handle?.isReady() ? handle.heads() ?? [] : []
-      return { documentId, url: `automerge:${documentId}`, path, type, heads, size: handle?.isReady() ? this.sizeOf(handle, heads) : undefined }
-    })
   }
 
   /** Saving a document is not free: sizes are cached per document and recomputed only when heads move. */
@@ -794,20 +820,23 @@ export class Session extends EventEmitter<SessionEvents> {
   private peerDocStates(p: PeerInfo): Record<string, DocSyncState> {
     const repo = this.bundleRepo?.repo
     if (!repo || !p.peerId || p.state !== 'connected') return {}
-    const storageId = repo.getStorageIdOfPeer(p.peerId)
     const states: Record<string, DocSyncState> = {}
-    for (const [id, handle] of Object.entries(repo.handles)) {
-      if (!handle.isReady()) continue
-      const theirs = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined
-      if (!theirs) {
-        states[id] = 'unknown'
-        continue
-      }
-      const ours = handle.heads() ?? []
-      states[id] = ours.length === theirs.length && ours.every((h) => theirs.includes(h)) ? 'in-sync' : 'behind'
+    for (const handle of Object.values(repo.handles)) {
+      if (handle.isReady()) states[handle.documentId] = this.syncOfHandle(handle, p)
     }
     return states
   }
+
+  /** Whether `peer` has our heads of one loaded document (its last heads as the Repo knows them). */
+  private syncOfHandle(handle: DocHandle<unknown>, peer: PeerInfo): DocSyncState {
+    const repo = this.bundleRepo?.repo
+    if (!repo || !peer.peerId || peer.state !== 'connected') return 'unknown'
+    const storageId = repo.getStorageIdOfPeer(peer.peerId)
+    const theirs = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined
+    if (!theirs) return 'unknown'
+    return sameHeads(handle.heads() ?? [], theirs) ? 'in-sync' : 'behind'
+  }
+
 
   private setState(state: SessionState): void {
     this.state = state

@@ -48,7 +48,7 @@ async function openInspector(ctx: Ctx, target: InspectorTarget): Promise<{ docum
       if (!url) throw new Error(`nothing at ${path}`)
     }
     if (!url.startsWith('automerge:')) url = `automerge:${url}`
-    if (!path) path = (await session.snapshot()).documents.find((d) => d.url === url)?.path
+    if (!path) path = await session.pathOf(url)
     const handle = await session.repo.find<unknown>(url as never, { signal: AbortSignal.timeout(15_000) })
     InspectorPanel.show(ctx, session, handle as DocHandle<unknown>, path)
     return { documentId: handle.documentId }

@@ -127,17 +127,17 @@ export class InspectorPanel implements vscode.Disposable {
     return { value: toInspectorValue(this.handle.doc()), heads: this.handle.heads() ?? [], ...docHistory(this.handle) }
   }
 
+  /** This one document against each peer: keyed queries, no session snapshot (no tree walk, no other documents). */
   private async peerViews(): Promise<PeerSyncView[]> {
-    const snapshot = await this.session.snapshot()
     const repo = this.session.repo
-    return snapshot.peers.map((p) => {
+    return this.session.peerList().map((p) => {
       const storageId = p.peerId ? repo.getStorageIdOfPeer(p.peerId) : undefined
       const info = storageId && this.handle.isReady() ? this.handle.getSyncInfo(storageId) : undefined
       return {
         endpointId: p.endpointId,
         name: p.name,
         state: p.state,
-        sync: p.docs[this.handle.documentId] ?? 'unknown',
+        sync: this.session.syncOf(this.handle.documentId, p),
         theirHeads: info?.lastHeads,
         lastSyncAt: info?.lastSyncTimestamp,
       }
