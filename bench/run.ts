@@ -650,21 +650,24 @@ async function activation(): Promise<void> {
   })
 }
 
+/** N.meshChanges changes on ws[0]; for each, the time until every other worker has seen it. */
+async function convergeTimes(ws: WorkerProcess[], url: string, o: { timeoutMs: number; gapMs: number }): Promise<number[]> {
+  const times: number[] = []
+  for (let i = 1; i <= N.meshChanges; i++) {
+    const seen = ws.slice(1).map((w) => w.waitFor((e) => e.event === 'seen' && e.url === url && e.n === i, o.timeoutMs))
+    const { t } = await ws[0]!.request('change', { url, n: i })
+    const all = await Promise.all(seen)
+    times.push(Math.max(...all.map((e) => e.t)) - t)
+    await sleep(o.gapMs)
+  }
+  return times
+}
+
 // ---------------------------------------------------------------------------------------------------
 // 8. 20 peers converge on one change: a full P2P mesh (as peers on one LAN end up) vs 20 WS clients.
 async function mesh(): Promise<void> {
   log(`${N.meshPeers} peers, ${N.meshChanges} changes each side`)
-  const converge = async (ws: WorkerProcess[], url: string) => {
-    const times: number[] = []
-    for (let i = 1; i <= N.meshChanges; i++) {
-      const seen = ws.slice(1).map((w) => w.waitFor((e) => e.event === 'seen' && e.url === url && e.n === i, 30_000))
-      const { t } = await ws[0]!.request('change', { url, n: i })
-      const all = await Promise.all(seen)
-      times.push(Math.max(...all.map((e) => e.t)) - t)
-      await sleep(300)
-    }
-    return times
-  }
+  const converge = (ws: WorkerProcess[], url: string) => convergeTimes(ws, url, { timeoutMs: 30_000, gapMs: 300 })
 
   const ps: P2PPeer[] = []
   for (let i = 0; i < N.meshPeers; i++) ps.push(await startP2P(`mesh-${i}`))
@@ -712,17 +715,7 @@ async function sparseMesh(): Promise<void> {
   log(`${n} peers, bounded-degree mesh (maxLinks ${maxLinks}), ${N.meshChanges} changes each side`)
   let seed = 7
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
-  const converge = async (ws: WorkerProcess[], url: string) => {
-    const times: number[] = []
-    for (let i = 1; i <= N.meshChanges; i++) {
-      const seen = ws.slice(1).map((w) => w.waitFor((e) => e.event === 'seen' && e.url === url && e.n === i, 60_000))
-      const { t } = await ws[0]!.request('change', { url, n: i })
-      const all = await Promise.all(seen)
-      times.push(Math.max(...all.map((e) => e.t)) - t)
-      await sleep(500)
-    }
-    return times
-  }
+  const converge = (ws: WorkerProcess[], url: string) => convergeTimes(ws, url, { timeoutMs: 60_000, gapMs: 500 })
   const inBatches = async <T>(count: number, size: number, make: (i: number) => Promise<T>): Promise<T[]> => {
     const out: T[] = []
     for (let i = 0; i < count; i += size) out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - i) }, (_, k) => make(i + k)))))
