@@ -68,6 +68,28 @@ export interface InspectorState extends DocView {
   readOnly?: string
 }
 
+// Time travel: the whole history, paged (the page virtualises it), the document at any change
+// (read-only), the paths that differ between two points, and "restore" as a new change.
+
+/** One change of the full history; `index` counts from the first change (0). */
+export interface HistoryRow extends HistoryEntry {
+  index: number
+  /** Made by this session (our actor in this document). */
+  mine: boolean
+}
+
+/** A point in the history: the change at `index` (the document as of that change), or now. */
+export type HistoryPoint = { index: number; hash: string } | 'now'
+
+export interface PathDiffView {
+  added: string[]
+  removed: string[]
+  changed: string[]
+}
+
+/** Largest page the page may ask for. */
+export const MAX_HISTORY_ROWS = 500
+
 export type HostToInspector =
   | { type: 'state'; state: InspectorState }
   | { type: 'doc'; doc: DocView }
@@ -76,6 +98,9 @@ export type HostToInspector =
   | { type: 'result'; requestId: number; ok: false; error: string }
   /** The session stopped: the view keeps the last state, read-only. */
   | { type: 'session-ended' }
+  | { type: 'history-page'; requestId: number; offset: number; total: number; changes: HistoryRow[] }
+  | { type: 'value-at'; requestId: number; at: HistoryPoint; value: InspectorValue }
+  | { type: 'diff'; requestId: number; from: HistoryPoint; to: HistoryPoint; diff: PathDiffView }
 
 export type InspectorEdit =
   /** Replace the value at `path` (an existing key or index). */
@@ -85,4 +110,12 @@ export type InspectorEdit =
   /** Remove the key or array element at `path`. */
   | { type: 'delete'; requestId: number; path: ValuePath }
 
-export type InspectorToHost = { type: 'ready' } | InspectorEdit
+export type InspectorTimeTravel =
+  /** Changes `offset … offset+limit-1` in causal order (limit ≤ MAX_HISTORY_ROWS). */
+  | { type: 'history'; requestId: number; offset: number; limit: number }
+  | { type: 'value-at'; requestId: number; at: { index: number; hash: string } }
+  | { type: 'diff'; requestId: number; from: HistoryPoint; to: HistoryPoint }
+  /** Make the document equal to what it was at that change, as one new change (answered by `result`). */
+  | { type: 'restore'; requestId: number; at: { index: number; hash: string } }
+
+export type InspectorToHost = { type: 'ready' } | InspectorEdit | InspectorTimeTravel

@@ -18,6 +18,11 @@ describe('webview protocol guards', () => {
       { type: 'set', requestId: 2, path: ['list', 0], value: { nested: [1, null, true] } },
       { type: 'add-key', requestId: 3, path: [], key: 'title', value: 'x' },
       { type: 'delete', requestId: 4, path: ['places', 'a'] },
+      { type: 'history', requestId: 5, offset: 0, limit: 200 },
+      { type: 'value-at', requestId: 6, at: { index: 3, hash: 'a'.repeat(64) } },
+      { type: 'diff', requestId: 7, from: { index: 1, hash: 'b'.repeat(64) }, to: 'now' },
+      { type: 'diff', requestId: 8, from: 'now', to: { index: 2, hash: 'c'.repeat(64) } },
+      { type: 'restore', requestId: 9, at: { index: 0, hash: 'd'.repeat(64) } },
     ]
     for (const m of good) assert.deepEqual(parseInspectorMessage(m), { ok: true, message: m })
   })
@@ -41,6 +46,15 @@ describe('webview protocol guards', () => {
       [{ type: 'add-key', requestId: 1, path: [], value: 1 }, /key/],
       [{ type: 'delete', requestId: 1, path: [] }, /root/],
       [{ type: 'set', requestId: 1, path: new Array(65).fill('a'), value: 1 }, /path/],
+      [{ type: 'history', requestId: 1, offset: 0, limit: 501 }, /limit/],
+      [{ type: 'history', requestId: 1, offset: -1, limit: 10 }, /offset/],
+      [{ type: 'history', requestId: 1, offset: 0, limit: 0 }, /limit/],
+      [{ type: 'value-at', requestId: 1, at: 'now' }, /point/],
+      [{ type: 'value-at', requestId: 1, at: { index: 0, hash: 'xyz' } }, /point/],
+      [{ type: 'value-at', requestId: 1, at: { index: -1, hash: 'a'.repeat(64) } }, /point/],
+      [{ type: 'restore', requestId: 1, at: { index: 0, hash: 'A'.repeat(64) } }, /point/],
+      [{ type: 'diff', requestId: 1, from: 'now' }, /point/],
+      [{ type: 'diff', requestId: 1, from: 'then', to: 'now' }, /point/],
     ]
     for (const [m, reason] of cases) {
       const parsed = parseInspectorMessage(m)

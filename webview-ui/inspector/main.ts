@@ -3,6 +3,7 @@
 // change, and comes back here like a change from any other peer.
 import type {
   DocView,
+  HistoryPoint,
   HostToInspector,
   InspectorEdit,
   InspectorState,
@@ -13,14 +14,15 @@ import type {
   ValuePath,
 } from '../../src/protocol/inspector'
 import './inspector.css'
+import { TimeTravel } from './history'
 
 declare function acquireVsCodeApi(): { postMessage(message: InspectorToHost): void }
 const vscode = acquireVsCodeApi()
 
 let state: InspectorState | undefined
 let ended = false
-/** No edits: the session stopped, or the host says this document is not to be edited by hand. */
-const locked = () => ended || Boolean(state?.readOnly)
+/** No edits: the session stopped, the host says this document is not to be edited by hand, or a past version is shown. */
+const locked = () => ended || Boolean(state?.readOnly) || travel.past !== undefined
 let editing = false
 let pendingRender = false
 let nextRequestId = 1
@@ -54,6 +56,14 @@ function setStatus(text: string, kind: 'info' | 'error' = 'info'): void {
 function send(message: InspectorToHost): void {
   vscode.postMessage(message)
 }
+
+const travel = new TimeTravel({
+  send,
+  nextRequestId: () => nextRequestId++,
+  changed: () => render(),
+  status: (text, kind) => setStatus(text, kind),
+  locked: () => ended || Boolean(state?.readOnly),
+})
 
 type EditRequest = InspectorEdit extends infer E ? (E extends InspectorEdit ? Omit<E, 'requestId'> : never) : never
 
@@ -230,22 +240,45 @@ function peersTable(peers: PeerSyncView[]): HTMLElement {
   return table
 }
 
-function historyTable(doc: DocView): HTMLElement {
-  if (doc.history.length === 0) return el('p', { class: 'empty' }, 'No changes.')
-  const table = el('table', { class: 'history' }, el('tr', {}, ...['Time', 'Actor', 'Seq', 'Message', 'Ops', 'Hash'].map((h) => el('th', {}, h))))
-  for (const c of doc.history) {
-    table.append(
-      el('tr', {},
-        el('td', {}, c.time ? new Date(c.time).toLocaleString() : '—'),
-        el('td', { title: c.actor }, el('code', {}, short(c.actor, 10))),
-        el('td', {}, String(c.seq)),
-        el('td', { class: 'message' }, c.message ?? ''),
-        el('td', {}, String(c.ops)),
-        el('td', { title: c.hash }, el('code', {}, short(c.hash))),
-      ),
-    )
+const pointName = (p: HistoryPoint) => (p === 'now' ? 'now' : `#${p.index + 1}`)
+
+/** What the value section shows while a past version is selected: where we are, and what can be done. */
+function pastBanner(): HTMLElement | string {
+  const past = travel.past
+  if (!past) return ''
+  const button = (label: string, action: () => void, disabled = false) => {
+    const b = el('button', { class: 'travel-action' }, label)
+    if (disabled) b.setAttribute('disabled', '')
+    b.addEventListener('click', action)
+    return b
   }
-  return table
+  return el('div', { class: 'past-banner', role: 'status' },
+    el('span', {}, `Viewing the document as of change ${pointName(past.at)} of ${travel.total}: read-only.`),
+    button('Back to now', () => travel.backToNow()),
+    button('Compare with now', () => void travel.compareWithNow()),
+    button('Restore this version', () => void travel.restore(), ended || Boolean(state?.readOnly)),
+  )
+}
+
+function diffSection(): HTMLElement | string {
+  const d = travel.diff
+  if (!d) return ''
+  const { added, removed, changed } = d.diff
+  const list = (mark: string, cls: string, paths: string[]) => paths.map((p) => el('li', { class: cls }, el('span', { class: 'mark' }, mark), el('code', {}, p)))
+  const items = [...list('+', 'added', added), ...list('−', 'removed', removed), ...list('~', 'changed', changed)]
+  return el('section', { class: 'diff' },
+    el('h2', {}, `Changes from ${pointName(d.from)} to ${pointName(d.to)}`),
+    items.length ? el('ul', { class: 'diff-list' }, ...items) : el('p', { class: 'empty' }, 'No differences.'),
+  )
+}
+
+function historySection(s: DocView): HTMLElement {
+  travel.setTotal(s.totalChanges)
+  return el('section', {},
+    el('h2', {}, `History (${s.totalChanges} ${s.totalChanges === 1 ? 'change' : 'changes'})`),
+    el('p', { class: 'hint' }, 'Newest first. Click a change to see the document as of it (read-only); Shift+click another to compare the two.'),
+    s.totalChanges ? travel.element() : el('p', { class: 'empty' }, 'No changes.'),
+  )
 }
 
 function render(): void {
@@ -268,19 +301,26 @@ function render(): void {
     !ended && s.readOnly ? el('p', { class: 'note' }, `Read-only: ${s.readOnly}`) : '',
     el('div', { id: 'status', class: 'status', role: 'status' }),
   )
-  const tree = el('section', { class: 'tree' }, el('h2', {}, 'Value'))
-  tree.append(s.value ? node(undefined, s.value, []) : el('p', { class: 'empty' }, 'The document is not available yet.'))
+  const shown = travel.past?.value ?? s.value
+  const tree = el('section', { class: travel.past ? 'tree past' : 'tree' }, el('h2', {}, travel.past ? `Value as of change ${pointName(travel.past.at)}` : 'Value'), pastBanner())
+  tree.append(shown ? node(undefined, shown, []) : el('p', { class: 'empty' }, 'The document is not available yet.'))
+  // The history list is one element kept across renders: keep where the user scrolled it.
+  const scrolled = document.querySelector('.history-list')?.scrollTop ?? 0
   app.replaceChildren(
     header,
     tree,
+    diffSection(),
     el('section', {}, el('h2', {}, `Peers (${s.peers.length})`), peersTable(s.peers)),
-    el('section', {}, el('h2', {}, `History (last ${s.history.length} of ${s.totalChanges})`), historyTable(s)),
+    historySection(s),
   )
+  const list = document.querySelector('.history-list')
+  if (list && list.scrollTop !== scrolled) list.scrollTop = scrolled
 }
 
 window.addEventListener('message', (event: MessageEvent<HostToInspector>) => {
   const message = event.data
   if (!message || typeof message !== 'object') return
+  if (travel.receive(message)) return
   switch (message.type) {
     case 'state':
       state = message.state

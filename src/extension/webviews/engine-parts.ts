@@ -4,3 +4,4 @@
 export { PostMessageNetworkAdapter } from '../../shared/postmessage-adapter'
 export { extractBundle } from '../../core/bundle'
 export { Automerge } from '@automerge/automerge-repo/slim'
+export { applyRestore, diffPaths, historyPage, restoreTarget, valueAt } from '../../core/history/document-history'

@@ -1,7 +1,7 @@
 // Host-side validation of every message a webview posts (src/protocol/*). A webview is a web page: the
 // previewed app can post to the host too, so nothing is trusted until it has the protocol's shape.
 // Each parser returns the message (normalized) or a reason it was dropped.
-import type { InspectorToHost, JsonValue, ValuePath } from '../../protocol/inspector'
+import { MAX_HISTORY_ROWS, type HistoryPoint, type InspectorToHost, type JsonValue, type ValuePath } from '../../protocol/inspector'
 import type { PreviewToHost } from '../../protocol/preview'
 import { parseAdapterFrame } from '../../shared/frames'
 
@@ -45,11 +45,43 @@ export function isJsonValue(v: unknown): v is JsonValue {
   return visit(v, 0)
 }
 
+const HASH = /^[0-9a-f]{64}$/
+const MAX_CHANGE_INDEX = 2 ** 31
+
+/** `{index, hash}` of one change (64 hex), or 'now' where allowed. */
+function parsePoint(v: unknown, nowAllowed: boolean): HistoryPoint | undefined {
+  if (v === 'now') return nowAllowed ? 'now' : undefined
+  if (!isRecord(v) || typeof v.hash !== 'string' || !HASH.test(v.hash)) return undefined
+  if (!Number.isSafeInteger(v.index) || (v.index as number) < 0 || (v.index as number) > MAX_CHANGE_INDEX) return undefined
+  return { index: v.index as number, hash: v.hash }
+}
+
 export function parseInspectorMessage(value: unknown): Parsed<InspectorToHost> {
   if (!isRecord(value)) return bad('not an object')
   switch (value.type) {
     case 'ready':
       return ok({ type: 'ready' })
+    case 'history': {
+      const { requestId, offset, limit } = value
+      if (!isRequestId(requestId)) return bad('history: bad requestId')
+      if (!Number.isSafeInteger(offset) || (offset as number) < 0 || (offset as number) > MAX_CHANGE_INDEX) return bad('history: bad offset')
+      if (!Number.isSafeInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_HISTORY_ROWS) return bad('history: bad limit')
+      return ok({ type: 'history', requestId, offset: offset as number, limit: limit as number })
+    }
+    case 'value-at':
+    case 'restore': {
+      if (!isRequestId(value.requestId)) return bad(`${value.type}: bad requestId`)
+      const at = parsePoint(value.at, false)
+      if (!at || at === 'now') return bad(`${value.type}: bad point`)
+      return ok({ type: value.type, requestId: value.requestId, at })
+    }
+    case 'diff': {
+      if (!isRequestId(value.requestId)) return bad('diff: bad requestId')
+      const from = parsePoint(value.from, true)
+      const to = parsePoint(value.to, true)
+      if (!from || !to) return bad('diff: bad point')
+      return ok({ type: 'diff', requestId: value.requestId, from, to })
+    }
     case 'set':
     case 'add-key':
     case 'delete': {

@@ -9,6 +9,7 @@ import type { Ctx } from '../ctx'
 import { parseInspectorMessage } from './guards'
 import { escapeHtml, mediaDir, nonce, webviewOut } from './html'
 import { toolColumn } from './layout'
+import { answerTimeTravel } from './inspector-history'
 import { applyEdit, describeEdit, docHistory, EditError, toInspectorValue } from './inspector-model'
 
 export const INSPECTOR_VIEW_TYPE = 'tonk.inspector'
@@ -178,6 +179,12 @@ export class InspectorPanel implements vscode.Disposable {
     if (message.type === 'ready') {
       this.ready = true
       void this.sendState()
+      return
+    }
+    if (message.type === 'history' || message.type === 'value-at' || message.type === 'diff' || message.type === 'restore') {
+      // Looking back works after the session stopped too; restoring is an edit, and needs it running.
+      if (message.type === 'restore' && this.ended) return this.post({ type: 'result', requestId: message.requestId, ok: false, error: 'the session has stopped: the document is read-only' })
+      this.post(answerTimeTravel(this.handle, message, this.directoryReason()))
       return
     }
     this.edit(message)

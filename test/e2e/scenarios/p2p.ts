@@ -105,11 +105,35 @@ export default async function p2p(ctx: ScenarioContext): Promise<void> {
     return doc.text === 'edited in the inspector' ? doc : undefined
   })
   assert.equal(edited.count, 1)
-  await inspector.locator('td.message', { hasText: 'inspector: set content.text' }).first().waitFor({ timeout: 10_000 })
+  await inspector.locator('.history-row .message', { hasText: 'inspector: set content.text' }).first().waitFor({ timeout: 10_000 })
   await ctx.screenshot('inspector-edit-reached-peer')
   // A change on peer-b appears live in the open inspector.
   await cli(['doc', 'put', '/notes/hello', JSON.stringify({ text: 'edited in the inspector', count: 2 }), '--data', peerData])
   await inspector.locator('.row[data-path=\'["content","count"]\'] .value.number', { hasText: '2' }).waitFor({ timeout: 30_000 })
+
+  // 4b. Time travel: step back two changes (before the inspector's edit), compare with the newest,
+  //     restore that version as a new change, which reaches peer-b.
+  const rows = inspector.locator('.history-row')
+  await until('the newest change on top of the history', async () => ((await rows.nth(1).textContent()) ?? '').includes('inspector: set content.text') || undefined, 30_000)
+  await rows.nth(2).click()
+  await inspector.locator('.past-banner', { hasText: 'read-only' }).waitFor({ timeout: 15_000 })
+  await inspector.locator('.tree.past .value.string', { hasText: 'written by peer-b' }).waitFor({ timeout: 15_000 })
+  await ctx.screenshot('inspector-two-changes-back')
+  await rows.nth(0).click({ modifiers: ['Shift'] })
+  await inspector.locator('.diff .diff-list .changed', { hasText: '/content/text' }).waitFor({ timeout: 15_000 })
+  await inspector.locator('.diff .diff-list .changed', { hasText: '/content/count' }).waitFor({ timeout: 15_000 })
+  await ctx.screenshot('inspector-diff')
+  await inspector.locator('.travel-action', { hasText: 'Restore this version' }).click()
+  await inspector.locator('.tree:not(.past) .row[data-path=\'["content","text"]\'] .value.string', { hasText: 'written by peer-b' }).waitFor({ timeout: 15_000 })
+  await until('the restored version on peer-b', async () => {
+    const doc = await docGet('/notes/hello')
+    return doc.text === 'written by peer-b' && doc.count === 1 ? doc : undefined
+  })
+  await inspector.locator('.history-row .message', { hasText: 'inspector: restore the version of change' }).first().waitFor({ timeout: 10_000 })
+  await ctx.screenshot('inspector-restored')
+  // Put back what the rest of the scenario expects.
+  await cli(['doc', 'put', '/notes/hello', JSON.stringify({ text: 'edited in the inspector', count: 2 }), '--data', peerData])
+  await inspector.locator('.tree .row[data-path=\'["content","count"]\'] .value.number', { hasText: '2' }).waitFor({ timeout: 30_000 })
 
   // 5. The preview shows my-world and syncs both ways.
   await ctx.runCommand('Tonk: Preview Bundle App')
