@@ -27,6 +27,8 @@ export const dataDirFiles = (dir: string) => ({
   control: join(dir, 'control.sock'),
   storage: join(dir, 'storage'),
   knownPeers: join(dir, 'known-peers.json'),
+  /** The manifest.json of the .tonk this data dir was started from (export carries it over). */
+  tonkManifest: join(dir, 'tonk-manifest.json'),
 })
 
 /** What a data dir says about the peer that last ran there; `doc` and `ticket` read it. */

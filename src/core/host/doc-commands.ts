@@ -7,7 +7,7 @@ import { ControlError, type ControlHandler } from './control'
 import { contentOf, isRecord, text } from '../../shared/vfs/values'
 import type { PathDiff } from '../history/document-history'
 import { BundleError } from '../bundle/errors'
-import { exportVfsTonk } from '../tonk/export-vfs'
+import { DEFAULT_EXPORT_MANIFEST, exportVfsTonk, type ExportManifestBase } from '../tonk/export-vfs'
 
 // A file is a Tonk DocNode {type: "document", name, timestamps, content, bytes?} (src/shared/vfs/shapes.ts):
 // time travel shows, compares and restores its content, as `doc get` does; name and times are bookkeeping.
@@ -34,7 +34,8 @@ async function handleAt(tree: DocTree, repo: Repo, path: string) {
 
 const pageNumber = (v: unknown, fallback: number): number => (Number.isInteger(v) ? (v as number) : fallback)
 
-export function docHandlers(tree: DocTree, repo: Repo): Record<string, ControlHandler> {
+/** `exportBase`: the manifest fields export keeps (a .tonk's own, when the data dir came from one). */
+export function docHandlers(tree: DocTree, repo: Repo, exportBase?: () => Promise<ExportManifestBase | undefined>): Record<string, ControlHandler> {
   return {
     ls: async ({ path }: { path: string }) => tree.ls(path ?? '/').catch(wrap),
     get: async ({ path, at }: { path: string; at?: string | string[] }) => {
@@ -59,7 +60,7 @@ export function docHandlers(tree: DocTree, repo: Repo): Record<string, ControlHa
     // The whole VFS as .tonk bytes (base64: the socket speaks JSON); the CLI writes the file.
     export: async () => {
       try {
-        const r = await exportVfsTonk(tree, repo)
+        const r = await exportVfsTonk(tree, repo, (await exportBase?.()) ?? DEFAULT_EXPORT_MANIFEST)
         return { rootId: r.rootId, documents: r.documents, bytes: Buffer.from(r.bytes).toString('base64') }
       } catch (err) {
         if (err instanceof BundleError) throw new ControlError(err.code, err.message)

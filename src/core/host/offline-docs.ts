@@ -4,6 +4,7 @@ import type { DocumentId } from '@automerge/automerge-repo/slim'
 import { ControlError, type ControlHandler } from './control'
 import { lockDataDir, readDataDirInfo } from './data-dir'
 import { docHandlers } from './doc-commands'
+import { keptTonkManifest } from './tonk-manifest'
 import { createBundleRepo } from '../store/repo'
 import { createRootDocumentBytes, legacyRootDocumentId, rootDocumentId } from '../vfs/root-document'
 import { DocTree } from '../../shared/vfs/doc-tree'
@@ -25,7 +26,7 @@ export async function openOfflineDocs(dataDir: string): Promise<{ handlers: Reco
     })
     const tree = new DocTree(bundleRepo.repo, bundleRepo.root, { findTimeoutMs: 2000 })
     const handlers = {
-      ...docHandlers(tree, bundleRepo.repo),
+      ...docHandlers(tree, bundleRepo.repo, () => keptTonkManifest(dataDir)),
       ticket: async () => ({ ticket: info.ticket }),
     }
     return {

@@ -30,6 +30,9 @@ import { createDiscovery, type DiscoveryOptions, type DiscoveryRuntime } from '.
 import { closeEndpoint, createEndpoint, endpointTicket, loadOrCreateSecretKey } from '../net/endpoint'
 import { firstLine, HEX64 } from '../util/text'
 import { sameHeads } from '../util/heads'
+import { isTonkBundle, loadTonkAsBundle, type TonkBundle } from '../tonk/as-bundle'
+import { isTonkFileName } from '../tonk'
+import { keepTonkManifest, keptTonkManifest } from '../host/tonk-manifest'
 import { DEFAULT_MAX_FRAME_BYTES } from '../net/framing'
 import { PeerIdClaims } from '../net/peer-claims'
 import { loadIroh, type IrohEndpoint } from '../net/iroh'
@@ -238,6 +241,7 @@ export class Session extends EventEmitter<SessionEvents> {
     let bundle: LoadedBundle
     if (typeof source !== 'string') bundle = source
     else if ((await stat(source)).isDirectory()) bundle = await loadBundle((await packDirectory(source)).zip)
+    else if (isTonkFileName(source)) bundle = await loadTonkAsBundle(source)
     else bundle = await loadBundle(source)
     if (options.requirePublisher !== undefined) requirePublisher(bundle, options.requirePublisher)
     const badId = options.allowedPeers?.find((id) => !HEX64.test(id.trim().toLowerCase()))
@@ -276,6 +280,20 @@ export class Session extends EventEmitter<SessionEvents> {
   get docs(): DocTree {
     if (!this.tree) throw new Error('session not started')
     return this.tree
+  }
+
+  /** Set when the session serves a .tonk: its root id and entrypoints (as the file names them). */
+  get tonk(): { rootId: string; entrypoints: string[] } | undefined {
+    return isTonkBundle(this.bundle) ? { rootId: this.bundle.tonk.rootId, entrypoints: [...this.bundle.tonk.manifest.entrypoints] } : undefined
+  }
+
+  /** First start of a data dir on a .tonk: every document of the file goes into storage, and its manifest beside it. */
+  private async importTonk(bundle: TonkBundle, dataDir: string): Promise<void> {
+    const repo = this.bundleRepo!.repo
+    for (const [id, bytes] of bundle.tonk.documents) repo.import(bytes, { docId: id as DocumentId })
+    await repo.flush()
+    await keepTonkManifest(dataDir, bundle.tonk.manifest)
+    this.log.info(`session: imported ${bundle.tonk.documents.size + 1} documents of the .tonk (root ${bundle.tonk.rootId})`)
   }
 
   get root(): DocHandle<DirectoryDoc> {
@@ -374,11 +392,13 @@ export class Session extends EventEmitter<SessionEvents> {
         ],
         rootDocumentId: m.sync.rootDocument.documentId as DocumentId,
         rootDocumentBytes: this.bundle.rootDocumentBytes,
-        legacyRootDocumentId: legacyRootDocumentId(m.sync.namespace),
+        // A .tonk's root is its own document: there is no older layout to migrate from.
+        legacyRootDocumentId: isTonkBundle(this.bundle) ? undefined : legacyRootDocumentId(m.sync.namespace),
         logger: this.log,
         // A document the bulk sync received but has not applied yet is one we hold.
         requestGate: { pending: (id) => this.bulk?.holds(id) ?? false },
       })
+      if (isTonkBundle(this.bundle) && !previous) await this.importTonk(this.bundle, dataDir)
       this.tree = new DocTree(this.bundleRepo.repo, this.bundleRepo.root, { logger: this.log })
       this.wireRepo(this.bundleRepo.repo)
       this.bulk?.attach(this.bundleRepo.repo, this.bundleRepo.storage)
@@ -387,7 +407,7 @@ export class Session extends EventEmitter<SessionEvents> {
       if (this.options.control !== false) {
         this.controlPath = await prepareControlSocketPath(dataDir)
         this.control = await startControlServer(this.controlPath, {
-          ...docHandlers(this.tree, this.bundleRepo.repo),
+          ...docHandlers(this.tree, this.bundleRepo.repo, () => keptTonkManifest(dataDir)),
           ...presenceHandlers(() => this.presence),
           ...linkHandlers(() => this.adapter?.peerInfos() ?? [], (id, fault) => this.setLinkFault(id, fault)),
           ticket: async () => ({ ticket: this.ticket, endpointId: this.endpointId }),
