@@ -44,6 +44,10 @@ export {
   type DirListing,
   type WalkEntry,
 } from './shared/vfs/doc-tree'
+export { tonkVfsApi, type TonkVfsApi, type TonkRefNode, type TonkWatcher } from './shared/vfs/tonk-api'
+// .tonk files: read, validate, write; a .tonk as a session's bundle.
+export { loadTonk, validateTonkFile, writeTonk, type LoadedTonk, type TonkManifest } from './core/tonk'
+export { loadTonkAsBundle } from './core/tonk/as-bundle'
 export type { DirectoryDoc, DirNode, DocNode, NodeType, PathEntry, RefNode, RootDoc, Timestamps } from './shared/vfs/shapes'
 export {
   Session,

@@ -1,8 +1,8 @@
-// Finding bundles in the workspace: folders with a tonk.json, and packed bundle zips.
+// Finding bundles in the workspace: folders with a tonk.json, packed bundle zips, and Tonk's .tonk files.
 import * as vscode from 'vscode'
 
 export interface BundleCandidate {
-  kind: 'folder' | 'zip'
+  kind: 'folder' | 'zip' | 'tonk'
   uri: vscode.Uri
   label: string
 }
@@ -10,16 +10,18 @@ export interface BundleCandidate {
 const EXCLUDE = '{**/node_modules/**,**/.git/**,**/out/**}'
 
 export async function findBundles(): Promise<BundleCandidate[]> {
-  const [manifests, zips] = await Promise.all([
+  const [manifests, zips, tonks] = await Promise.all([
     vscode.workspace.findFiles('**/tonk.json', EXCLUDE, 200),
     vscode.workspace.findFiles('**/*.zip', EXCLUDE, 200),
+    vscode.workspace.findFiles('**/*.tonk', EXCLUDE, 200),
   ])
   const folders = manifests.map((m) => {
     const uri = vscode.Uri.joinPath(m, '..')
     return { kind: 'folder' as const, uri, label: folderLabel(uri) }
   })
   const files = zips.map((uri) => ({ kind: 'zip' as const, uri, label: vscode.workspace.asRelativePath(uri) }))
-  return [...folders, ...files].sort((a, b) => a.label.localeCompare(b.label))
+  const tonkFiles = tonks.map((uri) => ({ kind: 'tonk' as const, uri, label: vscode.workspace.asRelativePath(uri) }))
+  return [...folders, ...files, ...tonkFiles].sort((a, b) => a.label.localeCompare(b.label))
 }
 
 /** How a person names a bundle folder: relative to the workspace, or a workspace folder by its name. */
@@ -39,17 +41,18 @@ export async function pickBundle(
     const isManifest = given.path.endsWith('/tonk.json')
     const isZip = given.path.endsWith('.zip')
     if (isZip) return { kind: 'zip', uri: given, label: vscode.workspace.asRelativePath(given) }
+    if (/\.tonk$/i.test(given.path)) return { kind: 'tonk', uri: given, label: vscode.workspace.asRelativePath(given) }
     const uri = isManifest ? vscode.Uri.joinPath(given, '..') : given
     return { kind: 'folder', uri, label: folderLabel(uri) }
   }
   const all = (await findBundles()).filter(filter)
   if (all.length === 0) {
-    void vscode.window.showWarningMessage('No Tonk bundle in this workspace: add a folder with a tonk.json (tonk-p2p init) or a bundle .zip.')
+    void vscode.window.showWarningMessage('No Tonk bundle in this workspace: add a folder with a tonk.json (tonk-p2p init), a bundle .zip or a .tonk file.')
     return undefined
   }
   if (all.length === 1) return all[0]
   const picked = await vscode.window.showQuickPick(
-    all.map((c) => ({ label: c.label, description: c.kind === 'folder' ? 'bundle folder' : 'packed bundle', candidate: c })),
+    all.map((c) => ({ label: c.label, description: c.kind === 'folder' ? 'bundle folder' : c.kind === 'tonk' ? 'Tonk file' : 'packed bundle', candidate: c })),
     { title, placeHolder: 'Pick a bundle' },
   )
   return picked?.candidate

@@ -156,6 +156,8 @@ export class SessionManager implements SessionHost, vscode.Disposable {
       const packed = await engine.packDirectory(candidate.uri.fsPath)
       packedZip = packed.zip
       bundle = await engine.loadBundle(packed.zip)
+    } else if (candidate.kind === 'tonk') {
+      bundle = await engine.loadTonkAsBundle(candidate.uri.fsPath)
     } else {
       bundle = await engine.loadBundle(candidate.uri.fsPath)
     }
@@ -191,7 +193,8 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     this.session = session
     // Local peers must serve the very bundle of this session, even if the folder changed since.
     const writeZip = this.zipWriter(session, bundle, packedZip)
-    this.running = { candidate, bundle, zipPath: async () => (candidate.kind === 'zip' ? candidate.uri.fsPath : writeZip()) }
+    // A zip or a .tonk is served by local peers as it is; a folder as the zip it was packed into.
+    this.running = { candidate, bundle, zipPath: async () => (candidate.kind !== 'folder' ? candidate.uri.fsPath : writeZip()) }
     const onChanged = () => void this.takeSnapshot()
     const onState = (state: string) => {
       if (state === 'failed' || state === 'stopped') void this.setContext(false, false)

@@ -68,6 +68,17 @@ describe('.tonk files served peer to peer (serve FILE.tonk, export)', function (
     const seen = await pollDoc(b, '/notes/x', (v) => v?.from === 'a', 15000)
     assert.ok(seen !== undefined, 'b never read /notes/x')
 
+    // A new page of the app from a file (`doc put --file`): the other host reads its bytes as text.
+    const page = join(dir, `${label}-page.html`)
+    writeFileSync(page, `<!doctype html><h1>${label} v2</h1>\n`)
+    const putFile = await a.doc(['put', '/app/v2.html', '--file', page])
+    assert.equal(putFile.code, 0, putFile.stderr)
+    let text = ''
+    for (const deadline = Date.now() + 15000; Date.now() < deadline && !text.includes(`${label} v2`); await new Promise((r) => setTimeout(r, 200))) {
+      text = (await b.doc(['get', '/app/v2.html', '--raw'])).stdout
+    }
+    assert.ok(text.includes(`<h1>${label} v2</h1>`), `b reads the page a put: ${text.slice(0, 200)}`)
+
     const out = join(dir, `${label}-export.tonk`)
     const exported = await runCli(['export', '--data', b.options.dataDir, '-o', out])
     assert.equal(exported.code, 0, exported.stderr)
@@ -81,7 +92,7 @@ describe('.tonk files served peer to peer (serve FILE.tonk, export)', function (
     assert.deepEqual({ from: node.content?.from, n: node.content?.n }, { from: 'a', n: 42 })
     // Opened again, the export shows the same tree (the file's files and the new note).
     const paths = (f: Awaited<ReturnType<typeof loadTonk>>) => f.vfs.files().map((x) => x.path).sort()
-    assert.deepEqual(paths(back), [...paths(original), '/notes/x'].sort())
+    assert.deepEqual(paths(back), [...paths(original), '/app/v2.html', '/notes/x'].sort())
     const inspected = await runCli(['--json', 'inspect', out])
     assert.equal(inspected.code, 0, inspected.stderr)
   }

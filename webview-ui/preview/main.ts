@@ -7,6 +7,7 @@ import type { AdapterFrame, HostToPreview, PreviewInit, PreviewNetwork, PreviewT
 import { parseAdapterFrame } from '../../src/shared/frames'
 import { PostMessageNetworkAdapter } from '../../src/shared/postmessage-adapter'
 import { startPresence, type TonkPresence } from '../../src/shared/presence'
+import { tonkVfsApi, type TonkVfsApi } from '../../src/shared/vfs/tonk-api'
 
 declare function acquireVsCodeApi(): { postMessage(message: PreviewToHost): void }
 
@@ -38,7 +39,8 @@ let started = false
 /** The session's network as the host last said (`tonk.network`); online until told otherwise. */
 let network: PreviewNetwork = { online: true, peers: 0 }
 
-export interface TonkRuntime {
+/** Ours (keepsync-era names: readDoc, writeDoc, ls, listen) and Tonk's own VFS names (readFile, setFile, watchDirectory…). */
+export interface TonkRuntime extends TonkVfsApi {
   ready: Promise<void>
   peerId: string
   bundle: PreviewInit['bundle']
@@ -170,6 +172,8 @@ async function start(init: PreviewInit): Promise<void> {
     },
     listen: (path, cb) => tree.listen(path, (value) => cb(value as never)),
     presence,
+    // Tonk's names, for apps written against @tonk/core's TonkCore.
+    ...tonkVfsApi(tree, repo),
   }
   Object.defineProperty(window, 'tonk', { value: Object.freeze(tonk), configurable: false, writable: false, enumerable: true })
   const ms = (a: number, b: number) => Math.round(b - a)

@@ -1,12 +1,16 @@
 // doc ls|get|put|rm|watch|history|diff|restore: documents of a data dir, through the peer serving it (control socket) or,
 // when none runs there, on its storage directly.
-import { rename, writeFile } from 'node:fs/promises'
+import { readFile, rename, writeFile } from 'node:fs/promises'
 import type { Command } from 'commander'
+import { contentTypeFor } from '../../core/bundle/manifest'
 import { connectControl, ControlError, type ControlHandler } from '../../core/host/control'
 import { findControlSocket } from '../../core/host/control-path'
 import { DataDirError } from '../../core/host/data-dir'
 import { openOfflineDocs } from '../../core/host/offline-docs'
 import { CliError, EXIT_INVALID, EXIT_USAGE, outputFor, table, wantsJson } from '../output'
+
+/** `doc put --file`: base64 of this many bytes still fits a control line (MAX_LINE_BYTES, 16 MiB). */
+const MAX_PUT_FILE_BYTES = 12 * 1024 * 1024
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = []
@@ -167,9 +171,24 @@ export function registerDocCommands(program: Command): void {
     .argument('<path>', 'a document (created with its parent directories)')
     .argument('[json]', 'the new content, a JSON object; "-" or absent reads stdin')
     .requiredOption(...dataOption)
+    .option('--file <file>', "a file's bytes as the document's raw bytes (content {mime}): how an app's HTML/JS/images live in the VFS")
+    .option('--mime <type>', 'with --file: the content type (default: from the file name)')
     .description("replace a document's content; returns once it is on disk")
-    .action(async (path: string, json: string | undefined, opts: { data: string }, cmd: Command) => {
+    .action(async (path: string, json: string | undefined, opts: { data: string; file?: string; mime?: string }, cmd: Command) => {
       const out = outputFor(cmd)
+      if (opts.file !== undefined) {
+        if (json !== undefined) throw new CliError('give either --file or JSON content, not both', EXIT_USAGE, 'E_USAGE')
+        const bytes = await readFile(opts.file).catch((err: NodeJS.ErrnoException) => {
+          throw new CliError(`cannot read ${opts.file}: ${err.code ?? err.message}`, EXIT_USAGE, 'E_USAGE')
+        })
+        // The control socket speaks JSON lines of at most 16 MiB: base64 of 12 MiB fits.
+        if (bytes.length > MAX_PUT_FILE_BYTES) throw new CliError(`${opts.file} is over ${MAX_PUT_FILE_BYTES / 1024 / 1024} MiB`, EXIT_USAGE, 'E_USAGE')
+        const mime = opts.mime ?? contentTypeFor(opts.file)
+        const r = await call(opts.data, 'put-file', { path, bytes: bytes.toString('base64'), mime })
+        out.result({ ok: true, ...r }, () => `wrote ${path} (${bytes.length} bytes, ${mime}, ${r.url})`)
+        return
+      }
+      if (opts.mime !== undefined) throw new CliError('--mime goes with --file', EXIT_USAGE, 'E_USAGE')
       const text = json === undefined || json === '-' ? await readStdin() : json
       let value: unknown
       try {

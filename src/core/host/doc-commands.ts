@@ -112,6 +112,15 @@ export function docHandlers(tree: DocTree, repo: Repo, exportBase?: () => Promis
       const handle = await repo.find(url)
       return { path, url, heads: handle.heads() }
     },
+    // A raw file (`doc put --file`): bytes as base64 (the socket speaks JSON), content {mime}, as Tonk keeps app files.
+    'put-file': async ({ path, bytes, mime }: { path: string; bytes: unknown; mime: unknown }) => {
+      if (typeof bytes !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(bytes)) throw new ControlError('E_DOC_VALUE', 'bytes must be base64')
+      if (typeof mime !== 'string' || !/^[\w.+-]+\/[\w.+-]+(;[^\n]{0,200})?$/.test(mime)) throw new ControlError('E_DOC_VALUE', 'mime must be a content type, e.g. text/html')
+      const url = await tree.writeFile(path, { mime }, new Uint8Array(Buffer.from(bytes, 'base64'))).catch(wrap)
+      await tree.flush()
+      const handle = await repo.find(url)
+      return { path, url, heads: handle.heads() }
+    },
     rm: async ({ path }: { path: string }) => {
       const removed = await tree.rm(path).catch(wrap)
       await tree.flush()

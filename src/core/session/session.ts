@@ -33,6 +33,7 @@ import { sameHeads } from '../util/heads'
 import { isTonkBundle, loadTonkAsBundle, type TonkBundle } from '../tonk/as-bundle'
 import { isTonkFileName } from '../tonk'
 import { keepTonkManifest, keptTonkManifest } from '../host/tonk-manifest'
+import { DEFAULT_EXPORT_MANIFEST, exportVfsTonk } from '../tonk/export-vfs'
 import { DEFAULT_MAX_FRAME_BYTES } from '../net/framing'
 import { PeerIdClaims } from '../net/peer-claims'
 import { loadIroh, type IrohEndpoint } from '../net/iroh'
@@ -285,6 +286,15 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Set when the session serves a .tonk: its root id and entrypoints (as the file names them). */
   get tonk(): { rootId: string; entrypoints: string[] } | undefined {
     return isTonkBundle(this.bundle) ? { rootId: this.bundle.tonk.rootId, entrypoints: [...this.bundle.tonk.manifest.entrypoints] } : undefined
+  }
+
+  /**
+   * The whole VFS as a .tonk (what `tonk-p2p export` writes): deterministic for equal state; a session
+   * that serves a .tonk keeps its rootId, entrypoints, networkUris and xVendor.
+   */
+  async exportTonk(): Promise<{ bytes: Uint8Array; documents: number; rootId: string }> {
+    if (!this.tree || !this.bundleRepo) throw new Error('session not started')
+    return exportVfsTonk(this.tree, this.bundleRepo.repo, (await keptTonkManifest(this.options.dataDir)) ?? DEFAULT_EXPORT_MANIFEST)
   }
 
   /** First start of a data dir on a .tonk: every document of the file goes into storage, and its manifest beside it. */

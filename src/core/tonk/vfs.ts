@@ -248,6 +248,11 @@ function mimeOf(path: string, content: unknown, bytes: Uint8Array | undefined): 
   return 'application/json'
 }
 
+/** A file's bytes on disk: its raw bytes, else a string content as UTF-8, else the content as JSON. */
+export function fileData(content: unknown, bytes?: Uint8Array): Uint8Array {
+  return bytes ?? renderContent(content)
+}
+
 function renderContent(content: unknown): Uint8Array {
   if (content === undefined || content === null) return new Uint8Array(0)
   if (typeof content === 'string') return new TextEncoder().encode(content)

@@ -12,15 +12,16 @@ function describeIssues(issues: Issue[]): string {
 export async function validateManifest(ctx: Ctx, target?: vscode.Uri): Promise<Issue[] | undefined> {
   const bundle = await pickBundle(target, 'Validate which bundle?')
   if (!bundle) return undefined
-  const { validateDirectory, validateBundleFile } = loadEngine()
-  const report = await vscode.window.withProgress(
+  const { validateDirectory, validateBundleFile, validateTonkFile } = loadEngine()
+  const report = await vscode.window.withProgress<{ issues: Issue[] }>(
     { location: vscode.ProgressLocation.Window, title: `Validating ${bundle.label}` },
-    () => (bundle.kind === 'folder' ? validateDirectory(bundle.uri.fsPath) : validateBundleFile(bundle.uri.fsPath)),
+    () =>
+      bundle.kind === 'folder' ? validateDirectory(bundle.uri.fsPath) : bundle.kind === 'tonk' ? validateTonkFile(bundle.uri.fsPath) : validateBundleFile(bundle.uri.fsPath),
   )
   const errors = report.issues.filter((i) => i.severity === 'error')
   if (errors.length === 0) {
     ctx.log.info(`validate ${bundle.label}: valid`)
-    void vscode.window.showInformationMessage(`Tonk: ${bundle.label} is a valid bundle.`)
+    void vscode.window.showInformationMessage(`Tonk: ${bundle.label} is a valid ${bundle.kind === 'tonk' ? '.tonk file' : 'bundle'}.`)
   } else {
     ctx.log.warn(`validate ${bundle.label}: ${errors.length} error(s)\n${describeIssues(report.issues)}`)
     const first = errors.length === 1 ? `: ${errors[0]!.message}` : ` (the Problems panel lists them all); first: ${errors[0]!.message}`

@@ -240,6 +240,40 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
       return true
     },
 
+    /** Argument: where to write (tests); else a save dialog. Writes the session's VFS as a .tonk. */
+    'tonk.exportTonk': async (output?: vscode.Uri): Promise<vscode.Uri | undefined> => {
+      const s = requireSession(sessions)
+      const running = sessions.bundle
+      if (!s || !running) return undefined
+      let target = output
+      if (!target) {
+        const from = running.candidate.uri
+        const folder = running.candidate.kind === 'folder' ? from : vscode.Uri.joinPath(from, '..')
+        // Never offer to overwrite the .tonk the session serves: local peers serve that very file.
+        const name = running.candidate.kind === 'tonk' ? `${running.bundle.manifest.name}-export.tonk` : `${running.bundle.manifest.name}.tonk`
+        target = await vscode.window.showSaveDialog({
+          title: 'Export .tonk',
+          defaultUri: vscode.Uri.joinPath(folder, name),
+          filters: { 'Tonk file': ['tonk'] },
+          saveLabel: 'Export',
+        })
+        if (!target) return undefined
+      }
+      try {
+        const r = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Window, title: `Exporting ${running.bundle.manifest.name}` },
+          () => s.exportTonk(),
+        )
+        await vscode.workspace.fs.writeFile(target, r.bytes)
+        ctx.log.info(`export: ${r.documents} document(s), root ${r.rootId}, ${r.bytes.length} bytes → ${target.fsPath}`)
+        void vscode.window.showInformationMessage(`Tonk: exported ${r.documents} document(s) to ${vscode.workspace.asRelativePath(target)}.`)
+        return target
+      } catch (err) {
+        showError(ctx, 'export .tonk', err)
+        return undefined
+      }
+    },
+
     'tonk.showSyncTrace': () => trace.show(),
 
     'tonk.showLog': () => ctx.log.channel.show(),

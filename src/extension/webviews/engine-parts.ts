@@ -3,5 +3,6 @@
 // Webview host modules import these as types and get the values from loadEngine().
 export { PostMessageNetworkAdapter } from '../../shared/postmessage-adapter'
 export { extractBundle } from '../../core/bundle'
+export { extractVfsSite, resolveSiteEntry, siteKey } from '../../core/tonk/vfs-site'
 export { Automerge } from '@automerge/automerge-repo/slim'
 export { applyRestore, diffPaths, historyPage, restoreTarget, valueAt } from '../../core/history/document-history'

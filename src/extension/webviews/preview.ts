@@ -3,7 +3,7 @@
 // adapter talks (postMessage) to an adapter of the same kind added to the session's Repo here, so the
 // app syncs with every peer of the session. Design and security notes: docs/injected-api.md.
 import { randomBytes } from 'node:crypto'
-import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises'
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, posix } from 'node:path'
 import * as vscode from 'vscode'
 import type { Session } from '../../core/session/session'
@@ -18,6 +18,8 @@ import { rewriteEntryHtml } from './preview-html'
 
 export const PREVIEW_VIEW_TYPE = 'tonk.preview'
 const COMPLETE_MARKER = '.tonk-preview-complete'
+/** After a change of a document, how long the preview waits before comparing the app's files. */
+const SITE_CHECK_MS = 300
 
 /**
  * The verified bundle's files under `<dataDir>/preview/<bundleId>/`, extracted once: a bundle id names
@@ -91,13 +93,39 @@ export class PreviewPanel implements vscode.Disposable {
 
   /** Shows the session's current build: its entry page from the verified bundle, files extracted beside. */
   private async render(): Promise<void> {
-    const { ctx, session, panel } = this
+    const { session } = this
+    if (session.tonk) return this.renderSite(session.tonk.entrypoints)
     const manifest = session.bundle.manifest
     const entry = manifest.entrypoints[0]
     if (!entry) throw new Error(`bundle ${manifest.name} has no entrypoint`)
     const entryBytes = session.bundle.files.get(entry)
     if (!entryBytes) throw new Error(`bundle ${manifest.name}: entrypoint ${entry} is not among its files`)
     const dir = await extractForPreview(session)
+    // The entry page comes from the verified bundle in memory, not from the folder on disk.
+    this.show(dir, entry, entryBytes)
+    this.ctx.log.info(`preview: ${manifest.name}@${manifest.version} (build ${session.bundle.bundleId.slice(0, 12)}) from ${dirname(join(dir, entry))}`)
+  }
+
+  /**
+   * A .tonk: the app is documents of the VFS (its entrypoint's folder, "app" → /app/index.html), copied
+   * to disk for the webview as of now; a peer's change to any of them reloads the page (watchSite).
+   */
+  private async renderSite(entrypoints: readonly string[]): Promise<void> {
+    const { session } = this
+    const engine = loadEngine()
+    const wanted = entrypoints.length ? entrypoints : ['/']
+    const entry = wanted.map((e) => engine.resolveSiteEntry(session.docs, e)).find((e) => e !== undefined)
+    if (!entry) throw new Error(`${session.bundle.manifest.name}: the entrypoint ${JSON.stringify(wanted[0])} is neither a file nor a folder with an index.html in the VFS`)
+    const site = await engine.extractVfsSite(session.docs, session.repo, entry, join(session.options.dataDir, 'preview'))
+    const entryRelative = entry.folder === '/' ? entry.entry : entry.entry.slice(entry.folder.length)
+    this.site = { folder: entry.folder, key: site.key }
+    this.show(site.dir, entryRelative, await readFile(join(site.dir, entryRelative)))
+    this.ctx.log.info(`preview: ${session.bundle.manifest.name} from the VFS: ${entry.entry} (${site.files} file(s) of ${entry.folder}, state ${site.key.slice(0, 12)})`)
+  }
+
+  /** The page: `entry` (a path inside `dir`) with the shim injected, its relative URLs resolved in `dir`. */
+  private show(dir: string, entry: string, entryBytes: Uint8Array): void {
+    const { ctx, panel } = this
     const bundleRoot = vscode.Uri.file(dir)
     const webview = panel.webview
     webview.options = { ...webview.options, localResourceRoots: [webviewOut(ctx.extension.extensionUri), bundleRoot] }
@@ -105,14 +133,53 @@ export class PreviewPanel implements vscode.Disposable {
     const base = vscode.Uri.joinPath(bundleRoot, ...entryDir.split('/').filter(Boolean))
     this.pageReady = false
     webview.html = rewriteEntryHtml({
-      // The entry page comes from the verified bundle in memory, not from the folder on disk.
       html: new TextDecoder().decode(entryBytes),
       baseHref: webview.asWebviewUri(base).toString().replace(/\/?$/, '/'),
       shimSrc: webview.asWebviewUri(vscode.Uri.joinPath(webviewOut(ctx.extension.extensionUri), 'preview.js')).toString(),
       nonce: nonce(),
       cspSource: webview.cspSource,
     })
-    ctx.log.info(`preview: ${manifest.name}@${manifest.version} (build ${session.bundle.bundleId.slice(0, 12)}) from ${dirname(join(dir, entry))}`)
+  }
+
+  /** The VFS folder a .tonk preview shows and the state it showed (see renderSite). */
+  private site: { folder: string; key: string } | undefined
+  private siteCheck: ReturnType<typeof setTimeout> | undefined
+  private siteChecking = false
+  /** How many times a change of the app's files in the VFS reloaded the page (tests read it). */
+  siteReloads = 0
+
+  /** A document of the app's folder changed (here or on a peer): reload when its files differ. */
+  private watchSite(): void {
+    const onDoc = () => {
+      if (this.siteCheck || this.disposed) return
+      // Batched: a peer's edit of a file arrives as several changes; one check after they settle.
+      this.siteCheck = setTimeout(() => void this.checkSite(), SITE_CHECK_MS)
+    }
+    this.session.on('doc-changed', onDoc)
+    this.disposables.push({ dispose: () => this.session.off('doc-changed', onDoc) })
+    this.disposables.push({ dispose: () => clearTimeout(this.siteCheck) })
+  }
+
+  private async checkSite(): Promise<void> {
+    this.siteCheck = undefined
+    const site = this.site
+    if (this.disposed || !site) return
+    if (this.siteChecking) {
+      this.siteCheck = setTimeout(() => void this.checkSite(), SITE_CHECK_MS) // after the one running
+      return
+    }
+    this.siteChecking = true
+    try {
+      const key = await loadEngine().siteKey(this.session.docs, this.session.repo, site.folder)
+      if (key === site.key || this.disposed) return
+      this.siteReloads++
+      this.ctx.log.info(`preview: the app's files in ${site.folder} changed: reloading`)
+      await this.reload()
+    } catch (err) {
+      this.ctx.log.warn(`preview: reloading the app from the VFS failed: ${(err as Error).message}`)
+    } finally {
+      this.siteChecking = false
+    }
   }
 
   /**
@@ -144,6 +211,7 @@ export class PreviewPanel implements vscode.Disposable {
     const onChanged = () => this.postNetwork()
     session.on('changed', onChanged)
     this.disposables.push({ dispose: () => session.off('changed', onChanged) })
+    if (session.tonk) this.watchSite()
     this.attach()
   }
 
