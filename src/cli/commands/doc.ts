@@ -1,6 +1,7 @@
 // doc ls|get|put|rm|watch|history|diff|restore: documents of a data dir, through the peer serving it (control socket) or,
 // when none runs there, on its storage directly.
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { contentTypeFor } from '../../core/bundle/manifest'
 import { connectControl, ControlError, type ControlHandler } from '../../core/host/control'
@@ -73,14 +74,11 @@ export function registerDocCommands(program: Command): void {
     .description("write the data dir's current VFS (root and every document of its PathIndex) as a .tonk")
     .action(async (opts: { data: string; output: string }, cmd: Command) => {
       const out = outputFor(cmd)
-      const r = await call(opts.data, 'export', {})
-      const bytes = Buffer.from(r.bytes, 'base64')
-      // Written beside the target and renamed: a reader never sees half a file.
-      const tmp = `${opts.output}.${process.pid}.tmp`
-      await writeFile(tmp, bytes, { flag: 'wx' })
-      await rename(tmp, opts.output)
-      const summary = { output: opts.output, rootId: r.rootId, documents: r.documents, bytes: bytes.length }
-      out.result(summary, () => `${opts.output}: ${r.documents} documents, root ${r.rootId}, ${bytes.length} bytes`)
+      // The peer writes the file itself (atomically, beside the target): no export is too big for the socket.
+      const output = resolve(opts.output)
+      const r = await call(opts.data, 'export', { output })
+      const summary = { output: opts.output, rootId: r.rootId, documents: r.documents, bytes: r.size }
+      out.result(summary, () => `${opts.output}: ${r.documents} documents, root ${r.rootId}, ${r.size} bytes`)
     })
 
   const doc = program.command('doc').description("read and write a data dir's documents by path (/notes/today)")

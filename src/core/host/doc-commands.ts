@@ -7,6 +7,8 @@ import { ControlError, type ControlHandler } from './control'
 import { contentOf, isRecord, text } from '../../shared/vfs/values'
 import type { PathDiff } from '../history/document-history'
 import { BundleError } from '../bundle/errors'
+import { isAbsolute } from 'node:path'
+import { writeReplacing } from '../store/durable-fs'
 import { DEFAULT_EXPORT_MANIFEST, exportVfsTonk, type ExportManifestBase } from '../tonk/export-vfs'
 
 // A file is a Tonk DocNode {type: "document", name, timestamps, content, bytes?} (src/shared/vfs/shapes.ts):
@@ -57,10 +59,17 @@ export function docHandlers(tree: DocTree, repo: Repo, exportBase?: () => Promis
       if (file?.bytes) result.bytes = Buffer.from(file.bytes).toString('base64')
       return result
     },
-    // The whole VFS as .tonk bytes (base64: the socket speaks JSON); the CLI writes the file.
-    export: async () => {
+    // The whole VFS as a .tonk: written to `output` (an absolute path: the socket is the owner's alone,
+    // in the 0700 data dir, so the caller may name any file it could write itself; no size limit), else
+    // returned as base64 (the socket speaks JSON lines of at most 16 MiB).
+    export: async ({ output }: { output?: unknown } = {}) => {
+      if (output !== undefined && (typeof output !== 'string' || !isAbsolute(output))) throw new ControlError('E_USAGE', 'output must be an absolute path')
       try {
         const r = await exportVfsTonk(tree, repo, (await exportBase?.()) ?? DEFAULT_EXPORT_MANIFEST)
+        if (output !== undefined) {
+          await writeReplacing(output, r.bytes)
+          return { rootId: r.rootId, documents: r.documents, output, size: r.bytes.length }
+        }
         return { rootId: r.rootId, documents: r.documents, bytes: Buffer.from(r.bytes).toString('base64') }
       } catch (err) {
         if (err instanceof BundleError) throw new ControlError(err.code, err.message)
