@@ -22,6 +22,7 @@ export { bootstrapHints, describeHint } from '../core/bundle/hints'
 export { appCapability } from '../core/bundle/capability'
 // .tonk files: validate, and serve one as a session's bundle.
 export { validateTonkFile } from '../core/tonk/read'
+export { tonkRelayUris } from '../core/tonk/manifest'
 export { loadTonkAsBundle } from '../core/tonk/as-bundle'
 // The webviews' host-side values (adapter, bundle extraction): see src/extension/webviews/engine-parts.ts.
 export * from './webviews/engine-parts'

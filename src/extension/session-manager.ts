@@ -7,6 +7,7 @@ import * as vscode from 'vscode'
 import type { LoadedBundle } from '../core/bundle'
 import type { Session, SessionOptions, SessionSnapshot } from '../core/session/session'
 import { bundleHintApprover } from './bundle-hints'
+import { chooseTonkRelay } from './tonk-relays'
 import type { BundleCandidate } from './bundles'
 import type { Ctx, SessionHost } from './ctx'
 import { loadEngine } from './engine-loader'
@@ -165,12 +166,19 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     const base = settings.dataDir || this.ctx.extension.globalStorageUri.fsPath
     // One data dir per app, not per build: an edited folder keeps its documents, identity and local peers.
     const bundleDir = join(base, `${safeName(m.name)}-${engine.appCapability(m.sync).appId.slice(0, 12)}`)
+    const discovery = discoveryOptions(settings)
+    if (candidate.kind === 'tonk' && !discovery.bridge && 'tonk' in bundle) {
+      // The file's relays (networkUris): only with the user's yes (tonk-relays.ts).
+      const { tonk } = bundle as LoadedBundle & { tonk: { rootId: string; manifest: { networkUris?: string[] } } }
+      const relay = await chooseTonkRelay(this.ctx.extension.globalState, log, { name: candidate.label, rootId: tonk.rootId, relays: engine.tonkRelayUris(tonk.manifest) })
+      if (relay) discovery.bridge = relay
+    }
     const options: Omit<SessionOptions, 'dataDir'> = {
       peerName: settings.peerName || undefined,
       relays: settings.relays,
       maxFrameBytes: settings.maxFrameBytes,
       logger: engineLogger(log, () => readSettings().logLevel),
-      ...discoveryOptions(settings),
+      ...discovery,
       approveBundleHints: bundleHintApprover(this.ctx.extension.globalState, log, { name: m.name, appId: engine.appCapability(m.sync).appId }),
     }
 

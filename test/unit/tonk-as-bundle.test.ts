@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { appCapability } from '../../src/core/bundle/capability'
 import { loadTonkAsBundle, tonkAppKey } from '../../src/core/tonk/as-bundle'
-import { loadTonk, writeTonk } from '../../src/core/tonk'
+import { loadTonk, tonkRelayUris, writeTonk } from '../../src/core/tonk'
 import { initAutomerge } from '../../src/core/util/automerge'
 import { FIXTURE_DIR } from '../helpers/tonk-fixtures'
 
@@ -51,5 +51,17 @@ describe('.tonk as a session bundle', () => {
 
   it('a file that is not a valid .tonk is refused with its typed error, not adapted', async () => {
     await assert.rejects(loadTonkAsBundle(new Uint8Array([1, 2, 3])), (err: Error & { code?: string }) => typeof err.code === 'string' && err.code.startsWith('E_'))
+  })
+})
+
+describe('tonkRelayUris: the relays a .tonk names, as bridge addresses', () => {
+  it('keeps ws/wss, maps http(s) to ws(s), drops the rest, once each', () => {
+    assert.deepEqual(
+      tonkRelayUris({
+        networkUris: ['wss://relay.example.com', 'http://localhost:8081', 'https://r.example/sync', 'ftp://x', 'not a url', 'ws://u:p@host/', 'wss://relay.example.com/', 'x'.repeat(3000)],
+      }),
+      ['wss://relay.example.com/', 'ws://localhost:8081/', 'wss://r.example/sync'],
+    )
+    assert.deepEqual(tonkRelayUris({}), [])
   })
 })

@@ -7,6 +7,8 @@ import { readDataDirInfo } from '../../core/host/data-dir'
 import type { DiscoveryOptions } from '../../core/discovery'
 import { bootstrapHints, describeHint } from '../../core/bundle/hints'
 import { Session, type SessionSnapshot } from '../../core/session/session'
+import { isTonkBundle } from '../../core/tonk/as-bundle'
+import { tonkRelayUris } from '../../core/tonk/manifest'
 import { stderrLogger, type LogLevel } from '../logger'
 import { CliError, EXIT_INVALID, EXIT_USAGE, makeOutput, outputFor, wantsJson } from '../output'
 
@@ -101,13 +103,16 @@ export function registerServeCommands(program: Command): void {
       if (opts.ticketFile) await writeFile(opts.ticketFile, snap.ticket + '\n')
       // The bundle's own bootstrap peers are dialed without asking (the user named this bundle), so say whom.
       const hints = bootstrapHints(session.bundle.manifest.sync.discovery.bootstrapPeers)
+      const tonkRelays = isTonkBundle(session.bundle) ? tonkRelayUris(session.bundle.tonk.manifest) : []
       line(
         {
           event: 'ready', endpointId: snap.endpointId, ticket: snap.ticket, bundleId: snap.bundle.bundleId, name: snap.bundle.name, dataDir: opts.data, discovery: session.discoverySources,
           bootstrapPeers: hints.map(({ endpointId, addresses, relayUrl }) => ({ endpointId, addresses, relayUrl, dialed: opts.bootstrapPeers !== false })),
         },
         `serving ${snap.bundle.name}@${snap.bundle.version} (bundle ${short(snap.bundle.bundleId)}) as ${short(snap.endpointId ?? '')}\nticket: ${snap.ticket}\ndiscovery: ${session.discoverySources.join(', ') || 'off (tickets only)'}${opts.bridge ? `; bridge to ${opts.bridge}` : ''}` +
-          (hints.length ? `\nbootstrap peers of the bundle, ${opts.bootstrapPeers === false ? 'not dialed (--no-bootstrap-peers)' : 'dialed'}: ${hints.map(describeHint).join('; ')}` : ''),
+          (hints.length ? `\nbootstrap peers of the bundle, ${opts.bootstrapPeers === false ? 'not dialed (--no-bootstrap-peers)' : 'dialed'}: ${hints.map(describeHint).join('; ')}` : '') +
+          // A .tonk's relays are only named: the file must not decide where its documents go.
+          (tonkRelays.length && !opts.bridge ? `\nthe .tonk names relay ${tonkRelays.join(', ')}: not used (add --bridge ${tonkRelays[0]} to sync through it)` : ''),
       )
       const known = new Map<string, string>()
       const report = (s: SessionSnapshot) => {

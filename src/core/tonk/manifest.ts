@@ -104,3 +104,25 @@ function sortedKeys(value: unknown): unknown {
       .map((key) => [key, sortedKeys(value[key])]),
   )
 }
+
+/**
+ * The relay servers a .tonk's `networkUris` name that we can bridge to: Tonk's relay speaks
+ * automerge-repo's WebSocket protocol, so ws:// and wss:// as given, http(s):// as the same address
+ * over ws(s)://; anything else (or unparsable, or over 2,048 characters) is left out. Never used
+ * without the user's yes: a file someone sent must not make us send its documents anywhere.
+ */
+export function tonkRelayUris(manifest: Pick<TonkManifest, 'networkUris'>): string[] {
+  const out: string[] = []
+  for (const raw of manifest.networkUris ?? []) {
+    if (typeof raw !== 'string' || raw.length > 2048) continue
+    let url: URL
+    try {
+      url = new URL(raw)
+    } catch {
+      continue
+    }
+    if (url.protocol === 'http:' || url.protocol === 'https:') url.protocol = url.protocol === 'http:' ? 'ws:' : 'wss:'
+    if ((url.protocol === 'ws:' || url.protocol === 'wss:') && url.hostname && !url.username && !url.password && !out.includes(url.href)) out.push(url.href)
+  }
+  return out
+}

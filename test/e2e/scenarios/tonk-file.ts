@@ -1,6 +1,8 @@
 // A user's .tonk file in a real VS Code (code-server + Chromium), as a Tonk user lives it:
-//   the .tonk (an app whose page and script are documents of its VFS, and a note) is in the workspace;
-//   Explorer → right-click → Start P2P Session; a peer serves a copy of the same file (`tonk-p2p serve
+//   the .tonk (an app whose page and script are documents of its VFS, and a note; its networkUris name a
+//   relay: a real automerge-repo WebSocket sync server) is in the workspace; Explorer → right-click →
+//   Start P2P Session; a modal asks before syncing through the file's relay ("Use Relay": the server
+//   shows in the Peers view); a peer serves a copy of the same file (`tonk-p2p serve
 //   notes.tonk`) and connects; Preview Bundle App shows the app from the VFS, and the app reads its note
 //   with Tonk's own API (window.tonk.readFile); the peer replaces the page (`doc put /app/index.html
 //   --file`) and the preview reloads with it (the app's code syncs like its data); Export .tonk writes a
@@ -51,13 +53,24 @@ export default async function tonkFile(ctx: ScenarioContext): Promise<void> {
       return undefined
     }, ms)
 
+  // The relay the file names: a plain automerge-repo WebSocket sync server (what Tonk's relay speaks), on loopback.
+  const server = ctx.spawn(process.execPath, ['--import', 'tsx', join(ctx.root, 'test/helpers/discovery-sync-server.ts')], { cwd: ctx.root })
+  const relayPort = await new Promise<number>((resolve, reject) => {
+    server.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      const m = /listening (\d+)/.exec(d)
+      if (m) resolve(Number(m[1]))
+    })
+    server.once('exit', (code) => reject(new Error(`sync server exited (${code})`)))
+  })
+  const relay = `ws://127.0.0.1:${relayPort}/`
+
   // The user's file: made by our writer in Tonk's current layout (random rootId, as Tonk makes them).
   const { rootId, documents } = await buildTonkVfs([
     { path: '/app/index.html', bytes: enc(PAGE('Tonk notes v1')) },
     { path: '/app/app.js', bytes: enc(APP_JS), mime: 'text/javascript' },
     { path: '/notes/todo.txt', content: 'water the plants' },
   ])
-  const tonkBytes = await writeTonk({ manifest: { manifestVersion: 1, version: { major: 1, minor: 0 }, rootId, entrypoints: ['app'], networkUris: [] }, documents })
+  const tonkBytes = await writeTonk({ manifest: { manifestVersion: 1, version: { major: 1, minor: 0 }, rootId, entrypoints: ['app'], networkUris: [relay] }, documents })
   const tonkPath = join(ctx.workspace, 'notes.tonk')
   writeFileSync(tonkPath, tonkBytes)
   const peerCopy = join(ctx.tmp, 'notes-copy.tonk')
@@ -76,6 +89,11 @@ export default async function tonkFile(ctx: ScenarioContext): Promise<void> {
   await item.hover()
   await page.mouse.down()
   await page.mouse.up()
+  // The file names a relay: asked before anything is sent there.
+  await ctx.dialog('names a relay server').waitFor({ timeout: 30_000 })
+  await ctx.dialog(relay).waitFor({ timeout: 5_000 })
+  await ctx.screenshot('asks-before-using-the-relay')
+  await ctx.dismissDialog('Use Relay')
   const sessionJson = await until("the session's session.json", () => findFiles(ctx.tmp, 'session.json').find((f) => !f.startsWith(peerData)), 60_000)
   const { ticket } = JSON.parse(readFileSync(sessionJson, 'utf8')) as { ticket: string }
 
@@ -83,6 +101,8 @@ export default async function tonkFile(ctx: ScenarioContext): Promise<void> {
   ctx.spawn(process.execPath, [cliJs, 'serve', peerCopy, '--data', peerData, '--name', 'peer-b', '--bind', '127.0.0.1:0', '--connect', ticket, '--no-bootstrap-peers'])
   await ctx.runCommand('Tonk: Focus on Peers View')
   await ctx.viewPane('Peers').locator('.monaco-list-row', { hasText: 'peer-b' }).first().waitFor({ timeout: 60_000 })
+  await ctx.viewPane('Peers').locator('.monaco-list-row', { hasText: 'sync server' }).first().waitFor({ timeout: 30_000 })
+  await ctx.screenshot('peer-and-relay-connected')
 
   // 3. Preview: the app from the VFS; it reads its note through Tonk's readFile.
   await ctx.runCommand('Tonk: Preview Bundle App')
