@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { appCapability } from '../../src/core/bundle/capability'
 import { loadTonkAsBundle, tonkAppKey } from '../../src/core/tonk/as-bundle'
-import { loadTonk, tonkRelayUris, writeTonk } from '../../src/core/tonk'
+import { loadTonk, tonkRelayUris, validateTonkFile, writeTonk } from '../../src/core/tonk'
 import { initAutomerge } from '../../src/core/util/automerge'
 import { FIXTURE_DIR } from '../helpers/tonk-fixtures'
 
@@ -44,9 +44,28 @@ describe('.tonk as a session bundle', () => {
     assert.equal(b.manifest.sync.namespace, 'field-notes-data')
     assert.deepEqual(b.manifest.sync.allowedPeers, ['a'.repeat(64)])
     assert.equal(b.manifest.sync.strictBuild, true)
-    for (const bad of [{ name: 'Bad Name' }, { allowedPeers: ['nope'] }, { strictBuild: 'yes' }]) {
+    for (const bad of [{ name: 'Bad Name' }, { allowedPeers: ['nope'] }, { strictBuild: 'yes' }, { publisher: { publicKey: 'a'.repeat(64) } }, { discovery: { mdnsService: 'x' } }]) {
       await assert.rejects(withVendor(bad), (err: Error & { code?: string }) => err.code === 'E_SCHEMA', JSON.stringify(bad))
     }
+    await assert.rejects(withVendor({ protocolVersion: '1.x' }), (err: Error & { code?: string; pointer?: string }) => err.code === 'E_SEMVER' && err.pointer === '/xVendor/xTonkP2p/protocolVersion')
+    await assert.rejects(withVendor({ protocolVersion: '1.0.0', minCompatibleVersion: '2.0.0' }), (err: Error & { code?: string }) => err.code === 'E_VERSION_RANGE')
+  })
+
+  it("reads the rest of a bundle's sync section from xTonkP2p: protocol versions and discovery", async () => {
+    const t = await loadTonk(notes)
+    const peer = `endpoint${'a'.repeat(60)}`
+    const b = await loadTonkAsBundle(
+      await writeTonk({
+        manifest: { ...t.manifest, xVendor: { xTonkP2p: { protocolVersion: '2.1.0', minCompatibleVersion: '2.0.0', discovery: { mdnsService: '_notes._udp', dhtKey: 'notes', bootstrapPeers: [peer] } } } },
+        documents: t.documents,
+      }),
+    )
+    assert.equal(b.manifest.sync.protocolVersion, '2.1.0')
+    assert.equal(b.manifest.sync.minCompatibleVersion, '2.0.0')
+    assert.deepEqual(b.manifest.sync.discovery, { mdnsService: '_notes._udp', dhtKey: 'notes', bootstrapPeers: [peer] })
+    // validate reports the same problems, with pointers into manifest.json.
+    const report = await validateTonkFile(await writeTonk({ manifest: { ...t.manifest, xVendor: { xTonkP2p: { namespace: 'Bad!', extra: 1 } } }, documents: t.documents }))
+    assert.deepEqual(report.issues.filter((i) => i.severity === 'error').map((i) => i.pointer).sort(), ['/xVendor/xTonkP2p/extra', '/xVendor/xTonkP2p/namespace'])
   })
 
   it('a file that is not a valid .tonk is refused with its typed error, not adapted', async () => {

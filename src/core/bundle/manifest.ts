@@ -146,6 +146,28 @@ const manifestFields = {
 }
 const DRAFT_07 = 'http://json-schema.org/draft-07/schema#'
 
+/**
+ * A .tonk's P2P settings, kept under its manifest's `xVendor.xTonkP2p` so the file stays valid for
+ * Tonk's tools: the `sync` section of a bundle, less what a .tonk defines itself (the root is its
+ * rootId, the app key derives from it, the build id is the file's hash) and less `publisher` (a
+ * signature over the file that holds it cannot be), plus an app `name`. Everything optional.
+ */
+export const TonkP2pSchema = Type.Object(
+  {
+    name: Type.Optional(manifestFields.name),
+    namespace: Type.Optional(syncFields.namespace),
+    protocolVersion: Type.Optional(syncFields.protocolVersion),
+    minCompatibleVersion: Type.Optional(syncFields.minCompatibleVersion),
+    strictBuild: syncFields.strictBuild,
+    discovery: Type.Optional(
+      Type.Object({ mdnsService: Type.Optional(discoveryFields.mdnsService), dhtKey: discoveryFields.dhtKey, bootstrapPeers: Type.Optional(BootstrapPeers) }, discoveryOptions),
+    ),
+    allowedPeers: Type.Optional(AllowedPeers),
+  },
+  { $id: 'urn:tonk:tonk-p2p:1', additionalProperties: false, description: "A .tonk's peer-to-peer settings (manifest.json xVendor.xTonkP2p)." },
+)
+export type TonkP2pSettings = Static<typeof TonkP2pSchema>
+
 /** tonk.json as a person writes it in a folder: computed fields optional. */
 export const SourceManifestSchema = Type.Object(
   {

@@ -10,6 +10,7 @@ import {
   MANIFEST_VERSION,
   PackedManifestSchema,
   SourceManifestSchema,
+  TonkP2pSchema,
   type ManifestKind,
 } from './manifest'
 import { collisionKey, pathProblem } from './paths'
@@ -54,10 +55,32 @@ export function validateManifest(json: unknown, options: ValidateManifestOptions
   return issues
 }
 
-const SEMVER_POINTERS = new Set(['/version', '/sync/protocolVersion', '/sync/minCompatibleVersion'])
+const TONK_P2P_POINTER = '/xVendor/xTonkP2p'
+let tonkP2pValidator: ValidateFunction | undefined
+
+/** Checks a .tonk's `xVendor.xTonkP2p` (pointers into manifest.json). Never throws; [] = valid. */
+export function validateTonkP2p(json: unknown): Issue[] {
+  ajv ??= new Ajv({ allErrors: true, strict: true })
+  tonkP2pValidator ??= ajv.compile(TonkP2pSchema)
+  const issues: Issue[] = []
+  if (!tonkP2pValidator(json)) {
+    for (const e of tonkP2pValidator.errors ?? []) {
+      const found = schemaIssue(e, json)
+      const pointer = `${TONK_P2P_POINTER}${found.pointer ?? ''}`
+      issues.push({ ...found, pointer, message: found.message.replace(found.pointer ? label(found.pointer) : 'the manifest', label(pointer)) })
+    }
+  }
+  if (isObject(json) && isStrictSemver(json.protocolVersion) && isStrictSemver(json.minCompatibleVersion) && semver.gt(json.minCompatibleVersion, json.protocolVersion)) {
+    issues.push(issue('E_VERSION_RANGE', `xVendor.xTonkP2p.minCompatibleVersion ${json.minCompatibleVersion} is newer than its protocolVersion ${json.protocolVersion}`, { pointer: `${TONK_P2P_POINTER}/minCompatibleVersion` }))
+  }
+  return issues
+}
+
+const SEMVER_POINTERS = new Set(['/version', '/sync/protocolVersion', '/sync/minCompatibleVersion', '/protocolVersion', '/minCompatibleVersion'])
 const PATTERN_HINTS: Record<string, string> = {
   '/name': 'must be 1-214 lowercase characters following npm package-name rules (like "my-world" or "@me/my-world")',
   '/sync/namespace': 'must follow npm package-name rules (like "my-world")',
+  '/namespace': 'must follow npm package-name rules (like "my-world")', // a .tonk's xVendor.xTonkP2p
   '/sync/bundleId': 'must be 64 lowercase hex characters (a SHA-256); delete it and let pack compute it',
   '/sync/rootDocument/documentId': 'must be an Automerge DocumentId (base58); delete it and let pack compute it',
   '/sync/discovery/mdnsService': 'must be a DNS-SD service type like "_tonk-sync._udp"',

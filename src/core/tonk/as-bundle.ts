@@ -6,7 +6,8 @@
 //     key is derived from it (HKDF, its own label): peers that opened copies of one .tonk find each
 //     other (mDNS tag, DHT topic, sealed handshake all derive from it) and nobody else learns anything;
 //   - P2P settings a publisher wants live under `xVendor.xTonkP2p` (so Tonk's tools still read the
-//     file): name, namespace, allowedPeers, strictBuild; everything else has the defaults of a bundle;
+//     file): a bundle's sync section (namespace, protocol versions, strictBuild, discovery, allowedPeers)
+//     and a name, checked by TonkP2pSchema; left out, each has the default of a bundle;
 //   - build id (bundleId): SHA-256 of the file, so two different files of one app are two builds;
 //   - every other document is imported into the data dir on its first start (tonkDocuments below).
 import { createHash, hkdfSync } from 'node:crypto'
@@ -14,9 +15,9 @@ import { readFile } from 'node:fs/promises'
 import { basename } from 'node:path'
 import { Automerge } from '@automerge/automerge-repo/slim'
 import type { LoadedBundle } from '../bundle/load'
-import type { PackedManifest } from '../bundle/manifest'
+import type { PackedManifest, TonkP2pSettings } from '../bundle/manifest'
+import { validateTonkP2p } from '../bundle/validate'
 import { DEFAULT_MDNS_SERVICE } from '../bundle/manifest'
-import { HEX64 } from '../util/text'
 import { BundleError } from '../bundle/errors'
 import { loadTonk } from './read'
 import type { TonkManifest } from './manifest'
@@ -47,29 +48,13 @@ function nameFrom(file: string | undefined): string {
   return base && NAME_RE.test(base) ? base.slice(0, 214) : 'tonk-app'
 }
 
-/** `xVendor.xTonkP2p`: the settings we read from it, each checked; anything else is left alone. */
-function p2pSettings(manifest: TonkManifest): { name?: string; namespace?: string; allowedPeers?: string[]; strictBuild?: boolean } {
+/** `xVendor.xTonkP2p`, checked against its schema (TonkP2pSchema): the first problem is thrown as E_SCHEMA/E_SEMVER. */
+function p2pSettings(manifest: TonkManifest): TonkP2pSettings {
   const raw = manifest.xVendor && typeof manifest.xVendor === 'object' ? (manifest.xVendor as Record<string, unknown>).xTonkP2p : undefined
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return {}
-  const x = raw as Record<string, unknown>
-  const bad = (field: string, why: string) => new BundleError('E_SCHEMA', `manifest.json xVendor.xTonkP2p.${field} ${why}`)
-  const out: ReturnType<typeof p2pSettings> = {}
-  for (const field of ['name', 'namespace'] as const) {
-    if (x[field] === undefined) continue
-    if (typeof x[field] !== 'string' || !NAME_RE.test(x[field] as string) || (x[field] as string).length > 214) throw bad(field, 'must be lowercase letters, digits and -._~ (npm name rules)')
-    out[field] = x[field] as string
-  }
-  if (x.allowedPeers !== undefined) {
-    if (!Array.isArray(x.allowedPeers) || x.allowedPeers.length > 4096 || !x.allowedPeers.every((p) => typeof p === 'string' && HEX64.test(p))) {
-      throw bad('allowedPeers', 'must be a list of iroh endpoint ids (64 hex)')
-    }
-    out.allowedPeers = x.allowedPeers as string[]
-  }
-  if (x.strictBuild !== undefined) {
-    if (typeof x.strictBuild !== 'boolean') throw bad('strictBuild', 'must be true or false')
-    out.strictBuild = x.strictBuild
-  }
-  return out
+  if (raw === undefined) return {}
+  const problem = validateTonkP2p(raw).find((i) => i.severity === 'error')
+  if (problem) throw new BundleError(problem.code, `manifest.json ${problem.message}`, { pointer: problem.pointer })
+  return raw as TonkP2pSettings
 }
 
 /** Reads a .tonk (every hostile-file check of loadTonk) and adapts it to a session's bundle. */
@@ -92,10 +77,14 @@ export async function loadTonkAsBundle(source: string | Uint8Array): Promise<Ton
       bundleId: createHash('sha256').update(bytes).digest('hex'),
       appKey: tonkAppKey(manifest.rootId),
       namespace: settings.namespace ?? `tonk-root-${rootKey}`,
-      protocolVersion: '1.0.0',
-      minCompatibleVersion: '1.0.0',
+      protocolVersion: settings.protocolVersion ?? '1.0.0',
+      minCompatibleVersion: settings.minCompatibleVersion ?? '1.0.0',
       ...(settings.strictBuild && { strictBuild: true }),
-      discovery: { mdnsService: DEFAULT_MDNS_SERVICE, bootstrapPeers: [] },
+      discovery: {
+        mdnsService: settings.discovery?.mdnsService ?? DEFAULT_MDNS_SERVICE,
+        bootstrapPeers: [...(settings.discovery?.bootstrapPeers ?? [])],
+        ...(settings.discovery?.dhtKey !== undefined && { dhtKey: settings.discovery.dhtKey }),
+      },
       rootDocument: { documentId: manifest.rootId, path: '/.tonk/root.automerge' },
       ...(settings.allowedPeers && { allowedPeers: settings.allowedPeers }),
     },

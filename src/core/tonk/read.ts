@@ -7,6 +7,7 @@ import { initAutomerge } from '../util/automerge'
 import { BundleError, errorToIssue, issue, q, throwFirstError, type Issue } from '../bundle/errors'
 import { DEFAULT_LIMITS, readZip, type BundleLimits, type BundleSource } from '../bundle/load'
 import { compareUtf8 } from '../bundle/paths'
+import { validateTonkP2p } from '../bundle/validate'
 import { TONK_MANIFEST_FILE, validateTonkManifest, type TonkManifest } from './manifest'
 import { parseStorageEntry, STORAGE_DIR, type StorageChunk } from './storage-path'
 import { readVfs, type TonkVfs } from './vfs'
@@ -50,6 +51,8 @@ export async function validateTonkFile(source: BundleSource, limits: Partial<Bun
   const manifest = readManifest(entries.get(TONK_MANIFEST_FILE), name, issues)
   const { documents, storedBytes } = readDocuments(entries, issues)
   if (!manifest) return { issues }
+  const p2p = manifest.xVendor && typeof manifest.xVendor === 'object' ? (manifest.xVendor as Record<string, unknown>).xTonkP2p : undefined
+  if (p2p !== undefined) issues.push(...validateTonkP2p(p2p))
   if (issues.some((i) => i.severity === 'error' && i.pointer === '/rootId')) return { manifest, issues }
   if (!documents.has(manifest.rootId)) {
     issues.push(issue('E_TONK_ROOT_MISSING', `${name}: no document in ${STORAGE_DIR}/ for rootId ${manifest.rootId}`, { pointer: '/rootId' }))
