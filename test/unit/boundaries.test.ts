@@ -89,4 +89,16 @@ describe('layering', () => {
     )
     assert.deepEqual(offenders, [])
   })
+
+  it('a file over ~400 lines says why in its header', () => {
+    // The house rule (STYLE.md): small rooms with one concern; a bigger one explains itself up front.
+    const files = ['src', 'webview-ui'].flatMap((dir) => sourceFiles(join(root, dir))).filter((f) => !f.endsWith('.d.ts'))
+    const offenders = files.flatMap((f) => {
+      const lines = readFileSync(f, 'utf8').split('\n')
+      if (lines.length <= 420) return []
+      const header = lines.slice(0, 40).filter((l) => l.startsWith('//')).join('\n')
+      return /over ~?400 lines/i.test(header) ? [] : [`${relative(root, f)} (${lines.length} lines)`]
+    })
+    assert.deepEqual(offenders, [])
+  })
 })

@@ -16,7 +16,7 @@
 // links.ts + link-accept.ts + link-handshake.ts (connections, duplicate tie-break, accept loop),
 // peer-table.ts (peers and their rows), messages.ts (frame content, CBOR, trace). Our own protocols
 // (peer exchange, bulk) see only `channel` (extension-channel.ts), discovery only DiscoveryNetwork.
-// ~430 lines: the NetworkAdapter contract plus the control surface the session drives (dial,
+// Over ~400 lines: the NetworkAdapter contract plus the control surface the session drives (dial,
 // disconnect, online/offline, peer rows, the message gate); each method delegates to a room.
 import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'

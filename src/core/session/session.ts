@@ -1,23 +1,30 @@
 // One Session per open bundle: it owns the iroh endpoint, the IrohNetworkAdapter, the automerge-repo
 // Repo (crash-safe storage in the data dir) and the peer sources, and gives UIs (the extension's views,
 // `tonk-p2p serve`) one snapshot plus change events. open() → start() → stop(); stop() never throws.
+// Its shapes are in types.ts, the documents' paths/sizes/sync states in document-view.ts, remembered
+// rows of lost peers in recent-peers.ts. Over ~400 lines: eight resources (lock, endpoint, adapter,
+// bulk, discovery, Repo, presence, control socket) start in order and release in reverse, and the
+// peer commands (dial, disconnect, offline/online) act on several of them at once; the peer
+// bookkeeping (sources, held, known peers) is the next part to move out (a PeerBook).
 import { EventEmitter } from 'node:events'
 import { stat } from 'node:fs/promises'
 import type { Server } from 'node:net'
 import { hostname, userInfo } from 'node:os'
-import { Automerge, type DocHandle, type DocumentId, type NetworkAdapterInterface, type Repo } from '@automerge/automerge-repo/slim'
+import { type DocHandle, type DocumentId, type NetworkAdapterInterface, type Repo } from '@automerge/automerge-repo/slim'
 import { loadBundle, packDirectory, requirePublisher, type LoadedBundle } from '../bundle'
 import { appCapability, deriveKey, type AppCapability } from '../bundle/capability'
 import { bootstrapHints, describeHint, type ApproveBundleHints, type BundleHint } from '../bundle/hints'
 import { closeControlServer, startControlServer } from '../host/control'
 import { prepareControlSocketPath } from '../host/control-path'
 import { RECONNECT_GRACE_MS, RecentPeers } from './recent-peers'
+import { DocumentView } from './document-view'
+import type { DocSyncState, PeerPresence, PeerSnapshot, PeerSource, SessionEvents, SessionOptions, SessionSnapshot, SessionState } from './types'
 import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from '../host/data-dir'
 import { docHandlers } from '../host/doc-commands'
 import { presenceHandlers } from '../host/presence-commands'
 import { linkHandlers } from '../host/link-commands'
 import type { LinkFault } from '../net/link-fault'
-import { startPresence, type PresencePeer, type RunningPresence } from '../../shared/presence'
+import { startPresence, type RunningPresence } from '../../shared/presence'
 import { BULK_EMPTY_FEATURE, BULK_FEATURE, BULK_MIN_FRAME_LIMIT, BulkSync, type BulkCounters } from '../protocols/bulk/bulk'
 import { PEX } from '../protocols/registry'
 import type { DirectoryDoc } from '../../shared/vfs/shapes'
@@ -26,10 +33,9 @@ import { createBundleRepo, type BundleRepo } from '../store/repo'
 import { legacyRootDocumentId } from '../vfs/root-document'
 import { readKnownPeers, rememberPeer, ticketOf, writeKnownPeers, type KnownPeer } from '../host/known-peers'
 import { noopLogger, type Logger } from '../../shared/log'
-import { createDiscovery, type DiscoveryOptions, type DiscoveryRuntime } from '../discovery'
+import { createDiscovery, type DiscoveryRuntime } from '../discovery'
 import { closeEndpoint, createEndpoint, endpointTicket, loadOrCreateSecretKey } from '../net/endpoint'
 import { firstLine, HEX64 } from '../util/text'
-import { sameHeads } from '../util/heads'
 import { isTonkBundle, loadTonkAsBundle, type TonkBundle } from '../tonk/as-bundle'
 import { isTonkFileName } from '../tonk'
 import { keepTonkManifest, keptTonkManifest } from '../host/tonk-manifest'
@@ -44,116 +50,18 @@ import {
   type TraceEvent,
 } from '../net/iroh-adapter'
 
-export type SessionState = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed'
-
-export interface SessionOptions {
-  /** This peer's data dir: identity, storage, control socket. One process owns it at a time. */
-  dataDir: string
-  /** A name other peers see (default: user@host). */
-  peerName?: string
-  /** Default 0.0.0.0:0 (every interface); tests use 127.0.0.1:0. */
-  bindAddr?: string
-  /** Use iroh's public relays and DNS discovery (needs internet). Default off. */
-  relays?: boolean
-  maxFrameBytes?: number
-  /** Tickets of peers to dial at start (the manifest's bootstrapPeers go through approveBundleHints). */
-  connect?: string[]
-  /**
-   * Which of the bundle's own bootstrap peers to dial (the manifest's author chose them). Absent: all
-   * of them at start, each logged (the CLI). The extension asks the user (src/core/bundle/hints.ts).
-   */
-  approveBundleHints?: ApproveBundleHints
-  /** Serve `<dataDir>/control.sock` for `tonk-p2p doc`/`ticket`. Default true. */
-  control?: boolean
-  /** Entries kept in the sync trace. Default 2000. */
-  traceLimit?: number
-  /**
-   * Private session: endpoint ids (64 hex) allowed to connect, added to the manifest's
-   * sync.allowedPeers. With neither, any peer of the bundle may connect.
-   */
-  allowedPeers?: string[]
-  /** Refuse to open a bundle not signed by this publisher key (64 hex): BundleError E_SIGNATURE. */
-  requirePublisher?: string
-  /** How peers are found besides tickets: mDNS and peer exchange on by default, the DHT off. */
-  discovery?: DiscoveryOptions
-  /** Also sync with an automerge-repo WebSocket sync server (`ws://host:7777/sync`). */
-  bridge?: string
-  /**
-   * Bulk catch-up with peers that speak it: documents a peer lacks go as saved bytes in a few large
-   * frames, besides normal sync (docs/discovery.md). Default true; off when maxFrameBytes is under
-   * BULK_MIN_FRAME_LIMIT (peers would drop our 1 MiB frames).
-   */
-  bulk?: boolean
-  logger?: Logger
-}
-
-/** Whether a peer has every change of a document we have (from automerge-repo's per-peer sync info). */
-export type DocSyncState = 'in-sync' | 'behind' | 'unknown'
-
-/** How a peer was found; discovery sources add their own names. */
-export type PeerSource = 'ticket' | 'bootstrap' | 'incoming' | 'mdns' | 'exchange' | 'dht' | 'known' | 'bridge'
-
-export interface PeerSnapshot extends PeerInfo {
-  source: PeerSource
-  /** Per document id: whether this peer has our heads. */
-  docs: Record<string, DocSyncState>
-  /**
-   * What this peer's participants share in the app's presence (shared/presence.ts): its session and
-   * each open page, as they claim (any member may claim any endpoint id; shown, never trusted).
-   */
-  presence?: PeerPresence[]
-}
-
-export interface PeerPresence {
-  kind: 'page' | 'session'
-  /** The participant's own state (its channels, e.g. `{ place: 'porto' }`). */
-  state: Record<string, unknown>
-  lastActiveAt: number
-}
-
-export interface DocumentSnapshot {
-  documentId: string
-  url: string
-  /** Path in the bundle's directory tree ('/' is the root directory). */
-  path: string
-  type: 'doc' | 'dir'
-  heads: string[]
-  /** Bytes of the document saved whole (Automerge.save), for loaded documents. */
-  size?: number
-}
-
-export interface SessionSnapshot {
-  state: SessionState
-  bundle: { name: string; version: string; bundleId: string; namespace: string }
-  endpointId?: string
-  ticket?: string
-  peerName: string
-  online: boolean
-  dataDir: string
-  peers: PeerSnapshot[]
-  refused: PeerRefusedEvent[]
-  documents: DocumentSnapshot[]
-  /** Bulk catch-up traffic of this run (absent when bulk is off). */
-  bulk?: BulkCounters
-}
-
-export interface DocChangedEvent {
-  documentId: string
-  url: string
-  path?: string
-  heads: string[]
-}
-
-export interface SessionEvents {
-  state: [SessionState]
-  /** Something in the snapshot changed; at most every 100 ms (bursts are batched). */
-  changed: []
-  trace: [TraceEvent]
-  'peer-refused': [PeerRefusedEvent]
-  'doc-changed': [DocChangedEvent]
-  /** Someone arrived, changed what they share, or left (not on heartbeats). */
-  presence: [PresencePeer[]]
-}
+export type {
+  DocChangedEvent,
+  DocSyncState,
+  DocumentSnapshot,
+  PeerPresence,
+  PeerSnapshot,
+  PeerSource,
+  SessionEvents,
+  SessionOptions,
+  SessionSnapshot,
+  SessionState,
+} from './types'
 
 const CHANGE_BATCH_MS = 100
 const REFUSED_KEPT = 50
@@ -180,12 +88,10 @@ export class Session extends EventEmitter<SessionEvents> {
   private readonly traceRing: TraceEvent[] = []
   private readonly refused: PeerRefusedEvent[] = []
   private readonly sources = new Map<string, PeerSource>()
-  private readonly watched = new WeakSet<DocHandle<unknown>>()
-  private pathsByDocId = new Map<string, { path: string; type: 'doc' | 'dir' }>()
+  /** Paths, sizes and per-peer sync state of the documents (document-view.ts); set once the Repo runs. */
+  private view?: DocumentView
   private changeTimer?: NodeJS.Timeout
-  private pathsStale = true
   private knownPeers: KnownPeer[] = []
-  private readonly sizes = new Map<string, { key: string; size: number }>()
   private knownPeersWrite = Promise.resolve()
   private discovery?: DiscoveryRuntime
   private networkTransition: Promise<void> = Promise.resolve()
@@ -410,7 +316,10 @@ export class Session extends EventEmitter<SessionEvents> {
       })
       if (isTonkBundle(this.bundle) && !previous) await this.importTonk(this.bundle, dataDir)
       this.tree = new DocTree(this.bundleRepo.repo, this.bundleRepo.root, { logger: this.log })
-      this.wireRepo(this.bundleRepo.repo)
+      this.view = new DocumentView(this.bundleRepo.repo, this.tree, m.sync.rootDocument.documentId, this.log, {
+        docChanged: (e) => this.emit('doc-changed', e),
+        changed: () => this.scheduleChanged(),
+      })
       this.bulk?.attach(this.bundleRepo.repo, this.bundleRepo.storage)
       this.presence = startPresence(this.bundleRepo.root, { peerId: this.endpointId ?? '', name: this.peerName, kind: 'session' }, (peers) => this.emit('presence', peers))
 
@@ -568,7 +477,7 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Peers, documents and state for a UI. Documents come from the bundle's directory tree. */
   async snapshot(): Promise<SessionSnapshot> {
     const m = this.bundle.manifest
-    const documents = this.tree && this.state === 'running' ? await this.documents() : []
+    const documents = this.view && this.state === 'running' ? await this.view.documents() : []
     return {
       state: this.state,
       bundle: { name: m.name, version: m.version, bundleId: this.bundle.bundleId, namespace: m.sync.namespace },
@@ -590,7 +499,7 @@ export class Session extends EventEmitter<SessionEvents> {
     return this.peerRows().map((p) => ({
       ...p,
       source: this.sources.get(p.endpointId) ?? 'incoming',
-      docs: this.peerDocStates(p),
+      docs: this.view?.peerDocStates(p) ?? {},
       ...(presence.has(p.endpointId) ? { presence: presence.get(p.endpointId) } : {}),
     }))
   }
@@ -604,15 +513,12 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Whether a connected peer has our heads of one document ('unknown' if not loaded or not connected). */
   syncOf(documentId: string, peer: PeerInfo): DocSyncState {
-    const handle = this.bundleRepo?.repo.handles[documentId as DocumentId]
-    return handle?.isReady() ? this.syncOfHandle(handle, peer) : 'unknown'
+    return this.view?.syncOf(documentId, peer) ?? 'unknown'
   }
 
   /** A document's path in the tree, from the path index (walked again only when the tree changed). */
   async pathOf(url: string): Promise<string | undefined> {
-    const documentId = url.replace(/^automerge:/, '')
-    if (this.tree && this.state === 'running') await this.refreshPaths()
-    return this.pathsByDocId.get(documentId)?.path
+    return this.view && this.state === 'running' ? this.view.pathOf(url) : undefined
   }
 
   /** Presence participants grouped by the endpoint id they claim (at most 16 per peer shown). */
@@ -781,92 +687,6 @@ export class Session extends EventEmitter<SessionEvents> {
       this.emit('trace', t)
     })
   }
-
-  private wireRepo(repo: Repo): void {
-    const announce = (handle: DocHandle<unknown>) => {
-      // A handle still loading or being requested from a peer has no heads yet (heads() throws).
-      if (!handle.isReady()) return
-      const known = this.pathsByDocId.get(handle.documentId)
-      // A directory changed, or a document we cannot place yet: the path index is stale.
-      if (!known || known.type === 'dir') this.pathsStale = true
-      this.emit('doc-changed', { documentId: handle.documentId, url: handle.url, path: known?.path, heads: handle.heads() ?? [] })
-      this.scheduleChanged()
-    }
-    const watch = (handle: DocHandle<unknown> | undefined) => {
-      if (!handle || this.watched.has(handle)) return
-      this.watched.add(handle)
-      handle.on('change', () => announce(handle))
-      handle.on('remote-heads', () => this.scheduleChanged())
-      // Created or first loaded before we saw it: that is a change too.
-      if (handle.isReady()) announce(handle)
-    }
-    for (const handle of Object.values(repo.handles)) watch(handle)
-    // automerge-repo 2.5 declares but no longer emits a 'document' event; every document that is loaded,
-    // saved or synced shows up in its metrics, which is where new handles are noticed.
-    repo.on('doc-metrics', (e) => {
-      if ('documentId' in e && e.documentId) watch(repo.handles[e.documentId as DocumentId])
-    })
-  }
-
-  private async documents(): Promise<DocumentSnapshot[]> {
-    const repo = this.bundleRepo!.repo
-    await this.refreshPaths()
-    return [...this.pathsByDocId].map(([documentId, { path, type }]) => {
-      const handle = repo.handles[documentId as DocumentId]
-      const heads = handle?.isReady() ? handle.heads() ?? [] : []
-      return { documentId, url: `automerge:${documentId}`, path, type, heads, size: handle?.isReady() ? this.sizeOf(handle, heads) : undefined }
-    })
-  }
-
-  /** Walks the tree again when it changed since the last walk: the path index behind documents() and pathOf(). */
-  private async refreshPaths(): Promise<void> {
-    if (this.pathsStale) {
-      this.pathsStale = false
-      const index = new Map<string, { path: string; type: 'doc' | 'dir' }>()
-      index.set(this.root.documentId, { path: '/', type: 'dir' })
-      try {
-        for (const e of await this.tree!.walk()) {
-          const documentId = e.url.replace(/^automerge:/, '')
-          index.set(documentId, { path: e.path, type: e.type })
-        }
-      } catch (err) {
-        this.pathsStale = true
-        this.log.debug(`session: walking the directory tree failed: ${firstLine(err)}`)
-      }
-      this.pathsByDocId = index
-    }
-  }
-
-  /** Saving a document is not free: sizes are cached per document and recomputed only when heads move. */
-  private sizeOf(handle: DocHandle<unknown>, heads: string[]): number {
-    const key = heads.join(',')
-    const cached = this.sizes.get(handle.documentId)
-    if (cached?.key === key) return cached.size
-    const size = Automerge.save(handle.doc() as Automerge.Doc<unknown>).byteLength
-    this.sizes.set(handle.documentId, { key, size })
-    return size
-  }
-
-  private peerDocStates(p: PeerInfo): Record<string, DocSyncState> {
-    const repo = this.bundleRepo?.repo
-    if (!repo || !p.peerId || p.state !== 'connected') return {}
-    const states: Record<string, DocSyncState> = {}
-    for (const handle of Object.values(repo.handles)) {
-      if (handle.isReady()) states[handle.documentId] = this.syncOfHandle(handle, p)
-    }
-    return states
-  }
-
-  /** Whether `peer` has our heads of one loaded document (its last heads as the Repo knows them). */
-  private syncOfHandle(handle: DocHandle<unknown>, peer: PeerInfo): DocSyncState {
-    const repo = this.bundleRepo?.repo
-    if (!repo || !peer.peerId || peer.state !== 'connected') return 'unknown'
-    const storageId = repo.getStorageIdOfPeer(peer.peerId)
-    const theirs = storageId ? handle.getSyncInfo(storageId)?.lastHeads : undefined
-    if (!theirs) return 'unknown'
-    return sameHeads(handle.heads() ?? [], theirs) ? 'in-sync' : 'behind'
-  }
-
 
   private setState(state: SessionState): void {
     this.state = state

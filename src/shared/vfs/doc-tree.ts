@@ -20,6 +20,11 @@
 // "the same" new directory all stay visible, whichever directory document wins. A losing document
 // stays in storage but is not reachable by path: for a file created on two peers at once, one peer's
 // initial content wins. Writes to an existing path go into the existing document and merge normally.
+//
+// Over ~400 lines: every operation reads and writes one index and keeps the DirNode lists and the
+// conflict repair in step with it; split apart, each half would need the other's internals. What
+// stands alone is elsewhere: the shapes (shapes.ts), value conversion (values.ts), Tonk's API names
+// over this class (tonk-api.ts).
 import {
   Automerge,
   type AutomergeUrl,
