@@ -4,11 +4,12 @@
 import * as vscode from 'vscode'
 import type { DocHandle, DocumentId } from '@automerge/automerge-repo/slim'
 import type { Session } from '../../core/session/session'
-import type { DocView, HostToInspector, InspectorEdit, InspectorState, PeerSyncView } from '../../protocol/inspector'
+import type { DocView, HostToInspector, InspectorEdit, InspectorState, InspectorToHost, PeerSyncView } from '../../protocol/inspector'
 import type { Ctx } from '../ctx'
 import { parseInspectorMessage } from './guards'
 import { escapeHtml, mediaDir, nonce, webviewOut } from './html'
 import { toolColumn } from './layout'
+import { WebviewHost } from './webview-host'
 import { answerTimeTravel } from './inspector-history'
 import { applyEdit, describeEdit, docHistory, EditError, toInspectorValue } from './inspector-model'
 
@@ -16,14 +17,11 @@ export const INSPECTOR_VIEW_TYPE = 'tonk.inspector'
 /** Bursts of changes (a peer catching up) become one update per this many ms. */
 const UPDATE_MS = 100
 
-export class InspectorPanel implements vscode.Disposable {
+export class InspectorPanel extends WebviewHost<InspectorToHost, HostToInspector> {
   private static readonly open = new Map<string, InspectorPanel>()
-  private readonly disposables: vscode.Disposable[] = []
   private docTimer?: NodeJS.Timeout
   private peersTimer?: NodeJS.Timeout
   private ready = false
-  private ended = false
-  private disposed = false
 
   /** Panels currently open, by document id (tests and the scenario look here). */
   static panels(): ReadonlyMap<string, InspectorPanel> {
@@ -50,33 +48,17 @@ export class InspectorPanel implements vscode.Disposable {
   }
 
   private constructor(
-    private readonly ctx: Ctx,
-    readonly session: Session,
+    ctx: Ctx,
+    session: Session,
     readonly handle: DocHandle<unknown>,
     readonly path: string | undefined,
-    readonly panel: vscode.WebviewPanel,
+    panel: vscode.WebviewPanel,
   ) {
+    super(ctx, session, panel, 'inspector', parseInspectorMessage)
     panel.webview.html = this.html()
-    this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((raw) => this.receive(raw)),
-      ctx.sessions.onDidChange((current) => {
-        if (current !== session) this.sessionEnded()
-      }),
-    )
-    const onChange = () => this.schedule('doc')
-    const onRemoteHeads = () => this.schedule('peers')
-    const onSessionChanged = () => this.schedule('peers')
-    handle.on('change', onChange)
-    handle.on('remote-heads', onRemoteHeads)
-    session.on('changed', onSessionChanged)
-    this.disposables.push({
-      dispose: () => {
-        handle.off('change', onChange)
-        handle.off('remote-heads', onRemoteHeads)
-        session.off('changed', onSessionChanged)
-      },
-    })
+    this.listen(handle, 'change', () => this.schedule('doc'))
+    this.listen(handle, 'remote-heads', () => this.schedule('peers'))
+    this.listen(session, 'changed', () => this.schedule('peers'))
   }
 
   get documentId(): DocumentId {
@@ -88,28 +70,18 @@ export class InspectorPanel implements vscode.Disposable {
     return this.ready
   }
 
-  dispose(): void {
-    if (this.disposed) return
-    this.disposed = true
+  protected override onDispose(): void {
     if (InspectorPanel.open.get(this.handle.documentId) === this) InspectorPanel.open.delete(this.handle.documentId)
-    clearTimeout(this.docTimer)
-    clearTimeout(this.peersTimer)
-    for (const d of this.disposables.splice(0)) d.dispose()
-    this.panel.dispose()
+    this.clearTimers()
   }
 
-  private sessionEnded(): void {
-    if (this.ended) return
-    this.ended = true
-    for (const d of this.disposables.splice(1)) d.dispose() // keep onDidDispose
-    clearTimeout(this.docTimer)
-    clearTimeout(this.peersTimer)
-    this.post({ type: 'session-ended' })
+  protected override onSessionEnded(): void {
+    this.clearTimers()
   }
 
-  private post(message: HostToInspector): void {
-    if (this.disposed) return
-    void this.panel.webview.postMessage(message).then(undefined, (err: Error) => this.ctx.log.debug(`inspector: post failed: ${err.message}`))
+  private clearTimers(): void {
+    clearTimeout(this.docTimer)
+    clearTimeout(this.peersTimer)
   }
 
   private schedule(what: 'doc' | 'peers'): void {
@@ -169,13 +141,7 @@ export class InspectorPanel implements vscode.Disposable {
     if (this.ended) this.post({ type: 'session-ended' })
   }
 
-  private receive(raw: unknown): void {
-    const parsed = parseInspectorMessage(raw)
-    if (!parsed.ok) {
-      this.ctx.log.warn(`inspector: dropped a message from the webview: ${parsed.reason}`)
-      return
-    }
-    const message = parsed.message
+  protected receive(message: InspectorToHost): void {
     if (message.type === 'ready') {
       this.ready = true
       void this.sendState()

@@ -7,7 +7,7 @@ import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises
 import { dirname, join, posix } from 'node:path'
 import * as vscode from 'vscode'
 import type { Session } from '../../core/session/session'
-import type { AdapterFrame, HostToPreview, PreviewInit } from '../../protocol/preview'
+import type { AdapterFrame, HostToPreview, PreviewInit, PreviewToHost } from '../../protocol/preview'
 import type { PostMessageNetworkAdapter } from '../../shared/postmessage-adapter'
 import type { Ctx } from '../ctx'
 import { loadEngine } from '../engine-loader'
@@ -15,6 +15,7 @@ import { parsePreviewMessage } from './guards'
 import { nonce, webviewOut } from './html'
 import { toolColumn } from './layout'
 import { rewriteEntryHtml } from './preview-html'
+import { WebviewHost } from './webview-host'
 
 export const PREVIEW_VIEW_TYPE = 'tonk.preview'
 const COMPLETE_MARKER = '.tonk-preview-complete'
@@ -52,12 +53,10 @@ async function exists(path: string): Promise<boolean> {
   )
 }
 
-export class PreviewPanel implements vscode.Disposable {
+export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
   private static current: PreviewPanel | undefined
-  private readonly disposables: vscode.Disposable[] = []
   private readonly subscribers = new Set<(frame: AdapterFrame) => void>()
   private adapter?: PostMessageNetworkAdapter
-  private disposed = false
   private pageReady = false
 
   /** The open preview, if any (one per window: it shows the session's bundle). */
@@ -150,14 +149,12 @@ export class PreviewPanel implements vscode.Disposable {
 
   /** A document of the app's folder changed (here or on a peer): reload when its files differ. */
   private watchSite(): void {
-    const onDoc = () => {
+    this.listen(this.session, 'doc-changed', () => {
       if (this.siteCheck || this.disposed) return
       // Batched: a peer's edit of a file arrives as several changes; one check after they settle.
       this.siteCheck = setTimeout(() => void this.checkSite(), SITE_CHECK_MS)
-    }
-    this.session.on('doc-changed', onDoc)
-    this.disposables.push({ dispose: () => this.session.off('doc-changed', onDoc) })
-    this.disposables.push({ dispose: () => clearTimeout(this.siteCheck) })
+    })
+    this.sessionBound.push({ dispose: () => clearTimeout(this.siteCheck) })
   }
 
   private async checkSite(): Promise<void> {
@@ -196,21 +193,9 @@ export class PreviewPanel implements vscode.Disposable {
     if (!this.panel.visible && this.panel.viewColumn !== vscode.window.activeTextEditor?.viewColumn) this.panel.reveal(undefined, true)
   }
 
-  private constructor(
-    private readonly ctx: Ctx,
-    readonly session: Session,
-    readonly panel: vscode.WebviewPanel,
-  ) {
-    this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((raw) => this.receive(raw)),
-      ctx.sessions.onDidChange((current) => {
-        if (current !== session) this.sessionEnded()
-      }),
-    )
-    const onChanged = () => this.postNetwork()
-    session.on('changed', onChanged)
-    this.disposables.push({ dispose: () => session.off('changed', onChanged) })
+  private constructor(ctx: Ctx, session: Session, panel: vscode.WebviewPanel) {
+    super(ctx, session, panel, 'preview', parsePreviewMessage)
+    this.listen(session, 'changed', () => this.postNetwork())
     if (session.tonk) this.watchSite()
     this.attach()
   }
@@ -242,13 +227,9 @@ export class PreviewPanel implements vscode.Disposable {
     return this.pageReady
   }
 
-  dispose(): void {
-    if (this.disposed) return
-    this.disposed = true
+  protected override onDispose(): void {
     if (PreviewPanel.current === this) PreviewPanel.current = undefined
     this.detach()
-    for (const d of this.disposables.splice(0)) d.dispose()
-    this.panel.dispose()
   }
 
   /** Takes the adapter out of the session's Repo (it says `leave` to the page). */
@@ -275,23 +256,11 @@ export class PreviewPanel implements vscode.Disposable {
     this.post({ type: 'network', network })
   }
 
-  private sessionEnded(): void {
+  protected override onSessionEnded(): void {
     this.detach()
-    this.post({ type: 'session-ended' })
   }
 
-  private post(message: HostToPreview): void {
-    if (this.disposed) return
-    void this.panel.webview.postMessage(message).then(undefined, (err: Error) => this.ctx.log.debug(`preview: post failed: ${err.message}`))
-  }
-
-  private receive(raw: unknown): void {
-    const parsed = parsePreviewMessage(raw)
-    if (!parsed.ok) {
-      this.ctx.log.warn(`preview: dropped a message from the webview: ${parsed.reason}`)
-      return
-    }
-    const message = parsed.message
+  protected receive(message: PreviewToHost): void {
     switch (message.type) {
       case 'ready': {
         if (!this.adapter) {
