@@ -119,3 +119,9 @@ export type InspectorTimeTravel =
   | { type: 'restore'; requestId: number; at: { index: number; hash: string } }
 
 export type InspectorToHost = { type: 'ready' } | InspectorEdit | InspectorTimeTravel
+
+/** What the page keeps with VS Code (setState) so the panel comes back after a window reload. */
+export interface InspectorPanelState {
+  documentId: string
+  path?: string
+}

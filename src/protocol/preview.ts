@@ -67,3 +67,9 @@ export interface PreviewNetwork {
   online: boolean
   peers: number
 }
+
+/** What the shim keeps with VS Code (setState) so the panel comes back after a window reload. */
+export interface PreviewPanelState {
+  /** The app's name (bundle manifest name) the panel showed. */
+  app: string
+}

@@ -6,6 +6,7 @@ import type {
   HistoryPoint,
   HostToInspector,
   InspectorEdit,
+  InspectorPanelState,
   InspectorState,
   InspectorToHost,
   InspectorValue,
@@ -16,7 +17,7 @@ import type {
 import './inspector.css'
 import { TimeTravel } from './history'
 
-declare function acquireVsCodeApi(): { postMessage(message: InspectorToHost): void }
+declare function acquireVsCodeApi(): { postMessage(message: InspectorToHost): void; setState(state: InspectorPanelState): void }
 const vscode = acquireVsCodeApi()
 
 let state: InspectorState | undefined
@@ -324,6 +325,8 @@ window.addEventListener('message', (event: MessageEvent<HostToInspector>) => {
   switch (message.type) {
     case 'state':
       state = message.state
+      // Kept by VS Code: after a window reload the panel comes back to this document (webviews/restore.ts).
+      vscode.setState({ documentId: message.state.documentId, ...(message.state.path !== undefined && { path: message.state.path }) })
       break
     case 'doc':
       if (state) state = { ...state, ...message.doc }

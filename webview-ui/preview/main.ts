@@ -3,13 +3,13 @@
 // the session's Repo on the extension host, and gives the app `window.tonk` (docs/injected-api.md).
 import { initializeWasm, parseAutomergeUrl, Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo/slim'
 import { DocPathError, DocTree, type DocContent } from '../../src/shared/vfs/doc-tree'
-import type { AdapterFrame, HostToPreview, PreviewInit, PreviewNetwork, PreviewToHost } from '../../src/protocol/preview'
+import type { AdapterFrame, HostToPreview, PreviewInit, PreviewNetwork, PreviewPanelState, PreviewToHost } from '../../src/protocol/preview'
 import { parseAdapterFrame } from '../../src/shared/frames'
 import { PostMessageNetworkAdapter } from '../../src/shared/postmessage-adapter'
 import { startPresence, type TonkPresence } from '../../src/shared/presence'
 import { tonkVfsApi, type TonkVfsApi } from '../../src/shared/vfs/tonk-api'
 
-declare function acquireVsCodeApi(): { postMessage(message: PreviewToHost): void }
+declare function acquireVsCodeApi(): { postMessage(message: PreviewToHost): void; setState(state: PreviewPanelState): void }
 
 // First thing, before any app script runs: the API can be acquired once, and only the shim holds it.
 // The app can neither post to the extension host nor reach the workbench (VS Code removes
@@ -78,6 +78,8 @@ window.addEventListener('message', (event: MessageEvent<HostToPreview>) => {
     case 'init':
       if (started) return // a second init (the host re-sent it): the page is running already
       started = true
+      // Kept by VS Code: after a window reload the panel comes back to this app (webviews/restore.ts).
+      vscodeApi.setState({ app: message.init.bundle.name })
       start(message.init).catch((err: Error) => log('error', `could not start the Tonk runtime: ${err.stack ?? err}`))
       return
     case 'adapter': {

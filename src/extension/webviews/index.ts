@@ -6,6 +6,7 @@ import type { Ctx } from '../ctx'
 import { p2pUnavailable } from '../p2p-availability'
 import { InspectorPanel } from './inspector'
 import { PreviewPanel } from './preview'
+import { registerPanelRestore } from './restore'
 
 /** What tonk.openDocumentInspector accepts: a document ref ({url, path}), a Documents view row (its `ref`), a URL. */
 type InspectorTarget = { url?: string; path?: string } | { ref: { url?: string; path?: string } } | string | undefined
@@ -15,6 +16,7 @@ export function registerWebviews(ctx: Ctx): void {
   ctx.own(vscode.commands.registerCommand('tonk.previewBundle', () => openPreview(ctx)))
   ctx.own({ dispose: () => PreviewPanel.panel?.dispose() })
   ctx.own({ dispose: () => [...InspectorPanel.panels().values()].forEach((p) => p.dispose()) })
+  registerPanelRestore(ctx)
 }
 
 function runningSession(ctx: Ctx): Session | undefined {

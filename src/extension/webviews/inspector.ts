@@ -28,20 +28,29 @@ export class InspectorPanel extends WebviewHost<InspectorToHost, HostToInspector
     return InspectorPanel.open
   }
 
-  /** Shows the inspector of `handle` (revealing the existing panel for that document). */
-  static show(ctx: Ctx, session: Session, handle: DocHandle<unknown>, path: string | undefined): InspectorPanel {
+  /**
+   * Shows the inspector of `handle` (revealing the existing panel for that document). `restored`: a
+   * panel VS Code brought back after a window reload (restore.ts), shown in place.
+   */
+  static show(ctx: Ctx, session: Session, handle: DocHandle<unknown>, path: string | undefined, restored?: vscode.WebviewPanel): InspectorPanel {
     const existing = InspectorPanel.open.get(handle.documentId)
     if (existing && existing.session === session && !existing.ended) {
+      restored?.dispose()
       existing.panel.reveal()
       return existing
     }
     existing?.panel.dispose()
     const title = `Inspect ${path ?? handle.documentId.slice(0, 8)}`
-    const panel = vscode.window.createWebviewPanel(INSPECTOR_VIEW_TYPE, title, toolColumn(), {
+    const options = {
       enableScripts: true,
       enableCommandUris: false,
       localResourceRoots: [webviewOut(ctx.extension.extensionUri), mediaDir(ctx.extension.extensionUri)],
-    })
+    }
+    let panel = restored
+    if (panel) {
+      panel.title = title
+      panel.webview.options = options
+    } else panel = vscode.window.createWebviewPanel(INSPECTOR_VIEW_TYPE, title, toolColumn(), options)
     const inspector = new InspectorPanel(ctx, session, handle, path, panel)
     InspectorPanel.open.set(handle.documentId, inspector)
     return inspector

@@ -64,21 +64,29 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
     return PreviewPanel.current
   }
 
-  static async show(ctx: Ctx, session: Session): Promise<PreviewPanel> {
+  /** `restored`: a panel VS Code brought back after a window reload (restore.ts), shown in place. */
+  static async show(ctx: Ctx, session: Session, restored?: vscode.WebviewPanel): Promise<PreviewPanel> {
     const existing = PreviewPanel.current
     if (existing && existing.session === session && !existing.disposed) {
+      restored?.dispose()
       existing.panel.reveal()
       return existing
     }
     existing?.dispose()
-    const panel = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, `Preview ${session.bundle.manifest.name}`, toolColumn(), {
+    const title = `Preview ${session.bundle.manifest.name}`
+    const options = {
       enableScripts: true,
       enableCommandUris: false,
       enableForms: true,
       // The app keeps its state (and its Repo) when the tab is hidden.
       retainContextWhenHidden: true,
       localResourceRoots: [webviewOut(ctx.extension.extensionUri)],
-    })
+    }
+    let panel = restored
+    if (panel) {
+      panel.title = title
+      panel.webview.options = options
+    } else panel = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, title, toolColumn(), options)
     const preview = new PreviewPanel(ctx, session, panel)
     PreviewPanel.current = preview
     try {
