@@ -68,44 +68,32 @@ export function registerPanelRestore(ctx: Ctx): void {
     }),
   )
 
-  ctx.own(
-    vscode.window.registerWebviewPanelSerializer(INSPECTOR_VIEW_TYPE, {
-      async deserializeWebviewPanel(panel, raw) {
-        const state = inspectorState(raw)
-        if (!state) return panel.dispose()
-        const entry: Waiting = {
-          panel,
-          revive: async (session) => {
-            // Only a document of this session's app: pathOf knows every document of its tree.
-            const url = `automerge:${state.documentId}`
-            const path = (await session.pathOf(url)) ?? undefined
-            if (path === undefined) return false
-            const handle = await session.repo.find<unknown>(url as never, { signal: AbortSignal.timeout(15_000) })
-            InspectorPanel.show(ctx, session, handle as DocHandle<unknown>, path, panel)
-            ctx.log.info(`inspector: restored ${path} after the window reload`)
-            return true
-          },
-        }
-        wait(entry, `Inspect ${state.path ?? state.documentId}`)
-      },
-    }),
-  )
-  ctx.own(
-    vscode.window.registerWebviewPanelSerializer(PREVIEW_VIEW_TYPE, {
-      async deserializeWebviewPanel(panel, raw) {
-        const state = previewState(raw)
-        if (!state) return panel.dispose()
-        const entry: Waiting = {
-          panel,
-          revive: async (session) => {
-            if (session.bundle.manifest.name !== state.app) return false
-            await PreviewPanel.show(ctx, session, panel)
-            ctx.log.info(`preview: restored ${state.app} after the window reload`)
-            return true
-          },
-        }
-        wait(entry, `Preview ${state.app}`)
-      },
-    }),
-  )
+  /** One serializer: a panel whose saved state parses waits for a session that `revive` accepts. */
+  const restore = <S>(viewType: string, parse: (raw: unknown) => S | undefined, title: (state: S) => string, revive: (state: S, session: Session, panel: vscode.WebviewPanel) => Promise<boolean>) =>
+    ctx.own(
+      vscode.window.registerWebviewPanelSerializer(viewType, {
+        async deserializeWebviewPanel(panel, raw) {
+          const state = parse(raw)
+          if (!state) return panel.dispose()
+          wait({ panel, revive: (session) => revive(state, session, panel) }, title(state))
+        },
+      }),
+    )
+
+  restore(INSPECTOR_VIEW_TYPE, inspectorState, (s) => `Inspect ${s.path ?? s.documentId}`, async (state, session, panel) => {
+    // Only a document of this session's app: pathOf knows every document of its tree.
+    const url = `automerge:${state.documentId}`
+    const path = await session.pathOf(url)
+    if (path === undefined) return false
+    const handle = await session.repo.find<unknown>(url as never, { signal: AbortSignal.timeout(15_000) })
+    InspectorPanel.show(ctx, session, handle as DocHandle<unknown>, path, panel)
+    ctx.log.info(`inspector: restored ${path} after the window reload`)
+    return true
+  })
+  restore(PREVIEW_VIEW_TYPE, previewState, (s) => `Preview ${s.app}`, async (state, session, panel) => {
+    if (session.bundle.manifest.name !== state.app) return false
+    await PreviewPanel.show(ctx, session, panel)
+    ctx.log.info(`preview: restored ${state.app} after the window reload`)
+    return true
+  })
 }

@@ -10,9 +10,9 @@
 import assert from 'node:assert/strict'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { FrameLocator } from 'playwright-core'
 import type { ScenarioContext } from '../scenario'
 import { findFiles, sleep, until as poll } from '../poll'
+import { cliRunner, webviewWith as findWebview } from '../scenario-helpers'
 
 /** This scenario times a reload: poll every 100 ms rather than 250. */
 const until = <T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, ms = 30_000, everyMs = 100) => poll(what, check, ms, everyMs)
@@ -24,24 +24,8 @@ export default async function devLoop(ctx: ScenarioContext): Promise<void> {
   const { page } = ctx
   const cliJs = join(ctx.root, 'out', 'cli.cjs')
   const peerData = join(ctx.tmp, 'peer-b')
-  const cli = (args: string[], cwd?: string) =>
-    new Promise<string>((resolve, reject) => {
-      const child = ctx.spawn(process.execPath, [cliJs, ...args], cwd ? { cwd } : {})
-      let out = ''
-      let err = ''
-      child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
-      child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
-      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`tonk-p2p ${args.join(' ')}: exit ${code}: ${err}`))))
-    })
-  const webviewWith = (selector: string, what: string) =>
-    until(what, async () => {
-      const count = await page.locator('iframe.webview.ready').count()
-      for (let i = 0; i < count; i++) {
-        const frame: FrameLocator = ctx.webview(i)
-        if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame
-      }
-      return undefined
-    }, 60_000)
+  const cli = cliRunner(ctx)
+  const webviewWith = (selector: string, what: string) => findWebview(ctx, selector, what)
   const sessionJsons = () => findFiles(ctx.tmp, 'session.json').filter((f) => !f.startsWith(peerData) && !f.includes('local-peers'))
   const peers = ctx.viewPane('Peers')
   const peerRow = () => peers.locator('.monaco-list-row', { hasText: 'peer-b' }).first()

@@ -10,9 +10,9 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { FrameLocator } from 'playwright-core'
 import type { ScenarioContext } from '../scenario'
 import { findFiles, sleep, until } from '../poll'
+import { cliRunner, webviewWith as findWebview } from '../scenario-helpers'
 
 
 
@@ -22,28 +22,10 @@ export default async function p2p(ctx: ScenarioContext): Promise<void> {
   const cliJs = join(ctx.root, 'out', 'cli.cjs')
   const peerData = join(ctx.tmp, 'peer-b')
 
-  /** Runs `tonk-p2p ARGS` to completion; returns its stdout (throws on a non-zero exit). */
-  const cli = (args: string[]) =>
-    new Promise<string>((resolve, reject) => {
-      const child = ctx.spawn(process.execPath, [cliJs, ...args])
-      let out = ''
-      let err = ''
-      child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
-      child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
-      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`tonk-p2p ${args.join(' ')}: exit ${code}: ${err}`))))
-    })
+  const cli = cliRunner(ctx)
   const docGet = async (path: string) => JSON.parse(await cli(['doc', 'get', path, '--data', peerData])) as Record<string, any>
 
-  /** The open webview whose content has `selector` (panels are iframes in DOM order). */
-  const webviewWith = (selector: string, what: string) =>
-    until(what, async () => {
-      const count = await page.locator('iframe.webview.ready').count()
-      for (let i = 0; i < count; i++) {
-        const frame: FrameLocator = ctx.webview(i)
-        if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame
-      }
-      return undefined
-    }, 60_000)
+  const webviewWith = (selector: string, what: string) => findWebview(ctx, selector, what)
 
   // Console output of the pages (the preview shim reports its failures there too).
   page.on('console', (m) => {

@@ -5,21 +5,13 @@
 //   in the same tabs.
 // Run: npm run test:e2e:scenario -- test/e2e/scenarios/panel-restore.ts   (screenshots: test-artifacts/e2e/panel-restore/)
 import assert from 'node:assert/strict'
-import type { FrameLocator } from 'playwright-core'
 import type { ScenarioContext } from '../scenario'
 import { findFiles, sleep, until } from '../poll'
+import { webviewWith as findWebview } from '../scenario-helpers'
 
 export default async function panelRestore(ctx: ScenarioContext): Promise<void> {
   const { page } = ctx
-  const webviewWith = (selector: string, what: string, ms = 60_000) =>
-    until(what, async () => {
-      const count = await page.locator('iframe.webview.ready').count()
-      for (let i = 0; i < count; i++) {
-        const frame: FrameLocator = ctx.webview(i)
-        if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame
-      }
-      return undefined
-    }, ms)
+  const webviewWith = (selector: string, what: string, ms = 60_000) => findWebview(ctx, selector, what, ms)
   const tab = (title: string) => page.locator('.tab', { hasText: title }).first()
 
   await ctx.runCommand('Tonk: Start P2P Session')

@@ -11,10 +11,10 @@
 import assert from 'node:assert/strict'
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { FrameLocator } from 'playwright-core'
 import { buildTonkVfs, writeTonk } from '../../../src/core/tonk'
 import type { ScenarioContext } from '../scenario'
 import { findFiles, until } from '../poll'
+import { cliRunner, webviewWith as findWebview } from '../scenario-helpers'
 
 const enc = (s: string) => new TextEncoder().encode(s)
 const PAGE = (title: string) =>
@@ -34,24 +34,8 @@ export default async function tonkFile(ctx: ScenarioContext): Promise<void> {
   const { page } = ctx
   const cliJs = join(ctx.root, 'out', 'cli.cjs')
   const peerData = join(ctx.tmp, 'peer-b')
-  const cli = (args: string[]) =>
-    new Promise<string>((resolve, reject) => {
-      const child = ctx.spawn(process.execPath, [cliJs, ...args])
-      let out = ''
-      let err = ''
-      child.stdout?.on('data', (d: Buffer) => (out += d.toString()))
-      child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
-      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`tonk-p2p ${args.join(' ')}: exit ${code}: ${err}`))))
-    })
-  const webviewWith = (selector: string, what: string, ms = 60_000) =>
-    until(what, async () => {
-      const count = await page.locator('iframe.webview.ready').count()
-      for (let i = 0; i < count; i++) {
-        const frame: FrameLocator = ctx.webview(i)
-        if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame
-      }
-      return undefined
-    }, ms)
+  const cli = cliRunner(ctx)
+  const webviewWith = (selector: string, what: string, ms = 60_000) => findWebview(ctx, selector, what, ms)
 
   // The relay the file names: a plain automerge-repo WebSocket sync server (what Tonk's relay speaks), on loopback.
   const server = ctx.spawn(process.execPath, ['--import', 'tsx', join(ctx.root, 'test/helpers/discovery-sync-server.ts')], { cwd: ctx.root })
