@@ -23,16 +23,19 @@ export function bundleHintApprover(
     const asked = hints.filter((h) => !approved.has(keyOf(h)))
     if (asked.length === 0) return known
     const { describeHint } = loadEngine()
-    const allow: vscode.MessageItem = { title: 'Allow' }
-    const notNow: vscode.MessageItem = { title: 'Not now', isCloseAffordance: true }
+    const allow: vscode.MessageItem = { title: vscode.l10n.t('Allow') }
+    const notNow: vscode.MessageItem = { title: vscode.l10n.t('Not now'), isCloseAffordance: true }
     const answer = await vscode.window.showWarningMessage(
-      `The bundle ${bundle.name} asks to connect to ${asked.length === 1 ? 'a peer it names' : `${asked.length} peers it names`}`,
+      asked.length === 1
+        ? vscode.l10n.t('The bundle {0} asks to connect to a peer it names', bundle.name)
+        : vscode.l10n.t('The bundle {0} asks to connect to {1} peers it names', bundle.name, asked.length),
       {
         modal: true,
         detail:
           `${asked.map((h) => `• ${describeHint(h)}`).join('\n')}\n\n` +
-          'Its manifest (sync.discovery.bootstrapPeers) lists them. Connecting tells them your IP address and that you run this bundle. ' +
-          'Allow is remembered for this bundle; Not now asks again at the next start.',
+          vscode.l10n.t(
+            'Its manifest (sync.discovery.bootstrapPeers) lists them. Connecting tells them your IP address and that you run this bundle. Allow is remembered for this bundle; Not now asks again at the next start.',
+          ),
       },
       allow,
       notNow,

@@ -47,13 +47,13 @@ export async function pickBundle(
   }
   const all = (await findBundles()).filter(filter)
   if (all.length === 0) {
-    void vscode.window.showWarningMessage('No Tonk bundle in this workspace: add a folder with a tonk.json (tonk-p2p init), a bundle .zip or a .tonk file.')
+    void vscode.window.showWarningMessage(vscode.l10n.t('No Tonk bundle in this workspace: add a folder with a tonk.json (tonk-p2p init), a bundle .zip or a .tonk file.'))
     return undefined
   }
   if (all.length === 1) return all[0]
   const picked = await vscode.window.showQuickPick(
     all.map((c) => ({ label: c.label, description: c.kind === 'folder' ? 'bundle folder' : c.kind === 'tonk' ? 'Tonk file' : 'packed bundle', candidate: c })),
-    { title, placeHolder: 'Pick a bundle' },
+    { title, placeHolder: vscode.l10n.t('Pick a bundle') },
   )
   return picked?.candidate
 }

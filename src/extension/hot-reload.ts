@@ -36,7 +36,7 @@ export class HotReload implements vscode.Disposable {
     private readonly sessions: SessionManager,
     private readonly localPeers: LocalPeers,
   ) {
-    this.status.name = 'Tonk hot reload'
+    this.status.name = vscode.l10n.t('Tonk hot reload')
     this.status.command = 'tonk.showLog'
   }
 
@@ -59,8 +59,8 @@ export class HotReload implements vscode.Disposable {
     this.ctx.ownForSession(watcher.onDidCreate(onEvent))
     this.ctx.ownForSession(watcher.onDidDelete(onEvent))
     this.ctx.ownForSession({ dispose: () => (clearTimeout(this.timer), this.status.hide()) })
-    this.status.text = `$(eye) Tonk: watching ${running.bundle.manifest.name}`
-    this.status.tooltip = `Saving a file of ${folder.fsPath} reloads the app in this session (build ${running.bundle.bundleId.slice(0, 12)}…)`
+    this.status.text = vscode.l10n.t('$(eye) Tonk: watching {0}', running.bundle.manifest.name)
+    this.status.tooltip = vscode.l10n.t('Saving a file of {0} reloads the app in this session (build {1}…)', folder.fsPath, running.bundle.bundleId.slice(0, 12))
     this.status.show()
   }
 
@@ -83,8 +83,8 @@ export class HotReload implements vscode.Disposable {
     } catch (err) {
       const e = err as { code?: string; message: string }
       this.ctx.log.warn(`hot reload: ${e.code ? `${e.code}: ` : ''}${e.message}`)
-      this.status.text = `$(warning) Tonk: not reloaded`
-      this.status.tooltip = `${e.message}\n\nThe session keeps serving the previous build. Fix the folder and save again.`
+      this.status.text = vscode.l10n.t('$(warning) Tonk: not reloaded')
+      this.status.tooltip = vscode.l10n.t('{0}\n\nThe session keeps serving the previous build. Fix the folder and save again.', e.message)
       return undefined
     }
     if (!bundle) return undefined
@@ -93,8 +93,8 @@ export class HotReload implements vscode.Disposable {
     const ms = Math.round(performance.now() - started)
     const at = new Date()
     const build = bundle.bundleId.slice(0, 4)
-    this.status.text = `$(refresh) Tonk: reloaded ${at.toLocaleTimeString()} (build ${build}…)`
-    this.status.tooltip = `${bundle.manifest.name}@${bundle.manifest.version}, build ${bundle.bundleId.slice(0, 12)}…, reloaded in ${ms} ms. Documents, identity and peers stayed.`
+    this.status.text = vscode.l10n.t('$(refresh) Tonk: reloaded {0} (build {1}…)', at.toLocaleTimeString(), build)
+    this.status.tooltip = vscode.l10n.t('{0}@{1}, build {2}…, reloaded in {3} ms. Documents, identity and peers stayed.', bundle.manifest.name, bundle.manifest.version, bundle.bundleId.slice(0, 12), ms)
     this.ctx.log.info(`hot reload: build ${bundle.bundleId.slice(0, 12)} in ${ms} ms`)
     this.reloadEmitter.fire({ bundle, at, ms })
     await this.restartLocalPeers()

@@ -120,7 +120,7 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
           return await recomputeManifest(c, uri)
         } catch (err) {
           log.error(`recompute ${uri?.fsPath}: ${(err as Error).stack ?? err}`)
-          void vscode.window.showErrorMessage(`Tonk: cannot recompute ${uri?.fsPath}: ${(err as Error).message}`)
+          void vscode.window.showErrorMessage(vscode.l10n.t('Tonk: cannot recompute {0}: {1}', uri?.fsPath, (err as Error).message))
           return false
         }
       },
@@ -135,7 +135,7 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
         const session = sessions.current
         const last = sessions.lastBundle
         if (!session || !last || !e.affectsConfiguration('tonk') || onlyLogLevel(e)) return
-        void vscode.window.showInformationMessage('Tonk: the new settings apply when the session restarts.', 'Restart Session').then((a) => {
+        void vscode.window.showInformationMessage(vscode.l10n.t('Tonk: the new settings apply when the session restarts.'), vscode.l10n.t('Restart Session')).then((a) => {
           if (a && sessions.current === session) void vscode.commands.executeCommand('tonk.startSession', last.uri)
         })
       }),
@@ -172,7 +172,7 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
     return api
   } catch (err) {
     log.error(`Tonk P2P failed to activate: ${(err as Error).stack ?? err}`)
-    void vscode.window.showErrorMessage(`Tonk P2P failed to activate: ${(err as Error).message}`, 'Show Log').then((a) => {
+    void vscode.window.showErrorMessage(vscode.l10n.t('Tonk P2P failed to activate: {0}', (err as Error).message), vscode.l10n.t('Show Log')).then((a) => {
       if (a) log.channel.show()
     })
     throw err

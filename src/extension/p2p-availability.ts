@@ -14,12 +14,19 @@ export function nativeMissingText(err: NativeMissingError): string {
   const { label, published, vscodeTarget } = err.target
   const why =
     err.code === 'E_NATIVE_LOAD'
-      ? `P2P sessions need the iroh native module, and the one this VSIX carries for ${label} does not load here (see the log).`
-      : `P2P sessions need the iroh native module, which this VSIX does not carry for ${label}.`
+      ? vscode.l10n.t('P2P sessions need the iroh native module, and the one this VSIX carries for {0} does not load here (see the log).', label)
+      : vscode.l10n.t('P2P sessions need the iroh native module, which this VSIX does not carry for {0}.', label)
   const instead = published
-    ? `Install the ${label} build of Tonk P2P (the Marketplace picks it by itself; from a file: tonk-p2p-${vscodeTarget}.vsix), or run \`tonk-p2p serve BUNDLE\` on a machine that has it and connect your peers to it by ticket.`
-    : `iroh is built for ${loadEngine().publishedLabels()} only: open this folder on one of those (also through Remote - SSH or WSL), or run \`tonk-p2p serve BUNDLE\` there and connect your peers to it by ticket.`
-  return `Tonk: ${why} ${instead} Validate Manifest and Pack Bundle work here. (${err.code})`
+    ? vscode.l10n.t(
+        'Install the {0} build of Tonk P2P (the Marketplace picks it by itself; from a file: {1}), or run `tonk-p2p serve BUNDLE` on a machine that has it and connect your peers to it by ticket.',
+        label,
+        `tonk-p2p-${vscodeTarget}.vsix`,
+      )
+    : vscode.l10n.t(
+        'iroh is built for {0} only: open this folder on one of those (also through Remote - SSH or WSL), or run `tonk-p2p serve BUNDLE` there and connect your peers to it by ticket.',
+        loadEngine().publishedLabels(),
+      )
+  return vscode.l10n.t('Tonk: {0} {1} Validate Manifest and Pack Bundle work here. ({2})', why, instead, err.code)
 }
 
 /**
@@ -38,9 +45,9 @@ export function p2pUnavailable(ctx: Ctx): boolean {
   ctx.log.warn(`${problem.code}: ${problem.message} Looked for: ${problem.searched.join(', ') || '(no candidate for this platform)'}`)
   if (problem.cause) ctx.log.warn(`iroh load error: ${(problem.cause as Error).message ?? problem.cause}`)
   void vscode.commands.executeCommand('setContext', P2P_UNAVAILABLE_CONTEXT, true)
-  void vscode.window.showErrorMessage(nativeMissingText(problem), 'Validate Manifest', 'Show Log').then((a) => {
-    if (a === 'Validate Manifest') void vscode.commands.executeCommand('tonk.validateManifest')
-    if (a === 'Show Log') ctx.log.channel.show(true)
+  void vscode.window.showErrorMessage(nativeMissingText(problem), vscode.l10n.t('Validate Manifest'), vscode.l10n.t('Show Log')).then((a) => {
+    if (a === vscode.l10n.t('Validate Manifest')) void vscode.commands.executeCommand('tonk.validateManifest')
+    if (a === vscode.l10n.t('Show Log')) ctx.log.channel.show(true)
   })
   return true
 }

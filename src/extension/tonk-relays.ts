@@ -22,16 +22,17 @@ export async function chooseTonkRelay(state: vscode.Memento, log: ExtensionLogge
   }
   // One bridge per session: the first relay the file names (Tonk's runtimes also try them in order).
   const relay = file.relays[0]!
-  const use: vscode.MessageItem = { title: 'Use Relay' }
-  const notNow: vscode.MessageItem = { title: 'Not now', isCloseAffordance: true }
+  const use: vscode.MessageItem = { title: vscode.l10n.t('Use Relay') }
+  const notNow: vscode.MessageItem = { title: vscode.l10n.t('Not now'), isCloseAffordance: true }
   const answer = await vscode.window.showWarningMessage(
-    `${file.name} names a relay server to sync through`,
+    vscode.l10n.t('{0} names a relay server to sync through', file.name),
     {
       modal: true,
       detail:
         `• ${relay}\n\n` +
-        "Its manifest (networkUris) lists it. Syncing through it sends this app's documents to that server and tells it your IP " +
-        'address; peers still sync directly too. Use Relay is remembered for this file; Not now asks again at the next start.',
+        vscode.l10n.t(
+          "Its manifest (networkUris) lists it. Syncing through it sends this app's documents to that server and tells it your IP address; peers still sync directly too. Use Relay is remembered for this file; Not now asks again at the next start.",
+        ),
     },
     use,
     notNow,

@@ -18,31 +18,32 @@ export function joinCommands(ctx: Ctx, sessions: SessionManager): Record<string,
     'tonk.copyJoinLink': async () => {
       const s = sessions.current
       if (!s?.ticket) {
-        void vscode.window.showWarningMessage('Tonk: no P2P session is running. Start one with "Tonk: Start P2P Session".')
+        void vscode.window.showWarningMessage(vscode.l10n.t('Tonk: no P2P session is running. Start one with "Tonk: Start P2P Session".'))
         return undefined
       }
       const link = joinLinkFor(ctx, s.ticket, s.bundle.manifest.name).toString(true)
       await vscode.env.clipboard.writeText(link)
-      void vscode.window.showInformationMessage(`Tonk: join link of ${shortId(s.endpointId ?? '', 10)} copied. Whoever opens it in VS Code with this app is asked before connecting.`)
+      void vscode.window.showInformationMessage(vscode.l10n.t('Tonk: join link of {0} copied. Whoever opens it in VS Code with this app is asked before connecting.', shortId(s.endpointId ?? '', 10)))
       return link
     },
     // Where the OS does not route vscode:// links to this window (a browser VS Code, a remote, a
     // second installation), a person pastes the link here; the same checks and the same question follow.
     'tonk.joinFromLink': async (text?: string) => {
+      const example = `${vscode.env.uriScheme}://${ctx.extension.extension.id}${JOIN_PATH}?ticket=…` // a URL, not words to translate
       const link =
         typeof text === 'string'
           ? text
           : await vscode.window.showInputBox({
-              title: 'Tonk: Join from Link',
-              prompt: 'Paste a join link someone copied with "Copy Join Link". You are asked before anything connects.',
-              placeHolder: `${vscode.env.uriScheme}://${ctx.extension.extension.id}${JOIN_PATH}?ticket=…`,
+              title: vscode.l10n.t('Tonk: Join from Link'),
+              prompt: vscode.l10n.t('Paste a join link someone copied with "Copy Join Link". You are asked before anything connects.'),
+              placeHolder: example,
               ignoreFocusOut: true,
               validateInput: (value) => joinLinkProblem(value, ctx.extension.extension.id),
             })
       if (!link) return undefined
       const problem = joinLinkProblem(link, ctx.extension.extension.id)
       if (problem) {
-        void vscode.window.showErrorMessage(`Tonk: cannot use this link: ${problem}.`)
+        void vscode.window.showErrorMessage(vscode.l10n.t('Tonk: cannot use this link: {0}.', problem))
         return undefined
       }
       return handleJoinUri(ctx, sessions, vscode.Uri.parse(link.trim()))
@@ -77,20 +78,22 @@ export async function handleJoinUri(ctx: Ctx, sessions: SessionManager, uri: vsc
   try {
     request = parseJoinLink(uri.path, uri.query)
   } catch (err) {
-    void vscode.window.showErrorMessage(`Tonk: cannot use this link: ${(err as Error).message}.`)
+    void vscode.window.showErrorMessage(vscode.l10n.t('Tonk: cannot use this link: {0}.', (err as Error).message))
     return undefined
   }
   if (p2pUnavailable(ctx)) return undefined
   const engine = loadEngine()
   const [hint] = engine.bootstrapHints([request.ticket])
   if (!hint?.endpointId) {
-    void vscode.window.showErrorMessage('Tonk: cannot use this link: its ticket does not parse. Ask for a new link ("Copy Join Link").')
+    void vscode.window.showErrorMessage(vscode.l10n.t('Tonk: cannot use this link: its ticket does not parse. Ask for a new link ("Copy Join Link").'))
     return undefined
   }
   if (!sessions.current) {
     const start = await vscode.window.showInformationMessage(
-      `Tonk: a join link${request.app ? ` for ${request.app}` : ''} needs a running P2P session. Start one?`,
-      'Start P2P Session',
+      request.app
+        ? vscode.l10n.t('Tonk: a join link for {0} needs a running P2P session. Start one?', request.app)
+        : vscode.l10n.t('Tonk: a join link needs a running P2P session. Start one?'),
+      vscode.l10n.t('Start P2P Session'),
     )
     if (!start) return undefined
     await vscode.commands.executeCommand('tonk.startSession')
@@ -98,22 +101,22 @@ export async function handleJoinUri(ctx: Ctx, sessions: SessionManager, uri: vsc
   }
   const s = sessions.current
   if (hint.endpointId === s.endpointId) {
-    void vscode.window.showInformationMessage('Tonk: this join link is your own session’s.')
+    void vscode.window.showInformationMessage(vscode.l10n.t('Tonk: this join link is your own session’s.'))
     return undefined
   }
   const name = s.bundle.manifest.name
   const answer = await vscode.window.showWarningMessage(
-    `Connect to a peer from a join link?`,
+    vscode.l10n.t('Connect to a peer from a join link?'),
     {
       modal: true,
       detail:
-        `The link${request.app ? ` (for "${request.app}")` : ''} names ${engine.describeHint(hint)}. ` +
-        `Connecting tells that address your IP address, and the peer learns that you run ${name} only if it holds the same app. ` +
-        `Open links from people you know.`,
+        (request.app ? vscode.l10n.t('The link (for "{0}") names {1}.', request.app, engine.describeHint(hint)) : vscode.l10n.t('The link names {0}.', engine.describeHint(hint))) +
+        ' ' +
+        vscode.l10n.t('Connecting tells that address your IP address, and the peer learns that you run {0} only if it holds the same app. Open links from people you know.', name),
     },
-    'Connect',
+    vscode.l10n.t('Connect'),
   )
-  if (answer !== 'Connect') return undefined
+  if (answer !== vscode.l10n.t('Connect')) return undefined
   ctx.log.info(`join link: dialing ${hint.endpointId}`)
   return vscode.commands.executeCommand<string | undefined>('tonk.connectPeer', request.ticket)
 }

@@ -14,18 +14,18 @@ export async function validateManifest(ctx: Ctx, target?: vscode.Uri): Promise<I
   if (!bundle) return undefined
   const { validateDirectory, validateBundleFile, validateTonkFile } = loadEngine()
   const report = await vscode.window.withProgress<{ issues: Issue[] }>(
-    { location: vscode.ProgressLocation.Window, title: `Validating ${bundle.label}` },
+    { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Validating {0}', bundle.label) },
     () =>
       bundle.kind === 'folder' ? validateDirectory(bundle.uri.fsPath) : bundle.kind === 'tonk' ? validateTonkFile(bundle.uri.fsPath) : validateBundleFile(bundle.uri.fsPath),
   )
   const errors = report.issues.filter((i) => i.severity === 'error')
   if (errors.length === 0) {
     ctx.log.info(`validate ${bundle.label}: valid`)
-    void vscode.window.showInformationMessage(`Tonk: ${bundle.label} is a valid ${bundle.kind === 'tonk' ? '.tonk file' : 'bundle'}.`)
+    void vscode.window.showInformationMessage(bundle.kind === 'tonk' ? vscode.l10n.t('Tonk: {0} is a valid .tonk file.', bundle.label) : vscode.l10n.t('Tonk: {0} is a valid bundle.', bundle.label))
   } else {
     ctx.log.warn(`validate ${bundle.label}: ${errors.length} error(s)\n${describeIssues(report.issues)}`)
     const first = errors.length === 1 ? `: ${errors[0]!.message}` : ` (the Problems panel lists them all); first: ${errors[0]!.message}`
-    void vscode.window.showErrorMessage(`Tonk: ${bundle.label} has ${errors.length} error${errors.length === 1 ? '' : 's'}${first}`, 'Show Log').then((a) => {
+    void vscode.window.showErrorMessage(errors.length === 1 ? vscode.l10n.t('Tonk: {0} has 1 error{1}', bundle.label, first) : vscode.l10n.t('Tonk: {0} has {1} errors{2}', bundle.label, errors.length, first), vscode.l10n.t('Show Log')).then((a) => {
       if (a) ctx.log.channel.show(true)
     })
   }
@@ -36,7 +36,7 @@ export async function packBundle(ctx: Ctx, target?: vscode.Uri, output?: vscode.
   const bundle = await pickBundle(target, 'Pack which bundle folder?', (c) => c.kind === 'folder')
   if (!bundle) return undefined
   if (bundle.kind !== 'folder') {
-    void vscode.window.showWarningMessage('Tonk: pick a bundle folder (with tonk.json) to pack.')
+    void vscode.window.showWarningMessage(vscode.l10n.t('Tonk: pick a bundle folder (with tonk.json) to pack.'))
     return undefined
   }
   const dest =
@@ -44,30 +44,30 @@ export async function packBundle(ctx: Ctx, target?: vscode.Uri, output?: vscode.
     (await vscode.window.showSaveDialog({
       defaultUri: vscode.Uri.file(`${bundle.uri.fsPath.replace(/\/$/, '')}.zip`),
       filters: { 'Tonk bundle': ['zip'] },
-      title: 'Save the packed bundle as',
+      title: vscode.l10n.t('Save the packed bundle as'),
     }))
   if (!dest) return undefined
   const { packDirectory, BundleError } = loadEngine()
   try {
     const packed = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Packing ${bundle.label}`, cancellable: false },
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Packing {0}', bundle.label), cancellable: false },
       async (progress) => {
-        progress.report({ message: 'hashing and compressing files' })
+        progress.report({ message: vscode.l10n.t('hashing and compressing files') })
         const result = await packDirectory(bundle.uri.fsPath)
-        progress.report({ message: 'writing' })
+        progress.report({ message: vscode.l10n.t('writing') })
         await vscode.workspace.fs.writeFile(dest, result.zip)
         return result
       },
     )
     ctx.log.info(`packed ${bundle.label} -> ${dest.fsPath} (bundleId ${packed.bundleId}, ${packed.manifest.files.length} files)`)
     void vscode.window.showInformationMessage(
-      `Tonk: packed ${packed.manifest.name}@${packed.manifest.version} (${packed.manifest.files.length} files, bundleId ${packed.bundleId.slice(0, 12)}…)`,
+      vscode.l10n.t('Tonk: packed {0}@{1} ({2} files, bundleId {3}…)', packed.manifest.name, packed.manifest.version, packed.manifest.files.length, packed.bundleId.slice(0, 12)),
     )
     return dest
   } catch (err) {
     const message = err instanceof BundleError ? `${err.code}: ${err.message}` : (err as Error).message
     ctx.log.error(`pack ${bundle.label} failed: ${message}`)
-    void vscode.window.showErrorMessage(`Tonk: cannot pack ${bundle.label}: ${message}`)
+    void vscode.window.showErrorMessage(vscode.l10n.t('Tonk: cannot pack {0}: {1}', bundle.label, message))
     return undefined
   }
 }

@@ -12,17 +12,17 @@ export async function newBundle(ctx: Ctx, target?: vscode.Uri, open: 'ask' | 'no
   let dir = target?.fsPath
   if (!dir) {
     const picked = await vscode.window.showOpenDialog({
-      title: 'New Tonk Bundle: pick an empty folder, or the folder to create it in',
+      title: vscode.l10n.t('New Tonk Bundle: pick an empty folder, or the folder to create it in'),
       canSelectFolders: true,
       canSelectFiles: false,
-      openLabel: 'Create Bundle Here',
+      openLabel: vscode.l10n.t('Create Bundle Here'),
     })
     if (!picked?.[0]) return undefined
     dir = picked[0].fsPath
     if ((await readdir(dir)).length > 0) {
       const name = await vscode.window.showInputBox({
-        title: 'New Tonk Bundle',
-        prompt: `${dir} has files: the bundle goes into a new folder inside it`,
+        title: vscode.l10n.t('New Tonk Bundle'),
+        prompt: vscode.l10n.t('{0} has files: the bundle goes into a new folder inside it', dir),
         value: 'my-app',
         validateInput: (v) => (/^[a-z0-9][a-z0-9._-]{0,63}$/.test(v) ? undefined : 'lower case letters, digits, . _ - (up to 64)'),
       })
@@ -34,7 +34,7 @@ export async function newBundle(ctx: Ctx, target?: vscode.Uri, open: 'ask' | 'no
     const files = await loadEngine().createNewBundle(dir)
     ctx.log.info(`new bundle in ${dir}: ${files.join(', ')}`)
   } catch (err) {
-    void vscode.window.showErrorMessage(`Tonk: cannot create a bundle in ${dir}: ${(err as Error).message}`)
+    void vscode.window.showErrorMessage(vscode.l10n.t('Tonk: cannot create a bundle in {0}: {1}', dir, (err as Error).message))
     return undefined
   }
   if (open === 'ask') {
@@ -43,9 +43,9 @@ export async function newBundle(ctx: Ctx, target?: vscode.Uri, open: 'ask' | 'no
     if (inWorkspace) {
       await vscode.window.showTextDocument(vscode.Uri.joinPath(uri, 'tonk.json'))
     } else {
-      const choice = await vscode.window.showInformationMessage(`Tonk: new bundle in ${dir}.`, 'Open Folder', 'Add to Workspace')
-      if (choice === 'Open Folder') await vscode.commands.executeCommand('vscode.openFolder', uri)
-      else if (choice === 'Add to Workspace') vscode.workspace.updateWorkspaceFolders(vscode.workspace.workspaceFolders?.length ?? 0, 0, { uri })
+      const choice = await vscode.window.showInformationMessage(vscode.l10n.t('Tonk: new bundle in {0}.', dir), vscode.l10n.t('Open Folder'), vscode.l10n.t('Add to Workspace'))
+      if (choice === vscode.l10n.t('Open Folder')) await vscode.commands.executeCommand('vscode.openFolder', uri)
+      else if (choice === vscode.l10n.t('Add to Workspace')) vscode.workspace.updateWorkspaceFolders(vscode.workspace.workspaceFolders?.length ?? 0, 0, { uri })
     }
   }
   return dir

@@ -28,7 +28,7 @@ function errorText(err: unknown): string {
 
 function showError(ctx: Ctx, what: string, err: unknown): void {
   ctx.log.error(`${what}: ${(err as Error).stack ?? err}`)
-  void vscode.window.showErrorMessage(`Tonk: ${what}: ${errorText(err)}`, 'Show Log').then((a) => {
+  void vscode.window.showErrorMessage(vscode.l10n.t('Tonk: {0}: {1}', what, errorText(err)), vscode.l10n.t('Show Log')).then((a) => {
     if (a) ctx.log.channel.show(true)
   })
 }
@@ -36,7 +36,7 @@ function showError(ctx: Ctx, what: string, err: unknown): void {
 /** The running session, or undefined after telling the user there is none. */
 function requireSession(sessions: SessionManager): Session | undefined {
   const s = sessions.current
-  if (!s) void vscode.window.showWarningMessage('Tonk: no P2P session is running. Start one with "Tonk: Start P2P Session".')
+  if (!s) void vscode.window.showWarningMessage(vscode.l10n.t('Tonk: no P2P session is running. Start one with "Tonk: Start P2P Session".'))
   return s
 }
 
@@ -47,10 +47,10 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
     'tonk.startSession': async (target?: vscode.Uri) => {
       if (!vscode.workspace.isTrusted) {
         ctx.log.warn('start session refused: the workspace is not trusted (Restricted Mode)')
-        const manage = 'Manage Workspace Trust'
+        const manage = vscode.l10n.t('Manage Workspace Trust')
         void vscode.window
           .showWarningMessage(
-            'Tonk: P2P sessions need a trusted workspace. In Restricted Mode a session would share this folder\'s bundle with peers and dial addresses its manifest names; Validate Manifest and Pack Bundle still work.',
+            vscode.l10n.t('Tonk: P2P sessions need a trusted workspace. In Restricted Mode a session would share this folder\'s bundle with peers and dial addresses its manifest names; Validate Manifest and Pack Bundle still work.'),
             manage,
           )
           .then((a) => {
@@ -64,11 +64,11 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
       status.setStarting(true)
       try {
         const session = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: `Tonk: starting a P2P session for ${bundle.label}` },
+          { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Tonk: starting a P2P session for {0}', bundle.label) },
           () => sessions.start(bundle),
         )
         const m = session.bundle.manifest
-        void vscode.window.showInformationMessage(`Tonk: ${m.name}@${m.version} is running as ${shortId(session.endpointId ?? '', 10)}.`, 'Copy My Ticket').then((a) => {
+        void vscode.window.showInformationMessage(vscode.l10n.t('Tonk: {0}@{1} is running as {2}.', m.name, m.version, shortId(session.endpointId ?? '', 10)), vscode.l10n.t('Copy My Ticket')).then((a) => {
           if (a) void vscode.commands.executeCommand('tonk.copyTicket')
         })
         return session.endpointId
@@ -82,7 +82,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
 
     'tonk.stopSession': async () => {
       if (!sessions.current) return false
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Tonk: stopping the session' }, () => sessions.stop())
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Tonk: stopping the session') }, () => sessions.stop())
       return true
     },
 
@@ -91,7 +91,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
       const ticket = s?.ticket
       if (!ticket) return undefined
       await vscode.env.clipboard.writeText(ticket)
-      void vscode.window.showInformationMessage(`Tonk: ticket of ${shortId(s.endpointId ?? '', 10)} copied (give it to a peer: Connect to Peer…).`)
+      void vscode.window.showInformationMessage(vscode.l10n.t('Tonk: ticket of {0} copied (give it to a peer: Connect to Peer…).', shortId(s.endpointId ?? '', 10)))
       return ticket
     },
 
@@ -116,16 +116,16 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
         typeof given === 'string'
           ? given
           : await vscode.window.showInputBox({
-              title: 'Connect to Peer',
-              prompt: 'The ticket of a peer of the same bundle (its "Copy My Ticket" or `tonk-p2p ticket`)',
-              placeHolder: 'endpoint…',
+              title: vscode.l10n.t('Connect to Peer'),
+              prompt: vscode.l10n.t('The ticket of a peer of the same bundle (its "Copy My Ticket" or `tonk-p2p ticket`)'),
+              placeHolder: vscode.l10n.t('endpoint…'),
               ignoreFocusOut: true,
               validateInput: problem,
             })
       if (ticket === undefined) return undefined
       const bad = problem(ticket)
       if (bad) {
-        void vscode.window.showErrorMessage(`Tonk: ${bad}`)
+        void vscode.window.showErrorMessage(vscode.l10n.t('Tonk: {0}', bad))
         return undefined
       }
       try {
@@ -146,12 +146,12 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
       if (!id) {
         const peers = (await s.snapshot()).peers.filter((p) => p.state === 'connected')
         if (peers.length === 0) {
-          void vscode.window.showInformationMessage('Tonk: no peer is connected.')
+          void vscode.window.showInformationMessage(vscode.l10n.t('Tonk: no peer is connected.'))
           return undefined
         }
         const picked = await vscode.window.showQuickPick(
           peers.map((p) => ({ label: `${shortId(p.endpointId, 10)} ${p.name ?? ''}`, description: p.path?.remoteAddr, id: p.endpointId })),
-          { title: 'Disconnect which peer?' },
+          { title: vscode.l10n.t('Disconnect which peer?') },
         )
         id = picked?.id
       }
@@ -169,12 +169,12 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
       if (!id) {
         const held = (await s.snapshot()).peers.filter((p) => p.state === 'disconnected')
         if (held.length === 0) {
-          void vscode.window.showInformationMessage('Tonk: no peer is disconnected.')
+          void vscode.window.showInformationMessage(vscode.l10n.t('Tonk: no peer is disconnected.'))
           return undefined
         }
         const picked = await vscode.window.showQuickPick(
           held.map((p) => ({ label: `${shortId(p.endpointId, 10)} ${p.name ?? ''}`, id: p.endpointId })),
-          { title: 'Reconnect which peer?' },
+          { title: vscode.l10n.t('Reconnect which peer?') },
         )
         id = picked?.id
       }
@@ -209,8 +209,8 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
       let n = count
       if (n === undefined) {
         const answer = await vscode.window.showInputBox({
-          title: 'Start Local Peers',
-          prompt: `How many headless peers of ${running.bundle.manifest.name} to start on this machine (each with its own identity and storage)?`,
+          title: vscode.l10n.t('Start Local Peers'),
+          prompt: vscode.l10n.t('How many headless peers of {0} to start on this machine (each with its own identity and storage)?', running.bundle.manifest.name),
           value: '2',
           validateInput: (v) => (/^\d+$/.test(v.trim()) && +v >= 1 && +v <= MAX_LOCAL_PEERS ? undefined : `A number from 1 to ${MAX_LOCAL_PEERS}`),
         })
@@ -220,11 +220,11 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
       try {
         const bundleZip = await running.zipPath()
         return await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Notification, title: `Tonk: starting ${n} local peer(s)` },
+          { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('Tonk: starting {0} local peer(s)', n) },
           async (progress) => {
             let ready = 0
             const peers = await localPeers.start({ bundleZip, sessionDataDir: s.options.dataDir, ticket: s.ticket!, count: n! }, (p) =>
-              progress.report({ message: `${++ready}/${n} ready (${p.name})`, increment: 100 / n! }),
+              progress.report({ message: vscode.l10n.t('{0}/{1} ready ({2})', ++ready, n, p.name), increment: 100 / n! }),
             )
             return peers
           },
@@ -252,21 +252,21 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
         // Never offer to overwrite the .tonk the session serves: local peers serve that very file.
         const name = running.candidate.kind === 'tonk' ? `${running.bundle.manifest.name}-export.tonk` : `${running.bundle.manifest.name}.tonk`
         target = await vscode.window.showSaveDialog({
-          title: 'Export .tonk',
+          title: vscode.l10n.t('Export .tonk'),
           defaultUri: vscode.Uri.joinPath(folder, name),
           filters: { 'Tonk file': ['tonk'] },
-          saveLabel: 'Export',
+          saveLabel: vscode.l10n.t('Export'),
         })
         if (!target) return undefined
       }
       try {
         const r = await vscode.window.withProgress(
-          { location: vscode.ProgressLocation.Window, title: `Exporting ${running.bundle.manifest.name}` },
+          { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Exporting {0}', running.bundle.manifest.name) },
           () => s.exportTonk(),
         )
         await vscode.workspace.fs.writeFile(target, r.bytes)
         ctx.log.info(`export: ${r.documents} document(s), root ${r.rootId}, ${r.bytes.length} bytes → ${target.fsPath}`)
-        void vscode.window.showInformationMessage(`Tonk: exported ${r.documents} document(s) to ${vscode.workspace.asRelativePath(target)}.`)
+        void vscode.window.showInformationMessage(vscode.l10n.t('Tonk: exported {0} document(s) to {1}.', r.documents, vscode.workspace.asRelativePath(target)))
         return target
       } catch (err) {
         showError(ctx, 'export .tonk', err)

@@ -19,14 +19,14 @@ export class ManifestCodeActions implements vscode.CodeActionProvider {
     const recompute = new vscode.CodeAction('Recompute files and bundleId', vscode.CodeActionKind.QuickFix)
     recompute.diagnostics = ours
     recompute.isPreferred = true
-    recompute.command = { command: RECOMPUTE_COMMAND, title: 'Recompute files and bundleId', arguments: [document.uri] }
+    recompute.command = { command: RECOMPUTE_COMMAND, title: vscode.l10n.t('Recompute files and bundleId'), arguments: [document.uri] }
     const folder = folderOf(document.uri)
     const zip = vscode.Uri.file(`${folder}.zip`)
     const repack = new vscode.CodeAction('Repack bundle', vscode.CodeActionKind.QuickFix)
     repack.diagnostics = ours
     repack.command = {
       command: 'tonk.packBundle',
-      title: 'Repack bundle',
+      title: vscode.l10n.t('Repack bundle'),
       arguments: existsSync(zip.fsPath) ? [vscode.Uri.file(folder), zip] : [vscode.Uri.file(folder)],
     }
     return [recompute, repack]
@@ -48,7 +48,8 @@ export async function recomputeManifest(ctx: Ctx, manifestUri: vscode.Uri): Prom
   if (!inspected.manifest || errors.length) {
     const first = errors[0]
     ctx.log.warn(`recompute ${manifestUri.fsPath}: ${errors.map((e) => `${e.code}: ${e.message}`).join('; ') || 'no manifest'}`)
-    void vscode.window.showErrorMessage(`Tonk: fix the errors in ${vscode.workspace.asRelativePath(manifestUri)} first${first ? `: ${first.message}` : ''}`)
+    const file = vscode.workspace.asRelativePath(manifestUri)
+    void vscode.window.showErrorMessage(first ? vscode.l10n.t('Tonk: fix the errors in {0} first: {1}', file, first.message) : vscode.l10n.t('Tonk: fix the errors in {0} first', file))
     return false
   }
   const text = await readFile(manifestUri.fsPath, 'utf8')
@@ -57,7 +58,7 @@ export async function recomputeManifest(ctx: Ctx, manifestUri: vscode.Uri): Prom
     authored = JSON.parse(text)
   } catch (err) {
     ctx.log.warn(`recompute ${manifestUri.fsPath}: not valid JSON: ${(err as Error).message}`)
-    void vscode.window.showErrorMessage(`Tonk: tonk.json is not valid JSON: ${(err as Error).message}`)
+    void vscode.window.showErrorMessage(vscode.l10n.t('Tonk: tonk.json is not valid JSON: {0}', (err as Error).message))
     return false
   }
   const computed = inspected.manifest

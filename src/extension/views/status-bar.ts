@@ -9,7 +9,7 @@ export class SessionStatusBar implements vscode.Disposable {
   private starting = false
 
   constructor() {
-    this.item.name = 'Tonk P2P Session'
+    this.item.name = vscode.l10n.t('Tonk P2P Session')
     this.item.command = 'tonk.peers.focus'
     this.render()
     this.item.show()

@@ -22,7 +22,7 @@ export function registerWebviews(ctx: Ctx): void {
 function runningSession(ctx: Ctx): Session | undefined {
   const session = ctx.sessions?.current
   if (!session && p2pUnavailable(ctx)) return undefined
-  if (!session) void vscode.window.showWarningMessage('No P2P session is running: run "Tonk: Start P2P Session" first.')
+  if (!session) void vscode.window.showWarningMessage(vscode.l10n.t('No P2P session is running: run "Tonk: Start P2P Session" first.'))
   return session
 }
 
@@ -71,7 +71,7 @@ async function pickDocument(session: Session): Promise<{ url: string; path: stri
     iconPath: new vscode.ThemeIcon(d.type === 'dir' ? 'folder' : 'json'),
     doc: d,
   }))
-  const picked = await vscode.window.showQuickPick(items, { title: 'Open Document Inspector', placeHolder: 'Document to inspect', matchOnDetail: true })
+  const picked = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('Open Document Inspector'), placeHolder: vscode.l10n.t('Document to inspect'), matchOnDetail: true })
   return picked ? { url: picked.doc.url, path: picked.doc.path } : undefined
 }
 
