@@ -1,10 +1,9 @@
 // Reading Tonk's documents from JavaScript. Tonk writes with Rust's automerge, where a plain string is a
 // scalar: Automerge JS hands those back as ImmutableString, while a string written by JS is Text and
 // arrives as a plain string. Both mean the same to Tonk (its reader turns Text into a string too).
-import { Automerge } from '@automerge/automerge-repo/slim'
 import { BundleError } from '../bundle/errors'
 
-import { isRecord, MAX_CONTENT_DEPTH, text, toPlain } from '../../shared/vfs/values'
+import { isRecord, MAX_CONTENT_DEPTH, plainContent, text, unwrapValue } from '../../shared/vfs/values'
 
 export { isRecord, MAX_CONTENT_DEPTH }
 
@@ -22,16 +21,8 @@ export function timeValue(value: unknown): number | undefined {
  * as Tonk's own reader does. Too deep a nesting is E_TONK_VFS.
  */
 export function contentValue(value: unknown): unknown {
-  if (Automerge.isImmutableString(value)) {
-    const raw = value.toString()
-    try {
-      return JSON.parse(raw) as unknown
-    } catch {
-      return raw
-    }
-  }
   try {
-    return toPlain(value)
+    return plainContent(value)
   } catch (err) {
     if (err instanceof RangeError) throw new BundleError('E_TONK_VFS', err.message)
     throw err
@@ -39,10 +30,4 @@ export function contentValue(value: unknown): unknown {
 }
 
 /** Tonk stores a primitive content as {value: X} and unwraps it on read; so do we. */
-export function unwrapContent(content: unknown): unknown {
-  if (isRecord(content)) {
-    const keys = Object.keys(content)
-    if (keys.length === 1 && keys[0] === 'value') return content.value
-  }
-  return content
-}
+export const unwrapContent = unwrapValue

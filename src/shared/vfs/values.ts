@@ -44,6 +44,14 @@ export function toPlain(value: unknown, depth = 0): unknown {
  * unwrapped, and content kept as a JSON string (Tonk before autumn 2025) is parsed back.
  */
 export function contentOf(content: unknown): unknown {
+  return unwrapValue(plainContent(content))
+}
+
+/**
+ * Content as plain JSON: ImmutableStrings become strings, bytes stay Uint8Array; content kept as a
+ * JSON string (older Tonk) is parsed back, as Tonk's own reader does. Throws RangeError when too deep.
+ */
+export function plainContent(content: unknown): unknown {
   if (Automerge.isImmutableString(content)) {
     const raw = content.toString()
     try {
@@ -52,10 +60,14 @@ export function contentOf(content: unknown): unknown {
       return raw
     }
   }
-  const plain = toPlain(content)
-  if (isRecord(plain)) {
-    const keys = Object.keys(plain)
-    if (keys.length === 1 && keys[0] === 'value') return plain.value
+  return toPlain(content)
+}
+
+/** Tonk stores a primitive content as {value: X} and unwraps it on read; so do we. */
+export function unwrapValue(content: unknown): unknown {
+  if (isRecord(content)) {
+    const keys = Object.keys(content)
+    if (keys.length === 1 && keys[0] === 'value') return content.value
   }
-  return plain
+  return content
 }
