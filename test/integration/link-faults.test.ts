@@ -1,6 +1,7 @@
 // Faults per link (issue 17) between separate `tonk-p2p serve` processes over real iroh: `tonk-p2p link`
 // partitions one of three peers (drop on both its links), both sides write the same document, `--clear`
-// heals and all three converge; `--delay 200` measurably delays a change; `peers --json` shows the fault.
+// heals and all three converge; `--delay 200` measurably delays a change; `peers --json` shows the fault
+// and each peer's own links (link reports, the mesh beyond our links).
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -55,6 +56,29 @@ describe('link faults: tonk-p2p link between separate processes', function () {
     await Promise.all(peers.splice(0).map((p) => p.stop()))
   })
   after(() => rmSync(dir, { recursive: true, force: true }))
+
+  it("peers --json shows each peer's own links (link reports): the whole mesh of three from one peer", async () => {
+    const a = await start('mesh-a')
+    const b = await start('mesh-b', [a.ticket])
+    const c = await start('mesh-c', [a.ticket, b.ticket])
+    await Promise.all([connected(a, b), connected(a, c), connected(b, c)])
+    const deadline = Date.now() + 20000
+    let rows: Array<{ endpointId: string; name?: string; links: Array<{ id: string; path: string; rttMs?: number }> }> = []
+    const linksOf = (p: PeerProcess) => new Set(rows.find((r) => r.endpointId === p.endpointId)?.links.map((l) => l.id) ?? [])
+    for (;;) {
+      rows = (await cli(['peers', '--data', a.options.dataDir])).peers
+      if (linksOf(b).has(c.endpointId) && linksOf(b).has(a.endpointId) && linksOf(c).has(b.endpointId)) break
+      assert.ok(Date.now() < deadline, `link reports never showed the mesh: ${JSON.stringify(rows.map((r) => [r.name, [...linksOf({ endpointId: r.endpointId } as PeerProcess)]]))}`)
+      await new Promise((r) => setTimeout(r, 300))
+    }
+    const bToC = rows.find((r) => r.endpointId === b.endpointId)!.links.find((l) => l.id === c.endpointId)!
+    assert.equal(bToC.path, 'direct')
+    assert.ok(bToC.rttMs === undefined || bToC.rttMs < 1000, JSON.stringify(bToC))
+    // The table says the same in names.
+    const table = await runCli(['peers', '--data', a.options.dataDir])
+    assert.match(table.stdout, /its links/)
+    assert.match(table.stdout, /mesh-c/)
+  })
 
   it('--drop partitions one of three peers, both sides write, --clear heals and all converge', async () => {
     const a = await start('part-a')

@@ -261,5 +261,18 @@ describe('extension manifest ranges (JSON pointer → text)', () => {
     model.update(snapshot({ peers: [peer({ name: 'cli', presence: [{ kind: 'session', state: { place: 'lisbon' }, lastActiveAt: 3 }] })] }))
     assert.equal(model.roots()[0]!.description, 'here: place lisbon')
   })
+
+  it("a peer's own links (its link report) are in its tooltip, by the names we know, not in the row", () => {
+    const model = new PeersModel(() => 10_000)
+    const links = [
+      { id: 'e'.repeat(64), path: 'direct' as const, rttMs: 2.4 },
+      { id: B, path: 'relay' as const },
+      { id: 'f'.repeat(64), path: 'direct' as const },
+    ]
+    model.update(snapshot({ peers: [peer({ name: 'ana', links }), peer({ endpointId: B, name: 'bo' })] }))
+    const ana = model.roots()[0]!
+    assert.match(ana.tooltip!, /\| its links \| you \(direct 2 ms\), bo \(relay\), ffffffff… \(direct\) \(as the peer says\) \|/)
+    assert.ok(!String(ana.description ?? '').includes('bo'), String(ana.description))
+  })
 })
 

@@ -65,11 +65,13 @@ export function registerLinkCommands(program: Command): void {
 
   program
     .command('peers')
-    .description('the peers of a running peer: state, path, RTT, bytes, build, how found, fault')
+    .description("the peers of a running peer: state, path, RTT, bytes, build, how found, each one's own links, fault")
     .requiredOption('--data <dir>', 'the data dir of a running peer')
     .action(async (opts: { data: string }, cmd: Command) => {
       const out = makeOutput(Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json))
       const snap = await withControl(opts.data, (c) => c.call<SessionSnapshot>('status'))
+      // A reported link by the name we know its peer by, else a short id.
+      const nameOf = (id: string) => (id === snap.endpointId ? 'you' : snap.peers.find((q) => q.endpointId === id)?.name ?? id.slice(0, 8))
       const peers = snap.peers.map((p) => ({
         endpointId: p.endpointId,
         name: p.name,
@@ -81,12 +83,14 @@ export function registerLinkCommands(program: Command): void {
         build: p.build,
         foundBy: p.source,
         fault: p.fault,
+        // Whom this peer says it is linked to (its link report): the mesh beyond our own links.
+        links: p.links ?? [],
       }))
       out.result({ endpointId: snap.endpointId, peers }, () =>
         peers.length === 0
           ? 'no peers'
           : table(
-              ['peer', 'name', 'state', 'path', 'rtt', 'in', 'out', 'found by', 'fault'],
+              ['peer', 'name', 'state', 'path', 'rtt', 'in', 'out', 'found by', 'its links', 'fault'],
               peers.map((p) => [
                 p.endpointId.slice(0, 12),
                 p.name ?? '-',
@@ -96,6 +100,7 @@ export function registerLinkCommands(program: Command): void {
                 formatBytes(p.bytesIn),
                 formatBytes(p.bytesOut),
                 p.foundBy,
+                p.links.length ? p.links.map((l) => nameOf(l.id)).join(' ') : '-',
                 p.fault ? `${p.fault.label} (${p.fault.dropped} dropped, ${p.fault.delayed} delayed)` : '-',
               ]),
             ),

@@ -19,6 +19,13 @@ export const BULK = {
   frames: { want: 'tonk/bulk-want', docs: 'tonk/bulk-docs' },
 } as const satisfies ExtensionProtocol
 
+/** Link reports (links/reports.ts): which peers each peer is connected to, for the mesh view. */
+export const LINKS = {
+  feature: 'links',
+  version: 1,
+  frames: { links: 'tonk/links' },
+} as const satisfies ExtensionProtocol
+
 /**
  * Hello-only features: flags with no frames of their own. 'bulk-empty' is listed next to 'bulk' by a
  * peer that holds no documents yet (a new data dir), until its first docs frame: peers push everything
@@ -26,4 +33,4 @@ export const BULK = {
  */
 export const HELLO_FLAGS = { bulkEmpty: 'bulk-empty' } as const
 
-export const EXTENSION_PROTOCOLS: readonly ExtensionProtocol[] = [PEX, BULK]
+export const EXTENSION_PROTOCOLS: readonly ExtensionProtocol[] = [PEX, BULK, LINKS]

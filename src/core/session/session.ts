@@ -27,6 +27,7 @@ import type { LinkFault } from '../net/link-fault'
 import { startPresence, type RunningPresence } from '../../shared/presence'
 import { BULK_EMPTY_FEATURE, BULK_FEATURE, BULK_MIN_FRAME_LIMIT, BulkSync, type BulkCounters } from '../protocols/bulk/bulk'
 import { PEX } from '../protocols/registry'
+import { LINKS_FEATURE, LinkReports } from '../protocols/links/reports'
 import type { DirectoryDoc } from '../../shared/vfs/shapes'
 import { DocTree } from '../../shared/vfs/doc-tree'
 import { createBundleRepo, type BundleRepo } from '../store/repo'
@@ -96,6 +97,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private discovery?: DiscoveryRuntime
   private networkTransition: Promise<void> = Promise.resolve()
   private bulk?: BulkSync
+  /** What each connected peer says it is linked to (protocols/links): the mesh beyond our links. */
+  private links?: LinkReports
 
   /** What makes this bundle a capability (its appKey, else its bundleId); see bundle/capability.ts. */
   readonly capability: AppCapability
@@ -256,7 +259,7 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       this.endpoint = await this.bindEndpoint(previous?.port)
       const bulk = this.options.bulk !== false && (this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) >= BULK_MIN_FRAME_LIMIT
-      const features = [...(this.options.discovery?.exchange === false ? [] : [PEX.feature]), ...(bulk ? [BULK_FEATURE] : [])]
+      const features = [...(this.options.discovery?.exchange === false ? [] : [PEX.feature]), ...(bulk ? [BULK_FEATURE] : []), LINKS_FEATURE]
       // A new data dir holds nothing but the bundle's root: peers may push everything at once.
       const empty = bulk && !previous
       this.adapter = new IrohNetworkAdapter({
@@ -287,6 +290,8 @@ export class Session extends EventEmitter<SessionEvents> {
         this.bulk = new BulkSync(adapter.channel, { logger: this.log, onFirstDocs: empty ? () => adapter.setFeatures(features) : undefined })
         this.bulk.start()
       }
+      this.links = new LinkReports(this.adapter.channel, this.adapter.endpointId, () => this.scheduleChanged())
+      this.links.start()
       // Start the transport while storage loads: connections are set up and parked, and their
       // handshakes run the moment the Repo connects (a Repo that asks for a document before any peer
       // is connected reports it unavailable at once).
@@ -500,6 +505,7 @@ export class Session extends EventEmitter<SessionEvents> {
       ...p,
       source: this.sources.get(p.endpointId) ?? 'incoming',
       docs: this.view?.peerDocStates(p) ?? {},
+      ...(this.links?.reportOf(p.endpointId) && { links: this.links.reportOf(p.endpointId)!.links }),
       ...(presence.has(p.endpointId) ? { presence: presence.get(p.endpointId) } : {}),
     }))
   }
@@ -570,6 +576,7 @@ export class Session extends EventEmitter<SessionEvents> {
       }
     }
     this.bulk?.stop()
+    this.links?.stop()
     await attempt('presence', () => this.presence?.stop())
     this.presence = undefined
     await attempt('discovery', () => this.discovery?.stop())

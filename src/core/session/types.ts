@@ -4,6 +4,7 @@ import type { ApproveBundleHints } from '../bundle/hints'
 import type { DiscoveryOptions } from '../discovery'
 import type { PeerInfo, PeerRefusedEvent, TraceEvent } from '../net/iroh-adapter'
 import type { BulkCounters } from '../protocols/bulk/bulk'
+import type { ReportedLink } from '../protocols/links/reports'
 import type { PresencePeer } from '../../shared/presence'
 import type { Logger } from '../../shared/log'
 
@@ -65,6 +66,8 @@ export interface PeerSnapshot extends PeerInfo {
    * each open page, as they claim (any member may claim any endpoint id; shown, never trusted).
    */
   presence?: PeerPresence[]
+  /** The peers this peer says it is linked to (its last link report; shown, never acted on). */
+  links?: ReportedLink[]
 }
 
 export interface PeerPresence {

@@ -71,6 +71,12 @@ export class PeersModel extends SnapshotModel {
     return rows
   }
 
+  /** A peer by the name we know it by ('you' for this session), else a short id. */
+  private peerLabel(endpointId: string): string {
+    if (endpointId === this.snapshot?.endpointId) return 'you'
+    return this.snapshot?.peers.find((q) => q.endpointId === endpointId)?.name ?? shortId(endpointId, 8)
+  }
+
   private peerNode(p: PeerSnapshot, paths: Map<string, string>): PeerNode {
     const now = this.now()
     const path = p.path ? `${p.path.kind} ${p.path.remoteAddr}` : undefined
@@ -111,6 +117,7 @@ export class PeersModel extends SnapshotModel {
       ...(p.fault ? [`| fault | ${md(p.fault.label)}: ${p.fault.dropped} frames dropped, ${p.fault.delayed} delayed |`] : []),
       ...(p.nextAttemptAt ? [`| next attempt | in ${Math.max(0, Math.round((p.nextAttemptAt - now) / 1000))} s |`] : []),
       ...(p.lastError ? [`| last error | ${md(p.lastError)} |`] : []),
+      ...(p.links?.length ? [`| its links | ${p.links.map((l) => `${md(this.peerLabel(l.id))} (${l.path}${l.rttMs !== undefined ? ` ${Math.round(l.rttMs)} ms` : ''})`).join(', ')} (as the peer says) |`] : []),
       ...(p.presence?.length ? [`| presence | ${p.presence.map((x) => `${x.kind}${Object.keys(x.state).length ? ` ${md(shortJson(x.state))}` : ''}`).join('; ')} (as the peer says) |`] : []),
       `| documents | ${docs.length ? Object.entries(counts).map(([s, n]) => `${n} ${SYNC_LABEL[s as DocSyncState]}`).join(', ') : 'none shared yet'} |`,
     ].join('\n')
