@@ -112,6 +112,13 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
       ...sessionCommands({ ctx: c, sessions, localPeers, trace, status }),
       ...joinCommands(c, sessions),
       'tonk.reloadBundle': () => hotReload.reload(),
+      // The Mesh view's click/Enter on a peer: its row in the Peers view (internal: not in the palette).
+      'tonk.revealPeer': async (endpointId?: string) => {
+        const node = typeof endpointId === 'string' ? peersTree.rootById(`peer:${endpointId}`) : undefined
+        if (!node) return false
+        await peersTreeView.reveal(node, { select: true, focus: true })
+        return true
+      },
       'tonk.newBundle': (target?: vscode.Uri, open?: 'ask' | 'none') => newBundle(c, target, open),
       'tonk.validateManifest': (uri?: vscode.Uri) => validateManifest(c, uri),
       'tonk.packBundle': (uri?: vscode.Uri, output?: vscode.Uri) => packBundle(c, uri, output),

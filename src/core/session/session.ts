@@ -513,8 +513,11 @@ export class Session extends EventEmitter<SessionEvents> {
   // -- keyed queries: one peer, one document, without building a snapshot -------------------------
 
   /** Peer rows without per-document states (no walk, no document × peer loop). */
-  peerList(): Array<PeerInfo & { source: PeerSource }> {
-    return this.peerRows().map((p) => ({ ...p, source: this.sources.get(p.endpointId) ?? 'incoming' }))
+  peerList(): Array<PeerInfo & Pick<PeerSnapshot, 'source' | 'links'>> {
+    return this.peerRows().map((p) => {
+      const report = this.links?.reportOf(p.endpointId)
+      return { ...p, source: this.sources.get(p.endpointId) ?? 'incoming', ...(report && { links: report.links }) }
+    })
   }
 
   /** Whether a connected peer has our heads of one document ('unknown' if not loaded or not connected). */

@@ -132,6 +132,16 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ViewNode>, vsc
     return element ? (element.children ?? []) : this.roots
   }
 
+  /** For TreeView.reveal: the root a child row belongs to (rows are at most two levels deep). */
+  getParent(node: ViewNode): ViewNode | undefined {
+    return this.roots.find((root) => root.children?.some((c) => c.id === node.id))
+  }
+
+  /** The top-level row with this id, as VS Code holds it (to reveal it). */
+  rootById(id: string): ViewNode | undefined {
+    return this.roots.find((n) => n.id === id)
+  }
+
   getTreeItem(node: ViewNode): vscode.TreeItem {
     // An `expanded` node is expandable even while empty: VS Code keeps the state it first saw for an id,
     // and the root directory starts empty at every session start.

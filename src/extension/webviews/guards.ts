@@ -3,6 +3,7 @@
 // Each parser returns the message (normalized) or a reason it was dropped.
 import { MAX_HISTORY_ROWS, type HistoryPoint, type InspectorToHost, type JsonValue, type ValuePath } from '../../protocol/inspector'
 import type { PreviewToHost } from '../../protocol/preview'
+import type { MeshToHost } from '../../protocol/mesh'
 import { parseAdapterFrame } from '../../shared/frames'
 
 export type Parsed<T> = { ok: true; message: T } | { ok: false; reason: string }
@@ -118,6 +119,18 @@ export function parsePreviewMessage(value: unknown): Parsed<PreviewToHost> {
       if (typeof value.message !== 'string') return bad('log: message is not a string')
       return ok({ type: 'log', level, message: value.message.slice(0, MAX_LOG_LENGTH) })
     }
+    default:
+      return bad(`unknown type ${JSON.stringify(String(value.type)).slice(0, 40)}`)
+  }
+}
+
+export function parseMeshMessage(value: unknown): Parsed<MeshToHost> {
+  if (!isRecord(value)) return bad('not an object')
+  switch (value.type) {
+    case 'ready':
+      return ok({ type: 'ready' })
+    case 'reveal':
+      return typeof value.endpointId === 'string' && /^[0-9a-f]{64}$/.test(value.endpointId) ? ok({ type: 'reveal', endpointId: value.endpointId }) : bad('reveal: not an endpoint id')
     default:
       return bad(`unknown type ${JSON.stringify(String(value.type)).slice(0, 40)}`)
   }

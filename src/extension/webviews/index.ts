@@ -5,6 +5,7 @@ import type { Session } from '../../core/session/session'
 import type { Ctx } from '../ctx'
 import { p2pUnavailable } from '../p2p-availability'
 import { InspectorPanel } from './inspector'
+import { MeshPanel } from './mesh'
 import { PreviewPanel } from './preview'
 import { registerPanelRestore } from './restore'
 
@@ -14,6 +15,13 @@ type InspectorTarget = { url?: string; path?: string } | { ref: { url?: string; 
 export function registerWebviews(ctx: Ctx): void {
   ctx.own(vscode.commands.registerCommand('tonk.openDocumentInspector', (target?: InspectorTarget) => openInspector(ctx, target)))
   ctx.own(vscode.commands.registerCommand('tonk.previewBundle', () => openPreview(ctx)))
+  ctx.own(
+    vscode.commands.registerCommand('tonk.showMesh', () => {
+      const session = runningSession(ctx)
+      return session ? (MeshPanel.show(ctx, session), true) : false
+    }),
+  )
+  ctx.own({ dispose: () => MeshPanel.panel?.dispose() })
   ctx.own({ dispose: () => PreviewPanel.panel?.dispose() })
   ctx.own({ dispose: () => [...InspectorPanel.panels().values()].forEach((p) => p.dispose()) })
   registerPanelRestore(ctx)

@@ -13,7 +13,7 @@ const EXTENSION_ID = 'tonk.tonk-p2p'
 const REQUIRED_COMMANDS = [
   'tonk.startSession', 'tonk.stopSession', 'tonk.copyTicket', 'tonk.copyJoinLink', 'tonk.joinFromLink', 'tonk.newBundle', 'tonk.connectPeer', 'tonk.disconnectPeer',
   'tonk.goOffline', 'tonk.goOnline', 'tonk.startLocalPeers', 'tonk.stopLocalPeers', 'tonk.showSyncTrace',
-  'tonk.packBundle', 'tonk.validateManifest', 'tonk.showLog', 'tonk.exportTonk',
+  'tonk.packBundle', 'tonk.validateManifest', 'tonk.showLog', 'tonk.exportTonk', 'tonk.showMesh', 'tonk.revealPeer',
 ]
 
 describe('Tonk P2P extension', () => {

@@ -1,0 +1,115 @@
+// The Mesh view: the session's peers as a graph (this session, its links with path, RTT and faults,
+// and the links its peers report), live. One panel per window; it follows the session's batched
+// `changed` event and redraws at most every UPDATE_MS, sending only the graph (no documents).
+import * as vscode from 'vscode'
+import type { Session } from '../../core/session/session'
+import type { HostToMesh, MeshToHost } from '../../protocol/mesh'
+import type { Ctx } from '../ctx'
+import { meshGraph } from '../views/mesh-model'
+import { parseMeshMessage } from './guards'
+import { escapeHtml, nonce, webviewOut } from './html'
+import { toolColumn } from './layout'
+import { WebviewHost } from './webview-host'
+
+export const MESH_VIEW_TYPE = 'tonk.mesh'
+const UPDATE_MS = 250
+
+export class MeshPanel extends WebviewHost<MeshToHost, HostToMesh> {
+  private static current: MeshPanel | undefined
+  private timer?: NodeJS.Timeout
+  private ready = false
+  private lastSent = ''
+
+  /** The open mesh view, if any (tests read it). */
+  static get panel(): MeshPanel | undefined {
+    return MeshPanel.current
+  }
+
+  static show(ctx: Ctx, session: Session): MeshPanel {
+    const existing = MeshPanel.current
+    if (existing && existing.session === session && !existing.ended) {
+      existing.panel.reveal()
+      return existing
+    }
+    existing?.dispose()
+    const panel = vscode.window.createWebviewPanel(MESH_VIEW_TYPE, vscode.l10n.t('Mesh {0}', session.bundle.manifest.name), toolColumn(), {
+      enableScripts: true,
+      enableCommandUris: false,
+      localResourceRoots: [webviewOut(ctx.extension.extensionUri)],
+    })
+    MeshPanel.current = new MeshPanel(ctx, session, panel)
+    return MeshPanel.current
+  }
+
+  private constructor(ctx: Ctx, session: Session, panel: vscode.WebviewPanel) {
+    super(ctx, session, panel, 'mesh', parseMeshMessage)
+    panel.webview.html = this.html()
+    this.listen(session, 'changed', () => this.schedule())
+  }
+
+  /** Whether the page has said `ready` (and got the graph). */
+  get isReady(): boolean {
+    return this.ready
+  }
+
+  protected receive(message: MeshToHost): void {
+    if (message.type === 'ready') {
+      this.ready = true
+      this.lastSent = ''
+      this.send()
+      if (this.ended) this.post({ type: 'session-ended' })
+      return
+    }
+    // Click or Enter on a node: its row in the Peers view.
+    void vscode.commands.executeCommand('tonk.revealPeer', message.endpointId)
+  }
+
+  protected override onSessionEnded(): void {
+    clearTimeout(this.timer)
+  }
+
+  protected override onDispose(): void {
+    clearTimeout(this.timer)
+    if (MeshPanel.current === this) MeshPanel.current = undefined
+  }
+
+  private schedule(): void {
+    if (!this.ready || this.ended || this.timer) return
+    this.timer = setTimeout(() => {
+      this.timer = undefined
+      this.send()
+    }, UPDATE_MS)
+  }
+
+  private send(): void {
+    const s = this.session
+    const graph = meshGraph({ endpointId: s.endpointId, peerName: s.peerName, bundleId: s.bundle.bundleId, peers: s.peerList() })
+    const text = JSON.stringify(graph)
+    if (text === this.lastSent) return // nothing moved: the page keeps still
+    this.lastSent = text
+    this.post({ type: 'mesh', graph })
+  }
+
+  private html(): string {
+    const webview = this.panel.webview
+    const out = webviewOut(this.ctx.extension.extensionUri)
+    const script = webview.asWebviewUri(vscode.Uri.joinPath(out, 'mesh.js'))
+    const style = webview.asWebviewUri(vscode.Uri.joinPath(out, 'mesh.css'))
+    const n = nonce()
+    const csp = `default-src 'none'; script-src 'nonce-${n}'; style-src ${webview.cspSource}; font-src ${webview.cspSource}`
+    return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="${style}">
+<title>${escapeHtml(this.panel.title)}</title>
+</head>
+<body>
+<div id="app"><p class="loading">${escapeHtml(vscode.l10n.t('Loading the mesh…'))}</p></div>
+<script nonce="${n}" src="${script}"></script>
+</body>
+</html>`
+  }
+}
