@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { Counter, Repo } from '@automerge/automerge-repo/slim'
 import { initAutomerge } from '../../src/core/util/automerge'
 import type { InspectorEdit } from '../../src/protocol/inspector'
-import { isJsonValue, parseInspectorMessage, parsePreviewMessage } from '../../src/extension/webviews/guards'
+import { isJsonValue, parseInspectorMessage, parseMeshMessage, parsePreviewMessage } from '../../src/extension/webviews/guards'
 import { applyEdit, describeEdit, docHistory, EditError, toInspectorValue } from '../../src/extension/webviews/inspector-model'
 import { previewCsp, rewriteEntryHtml } from '../../src/extension/webviews/preview-html'
 
@@ -84,6 +84,14 @@ describe('webview protocol guards', () => {
     assert.deepEqual(arrive, { ok: true, message: { type: 'adapter', frame: { kind: 'arrive', peerId: 'p', peerMetadata: { isEphemeral: true } } } })
     const longLog = parsePreviewMessage({ type: 'log', level: 'warn', message: 'x'.repeat(5000) })
     assert.ok(longLog.ok && longLog.message.type === 'log' && longLog.message.message.length === 2000)
+  })
+
+  it('mesh messages: ready, and reveal of an endpoint id only', () => {
+    assert.deepEqual(parseMeshMessage({ type: 'ready' }), { ok: true, message: { type: 'ready' } })
+    assert.deepEqual(parseMeshMessage({ type: 'reveal', endpointId: 'a'.repeat(64) }), { ok: true, message: { type: 'reveal', endpointId: 'a'.repeat(64) } })
+    for (const bad of [undefined, 'ready', { type: 'reveal' }, { type: 'reveal', endpointId: 'A'.repeat(64) }, { type: 'reveal', endpointId: 'a'.repeat(65) }, { type: 'mesh' }]) {
+      assert.equal(parseMeshMessage(bad).ok, false, JSON.stringify(bad))
+    }
   })
 
   it('drops malformed preview messages', () => {
