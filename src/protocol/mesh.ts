@@ -20,7 +20,10 @@ export interface MeshEdge {
   from: string
   to: string
   path: 'direct' | 'relay' | 'unknown'
+  /** QUIC's round trip (below our framing). */
   rttMs?: number
+  /** Our own links: a ping's round trip through our framing, where link faults apply (what sync sees). */
+  syncRttMs?: number
   /** A fault the user put on this link (tonk-p2p link), e.g. "delay 200 ms". */
   fault?: string
   /** Known from a peer's link report, not one of our own links. */

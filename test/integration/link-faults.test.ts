@@ -159,6 +159,14 @@ describe('link faults: tonk-p2p link between separate processes', function () {
     assert.ok(delayed >= 200, `a change arrived ${Math.round(delayed)} ms after it was written`)
     // Loose: on a loaded 2-core machine the undelayed baseline itself varies by ~100 ms.
     assert.ok(delayed - base >= 100, `the delay added only ${Math.round(delayed - base)} ms`)
+    // The sync round trip (a ping through our framing) carries the delay both ways; QUIC's RTT does not.
+    let row: { syncRttMs?: number; rttMs?: number } | undefined
+    for (const deadline = Date.now() + 15000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 300))) {
+      row = (await cli(['peers', '--data', b.options.dataDir])).peers.find((p: { endpointId: string }) => p.endpointId === a.endpointId)
+      if ((row?.syncRttMs ?? 0) >= 350) break
+    }
+    console.log(`      B's row for A: QUIC RTT ${row?.rttMs} ms, sync round trip ${row?.syncRttMs} ms`)
+    assert.ok((row?.syncRttMs ?? 0) >= 350, `sync round trip ${row?.syncRttMs} ms with 200 ms each way`)
 
     const bad = await runCli(['--json', 'link', 'nobody-by-this-name', '--data', b.options.dataDir, '--clear'])
     assert.notEqual(bad.code, 0)

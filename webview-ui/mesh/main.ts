@@ -22,7 +22,7 @@ summary.className = 'summary'
 summary.setAttribute('aria-live', 'polite')
 const legend = document.createElement('p')
 legend.className = 'legend'
-legend.textContent = 'solid: this session’s links (path · RTT · fault) · dashed: links a peer reports · Enter on a peer: its row in the Peers view'
+legend.textContent = 'solid: this session’s links (path · RTT · sync round trip when it differs · fault) · dashed: links a peer reports · Enter on a peer: its row in the Peers view'
 
 const nodeEls = new Map<string, SVGGElement>()
 const edgeEls = new Map<string, SVGGElement>()
@@ -60,7 +60,9 @@ function layout(nodes: MeshNode[], width: number, height: number): Map<string, {
 }
 
 function edgeText(e: MeshEdge): string {
-  return [e.path, e.rttMs !== undefined ? `${Math.round(e.rttMs)} ms` : undefined, e.fault].filter(Boolean).join(' · ')
+  // The sync round trip (through our framing) when it differs from QUIC's: a link fault's delay shows there.
+  const sync = e.syncRttMs !== undefined && (e.rttMs === undefined || Math.abs(e.syncRttMs - e.rttMs) > 20) ? `sync ${Math.round(e.syncRttMs)} ms` : undefined
+  return [e.path, e.rttMs !== undefined ? `${Math.round(e.rttMs)} ms` : undefined, sync, e.fault].filter(Boolean).join(' · ')
 }
 
 function render(): void {

@@ -78,6 +78,8 @@ export function registerLinkCommands(program: Command): void {
         state: p.state,
         path: p.path,
         rttMs: p.rttMs,
+        // A ping's round trip through our framing, where link faults apply (rttMs is QUIC's, below it).
+        syncRttMs: p.syncRttMs,
         bytesIn: p.bytesIn,
         bytesOut: p.bytesOut,
         build: p.build,
@@ -96,7 +98,7 @@ export function registerLinkCommands(program: Command): void {
                 p.name ?? '-',
                 p.state,
                 p.path ? `${p.path.kind} ${p.path.remoteAddr}` : '-',
-                p.rttMs !== undefined ? `${Math.round(p.rttMs)} ms` : '-',
+                [p.rttMs !== undefined ? `${Math.round(p.rttMs)} ms` : '-', p.syncRttMs !== undefined && Math.abs(p.syncRttMs - (p.rttMs ?? 0)) > 20 ? `(sync ${Math.round(p.syncRttMs)} ms)` : ''].join(' ').trim(),
                 formatBytes(p.bytesIn),
                 formatBytes(p.bytesOut),
                 p.foundBy,

@@ -19,11 +19,14 @@ export const BULK = {
   frames: { want: 'tonk/bulk-want', docs: 'tonk/bulk-docs' },
 } as const satisfies ExtensionProtocol
 
-/** Link reports (links/reports.ts): which peers each peer is connected to, for the mesh view. */
+/**
+ * Link reports (links/reports.ts): which peers each peer is connected to, for the mesh view; and a
+ * ping through our framing (so a link fault's delay shows in the round trip sync sees).
+ */
 export const LINKS = {
   feature: 'links',
   version: 1,
-  frames: { links: 'tonk/links' },
+  frames: { links: 'tonk/links', ping: 'tonk/links-ping', pong: 'tonk/links-pong' },
 } as const satisfies ExtensionProtocol
 
 /**

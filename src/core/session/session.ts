@@ -236,6 +236,7 @@ export class Session extends EventEmitter<SessionEvents> {
   /** A fault on one peer's link, both directions, for debugging (undefined clears); not persisted. */
   setLinkFault(endpointId: string, fault: LinkFault | undefined): void {
     this.adapter?.setLinkFault(endpointId, fault)
+    this.links?.ping(endpointId) // the round trip sync sees changes now: measure it
   }
 
   get online(): boolean {
@@ -505,7 +506,7 @@ export class Session extends EventEmitter<SessionEvents> {
       ...p,
       source: this.sources.get(p.endpointId) ?? 'incoming',
       docs: this.view?.peerDocStates(p) ?? {},
-      ...(this.links?.reportOf(p.endpointId) && { links: this.links.reportOf(p.endpointId)!.links }),
+      ...this.linkFacts(p.endpointId),
       ...(presence.has(p.endpointId) ? { presence: presence.get(p.endpointId) } : {}),
     }))
   }
@@ -513,11 +514,17 @@ export class Session extends EventEmitter<SessionEvents> {
   // -- keyed queries: one peer, one document, without building a snapshot -------------------------
 
   /** Peer rows without per-document states (no walk, no document × peer loop). */
-  peerList(): Array<PeerInfo & Pick<PeerSnapshot, 'source' | 'links'>> {
+  peerList(): Array<PeerInfo & Pick<PeerSnapshot, 'source' | 'links' | 'syncRttMs'>> {
     return this.peerRows().map((p) => {
-      const report = this.links?.reportOf(p.endpointId)
-      return { ...p, source: this.sources.get(p.endpointId) ?? 'incoming', ...(report && { links: report.links }) }
+      return { ...p, source: this.sources.get(p.endpointId) ?? 'incoming', ...this.linkFacts(p.endpointId) }
     })
+  }
+
+  /** What the links protocol knows of a peer: its reported links and the sync round trip to it. */
+  private linkFacts(endpointId: string): Pick<PeerSnapshot, 'links' | 'syncRttMs'> {
+    const report = this.links?.reportOf(endpointId)
+    const syncRttMs = this.links?.syncRttOf(endpointId)
+    return { ...(report && { links: report.links }), ...(syncRttMs !== undefined && { syncRttMs }) }
   }
 
   /** Whether a connected peer has our heads of one document ('unknown' if not loaded or not connected). */

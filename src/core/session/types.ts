@@ -68,6 +68,11 @@ export interface PeerSnapshot extends PeerInfo {
   presence?: PeerPresence[]
   /** The peers this peer says it is linked to (its last link report; shown, never acted on). */
   links?: ReportedLink[]
+  /**
+   * Round trip of a ping through our framing (where link faults apply), in ms: what sync sees. The
+   * QUIC RTT (`rttMs`) is below the framing and does not include a `link --delay`.
+   */
+  syncRttMs?: number
 }
 
 export interface PeerPresence {

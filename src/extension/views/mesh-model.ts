@@ -32,6 +32,7 @@ export function meshGraph(snap: { endpointId?: string; peerName: string; bundleI
       to: p.endpointId,
       path: p.path?.kind ?? 'unknown',
       ...((p.rttMs ?? p.path?.rttMs) !== undefined && { rttMs: Math.round((p.rttMs ?? p.path!.rttMs) * 10) / 10 }),
+      ...(p.syncRttMs !== undefined && { syncRttMs: p.syncRttMs }),
       ...(p.fault && { fault: p.fault.label }),
       reported: false,
     })

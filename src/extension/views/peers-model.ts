@@ -108,7 +108,7 @@ export class PeersModel extends SnapshotModel {
       `| state | ${p.state}${p.direction ? ` (${p.direction})` : ''} |`,
       `| found by | ${p.source} |`,
       `| path | ${path ? md(path) : 'none yet'} |`,
-      `| RTT | ${rtt !== undefined ? `${rtt} ms` : '?'} |`,
+      `| RTT | ${rtt !== undefined ? `${rtt} ms` : '?'}${p.syncRttMs !== undefined ? ` (sync round trip ${Math.round(p.syncRttMs)} ms)` : ''} |`,
       `| bytes in / out | ${formatBytes(p.bytesIn)} / ${formatBytes(p.bytesOut)} |`,
       `| connected | ${p.connectedAt ? new Date(p.connectedAt).toLocaleTimeString() : 'no'} |`,
       ...(connected ? [] : [`| last seen | ${formatAgo(p.lastSeen, now)} |`]),

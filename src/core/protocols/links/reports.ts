@@ -6,6 +6,10 @@
 // link): shown, never acted on. Bounded: at most 64 entries read per frame, one report kept per
 // connected peer (replaced by its next, dropped when it leaves), frames from one peer closer than
 // MIN_GAP_MS apart ignored.
+// Sync RTT: a ping/pong pair through the same framing as the Repo's messages (QUIC's own RTT is below
+// it), every PING_MS and when a link's fault changes, so a `link --delay` shows in the round trip that
+// sync sees. A pong answers one ping (same size, no amplification); pings closer than MIN_GAP_MS apart
+// from one peer are not answered.
 import type { ExtensionChannel } from '../../net/extension-channel'
 import { HEX64 } from '../../util/text'
 import { LINKS } from '../registry'
@@ -18,6 +22,8 @@ const BATCH_MS = 500
 const TICK_MS = 15_000
 /** Frames from one peer closer than this are ignored (a peer cannot make us redraw at will). */
 const MIN_GAP_MS = 200
+/** How often each connected peer is pinged. */
+const PING_MS = 5_000
 
 export interface ReportedLink {
   /** The endpoint id the reporting peer is linked to. */
@@ -51,6 +57,12 @@ export function readLinksFrame(message: Record<string, unknown>, self?: string):
 
 export class LinkReports {
   private readonly reports = new Map<string, LinkReport>()
+  /** Per peer: the ping in flight (its number and when it left), and the last round trip measured. */
+  private readonly pings = new Map<string, { n: number; at: number }>()
+  private readonly rtts = new Map<string, number>()
+  private readonly lastPingIn = new Map<string, number>()
+  private pingTimer?: NodeJS.Timeout
+  private pingCounter = 0
   private readonly unsubscribe: (() => void)[] = []
   private batch?: NodeJS.Timeout
   private tick?: NodeJS.Timeout
@@ -64,8 +76,12 @@ export class LinkReports {
 
   start(): void {
     this.unsubscribe.push(
-      this.channel.onPeerJoined(() => this.schedule()),
+      this.channel.onPeerJoined((p) => {
+        this.schedule()
+        this.ping(p.endpointId)
+      }),
       this.channel.onPeerLeft((id) => {
+        for (const m of [this.pings, this.rtts, this.lastPingIn]) m.delete(id)
         if (this.reports.delete(id)) this.onChange()
         this.schedule()
       }),
@@ -73,14 +89,32 @@ export class LinkReports {
     )
     this.tick = setInterval(() => this.sendAll(), TICK_MS)
     this.tick.unref?.()
+    this.pingTimer = setInterval(() => {
+      for (const p of this.channel.peers()) if (p.state === 'connected') this.ping(p.endpointId)
+    }, PING_MS)
+    this.pingTimer.unref?.()
   }
 
   stop(): void {
     for (const off of this.unsubscribe.splice(0)) off()
     clearTimeout(this.batch)
     clearInterval(this.tick)
-    this.batch = this.tick = undefined
+    clearInterval(this.pingTimer)
+    this.batch = this.tick = this.pingTimer = undefined
     this.reports.clear()
+    this.pings.clear()
+    this.rtts.clear()
+  }
+
+  /** The last round trip of a ping through our framing to this peer, in ms (undefined until measured). */
+  syncRttOf(endpointId: string): number | undefined {
+    return this.rtts.get(endpointId)
+  }
+
+  /** Measures the round trip to a peer now (e.g. its link's fault changed). */
+  ping(endpointId: string): void {
+    const n = ++this.pingCounter
+    if (this.channel.send(endpointId, LINKS, { type: LINKS.frames.ping, n })) this.pings.set(endpointId, { n, at: performance.now() })
   }
 
   /** What a connected peer last said about its links, or undefined. */
@@ -105,10 +139,30 @@ export class LinkReports {
   }
 
   private receive(from: string, frame: Record<string, unknown>): void {
+    if (frame.type === LINKS.frames.ping) return this.answerPing(from, frame)
+    if (frame.type === LINKS.frames.pong) return this.takePong(from, frame)
     const previous = this.reports.get(from)
     const now = Date.now()
     if (previous && now - previous.at < MIN_GAP_MS) return
     this.reports.set(from, { at: now, links: readLinksFrame(frame, from) })
     this.onChange()
+  }
+
+  private answerPing(from: string, frame: Record<string, unknown>): void {
+    const now = Date.now()
+    if (now - (this.lastPingIn.get(from) ?? 0) < MIN_GAP_MS || !Number.isSafeInteger(frame.n)) return
+    this.lastPingIn.set(from, now)
+    this.channel.send(from, LINKS, { type: LINKS.frames.pong, n: frame.n as number })
+  }
+
+  private takePong(from: string, frame: Record<string, unknown>): void {
+    const pending = this.pings.get(from)
+    if (!pending || frame.n !== pending.n) return // not the ping in flight: ignored
+    this.pings.delete(from)
+    const rtt = Math.round((performance.now() - pending.at) * 10) / 10
+    const before = this.rtts.get(from)
+    this.rtts.set(from, rtt)
+    // Small jitter is not news; a change a person would notice is.
+    if (before === undefined || Math.abs(before - rtt) > Math.max(5, before * 0.2)) this.onChange()
   }
 }
