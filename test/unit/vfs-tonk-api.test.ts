@@ -108,6 +108,16 @@ describe('Tonk VFS API (window.tonk names) and the preview site', () => {
     assert.deepEqual((await readdir(root)).filter((n) => n.startsWith('vfs-')), [second.dir.slice(root.length + 1)], 'the older copy is gone')
   })
 
+  it('refuses an app folder with too many files or bytes (any member may write it), writing nothing', async () => {
+    for (const n of [1, 2, 3]) await api.setFile(`/app/f${n}.js`, 'x'.repeat(100))
+    await api.setFile('/app/index.html', '<p>x</p>')
+    const root = join(dir, 'preview')
+    const entry = resolveSiteEntry(tree, 'app')!
+    await assert.rejects(extractVfsSite(tree, repo, entry, root, { maxFiles: 3, maxBytes: 1e6 }), (e: any) => e.code === 'E_TONK_SITE_TOO_LARGE' && /4 files/.test(e.message))
+    await assert.rejects(extractVfsSite(tree, repo, entry, root, { maxFiles: 10, maxBytes: 250 }), (e: any) => e.code === 'E_TONK_SITE_TOO_LARGE')
+    assert.deepEqual((await readdir(root).catch(() => [])).filter((n) => n.startsWith('vfs-')), [])
+  })
+
   it('refuses an app folder whose names no disk can hold, writing nothing', async () => {
     await api.setFile('/app/index.html', '<p>x</p>')
     await api.setFile('/app/a:b.js', '1')

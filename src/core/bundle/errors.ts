@@ -47,7 +47,7 @@ export const BUNDLE_ERROR_CODES = [
   'E_TONK_DOC_MISSING', // a PathIndex entry points at a document the file does not hold
   'E_TONK_NODE_TYPE', // the PathIndex says document and the document says directory, or the reverse
   'E_TONK_VFS_INCONSISTENT', // a directory's children list disagrees with the PathIndex (warning: the index wins, as in Tonk)
-  'E_TONK_SITE_TOO_LARGE', // the app folder a preview extracts holds more than 256 MiB
+  'E_TONK_SITE_TOO_LARGE', // the app folder a preview extracts holds more than 256 MiB or 10,000 files
   // Extraction and I/O
   'E_EXTRACT_UNSAFE', // extraction would write through a symlink or over an existing file
   'E_IO', // the file system refused (not found, permission, ...)

@@ -18,6 +18,8 @@ import { fileData } from './vfs'
 
 /** A preview never extracts more than this (the app's own files, not its data). */
 export const MAX_SITE_BYTES = 256 * 1024 * 1024
+/** …nor more files than this (any member may write the app's folder: a flood of tiny files is refused). */
+export const MAX_SITE_FILES = 10_000
 const COMPLETE_MARKER = '.tonk-site-complete'
 const SITE_PREFIX = 'vfs-'
 
@@ -70,12 +72,19 @@ export async function siteKey(tree: DocTree, repo: Repo, folder: string): Promis
  * The site's files under `<root>/vfs-<key>/`, extracted once per state (an existing complete copy is
  * reused); older copies are removed. Errors: E_EXTRACT_UNSAFE (a path no disk can hold), E_TOO_LARGE.
  */
-export async function extractVfsSite(tree: DocTree, repo: Repo, site: VfsSiteEntry, root: string): Promise<VfsSite> {
+export async function extractVfsSite(
+  tree: DocTree,
+  repo: Repo,
+  site: VfsSiteEntry,
+  root: string,
+  limits: { maxFiles: number; maxBytes: number } = { maxFiles: MAX_SITE_FILES, maxBytes: MAX_SITE_BYTES },
+): Promise<VfsSite> {
   const key = await siteKey(tree, repo, site.folder)
   const dir = join(root, `${SITE_PREFIX}${key.slice(0, 32)}`)
   const docs = await siteDocuments(tree, site.folder)
   const relativeOf = (path: string) => (site.folder === '/' ? path : path.slice(site.folder.length))
   if (!(await exists(join(dir, COMPLETE_MARKER)))) {
+    if (docs.length > limits.maxFiles) throw new BundleError('E_TONK_SITE_TOO_LARGE', `the app folder ${q(site.folder)} holds ${docs.length} files (at most ${limits.maxFiles} are previewed)`)
     const seen = new Map<string, string>()
     for (const doc of docs) {
       const problem = unpackProblem(doc.path)
@@ -93,7 +102,7 @@ export async function extractVfsSite(tree: DocTree, repo: Repo, site: VfsSiteEnt
         if (!file) continue // removed while we walked: the next key will differ and extract again
         const data = fileData(file.content, file.bytes)
         total += data.length
-        if (total > MAX_SITE_BYTES) throw new BundleError('E_TONK_SITE_TOO_LARGE', `the app folder ${q(site.folder)} holds more than ${MAX_SITE_BYTES} bytes`)
+        if (total > limits.maxBytes) throw new BundleError('E_TONK_SITE_TOO_LARGE', `the app folder ${q(site.folder)} holds more than ${limits.maxBytes} bytes`)
         const target = join(tmp, `.${relativeOf(doc.path)}`)
         await mkdir(dirname(target), { recursive: true })
         await writeFile(target, data, { flag: 'wx' })

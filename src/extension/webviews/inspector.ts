@@ -7,7 +7,7 @@ import type { Session } from '../../core/session/session'
 import type { DocView, HostToInspector, InspectorEdit, InspectorState, InspectorToHost, PeerSyncView } from '../../protocol/inspector'
 import type { Ctx } from '../ctx'
 import { parseInspectorMessage } from './guards'
-import { escapeHtml, mediaDir, nonce, webviewOut } from './html'
+import { escapeHtml, mediaDir, webviewOut, webviewPage } from './html'
 import { toolColumn } from './layout'
 import { WebviewHost } from './webview-host'
 import { answerTimeTravel } from './inspector-history'
@@ -182,25 +182,11 @@ export class InspectorPanel extends WebviewHost<InspectorToHost, HostToInspector
   }
 
   private html(): string {
-    const webview = this.panel.webview
-    const out = webviewOut(this.ctx.extension.extensionUri)
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(out, 'inspector.js'))
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(out, 'inspector.css'))
-    const n = nonce()
-    const csp = `default-src 'none'; script-src 'nonce-${n}'; style-src ${webview.cspSource}; img-src ${webview.cspSource} data:; font-src ${webview.cspSource}`
-    return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${style}">
-<title>${escapeHtml(this.panel.title)}</title>
-</head>
-<body>
-<div id="app" data-document-id="${escapeHtml(this.handle.documentId)}"><p class="loading">Loading ${escapeHtml(this.path ?? this.handle.url)}…</p></div>
-<script nonce="${n}" src="${script}"></script>
-</body>
-</html>`
+    return webviewPage(this.panel.webview, this.ctx.extension.extensionUri, {
+      name: 'inspector',
+      title: this.panel.title,
+      extraCsp: `img-src ${this.panel.webview.cspSource} data:`,
+      body: `<div id="app" data-document-id="${escapeHtml(this.handle.documentId)}"><p class="loading">Loading ${escapeHtml(this.path ?? this.handle.url)}…</p></div>`,
+    })
   }
 }

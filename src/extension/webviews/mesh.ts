@@ -7,7 +7,7 @@ import type { HostToMesh, MeshToHost } from '../../protocol/mesh'
 import type { Ctx } from '../ctx'
 import { meshGraph } from '../views/mesh-model'
 import { parseMeshMessage } from './guards'
-import { escapeHtml, nonce, webviewOut } from './html'
+import { escapeHtml, webviewOut, webviewPage } from './html'
 import { toolColumn } from './layout'
 import { WebviewHost } from './webview-host'
 
@@ -91,25 +91,10 @@ export class MeshPanel extends WebviewHost<MeshToHost, HostToMesh> {
   }
 
   private html(): string {
-    const webview = this.panel.webview
-    const out = webviewOut(this.ctx.extension.extensionUri)
-    const script = webview.asWebviewUri(vscode.Uri.joinPath(out, 'mesh.js'))
-    const style = webview.asWebviewUri(vscode.Uri.joinPath(out, 'mesh.css'))
-    const n = nonce()
-    const csp = `default-src 'none'; script-src 'nonce-${n}'; style-src ${webview.cspSource}; font-src ${webview.cspSource}`
-    return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${style}">
-<title>${escapeHtml(this.panel.title)}</title>
-</head>
-<body>
-<div id="app"><p class="loading">${escapeHtml(vscode.l10n.t('Loading the mesh…'))}</p></div>
-<script nonce="${n}" src="${script}"></script>
-</body>
-</html>`
+    return webviewPage(this.panel.webview, this.ctx.extension.extensionUri, {
+      name: 'mesh',
+      title: this.panel.title,
+      body: `<div id="app"><p class="loading">${escapeHtml(vscode.l10n.t('Loading the mesh…'))}</p></div>`,
+    })
   }
 }

@@ -21,6 +21,7 @@ export const PREVIEW_VIEW_TYPE = 'tonk.preview'
 const COMPLETE_MARKER = '.tonk-preview-complete'
 /** After a change of a document, how long the preview waits before comparing the app's files. */
 const SITE_CHECK_MS = 300
+const MIN_RELOAD_GAP_MS = 1000
 
 /**
  * The verified bundle's files under `<dataDir>/preview/<bundleId>/`, extracted once: a bundle id names
@@ -152,6 +153,7 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
   private site: { folder: string; key: string } | undefined
   private siteCheck: ReturnType<typeof setTimeout> | undefined
   private siteChecking = false
+  private lastSiteReload = 0
   /** How many times a change of the app's files in the VFS reloaded the page (tests read it). */
   siteReloads = 0
 
@@ -159,8 +161,9 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
   private watchSite(): void {
     this.listen(this.session, 'doc-changed', () => {
       if (this.siteCheck || this.disposed) return
-      // Batched: a peer's edit of a file arrives as several changes; one check after they settle.
-      this.siteCheck = setTimeout(() => void this.checkSite(), SITE_CHECK_MS)
+      // Batched: a peer's edit of a file arrives as several changes; one check after they settle, and
+      // at most one reload a second however fast a peer writes the app's files.
+      this.siteCheck = setTimeout(() => void this.checkSite(), Math.max(SITE_CHECK_MS, this.lastSiteReload + MIN_RELOAD_GAP_MS - Date.now()))
     })
     this.sessionBound.push({ dispose: () => clearTimeout(this.siteCheck) })
   }
@@ -178,6 +181,7 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
       const key = await loadEngine().siteKey(this.session.docs, this.session.repo, site.folder)
       if (key === site.key || this.disposed) return
       this.siteReloads++
+      this.lastSiteReload = Date.now()
       this.ctx.log.info(`preview: the app's files in ${site.folder} changed: reloading`)
       await this.reload()
     } catch (err) {

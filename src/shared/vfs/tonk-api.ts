@@ -5,6 +5,7 @@
 // watchers with `stop()`; errors are DocPathError with a code rather than Tonk's strings.
 import { Automerge, type AutomergeUrl, type DocHandle, type Repo } from '@automerge/automerge-repo/slim'
 import { DocPathError, type DocTree, type VfsDocument } from './doc-tree'
+import { toPlain } from './values'
 
 export type TonkNodeType = 'document' | 'directory'
 
@@ -47,16 +48,6 @@ export interface TonkVfsApi {
 const docIdOf = (url: string) => url.replace(/^automerge:/, '')
 const listingType = (type: 'doc' | 'dir'): TonkNodeType => (type === 'dir' ? 'directory' : 'document')
 
-/** A copy of a document as plain JSON values, as Tonk's watchers pass it (AutoSerde). */
-function plain(value: unknown): unknown {
-  if (Automerge.isImmutableString(value)) return value.toString()
-  if (value instanceof Uint8Array) return value
-  if (value instanceof Date) return value.getTime()
-  if (Array.isArray(value)) return value.map(plain)
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]))
-  return value
-}
-
 /** Sets `value` at `jsonPath` inside `target`, making the maps on the way. */
 function setAt(target: Record<string, unknown>, jsonPath: readonly string[], value: unknown): void {
   if (jsonPath.length === 0) throw new TypeError('patchFile needs a path inside the content, e.g. ["title"]')
@@ -76,7 +67,15 @@ export function tonkVfsApi(tree: DocTree, repo: Repo): TonkVfsApi {
     const entry = path === '/' ? undefined : tree.entry(path)
     if (!url || (path !== '/' && entry?.type !== kind)) throw new DocPathError('NOT_FOUND', path, `no ${kind} to watch`)
     const handle: DocHandle<unknown> = await repo.find(url as AutomergeUrl)
-    const onChange = () => callback(plain(handle.doc()))
+    const onChange = () => {
+      let doc: unknown
+      try {
+        doc = toPlain(handle.doc()) // plain JSON, as Tonk's watchers pass it (AutoSerde)
+      } catch {
+        return // nests deeper than any file we read (MAX_CONTENT_DEPTH): not passed on
+      }
+      callback(doc)
+    }
     handle.on('change', onChange)
     return {
       documentId: () => docIdOf(url),
