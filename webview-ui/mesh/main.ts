@@ -31,6 +31,10 @@ let ended = false
 
 const shortId = (id: string) => `${id.slice(0, 8)}…`
 const label = (n: MeshNode) => (n.self ? `${n.name ?? 'you'} (you)` : n.name ?? shortId(n.id))
+const nameOf = (id: string) => {
+  const n = graph.nodes.find((x) => x.id === id)
+  return n ? label(n) : shortId(id)
+}
 
 function el<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, string | number> = {}): SVGElementTagNameMap[K] {
   const node = document.createElementNS(SVG, tag)
@@ -38,12 +42,28 @@ function el<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, 
   return node
 }
 
-/** Positions: this session centred, direct peers on a ring, reported-only peers on an outer ring; stable order by id. */
-function layout(nodes: MeshNode[], width: number, height: number): Map<string, { x: number; y: number }> {
+/** Past this many nodes the drawing keeps to names; details are in each node's and edge's hover title. */
+const DETAIL_LIMIT = 12
+/** Room each node needs along its ring (name and state fit under it). */
+const NODE_ARC = 96
+
+/**
+ * Positions: this session centred, direct peers on a ring, reported-only peers on an outer ring;
+ * stable order by id. Rings grow with their node count (the drawing scrolls rather than overlap).
+ */
+function layout(nodes: MeshNode[], width: number, height: number): { at: Map<string, { x: number; y: number }>; width: number; height: number } {
   const at = new Map<string, { x: number; y: number }>()
-  const cx = width / 2
-  const cy = height / 2
-  const r = Math.max(80, Math.min(width, height) / 2 - 70)
+  const byId = (a: MeshNode, b: MeshNode) => (a.id < b.id ? -1 : 1)
+  const direct = nodes.filter((n) => !n.self && n.direct).sort(byId)
+  const outer = nodes.filter((n) => !n.direct).sort(byId)
+  const fit = Math.max(80, Math.min(width, height) / 2 - 70)
+  const inner = Math.max(outer.length ? fit * 0.55 : fit * 0.8, (direct.length * NODE_ARC) / (2 * Math.PI))
+  const outerR = Math.max(fit, inner + 130, (outer.length * NODE_ARC) / (2 * Math.PI))
+  const extent = (outer.length ? outerR : inner) + 70
+  const w = Math.max(width, 2 * extent)
+  const h = Math.max(height, 2 * extent)
+  const cx = w / 2
+  const cy = h / 2
   const ring = (list: MeshNode[], radius: number, offset: number) =>
     list.forEach((n, i) => {
       const a = offset + (2 * Math.PI * i) / list.length - Math.PI / 2
@@ -51,12 +71,9 @@ function layout(nodes: MeshNode[], width: number, height: number): Map<string, {
     })
   const self = nodes.find((n) => n.self)
   if (self) at.set(self.id, { x: cx, y: cy })
-  const byId = (a: MeshNode, b: MeshNode) => (a.id < b.id ? -1 : 1)
-  const direct = nodes.filter((n) => !n.self && n.direct).sort(byId)
-  const outer = nodes.filter((n) => !n.direct).sort(byId)
-  ring(direct, outer.length ? r * 0.55 : r * 0.8, 0)
-  ring(outer, r, direct.length ? Math.PI / Math.max(outer.length, 1) : 0)
-  return at
+  ring(direct, inner, 0)
+  ring(outer, outerR, direct.length ? Math.PI / Math.max(outer.length, 1) : 0)
+  return { at, width: w, height: h }
 }
 
 function edgeText(e: MeshEdge): string {
@@ -69,12 +86,12 @@ function render(): void {
   if (!svg.isConnected) {
     app.replaceChildren(summary, svg, legend)
   }
-  const width = Math.max(320, app.clientWidth)
-  const height = Math.max(320, window.innerHeight - 90)
-  svg.setAttribute('viewBox', `0 0 ${width} ${height}`)
-  svg.setAttribute('width', String(width))
-  svg.setAttribute('height', String(height))
-  const at = layout(graph.nodes, width, height)
+  const drawn = layout(graph.nodes, Math.max(320, app.clientWidth), Math.max(320, window.innerHeight - 90))
+  const { at } = drawn
+  svg.setAttribute('viewBox', `0 0 ${drawn.width} ${drawn.height}`)
+  svg.setAttribute('width', String(drawn.width))
+  svg.setAttribute('height', String(drawn.height))
+  const detailed = graph.nodes.length <= DETAIL_LIMIT
   const direct = graph.nodes.filter((n) => n.direct && !n.self).length
   summary.textContent = ended
     ? 'The session has stopped: this is the mesh as it was last seen.'
@@ -91,7 +108,7 @@ function render(): void {
     let g = edgeEls.get(key)
     if (!g) {
       g = el('g')
-      g.append(el('line'), el('text', { class: 'edge-label' }))
+      g.append(el('line'), el('text', { class: 'edge-label' }), el('title'))
       edgeLayer.append(g)
       edgeEls.set(key, g)
     }
@@ -108,7 +125,11 @@ function render(): void {
     const t = e.reported ? 0.5 : 0.62
     text.setAttribute('x', String(a.x + (b.x - a.x) * t))
     text.setAttribute('y', String(a.y + (b.y - a.y) * t - 4))
-    text.textContent = e.reported ? (e.rttMs !== undefined ? `${Math.round(e.rttMs)} ms` : '') : edgeText(e)
+    const full = edgeText(e)
+    // Many peers: only what needs attention stays on the drawing (a fault, a slow sync); all is on hover.
+    const notable = !e.reported && (e.fault !== undefined || (e.syncRttMs !== undefined && Math.abs(e.syncRttMs - (e.rttMs ?? 0)) > 20))
+    text.textContent = detailed || notable ? (e.reported ? (e.rttMs !== undefined ? `${Math.round(e.rttMs)} ms` : '') : full) : ''
+    g.querySelector('title')!.textContent = `${nameOf(e.from)} – ${nameOf(e.to)}: ${full}${e.reported ? ' (reported by a peer)' : ''}`
   }
   for (const [key, g] of edgeEls) if (!liveEdges.has(key)) (g.remove(), edgeEls.delete(key))
 
@@ -120,7 +141,7 @@ function render(): void {
     let g = nodeEls.get(n.id)
     if (!g) {
       g = el('g', { tabindex: 0, role: 'button' })
-      g.append(el('circle', { r: 18 }), el('text', { class: 'node-label', 'text-anchor': 'middle' }), el('text', { class: 'node-sub', 'text-anchor': 'middle' }))
+      g.append(el('circle', { r: 18 }), el('text', { class: 'node-label', 'text-anchor': 'middle' }), el('text', { class: 'node-sub', 'text-anchor': 'middle' }), el('title'))
       g.addEventListener('click', () => reveal(n.id))
       g.addEventListener('keydown', (ev) => onKey(ev, n.id))
       nodeLayer.append(g)
@@ -136,7 +157,9 @@ function render(): void {
     name!.setAttribute('y', '34')
     name!.textContent = label(n)
     subText!.setAttribute('y', '48')
-    subText!.textContent = sub
+    // Many peers: the state only where it is not the usual "connected"; the rest is on hover.
+    subText!.textContent = detailed || (n.direct && !n.self && n.state !== 'connected') ? (detailed ? sub : n.state ?? '') : ''
+    g.children[3]!.textContent = `${label(n)} ${n.id}\n${sub}`
   }
   for (const [id, g] of nodeEls) if (!liveNodes.has(id)) (g.remove(), nodeEls.delete(id))
 }
