@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { isJsonValue, parseInspectorMessage, parsePreviewMessage } from '../../src/extension/webviews/guards'
+import { ownPageCsp, ownPageHtml } from '../../src/extension/webviews/page'
 import { previewCsp, rewriteEntryHtml } from '../../src/extension/webviews/preview-html'
 import { repoRoot } from '../helpers/cli'
 import { count, figure } from './summary'
@@ -54,18 +55,24 @@ describe('reliability: webview security (CSP, resource roots, message guards)', 
     checks++
   })
 
-  it('the inspector CSP (read from the host source): nonce scripts only, nothing remote, nothing inline', () => {
-    const source = readFileSync(join(repoRoot, 'src', 'extension', 'webviews', 'inspector.ts'), 'utf8')
-    const template = /const csp = `([^`]*)`/.exec(source)?.[1]
-    assert.ok(template, 'the inspector builds its CSP in one template string')
-    const csp = template.replaceAll('${n}', NONCE).replaceAll('${webview.cspSource}', CSP_SOURCE)
-    assert.ok(!csp.includes('${'), `unexpected interpolation in ${template}`)
-    const d = directives(csp)
-    assert.deepEqual(d.get('default-src'), ["'none'"])
-    assert.deepEqual(d.get('script-src'), [`'nonce-${NONCE}'`])
-    assert.ok(!/unsafe-(inline|eval)/.test(csp), csp)
-    assert.ok(!/https?:\/\/(?!file\+\.vscode-resource)/.test(csp), csp)
-    assert.match(source, /<script nonce="\$\{n\}" src="\$\{script\}"><\/script>/, 'its one script carries the nonce')
+  it('our own pages (inspector, mesh): nonce scripts only, nothing remote, nothing inline', () => {
+    // What each page adds to the CSP, read from its host source; the CSP itself from the one builder.
+    const inspector = readFileSync(join(repoRoot, 'src', 'extension', 'webviews', 'inspector.ts'), 'utf8')
+    const mesh = readFileSync(join(repoRoot, 'src', 'extension', 'webviews', 'mesh.ts'), 'utf8')
+    assert.match(inspector, /extraCsp: \[`img-src \$\{this\.panel\.webview\.cspSource\} data:`\]/, 'the inspector adds only data: and its own images')
+    assert.ok(!/extraCsp/.test(mesh), 'the mesh adds nothing')
+    for (const extra of [[`img-src ${CSP_SOURCE} data:`], []]) {
+      const csp = ownPageCsp(NONCE, CSP_SOURCE, extra)
+      const d = directives(csp)
+      assert.deepEqual(d.get('default-src'), ["'none'"])
+      assert.deepEqual(d.get('script-src'), [`'nonce-${NONCE}'`])
+      assert.ok(!/unsafe-(inline|eval)/.test(csp), csp)
+      assert.ok(!/https?:\/\/(?!file\+\.vscode-resource)/.test(csp), csp)
+      const html = ownPageHtml({ csp, nonce: NONCE, scriptSrc: `${CSP_SOURCE}/out/webview/x.js`, styleHref: `${CSP_SOURCE}/x.css`, title: '<t>', body: '<div id="app"></div>' })
+      assert.equal(html.match(/<script\b/g)?.length, 1, 'one script')
+      assert.ok(html.includes(`<script nonce="${NONCE}" src="${CSP_SOURCE}/out/webview/x.js"></script>`), 'its one script carries the nonce')
+      assert.ok(html.indexOf('Content-Security-Policy') < html.indexOf('<script'), 'the CSP comes first')
+    }
     checks++
   })
 

@@ -16,32 +16,20 @@ export function mediaDir(extensionUri: vscode.Uri): vscode.Uri {
   return vscode.Uri.joinPath(extensionUri, 'media')
 }
 
-import { escapeHtml } from './escape'
+import { ownPageCsp, ownPageHtml } from './page'
 
-export { escapeHtml }
+export { escapeHtml } from './escape'
 
-/**
- * The page of one of our own webviews (built from webview-ui/<name>/): its script by nonce, its
- * stylesheet, nothing else loadable (`extraCsp` adds e.g. `img-src`). `body` is trusted HTML.
- */
-export function webviewPage(webview: vscode.Webview, extensionUri: vscode.Uri, o: { name: string; title: string; body: string; extraCsp?: string }): string {
+/** The page of one of our own webviews (built from webview-ui/<name>/): see page.ts. `body` is trusted HTML. */
+export function webviewPage(webview: vscode.Webview, extensionUri: vscode.Uri, o: { name: string; title: string; body: string; extraCsp?: string[] }): string {
   const out = webviewOut(extensionUri)
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(out, `${o.name}.js`))
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(out, `${o.name}.css`))
   const n = nonce()
-  const csp = `default-src 'none'; script-src 'nonce-${n}'; style-src ${webview.cspSource}; font-src ${webview.cspSource}${o.extraCsp ? `; ${o.extraCsp}` : ''}`
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="${style}">
-<title>${escapeHtml(o.title)}</title>
-</head>
-<body>
-${o.body}
-<script nonce="${n}" src="${script}"></script>
-</body>
-</html>`
+  return ownPageHtml({
+    csp: ownPageCsp(n, webview.cspSource, o.extraCsp),
+    nonce: n,
+    scriptSrc: webview.asWebviewUri(vscode.Uri.joinPath(out, `${o.name}.js`)).toString(),
+    styleHref: webview.asWebviewUri(vscode.Uri.joinPath(out, `${o.name}.css`)).toString(),
+    title: o.title,
+    body: o.body,
+  })
 }

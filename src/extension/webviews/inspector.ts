@@ -185,7 +185,7 @@ export class InspectorPanel extends WebviewHost<InspectorToHost, HostToInspector
     return webviewPage(this.panel.webview, this.ctx.extension.extensionUri, {
       name: 'inspector',
       title: this.panel.title,
-      extraCsp: `img-src ${this.panel.webview.cspSource} data:`,
+      extraCsp: [`img-src ${this.panel.webview.cspSource} data:`],
       body: `<div id="app" data-document-id="${escapeHtml(this.handle.documentId)}"><p class="loading">Loading ${escapeHtml(this.path ?? this.handle.url)}…</p></div>`,
     })
   }
