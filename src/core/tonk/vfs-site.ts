@@ -60,8 +60,12 @@ async function siteDocuments(tree: DocTree, folder: string) {
 
 /** A key over the folder's document paths, ids and heads: it changes when any file of the app does. */
 export async function siteKey(tree: DocTree, repo: Repo, folder: string): Promise<string> {
+  return keyOf(await siteDocuments(tree, folder), repo, folder)
+}
+
+async function keyOf(docs: Awaited<ReturnType<typeof siteDocuments>>, repo: Repo, folder: string): Promise<string> {
   const hash = createHash('sha256').update(folder)
-  for (const doc of await siteDocuments(tree, folder)) {
+  for (const doc of docs) {
     const handle = await repo.find(doc.url as AutomergeUrl)
     hash.update(`\n${doc.path}\t${doc.url}\t${[...handle.heads()].sort().join(',')}`)
   }
@@ -70,7 +74,7 @@ export async function siteKey(tree: DocTree, repo: Repo, folder: string): Promis
 
 /**
  * The site's files under `<root>/vfs-<key>/`, extracted once per state (an existing complete copy is
- * reused); older copies are removed. Errors: E_EXTRACT_UNSAFE (a path no disk can hold), E_TOO_LARGE.
+ * reused); older copies are removed. Errors: E_EXTRACT_UNSAFE (a path no disk can hold), E_TONK_SITE_TOO_LARGE.
  */
 export async function extractVfsSite(
   tree: DocTree,
@@ -79,9 +83,10 @@ export async function extractVfsSite(
   root: string,
   limits: { maxFiles: number; maxBytes: number } = { maxFiles: MAX_SITE_FILES, maxBytes: MAX_SITE_BYTES },
 ): Promise<VfsSite> {
-  const key = await siteKey(tree, repo, site.folder)
-  const dir = join(root, `${SITE_PREFIX}${key.slice(0, 32)}`)
+  // One walk of the tree: the key and the copy are of the same list.
   const docs = await siteDocuments(tree, site.folder)
+  const key = await keyOf(docs, repo, site.folder)
+  const dir = join(root, `${SITE_PREFIX}${key.slice(0, 32)}`)
   const relativeOf = (path: string) => (site.folder === '/' ? path : path.slice(site.folder.length))
   if (!(await exists(join(dir, COMPLETE_MARKER)))) {
     if (docs.length > limits.maxFiles) throw new BundleError('E_TONK_SITE_TOO_LARGE', `the app folder ${q(site.folder)} holds ${docs.length} files (at most ${limits.maxFiles} are previewed)`)
