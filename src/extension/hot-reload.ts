@@ -2,11 +2,13 @@
 // it again (a burst of saves is one reload) and the session serves the new build in place: documents,
 // identity and connections stay, the preview loads the new page, local peers restart on the new build,
 // and a status-bar item says when and which build. A folder that no longer packs keeps the running
-// build and says why. `pear dev` is the model.
+// build and says why. `pear dev` is the model. Each session that runs from a folder has its own watch.
 import * as vscode from 'vscode'
 import type { LoadedBundle } from '../core/bundle'
+import type { Session } from '../core/session/session'
 import type { Ctx } from './ctx'
 import type { LocalPeers } from './local-peers'
+import { chooseSession } from './session-choice'
 import type { SessionManager } from './session-manager'
 import { PreviewPanel } from './webviews/preview'
 
@@ -27,7 +29,9 @@ export class HotReload implements vscode.Disposable {
   /** Fired after each reload that changed the build (tests and the status item listen). */
   readonly onDidReload = this.reloadEmitter.event
   private readonly status = vscode.window.createStatusBarItem('tonk.reload', vscode.StatusBarAlignment.Left, 99)
-  private timer: NodeJS.Timeout | undefined
+  private readonly timers = new Map<Session, NodeJS.Timeout>()
+  /** The sessions whose folders are watched, with their bundle names (the status item names them). */
+  private readonly watched = new Map<Session, string>()
   private lastSave = 0
   private running: Promise<void> = Promise.resolve()
 
@@ -40,46 +44,68 @@ export class HotReload implements vscode.Disposable {
     this.status.command = 'tonk.showLog'
   }
 
-  /** Starts watching the running session's folder (if it runs from one), for as long as the session runs. */
-  watchCurrent(): void {
-    const running = this.sessions.bundle
-    if (!running || running.candidate.kind !== 'folder') {
-      this.status.hide()
-      return
-    }
+  /** Starts watching `session`'s folder (if it runs from one), for as long as the session runs. */
+  watch(session: Session): void {
+    const running = this.sessions.of(session)?.bundle
+    if (!running || running.candidate.kind !== 'folder') return
     const folder = running.candidate.uri
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, '**/*'))
-    const onEvent = (uri: vscode.Uri) => this.schedule(uri)
+    const onEvent = (uri: vscode.Uri) => this.schedule(session, uri)
     // A save in this editor is the common case and arrives at once; the watcher (which can lag by most
     // of a second) also catches changes made outside: a build tool, git, another editor.
     const inFolder = (uri: vscode.Uri) => uri.scheme === 'file' && (uri.fsPath + '/').startsWith(folder.fsPath.replace(/\/?$/, '/'))
-    this.ctx.ownForSession(vscode.workspace.onDidSaveTextDocument((doc) => inFolder(doc.uri) && this.schedule(doc.uri, SAVE_DEBOUNCE_MS)))
-    this.ctx.ownForSession(watcher)
-    this.ctx.ownForSession(watcher.onDidChange(onEvent))
-    this.ctx.ownForSession(watcher.onDidCreate(onEvent))
-    this.ctx.ownForSession(watcher.onDidDelete(onEvent))
-    this.ctx.ownForSession({ dispose: () => (clearTimeout(this.timer), this.status.hide()) })
-    this.status.text = vscode.l10n.t('$(eye) Tonk: watching {0}', running.bundle.manifest.name)
-    this.status.tooltip = vscode.l10n.t('Saving a file of {0} reloads the app in this session (build {1}…)', folder.fsPath, running.bundle.bundleId.slice(0, 12))
+    this.ctx.ownForSession(session, vscode.workspace.onDidSaveTextDocument((doc) => inFolder(doc.uri) && this.schedule(session, doc.uri, SAVE_DEBOUNCE_MS)))
+    this.ctx.ownForSession(session, watcher)
+    this.ctx.ownForSession(session, watcher.onDidChange(onEvent))
+    this.ctx.ownForSession(session, watcher.onDidCreate(onEvent))
+    this.ctx.ownForSession(session, watcher.onDidDelete(onEvent))
+    this.ctx.ownForSession(session, {
+      dispose: () => {
+        clearTimeout(this.timers.get(session))
+        this.timers.delete(session)
+        this.watched.delete(session)
+        this.showWatching()
+      },
+    })
+    this.watched.set(session, running.bundle.manifest.name)
+    this.showWatching()
+  }
+
+  /** "watching my-world", or "watching 2 bundles"; hidden when no session runs from a folder. */
+  private showWatching(): void {
+    const names = [...this.watched.values()]
+    if (names.length === 0) return this.status.hide()
+    this.status.text = names.length === 1 ? vscode.l10n.t('$(eye) Tonk: watching {0}', names[0]!) : vscode.l10n.t('$(eye) Tonk: watching {0} bundles', names.length)
+    this.status.tooltip = vscode.l10n.t('Saving a file of {0} reloads that app in its session', names.join(', '))
     this.status.show()
   }
 
-  private schedule(uri: vscode.Uri, debounceMs = RELOAD_DEBOUNCE_MS): void {
+  private schedule(session: Session, uri: vscode.Uri, debounceMs = RELOAD_DEBOUNCE_MS): void {
     // Editors and packers write temp files next to the real ones; git writes its own folder.
     if (/(^|\/)(\.git|node_modules)(\/|$)|~$|\.swp$/.test(uri.path)) return
     this.lastSave = performance.now()
-    clearTimeout(this.timer)
-    this.timer = setTimeout(() => {
-      this.running = this.running.then(async () => void (await this.reload()))
-    }, debounceMs)
+    clearTimeout(this.timers.get(session))
+    this.timers.set(
+      session,
+      setTimeout(() => {
+        this.timers.delete(session)
+        this.running = this.running.then(async () => void (await this.reloadSession(session)))
+      }, debounceMs),
+    )
   }
 
-  /** Repacks and swaps the build now (the command "Reload Bundle" and the watcher both end here). */
-  async reload(): Promise<LoadedBundle | undefined> {
+  /** The command "Reload Bundle": the session named (a view row, `{ sessionId }`), the only one, or a pick. */
+  async reload(target?: unknown): Promise<LoadedBundle | undefined> {
+    const session = await chooseSession(this.sessions, target, vscode.l10n.t('Reload which bundle?'))
+    return session ? this.reloadSession(session) : undefined
+  }
+
+  /** Repacks and swaps the build now (the command and the watcher both end here). */
+  private async reloadSession(session: Session): Promise<LoadedBundle | undefined> {
     const started = this.lastSave || performance.now()
     let bundle: LoadedBundle | undefined
     try {
-      bundle = await this.sessions.reloadFromFolder()
+      bundle = await this.sessions.reloadFromFolder(session)
     } catch (err) {
       const e = err as { code?: string; message: string }
       this.ctx.log.warn(`hot reload: ${e.code ? `${e.code}: ` : ''}${e.message}`)
@@ -89,7 +115,7 @@ export class HotReload implements vscode.Disposable {
     }
     if (!bundle) return undefined
     const preview = PreviewPanel.panel
-    if (preview && preview.session === this.sessions.current) await preview.reload()
+    if (preview && preview.session === session) await preview.reload()
     const ms = Math.round(performance.now() - started)
     const at = new Date()
     const build = bundle.bundleId.slice(0, 4)
@@ -97,18 +123,17 @@ export class HotReload implements vscode.Disposable {
     this.status.tooltip = vscode.l10n.t('{0}@{1}, build {2}…, reloaded in {3} ms. Documents, identity and peers stayed.', bundle.manifest.name, bundle.manifest.version, bundle.bundleId.slice(0, 12), ms)
     this.ctx.log.info(`hot reload: build ${bundle.bundleId.slice(0, 12)} in ${ms} ms`)
     this.reloadEmitter.fire({ bundle, at, ms })
-    await this.restartLocalPeers()
+    await this.restartLocalPeers(session)
     return bundle
   }
 
   /** Local peers serve a zip of one build: the same number start again on the new one. */
-  private async restartLocalPeers(): Promise<void> {
-    const count = this.localPeers.runningCount
-    const session = this.sessions.current
-    const running = this.sessions.bundle
-    if (count === 0 || !session?.ticket || !running) return
+  private async restartLocalPeers(session: Session): Promise<void> {
+    const count = this.localPeers.runningCountOf(session.options.dataDir)
+    const running = this.sessions.of(session)?.bundle
+    if (count === 0 || !session.ticket || !running) return
     try {
-      await this.localPeers.stop()
+      await this.localPeers.stop(session.options.dataDir)
       await this.localPeers.start({ bundleZip: await running.zipPath(), sessionDataDir: session.options.dataDir, ticket: session.ticket, count })
       this.ctx.log.info(`hot reload: ${count} local peer(s) restarted on the new build`)
     } catch (err) {
@@ -117,7 +142,7 @@ export class HotReload implements vscode.Disposable {
   }
 
   dispose(): void {
-    clearTimeout(this.timer)
+    for (const timer of this.timers.values()) clearTimeout(timer)
     this.status.dispose()
     this.reloadEmitter.dispose()
   }

@@ -1,7 +1,7 @@
 // "Start Local Peers…": N headless `tonk-p2p serve` processes of the session's bundle, each with its own
 // identity and storage (a data dir under the session's), dialing this session by ticket. Multi-peer
 // debugging in one click. They are children of the extension host, ended by pid on Stop Local Peers,
-// session stop and deactivate.
+// session stop and deactivate. Each session (bundle) has its own: they live under its data dir.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -24,6 +24,8 @@ export interface LocalPeer {
 }
 
 interface Running extends LocalPeer {
+  /** The data dir of the session they belong to. */
+  session: string
   child: ChildProcess
   done: Promise<void>
 }
@@ -50,11 +52,16 @@ export class LocalPeers implements vscode.Disposable {
   ) {}
 
   get list(): LocalPeer[] {
-    return this.peers.map(({ child: _c, done: _d, ...p }) => p)
+    return this.peers.map(({ child: _c, done: _d, session: _s, ...p }) => p)
   }
 
   get runningCount(): number {
     return this.peers.filter((p) => !p.exited).length
+  }
+
+  /** Running local peers of the session with this data dir. */
+  runningCountOf(sessionDataDir: string): number {
+    return this.peers.filter((p) => !p.exited && p.session === sessionDataDir).length
   }
 
   /** Starts `count` more peers and resolves when each printed its ready line (or rejects with why not). */
@@ -62,7 +69,7 @@ export class LocalPeers implements vscode.Disposable {
     if (!Number.isInteger(options.count) || options.count < 1 || options.count > MAX_LOCAL_PEERS) {
       throw new Error(`the number of local peers must be 1-${MAX_LOCAL_PEERS}, not ${options.count}`)
     }
-    const used = new Set(this.peers.filter((p) => !p.exited).map((p) => p.index))
+    const used = new Set(this.peers.filter((p) => !p.exited && p.session === options.sessionDataDir).map((p) => p.index))
     const started: Promise<LocalPeer>[] = []
     for (let index = 1; started.length < options.count; index++) {
       if (used.has(index)) continue
@@ -94,7 +101,7 @@ export class LocalPeers implements vscode.Disposable {
     })
     let exitedBeforeReady: ((why: Error) => void) | undefined
     const done = new Promise<void>((resolve) => child.once('close', () => resolve()))
-    const peer: Running = { index, name, dataDir, pid: child.pid, exited: false, child, done }
+    const peer: Running = { index, name, dataDir, pid: child.pid, exited: false, session: o.sessionDataDir, child, done }
     this.peers.push(peer)
     this.changeEmitter.fire()
     this.log.info(`local peer ${name}: started (pid ${child.pid}) in ${dataDir}`)
@@ -113,7 +120,7 @@ export class LocalPeers implements vscode.Disposable {
           peer.endpointId = event.endpointId
           peer.ticket = event.ticket
           this.changeEmitter.fire()
-          resolve(this.list.find((p) => p.index === index)!)
+          resolve(this.list[this.peers.indexOf(peer)]!)
         } else if (event.event === 'peer-refused') {
           this.log.warn(`local peer ${name}: refused: ${event.reason}`)
         } else if (event.event) {
@@ -154,9 +161,10 @@ export class LocalPeers implements vscode.Disposable {
     return peer.done
   }
 
-  /** Ends every local peer and waits until they exited. */
-  async stop(): Promise<void> {
-    const all = this.peers.splice(0)
+  /** Ends the local peers of one session (its data dir), or every one, and waits until they exited. */
+  async stop(sessionDataDir?: string): Promise<void> {
+    const all = this.peers.filter((p) => sessionDataDir === undefined || p.session === sessionDataDir)
+    for (const p of all) this.peers.splice(this.peers.indexOf(p), 1)
     if (all.length === 0) return
     this.log.info(`stopping ${all.filter((p) => !p.exited).length} local peer(s)`)
     await Promise.all(all.map((p) => this.kill(p)))

@@ -27,10 +27,12 @@ const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 }
 /**
  * The Logger handed to the engine: the output channel, minus what is below `level()` (the tonk.logLevel
  * setting, read on every call so a change applies at once). The channel's own level still applies on top.
+ * Lines start with `[bundle]` so the sessions of several bundles can be told apart in one channel.
  */
-export function engineLogger(log: ExtensionLogger, level: () => LogLevel): Logger {
+export function engineLogger(log: ExtensionLogger, level: () => LogLevel, bundle: string): Logger {
+  const prefix = `[${bundle}] `
   const at = (l: LogLevel, write: (m: string, ...a: unknown[]) => void) => (m: string, ...a: unknown[]) => {
-    if (RANK[l] >= RANK[level()]) write(m, ...a)
+    if (RANK[l] >= RANK[level()]) write(prefix + m, ...a)
   }
   return { debug: at('debug', log.debug), info: at('info', log.info), warn: at('warn', log.warn), error: at('error', log.error) }
 }

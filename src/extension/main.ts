@@ -14,6 +14,7 @@ import { createLogger } from './log'
 import { ManifestCodeActions, recomputeManifest, RECOMPUTE_COMMAND } from './manifest/code-actions'
 import { ManifestDiagnostics } from './manifest/diagnostics'
 import { updateP2pContext } from './p2p-availability'
+import { chooseSession } from './session-choice'
 import { SessionManager } from './session-manager'
 import { TraceDocuments } from './trace'
 import { DocumentsModel } from './views/documents-model'
@@ -75,34 +76,38 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
     const documentsTree = c.own(new ModelTreeProvider(documentsModel, (rows) => log.debug(`documents view: redraw ${rows === 'all' ? 'all' : rows.join(', ')}`)))
     const documentsTreeView = c.own(vscode.window.createTreeView('tonk.documents', { treeDataProvider: documentsTree }))
     c.own(documentsTree.watch(documentsTreeView, 'tonk.documents'))
-    c.own(
-      sessions.onDidSnapshot((snap) => {
-        peersModel.update(snap)
-        documentsModel.update(snap)
-        status.update(snap)
-      }),
-    )
-    // Local peers belong to the session: they stop with it (and with the extension), before it. A
+    // Every session's snapshot feeds the views (grouped by bundle when several run) and the status bar.
+    const showSnapshots = () => {
+      const groups = sessions.list().flatMap((r) => (r.snapshot ? [{ sessionId: r.id, snapshot: r.snapshot }] : []))
+      const active = sessions.current && sessions.of(sessions.current)?.id
+      peersModel.updateAll(groups, active)
+      documentsModel.updateAll(groups, active)
+      status.update(groups.map((g) => g.snapshot))
+    }
+    c.own(sessions.onDidSnapshot(showSnapshots))
+    c.own(sessions.onDidChange(showSnapshots))
+    // Local peers belong to their session: they stop with it (and with the extension), before it. A
     // restart (Start P2P Session on a running one) brings the same number back on the new build.
-    let localPeersBeforeStop = 0
+    const localPeersBeforeStop = new Map<string, number>()
     c.own(
-      sessions.beforeStop(async () => {
-        localPeersBeforeStop = localPeers.runningCount
-        await localPeers.stop()
+      sessions.beforeStop(async (session) => {
+        const dataDir = session.options.dataDir
+        localPeersBeforeStop.set(dataDir, localPeers.runningCountOf(dataDir))
+        await localPeers.stop(dataDir)
       }),
     )
     c.own(
-      sessions.onDidChange((session) => {
-        const count = localPeersBeforeStop
-        localPeersBeforeStop = 0
-        if (!session || !sessions.isRestart || count === 0) return
-        void vscode.commands.executeCommand('tonk.startLocalPeers', count)
+      sessions.onDidStart((session) => {
+        const count = localPeersBeforeStop.get(session.options.dataDir) ?? 0
+        localPeersBeforeStop.delete(session.options.dataDir)
+        if (!sessions.isRestart || count === 0) return
+        void vscode.commands.executeCommand('tonk.startLocalPeers', count, { sessionId: sessions.of(session)?.id })
       }),
     )
     c.own(localPeers.onDidChange(() => void vscode.commands.executeCommand('setContext', 'tonk.localPeersRunning', localPeers.runningCount > 0)))
     void vscode.commands.executeCommand('setContext', 'tonk.localPeersRunning', false)
     const hotReload = c.own(new HotReload(c, sessions, localPeers))
-    c.own(sessions.onDidChange((session) => session && hotReload.watchCurrent()))
+    c.own(sessions.onDidStart((session) => hotReload.watch(session)))
 
     c.own(vscode.languages.registerCodeActionsProvider({ pattern: '**/tonk.json' }, new ManifestCodeActions(), {
       providedCodeActionKinds: ManifestCodeActions.kinds,
@@ -111,10 +116,13 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
     const commands: Record<string, (...args: any[]) => unknown> = {
       ...sessionCommands({ ctx: c, sessions, localPeers, trace, status }),
       ...joinCommands(c, sessions),
-      'tonk.reloadBundle': () => hotReload.reload(),
+      'tonk.reloadBundle': (target?: unknown) => hotReload.reload(target),
+      // A bundle's row (several sessions) or the palette: that session becomes the active one.
+      'tonk.selectSession': (target?: unknown) => selectSession(sessions, target),
       // The Mesh view's click/Enter on a peer: its row in the Peers view (internal: not in the palette).
-      'tonk.revealPeer': async (endpointId?: string) => {
-        const node = typeof endpointId === 'string' ? peersTree.rootById(`peer:${endpointId}`) : undefined
+      'tonk.revealPeer': async (endpointId?: string, sessionId?: string) => {
+        const id = `peer:${endpointId}`
+        const node = typeof endpointId === 'string' ? (peersTree.byId(id) ?? (sessionId ? peersTree.byId(`${sessionId}/${id}`) : undefined)) : undefined
         if (!node) return false
         await peersTreeView.reveal(node, { select: true, focus: true })
         return true
@@ -186,13 +194,21 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
   }
 }
 
+/** Makes the named (or picked) session the active one: new panels and one-session commands use it. */
+async function selectSession(sessions: SessionManager, target: unknown): Promise<string | undefined> {
+  const session = await chooseSession(sessions, target, vscode.l10n.t('Make which session the active one?'))
+  const id = session && sessions.of(session)?.id
+  if (id) sessions.select(id)
+  return id
+}
+
 const SCAN_DELAY_MS = 500
 const RESTART_SETTINGS = ['dataDir', 'peerName', 'relays', 'discovery', 'bridge', 'maxFrameBytes']
 function onlyLogLevel(e: vscode.ConfigurationChangeEvent): boolean {
   return !RESTART_SETTINGS.some((key) => e.affectsConfiguration(`tonk.${key}`))
 }
 
-/** Stops the session and every local peer before the extension host goes away. */
+/** Stops every session and local peer before the extension host goes away. */
 export async function deactivate(): Promise<void> {
   const current = api
   api = undefined

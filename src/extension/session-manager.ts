@@ -1,6 +1,9 @@
-// Owns the P2P session of this window: start (from a bundle folder or zip), stop, restart, and the
-// snapshot the views, the status bar and the context keys are drawn from. The session lives in the
-// Ctx's session scope, so it stops and starts again without reloading the window.
+// Owns the P2P sessions of this window, one per bundle (app) at most: start (from a bundle folder, zip or
+// .tonk), stop, restart, hot reload, and the snapshots the views, the status bar and the context keys are
+// drawn from. Several bundles run side by side, each its own Session with its own iroh endpoint and data
+// dir (docs/architecture.md says why one endpoint per bundle); `current` is the active one (the last
+// started or chosen) for callers that mean one session. Each session lives in its own scope of the Ctx,
+// so one stops and starts again without touching the others or reloading the window.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as vscode from 'vscode'
@@ -30,36 +33,85 @@ export interface RunningBundle {
   zipPath: () => Promise<string>
 }
 
+/** One running session and what the views show of it. */
+export interface RunningSession {
+  /** `<name>-<appId…>` (the app's data folder): one per app; rows and commands name a session by it. */
+  readonly id: string
+  readonly session: Session
+  readonly bundle: RunningBundle
+  readonly snapshot: SessionSnapshot | undefined
+}
+
+interface Slot extends RunningSession {
+  bundle: RunningBundle
+  snapshot: SessionSnapshot | undefined
+  snapshotting: boolean
+  snapshotAgain: boolean
+}
+
 export class SessionManager implements SessionHost, vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<Session | undefined>()
+  private readonly startEmitter = new vscode.EventEmitter<Session>()
+  private readonly stopEmitter = new vscode.EventEmitter<Session>()
   private readonly snapshotEmitter = new vscode.EventEmitter<SessionSnapshot | undefined>()
+  /** The active session changed (started, stopped, chosen); undefined once none runs. */
   readonly onDidChange = this.changeEmitter.event
-  /** A new snapshot of the current session (undefined when it stopped); batched, at most one in flight. */
+  /** A session of any bundle started (after its scope exists). */
+  readonly onDidStart = this.startEmitter.event
+  /** A session of any bundle stopped (also the old one of a restart). */
+  readonly onDidStop = this.stopEmitter.event
+  /** A session's snapshot changed (undefined when one stopped): read `list()` for all of them. Batched. */
   readonly onDidSnapshot = this.snapshotEmitter.event
 
-  private session: Session | undefined
-  private running: RunningBundle | undefined
+  /** Running sessions in start order. */
+  private readonly slots: Slot[] = []
+  private active: Slot | undefined
   private lastCandidate: BundleCandidate | undefined
-  private latestSnapshot: SessionSnapshot | undefined
-  private snapshotting = false
-  private snapshotAgain = false
   /** Serializes start/stop so two clicks never race on one data dir. */
   private queue: Promise<unknown> = Promise.resolve()
 
   constructor(private readonly ctx: Ctx) {
-    void this.setContext(false, false)
+    void this.updateContext()
   }
 
+  /** The active session while it runs. */
   get current(): Session | undefined {
-    return this.session?.state === 'running' ? this.session : undefined
+    return this.active?.session.state === 'running' ? this.active.session : undefined
   }
 
+  /** The active session's bundle. */
   get bundle(): RunningBundle | undefined {
-    return this.running
+    return this.active?.bundle
   }
 
+  /** The active session's latest snapshot. */
   get snapshot(): SessionSnapshot | undefined {
-    return this.latestSnapshot
+    return this.active?.snapshot
+  }
+
+  /** Every running session, in start order. */
+  list(): readonly RunningSession[] {
+    return this.slots
+  }
+
+  byId(id: string): RunningSession | undefined {
+    return this.slots.find((s) => s.id === id)
+  }
+
+  of(session: Session): RunningSession | undefined {
+    return this.slots.find((s) => s.session === session)
+  }
+
+  /** Makes a running session the active one (what single-session commands and new panels use). */
+  select(id: string): boolean {
+    const slot = this.slots.find((s) => s.id === id)
+    if (!slot) return false
+    if (slot !== this.active) {
+      this.active = slot
+      this.changeEmitter.fire(slot.session)
+      void this.updateContext()
+    }
+    return true
   }
 
   /** The bundle the last session ran (for a restart). */
@@ -68,14 +120,13 @@ export class SessionManager implements SessionHost, vscode.Disposable {
   }
 
   /**
-   * Starts a session on a bundle; a running session is stopped first (so Start on a running session is
-   * a restart, and a folder is packed again: edits since the last start are picked up).
+   * Starts a session on a bundle, next to the sessions of other bundles. A running session of the same
+   * app is stopped first (so Start on it is a restart, and a folder is packed again: edits since the
+   * last start are picked up).
    */
   start(candidate: BundleCandidate): Promise<Session> {
     return this.enqueue(async () => {
-      this.restarting = this.session !== undefined
       try {
-        await this.stopNow()
         return await this.startNow(candidate)
       } finally {
         this.restarting = false
@@ -83,34 +134,44 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     })
   }
 
-  /** True while start() replaces a running session (listeners of onDidChange may bring things back). */
+  /** True while start() replaces a running session of the same app (onDidStart listeners bring things back). */
   get isRestart(): boolean {
     return this.restarting
   }
   private restarting = false
 
-  stop(): Promise<void> {
-    return this.enqueue(() => this.stopNow())
+  /** Stops `session` (default: the active one). */
+  stop(session?: Session): Promise<void> {
+    return this.enqueue(async () => {
+      const slot = session ? this.slots.find((s) => s.session === session) : this.active
+      if (slot) await this.stopNow(slot)
+    })
+  }
+
+  /** Stops every session. */
+  stopAll(): Promise<void> {
+    return this.enqueue(async () => {
+      for (const slot of [...this.slots].reverse()) await this.stopNow(slot)
+    })
   }
 
   /**
-   * Hot reload: packs the running folder again and, if its content changed, serves the new build in the
+   * Hot reload: packs `session`'s folder again and, if its content changed, serves the new build in the
    * same session (same documents, identity and connections). Returns the new bundle, or undefined when
    * nothing changed. Throws a BundleError for a folder that does not pack, E_RELOAD_OTHER_APP when the
    * app's identity changed.
    */
-  reloadFromFolder(): Promise<LoadedBundle | undefined> {
+  reloadFromFolder(session: Session): Promise<LoadedBundle | undefined> {
     return this.enqueue(async () => {
-      const session = this.current
-      const running = this.running
-      if (!session || !running || running.candidate.kind !== 'folder') return undefined
+      const slot = this.slots.find((s) => s.session === session)
+      if (!slot || session.state !== 'running' || slot.bundle.candidate.kind !== 'folder') return undefined
       const engine = loadEngine()
-      const packed = await engine.packDirectory(running.candidate.uri.fsPath)
+      const packed = await engine.packDirectory(slot.bundle.candidate.uri.fsPath)
       if (packed.bundleId === session.bundle.bundleId) return undefined
       const bundle = await engine.loadBundle(packed.zip)
       await session.reloadBundle(bundle)
-      this.running = { candidate: running.candidate, bundle, zipPath: this.zipWriter(session, bundle, packed.zip) }
-      void this.takeSnapshot()
+      slot.bundle = { candidate: slot.bundle.candidate, bundle, zipPath: this.zipWriter(session, bundle, packed.zip) }
+      void this.takeSnapshot(slot)
       return bundle
     })
   }
@@ -129,9 +190,9 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     }
   }
 
-  /** Asks for a new snapshot now (views call this after an action that does not emit 'changed'). */
+  /** Asks for new snapshots now (views call this after an action that does not emit 'changed'). */
   refresh(): void {
-    void this.takeSnapshot()
+    for (const slot of this.slots) void this.takeSnapshot(slot)
   }
 
   private enqueue<T>(job: () => Promise<T>): Promise<T> {
@@ -165,7 +226,14 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     const m = bundle.manifest
     const base = settings.dataDir || this.ctx.extension.globalStorageUri.fsPath
     // One data dir per app, not per build: an edited folder keeps its documents, identity and local peers.
-    const bundleDir = join(base, `${safeName(m.name)}-${engine.appCapability(m.sync).appId.slice(0, 12)}`)
+    const id = `${safeName(m.name)}-${engine.appCapability(m.sync).appId.slice(0, 12)}`
+    const bundleDir = join(base, id)
+    // Another build of a running app replaces it (a restart); other apps keep running.
+    const same = this.slots.find((s) => s.id === id)
+    if (same) {
+      this.restarting = true
+      await this.stopNow(same)
+    }
     const discovery = discoveryOptions(settings)
     if (candidate.kind === 'tonk' && !discovery.bridge && 'tonk' in bundle) {
       // The file's relays (networkUris): only with the user's yes (tonk-relays.ts).
@@ -177,7 +245,7 @@ export class SessionManager implements SessionHost, vscode.Disposable {
       peerName: settings.peerName || undefined,
       relays: settings.relays,
       maxFrameBytes: settings.maxFrameBytes,
-      logger: engineLogger(log, () => readSettings().logLevel),
+      logger: engineLogger(log, () => readSettings().logLevel, m.name),
       ...discovery,
       approveBundleHints: bundleHintApprover(this.ctx.extension.globalState, log, { name: m.name, appId: engine.appCapability(m.sync).appId }),
     }
@@ -197,111 +265,121 @@ export class SessionManager implements SessionHost, vscode.Disposable {
       }
     }
     if (!session) throw new Error('no session started') // unreachable: the loop throws or breaks
+    const started = session
 
-    this.session = session
     // Local peers must serve the very bundle of this session, even if the folder changed since.
     const writeZip = this.zipWriter(session, bundle, packedZip)
     // A zip or a .tonk is served by local peers as it is; a folder as the zip it was packed into.
-    this.running = { candidate, bundle, zipPath: async () => (candidate.kind !== 'folder' ? candidate.uri.fsPath : writeZip()) }
-    const onChanged = () => void this.takeSnapshot()
+    const running: RunningBundle = { candidate, bundle, zipPath: async () => (candidate.kind !== 'folder' ? candidate.uri.fsPath : writeZip()) }
+    const slot: Slot = { id, session, bundle: running, snapshot: undefined, snapshotting: false, snapshotAgain: false }
+    this.slots.push(slot)
+    this.active = slot
+    const onChanged = () => void this.takeSnapshot(slot)
     const onState = (state: string) => {
-      if (state === 'failed' || state === 'stopped') void this.setContext(false, false)
+      if (state === 'failed' || state === 'stopped') void this.updateContext()
     }
     // Presence (who has the app open, what each shares) shows on the peer rows: peers only, no walk.
-    const onPresence = () => this.refreshPeers(session)
+    const onPresence = () => this.refreshPeers(slot)
     session.on('changed', onChanged)
     session.on('state', onState)
     session.on('presence', onPresence)
-    const peerTick = setInterval(() => this.refreshPeers(session), PEER_TICK_MS)
-    this.ctx.ownForSession({
+    const peerTick = setInterval(() => this.refreshPeers(slot), PEER_TICK_MS)
+    this.ctx.ownForSession(session, {
       dispose: () => {
         clearInterval(peerTick)
-        session.off('changed', onChanged)
-        session.off('state', onState)
-        session.off('presence', onPresence)
+        started.off('changed', onChanged)
+        started.off('state', onState)
+        started.off('presence', onPresence)
       },
     })
-    log.info(`session started: ${m.name}@${m.version} (bundle ${bundle.bundleId.slice(0, 12)}) as ${session.endpointId} in ${session.options.dataDir}`)
-    await this.setContext(true, session.online)
+    log.info(`session started: ${m.name}@${m.version} (bundle ${bundle.bundleId.slice(0, 12)}) as ${session.endpointId} in ${session.options.dataDir}${this.slots.length > 1 ? ` (${this.slots.length} sessions run)` : ''}`)
+    await this.updateContext()
+    this.startEmitter.fire(session)
     this.changeEmitter.fire(session)
-    await this.takeSnapshot()
+    await this.takeSnapshot(slot)
     return session
   }
 
-  private readonly stopHooks: (() => Promise<void>)[] = []
+  private readonly stopHooks: ((session: Session) => Promise<void>)[] = []
 
-  /** Work awaited before a session stops (local peers end first, so stop resolves with them gone). */
-  beforeStop(hook: () => Promise<void>): vscode.Disposable {
+  /** Work awaited before a session stops (its local peers end first, so stop resolves with them gone). */
+  beforeStop(hook: (session: Session) => Promise<void>): vscode.Disposable {
     this.stopHooks.push(hook)
     return { dispose: () => void this.stopHooks.splice(this.stopHooks.indexOf(hook) >>> 0, 1) }
   }
 
-  private async stopNow(): Promise<void> {
-    const session = this.session
-    if (!session) return
-    await Promise.allSettled(this.stopHooks.map((hook) => hook()))
+  private async stopNow(slot: Slot): Promise<void> {
+    const index = this.slots.indexOf(slot)
+    if (index < 0) return
+    const session = slot.session
+    await Promise.allSettled(this.stopHooks.map((hook) => hook(session)))
     // Session-scoped things first (local peers, listeners, webviews), then the session itself.
-    this.ctx.endSessionScope()
-    this.session = undefined
-    this.running = undefined
+    this.ctx.endSessionScope(session)
+    this.slots.splice(index, 1)
+    const wasActive = this.active === slot
+    if (wasActive) this.active = this.slots.at(-1)
     await session.stop() // never throws
     this.ctx.log.info(`session stopped: ${session.bundle.manifest.name}`)
-    this.latestSnapshot = undefined
-    await this.setContext(false, false)
-    this.changeEmitter.fire(undefined)
+    await this.updateContext()
+    this.stopEmitter.fire(session)
+    if (wasActive) this.changeEmitter.fire(this.current)
     this.snapshotEmitter.fire(undefined)
   }
 
   /** Peer rows only (RTT, bytes): no document walk; skipped while a full snapshot is on its way. */
-  private refreshPeers(session: Session): void {
-    const snap = this.latestSnapshot
-    if (this.snapshotting || session !== this.session || !snap?.peers.some((p) => p.state === 'connected')) return
-    this.latestSnapshot = { ...snap, peers: session.peers() }
-    this.snapshotEmitter.fire(this.latestSnapshot)
+  private refreshPeers(slot: Slot): void {
+    const snap = slot.snapshot
+    if (slot.snapshotting || !this.slots.includes(slot) || !snap?.peers.some((p) => p.state === 'connected')) return
+    slot.snapshot = { ...snap, peers: slot.session.peers() }
+    this.snapshotEmitter.fire(slot.snapshot)
   }
 
-  private async takeSnapshot(): Promise<void> {
-    // One snapshot in flight; events meanwhile ask for exactly one more.
-    if (this.snapshotting) {
-      this.snapshotAgain = true
+  private async takeSnapshot(slot: Slot): Promise<void> {
+    // One snapshot in flight per session; events meanwhile ask for exactly one more.
+    if (slot.snapshotting) {
+      slot.snapshotAgain = true
       return
     }
-    this.snapshotting = true
+    slot.snapshotting = true
     try {
       do {
-        this.snapshotAgain = false
-        const session = this.session
-        if (!session) return
-        const snap = await session.snapshot()
-        if (session !== this.session) return
-        this.latestSnapshot = snap
+        slot.snapshotAgain = false
+        if (!this.slots.includes(slot)) return
+        const snap = await slot.session.snapshot()
+        if (!this.slots.includes(slot)) return
+        slot.snapshot = snap
         this.snapshotEmitter.fire(snap)
-        await this.setContext(snap.state === 'running', snap.online)
-      } while (this.snapshotAgain)
+        await this.updateContext()
+      } while (slot.snapshotAgain)
     } catch (err) {
       this.ctx.log.warn(`session snapshot failed: ${(err as Error).message}`)
     } finally {
-      this.snapshotting = false
+      slot.snapshotting = false
     }
   }
 
   private contextState = ''
-  private async setContext(running: boolean, online: boolean): Promise<void> {
-    const key = `${running}/${online}`
+  /** tonk.sessionRunning: any session runs; tonk.online: every one is online (Go Offline/Online act on all). */
+  private async updateContext(): Promise<void> {
+    const running = this.slots.filter((s) => s.session.state === 'running')
+    const online = running.length > 0 && running.every((s) => s.snapshot?.online ?? s.session.online)
+    const key = `${running.length > 0}/${online}`
     if (key === this.contextState) return
     this.contextState = key
-    await vscode.commands.executeCommand('setContext', 'tonk.sessionRunning', running)
+    await vscode.commands.executeCommand('setContext', 'tonk.sessionRunning', running.length > 0)
     await vscode.commands.executeCommand('setContext', 'tonk.online', online)
   }
 
-  /** Stops the session (deactivate and dispose wait for it). */
+  /** Stops every session (deactivate and dispose wait for it). */
   async shutdown(): Promise<void> {
-    await this.stop()
+    await this.stopAll()
   }
 
   dispose(): void {
     void this.shutdown()
     this.changeEmitter.dispose()
+    this.startEmitter.dispose()
+    this.stopEmitter.dispose()
     this.snapshotEmitter.dispose()
   }
 }

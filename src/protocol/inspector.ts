@@ -76,6 +76,8 @@ export interface HistoryRow extends HistoryEntry {
   index: number
   /** Made by this session (our actor in this document). */
   mine: boolean
+  /** Who wrote it, when known: 'you' (this peer, any run) or the name of the peer that says the actor is its own. */
+  by?: string
 }
 
 /** A point in the history: the change at `index` (the document as of that change), or now. */

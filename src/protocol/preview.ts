@@ -51,6 +51,8 @@ export type PreviewToHost =
   | { type: 'adapter'; frame: AdapterFrame }
   /** The shim reports its own failures (WASM, root document unavailable) to the extension's log. */
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  /** An Automerge actor the page changed a document with: the history names its changes "you". */
+  | { type: 'actor'; actor: string }
 
 export type HostToPreview =
   | { type: 'init'; init: PreviewInit }

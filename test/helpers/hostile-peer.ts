@@ -33,6 +33,9 @@
 //                      made-up endpoint ids (valid keys; 64 a frame, frames=N a second), each at addrs=K
 //                      random addresses in net=A.B.C (a /24 the test routes into a namespace where
 //                      nobody answers; never an outside address), then stays seconds=S and leaves
+//   links-flood        valid handshake listing 'links' and 'actors', then for seconds=S as fast as the
+//                      stream takes them: link reports of entries=N made-up links, pings, and actor asks
+//                      naming entries=N made-up actors (the result counts the pongs and answers it got)
 //   bulk-orphans       valid handshake listing 'bulk', then tonk/bulk-docs frames with docs=N (≤ 2,000)
 //                      valid Automerge documents nobody asked for: one a directory pointing at the
 //                      others, sent last, the rest in frames of perFrame=… (prints their ids first)
@@ -232,7 +235,7 @@ async function main(): Promise<void> {
         break
       }
       default: {
-        const remote = await handshake(mode === 'pex-flood' ? { features: ['pex'] } : {})
+        const remote = await handshake(mode === 'pex-flood' ? { features: ['pex'] } : mode === 'links-flood' ? { features: ['links', 'actors'] } : {})
         if (!remote || state.refusal || state.ended) break
         await attack(remote)
       }
@@ -383,6 +386,23 @@ async function main(): Promise<void> {
           await sleep(1000 / perSecond)
         }
         out({ event: 'offered', ids: offered })
+        return
+      }
+      case 'links-flood': {
+        const entries = Number(opts.entries ?? 10_000)
+        const links = Array.from({ length: entries }, () => ({ id: randomBytes(32).toString('hex'), path: 'direct', rttMs: Math.random() * 100 }))
+        const actors = Array.from({ length: entries }, () => randomBytes(16).toString('hex'))
+        const batch = [
+          ...frame({ type: 'tonk/links', links }),
+          ...frame({ type: 'tonk/actors-ask', n: 1, actors }),
+          ...Array.from({ length: 32 }, (_, n) => frame({ type: 'tonk/links-ping', n })).flat(),
+        ]
+        const deadline = performance.now() + seconds * 1000
+        while (!state.ended && performance.now() < deadline) {
+          await send.writeAll(batch)
+          sent += 34
+          sentBytes += batch.length
+        }
         return
       }
       case 'request-flood': {

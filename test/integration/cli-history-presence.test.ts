@@ -1,6 +1,7 @@
 // Time travel and presence from the CLI, between separate processes over iroh: `doc history` on a peer lists the
 // changes another peer made, `doc get --at` shows an old value, `doc diff` names what changed and
-// `doc restore` brings an old value back as a new change that reaches the other peer.
+// `doc restore` brings an old value back as a new change that reaches the other peer; each change names
+// who wrote it ("you", or the peer that says the actor is its own: the actors protocol).
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -54,6 +55,13 @@ describe('doc history, get --at, diff and restore between two peers', function (
       assert.match(c.actor, /^[0-9a-f]+$/)
       assert.ok(c.ops > 0)
     }
+    // a wrote every change: b names a for each (asked over the actors protocol), a says "you".
+    for (const c of history.changes) assert.deepEqual(c.by, { endpointId: a.endpointId, name: 'a' }, `change ${c.index} by a`)
+    const onA = await json(a, ['history', '/notes/t'])
+    for (const c of onA.changes) assert.deepEqual(c.by, { you: true, name: 'you' })
+    const table = await runCli(['doc', 'history', '/notes/t', '--data', b.options.dataDir])
+    assert.match(table.stdout, /\bby\b/)
+    assert.match(table.stdout, / a /, 'the table names the writer')
     // Two changes back from the newest: the value after the first put.
     const twoBack = history.changes[history.total - 3]
     const old = await json(b, ['get', '/notes/t', '--at', twoBack.hash])
@@ -81,6 +89,14 @@ describe('doc history, get --at, diff and restore between two peers', function (
     const after = await json(a, ['history', '/notes/t'])
     assert.equal(after.total, history.total + 1, 'restore is one new change; history is kept')
     assert.match(after.changes[after.total - 1].message, /^restore to /)
+    assert.deepEqual(after.changes[after.total - 1].by, { endpointId: b.endpointId, name: 'b' }, 'the restore is b\'s')
+    // Offline (no peer running in the data dir), a still knows its own actors from actors.json.
+    await a.stop()
+    const offline = await runCli(['--json', 'doc', 'history', '/notes/t', '--data', a.options.dataDir])
+    assert.equal(offline.code, 0, offline.stderr)
+    const rows = JSON.parse(offline.stdout).changes
+    assert.equal(rows[0].by?.name, 'you', 'a restart keeps which actors were ours')
+    assert.equal(rows.at(-1).by, undefined, 'b is not there to ask')
   })
 })
 

@@ -8,7 +8,7 @@ import { formatRefusedLine, formatTraceLine } from '../../src/extension/trace-fo
 import { DocumentsModel } from '../../src/extension/views/documents-model'
 import { formatBytes } from '../../src/extension/views/nodes'
 import { PeersModel } from '../../src/extension/views/peers-model'
-import { statusText } from '../../src/extension/views/status-text'
+import { statusText, statusTextAll } from '../../src/extension/views/status-text'
 
 const A = 'a'.repeat(64)
 const B = 'b'.repeat(64)
@@ -68,7 +68,7 @@ describe('extension view-models', () => {
     assert.ok(!/last seen/.test(first!.tooltip!), 'no "last seen" on a connected peer')
     assert.match(first!.tooltip!, /found by \| ticket/)
     assert.deepEqual(first!.children!.map((c) => [c.label, c.description]), [['/notes/today', 'behind'], ['/places/home', 'in sync']])
-    assert.deepEqual(first!.children![1]!.command?.arguments, [{ url: `automerge:${DOC1}`, path: '/places/home' }])
+    assert.deepEqual(first!.children![1]!.command?.arguments, [{ url: `automerge:${DOC1}`, path: '/places/home', sessionId: '' }])
     assert.equal(second!.contextValue, 'tonk.peer.backoff')
     assert.equal(second!.description, 'retrying · timed out')
   })
@@ -128,7 +128,7 @@ describe('extension view-models', () => {
     assert.equal(home.label, 'home')
     assert.equal(home.contextValue, 'tonk.doc')
     assert.equal(home.description, 'abcdef01 · in sync with 1/1')
-    assert.deepEqual(home.command, { command: 'tonk.openDocumentInspector', title: 'Open Document Inspector', arguments: [{ url: `automerge:${DOC1}`, path: '/places/home' }] })
+    assert.deepEqual(home.command, { command: 'tonk.openDocumentInspector', title: 'Open Document Inspector', arguments: [{ url: `automerge:${DOC1}`, path: '/places/home', sessionId: '' }] })
     assert.equal(roots[1]!.contextValue, 'tonk.dir')
     assert.equal(notes.children![0]!.description, 'not loaded here yet')
   })
@@ -157,6 +157,39 @@ describe('extension view-models', () => {
     assert.match(statusText(undefined, true).text, /starting/)
     assert.equal(statusText(snapshot({ peers: [peer({}), peer({ endpointId: B, state: 'backoff' })] }), false).text, '$(broadcast) Tonk: 1 peer')
     assert.equal(statusText(snapshot({ online: false }), false).text, '$(debug-disconnect) Tonk: offline')
+  })
+
+  it('several bundles: one row per session with its rows below, ids kept apart, each row naming its session', () => {
+    const other = snapshot({ bundle: { name: 'todo', version: '2.0.0', bundleId: '9'.repeat(64), namespace: 'ns2' }, peers: [peer({ endpointId: C, name: 'c' })] })
+    const mine = snapshot({ peers: [peer({ name: 'a' }), peer({ endpointId: B, name: 'b' })] })
+    const peers = new PeersModel(() => 10_000)
+    peers.updateAll([{ sessionId: 'my-world-111', snapshot: mine }, { sessionId: 'todo-222', snapshot: other }], 'todo-222')
+    const groups = peers.roots()
+    assert.deepEqual(groups.map((g) => [g.id, g.label, g.description, g.contextValue]), [
+      ['session:my-world-111', 'my-world@0.1.0', '2 peers · me@host', 'tonk.session'],
+      ['session:todo-222', 'todo@2.0.0', '1 peer · me@host', 'tonk.session'],
+    ])
+    assert.deepEqual(groups.map((g) => (g as { sessionId?: string }).sessionId), ['my-world-111', 'todo-222'])
+    const aRow = groups[0]!.children![0] as unknown as { id: string; endpointId: string; sessionId: string }
+    assert.equal(aRow.id, `my-world-111/peer:${A}`, 'two bundles may list one peer: the ids differ')
+    assert.equal(aRow.sessionId, 'my-world-111', 'Disconnect Peer from this row acts on its session')
+    assert.equal(groups[1]!.children![0]!.id, `todo-222/peer:${C}`)
+    assert.deepEqual(peers.peers().map((p) => p.endpointId), [C], 'the active session is what single-session readers see')
+    const docs = new DocumentsModel()
+    docs.updateAll([{ sessionId: 'my-world-111', snapshot: mine }, { sessionId: 'todo-222', snapshot: other }])
+    const tree = docs.roots()
+    assert.equal(tree.length, 2)
+    const root = tree[1]!.children![0]!
+    assert.equal(root.id, 'todo-222/dir:/')
+    const home = root.children![1]!.children![0]!
+    assert.equal(home.id, 'todo-222/doc:/places/home')
+    assert.deepEqual(home.command?.arguments, [{ url: `automerge:${DOC1}`, path: '/places/home', sessionId: 'todo-222' }])
+    docs.updateAll([{ sessionId: 'todo-222', snapshot: other }])
+    assert.equal(docs.roots()[0]!.id, 'dir:/', 'one session again: no bundle rows')
+    assert.equal(statusTextAll([mine, other], false).text, '$(broadcast) Tonk: 2 sessions · 3 peers')
+    assert.match(statusTextAll([mine, other], false).tooltip, /my-world@0.1.0: 2 peers\ntodo@2.0.0: 1 peer/)
+    assert.equal(statusTextAll([{ ...mine, online: false }, { ...other, online: false }], false).text, '$(debug-disconnect) Tonk: 2 sessions · offline')
+    assert.equal(statusTextAll([mine], false).text, statusText(mine, false).text)
   })
 
   it('formats bytes', () => {

@@ -140,7 +140,8 @@ export class TimeTravel {
     node.append(
       cell('n', `#${index + 1}`),
       cell('time', c.time ? new Date(c.time).toLocaleString() : '—'),
-      cell('actor', c.mine ? 'you' : c.actor.slice(0, 8), c.actor),
+      // Who wrote it: you, a peer by name (its own word), or the actor's id when nobody said.
+      cell('actor', c.mine ? 'you' : (c.by ?? c.actor.slice(0, 8)), c.by && !c.mine ? `${c.by} (actor ${c.actor}, as that peer says)` : c.actor),
       cell('message', c.message ?? `${c.ops} ${c.ops === 1 ? 'op' : 'ops'}`),
       cell('hash', c.hash.slice(0, 8), c.hash),
     )

@@ -1,7 +1,7 @@
 // The shim injected into a previewed bundle app (before the app's own scripts): it takes the VS Code
 // webview API for itself, runs an automerge-repo Repo in the page whose only network adapter relays to
 // the session's Repo on the extension host, and gives the app `window.tonk` (docs/injected-api.md).
-import { initializeWasm, parseAutomergeUrl, Repo, type AutomergeUrl, type PeerId } from '@automerge/automerge-repo/slim'
+import { Automerge, initializeWasm, parseAutomergeUrl, Repo, type AutomergeUrl, type DocHandle, type DocumentId, type PeerId } from '@automerge/automerge-repo/slim'
 import { DocPathError, DocTree, type DocContent } from '../../src/shared/vfs/doc-tree'
 import type { AdapterFrame, HostToPreview, PreviewInit, PreviewNetwork, PreviewPanelState, PreviewToHost } from '../../src/protocol/preview'
 import { parseAdapterFrame } from '../../src/shared/frames'
@@ -138,6 +138,7 @@ async function start(init: PreviewInit): Promise<void> {
       log('warn', `could not start from the host's root document: ${err}`)
     }
   }
+  reportOwnActors(repo)
   const root = await repo.find<never>(rootUrl, { signal: AbortSignal.timeout(30_000) })
   const tRoot = performance.now()
   const tree = new DocTree(repo, root, { findTimeoutMs: 30_000 })
@@ -188,3 +189,32 @@ async function start(init: PreviewInit): Promise<void> {
 }
 
 post({ type: 'ready' })
+
+/**
+ * Tells the host each actor this page changes a document with (once each), so the inspector's history
+ * names the app's own changes "you" (the page's Repo is not the session's: its actors are its own).
+ */
+function reportOwnActors(repo: Repo): void {
+  const told = new Set<string>()
+  const watched = new WeakSet<DocHandle<unknown>>()
+  const check = (handle: DocHandle<unknown>) => {
+    if (!handle.isReady()) return
+    const doc = handle.doc()
+    if (!Automerge.getLastLocalChange(doc)) return
+    const actor = Automerge.getActorId(doc)
+    if (told.has(actor)) return
+    told.add(actor)
+    post({ type: 'actor', actor })
+  }
+  const watch = (handle: DocHandle<unknown> | undefined) => {
+    if (!handle || watched.has(handle)) return
+    watched.add(handle)
+    handle.on('change', () => check(handle))
+    check(handle)
+  }
+  for (const handle of Object.values(repo.handles)) watch(handle)
+  // A document the page creates or opens shows up in the sync metrics once it syncs with the host.
+  repo.on('doc-metrics', (e) => {
+    if ('documentId' in e && e.documentId) watch(repo.handles[e.documentId as DocumentId])
+  })
+}

@@ -122,7 +122,7 @@ export function registerDocCommands(program: Command): void {
     .requiredOption(...dataOption)
     .option('--offset <n>', 'first change to list (negative: from the end)', (v) => Number.parseInt(v, 10))
     .option('--limit <n>', 'how many changes (at most 1000)', (v) => Number.parseInt(v, 10), 100)
-    .description("list a document's changes, oldest first: time, actor, ops, message and hash")
+    .description("list a document's changes, oldest first: time, actor, who wrote it (you, or the peer that says the actor is its own), ops, message and hash")
     .action(async (path: string, opts: { data: string; offset?: number; limit: number }, cmd: Command) => {
       const out = outputFor(cmd)
       const r = await call(opts.data, 'history', { path, offset: opts.offset ?? 0, limit: opts.limit })
@@ -130,8 +130,8 @@ export function registerDocCommands(program: Command): void {
         [
           `${path}: ${r.total} change${r.total === 1 ? '' : 's'}, heads ${r.heads.join(',')}`,
           table(
-            ['#', 'time', 'actor', 'ops', 'message', 'hash'],
-            r.changes.map((c: any) => [String(c.index), c.time ? new Date(c.time).toISOString() : '-', c.actor.slice(0, 12), String(c.ops), c.message ?? '', c.hash]),
+            ['#', 'time', 'actor', 'by', 'ops', 'message', 'hash'],
+            r.changes.map((c: any) => [String(c.index), c.time ? new Date(c.time).toISOString() : '-', c.actor.slice(0, 12), c.by?.name ?? '?', String(c.ops), c.message ?? '', c.hash]),
           ),
         ].join('\n'),
       )

@@ -27,6 +27,8 @@ export const dataDirFiles = (dir: string) => ({
   control: join(dir, 'control.sock'),
   storage: join(dir, 'storage'),
   knownPeers: join(dir, 'known-peers.json'),
+  /** The Automerge actors this peer has written with (history names them "you"; peers may ask). */
+  actors: join(dir, 'actors.json'),
   /** The manifest.json of the .tonk this data dir was started from (export carries it over). */
   tonkManifest: join(dir, 'tonk-manifest.json'),
 })

@@ -6,6 +6,7 @@ import { applyRestore, diffPaths, historyPage, HistoryError, parseHeads, restore
 import { ControlError, type ControlHandler } from './control'
 import { contentOf, isRecord, text } from '../../shared/vfs/values'
 import type { PathDiff } from '../history/document-history'
+import type { ActorName } from '../session/types'
 import { BundleError } from '../bundle/errors'
 import { isAbsolute } from 'node:path'
 import { writeReplacing } from '../store/durable-fs'
@@ -37,7 +38,10 @@ async function handleAt(tree: DocTree, repo: Repo, path: string) {
 const pageNumber = (v: unknown, fallback: number): number => (Number.isInteger(v) ? (v as number) : fallback)
 
 /** `exportBase`: the manifest fields export keeps (a .tonk's own, when the data dir came from one). */
-export function docHandlers(tree: DocTree, repo: Repo, exportBase?: () => Promise<ExportManifestBase | undefined>): Record<string, ControlHandler> {
+/** Names the peers behind Automerge actors (Session.actorNames; offline: this peer's own only). */
+export type ActorNamer = (actors: string[]) => Promise<Record<string, ActorName>>
+
+export function docHandlers(tree: DocTree, repo: Repo, exportBase?: () => Promise<ExportManifestBase | undefined>, actorNames?: ActorNamer): Record<string, ControlHandler> {
   return {
     ls: async ({ path }: { path: string }) => tree.ls(path ?? '/').catch(wrap),
     get: async ({ path, at }: { path: string; at?: string | string[] }) => {
@@ -78,7 +82,9 @@ export function docHandlers(tree: DocTree, repo: Repo, exportBase?: () => Promis
     },
     history: async ({ path, offset, limit }: { path: string; offset?: number; limit?: number }) => {
       const handle = await handleAt(tree, repo, path)
-      return { path, url: handle.url, ...historyPage(handle.doc(), pageNumber(offset, 0), pageNumber(limit, 100)) }
+      const page = historyPage(handle.doc(), pageNumber(offset, 0), pageNumber(limit, 100))
+      const names = actorNames ? await actorNames([...new Set(page.changes.map((c) => c.actor))]) : {}
+      return { path, url: handle.url, ...page, changes: page.changes.map((c) => (names[c.actor] ? { ...c, by: names[c.actor] } : c)) }
     },
     diff: async ({ path, from, to }: { path: string; from: string | string[]; to?: string | string[] }) => {
       const handle = await handleAt(tree, repo, path)

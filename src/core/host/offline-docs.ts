@@ -2,7 +2,8 @@
 // meanwhile), opens its storage in a Repo with no network, and serves the same doc operations.
 import type { DocumentId } from '@automerge/automerge-repo/slim'
 import { ControlError, type ControlHandler } from './control'
-import { lockDataDir, readDataDirInfo } from './data-dir'
+import { dataDirFiles, lockDataDir, readDataDirInfo } from './data-dir'
+import { OwnActors } from '../history/own-actors'
 import { docHandlers } from './doc-commands'
 import { keptTonkManifest } from './tonk-manifest'
 import { createBundleRepo } from '../store/repo'
@@ -13,6 +14,8 @@ export async function openOfflineDocs(dataDir: string): Promise<{ handlers: Reco
   const info = await readDataDirInfo(dataDir)
   if (!info) throw new ControlError('E_NO_PEER', `no peer has run in ${dataDir}: start one with tonk-p2p serve BUNDLE --data ${dataDir}`)
   const unlock = await lockDataDir(dataDir)
+  const own = new OwnActors(dataDirFiles(dataDir).actors)
+  await own.load()
   try {
     // The root is in storage already (a session imported it); empty initial bytes merge as a no-op. A data
     // dir last run before the Tonk model (issue 15) names the v1 root: open v2 and copy v1 into it.
@@ -26,7 +29,9 @@ export async function openOfflineDocs(dataDir: string): Promise<{ handlers: Reco
     })
     const tree = new DocTree(bundleRepo.repo, bundleRepo.root, { findTimeoutMs: 2000 })
     const handlers = {
-      ...docHandlers(tree, bundleRepo.repo, () => keptTonkManifest(dataDir)),
+      // No peer to ask while offline: only this peer's own actors are named.
+      ...docHandlers(tree, bundleRepo.repo, () => keptTonkManifest(dataDir), async (actors) =>
+        Object.fromEntries(actors.filter((a) => own.has(a)).map((a) => [a, { you: true, name: 'you' } as const]))),
       ticket: async () => ({ ticket: info.ticket }),
     }
     return {

@@ -30,10 +30,20 @@ export const LINKS = {
 } as const satisfies ExtensionProtocol
 
 /**
+ * Actor claims (actors/actor-claims.ts): which Automerge actors a peer writes with, asked for the actors
+ * of a document's history so it can name the peer behind each change.
+ */
+export const ACTORS = {
+  feature: 'actors',
+  version: 1,
+  frames: { ask: 'tonk/actors-ask', mine: 'tonk/actors-mine' },
+} as const satisfies ExtensionProtocol
+
+/**
  * Hello-only features: flags with no frames of their own. 'bulk-empty' is listed next to 'bulk' by a
  * peer that holds no documents yet (a new data dir), until its first docs frame: peers push everything
  * to it at once instead of waiting for its want.
  */
 export const HELLO_FLAGS = { bulkEmpty: 'bulk-empty' } as const
 
-export const EXTENSION_PROTOCOLS: readonly ExtensionProtocol[] = [PEX, BULK, LINKS]
+export const EXTENSION_PROTOCOLS: readonly ExtensionProtocol[] = [PEX, BULK, LINKS, ACTORS]

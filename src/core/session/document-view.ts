@@ -15,10 +15,14 @@ export interface DocumentViewEvents {
   docChanged(event: DocChangedEvent): void
   /** Something a snapshot shows moved (a change, or a peer's heads). */
   changed(): void
+  /** A document was changed here, by this actor (history/own-actors.ts keeps it). */
+  ownActor(actor: string): void
 }
 
 export class DocumentView {
   private readonly watched = new WeakSet<DocHandle<unknown>>()
+  /** Handles whose actor has made a local change (told once per handle). */
+  private readonly wroteHere = new WeakSet<DocHandle<unknown>>()
   private pathsByDocId = new Map<string, { path: string; type: 'doc' | 'dir' }>()
   private pathsStale = true
   private readonly sizes = new Map<string, { key: string; size: number }>()
@@ -72,6 +76,14 @@ export class DocumentView {
       const known = this.pathsByDocId.get(handle.documentId)
       // A directory changed, or a document we cannot place yet: the path index is stale.
       if (!known || known.type === 'dir') this.pathsStale = true
+      if (!this.wroteHere.has(handle)) {
+        // A change made here (the handle's actor wrote it) rather than one synced in: cheap for the latter.
+        const doc = handle.doc()
+        if (Automerge.getLastLocalChange(doc)) {
+          this.wroteHere.add(handle)
+          this.on.ownActor(Automerge.getActorId(doc))
+        }
+      }
       this.on.docChanged({ documentId: handle.documentId, url: handle.url, path: known?.path, heads: handle.heads() ?? [] })
       this.on.changed()
     }

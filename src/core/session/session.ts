@@ -18,7 +18,7 @@ import { closeControlServer, startControlServer } from '../host/control'
 import { prepareControlSocketPath } from '../host/control-path'
 import { RECONNECT_GRACE_MS, RecentPeers } from './recent-peers'
 import { DocumentView } from './document-view'
-import type { DocSyncState, PeerPresence, PeerSnapshot, PeerSource, SessionEvents, SessionOptions, SessionSnapshot, SessionState } from './types'
+import type { ActorName, DocSyncState, PeerPresence, PeerSnapshot, PeerSource, SessionEvents, SessionOptions, SessionSnapshot, SessionState } from './types'
 import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from '../host/data-dir'
 import { docHandlers } from '../host/doc-commands'
 import { presenceHandlers } from '../host/presence-commands'
@@ -28,6 +28,8 @@ import { startPresence, type RunningPresence } from '../../shared/presence'
 import { BULK_EMPTY_FEATURE, BULK_FEATURE, BULK_MIN_FRAME_LIMIT, BulkSync, type BulkCounters } from '../protocols/bulk/bulk'
 import { PEX } from '../protocols/registry'
 import { LINKS_FEATURE, LinkReports } from '../protocols/links/reports'
+import { ACTORS_FEATURE, ActorClaims } from '../protocols/actors/actor-claims'
+import { OwnActors } from '../history/own-actors'
 import type { DirectoryDoc } from '../../shared/vfs/shapes'
 import { DocTree } from '../../shared/vfs/doc-tree'
 import { createBundleRepo, type BundleRepo } from '../store/repo'
@@ -52,6 +54,7 @@ import {
 } from '../net/iroh-adapter'
 
 export type {
+  ActorName,
   DocChangedEvent,
   DocSyncState,
   DocumentSnapshot,
@@ -99,6 +102,8 @@ export class Session extends EventEmitter<SessionEvents> {
   private bulk?: BulkSync
   /** What each connected peer says it is linked to (protocols/links): the mesh beyond our links. */
   private links?: LinkReports
+  private ownActors?: OwnActors
+  private actorClaims?: ActorClaims
 
   /** What makes this bundle a capability (its appKey, else its bundleId); see bundle/capability.ts. */
   readonly capability: AppCapability
@@ -260,7 +265,7 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       this.endpoint = await this.bindEndpoint(previous?.port)
       const bulk = this.options.bulk !== false && (this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) >= BULK_MIN_FRAME_LIMIT
-      const features = [...(this.options.discovery?.exchange === false ? [] : [PEX.feature]), ...(bulk ? [BULK_FEATURE] : []), LINKS_FEATURE]
+      const features = [...(this.options.discovery?.exchange === false ? [] : [PEX.feature]), ...(bulk ? [BULK_FEATURE] : []), LINKS_FEATURE, ACTORS_FEATURE]
       // A new data dir holds nothing but the bundle's root: peers may push everything at once.
       const empty = bulk && !previous
       this.adapter = new IrohNetworkAdapter({
@@ -293,6 +298,10 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       this.links = new LinkReports(this.adapter.channel, this.adapter.endpointId, () => this.scheduleChanged())
       this.links.start()
+      this.ownActors = new OwnActors(dataDirFiles(dataDir).actors)
+      await this.ownActors.load()
+      this.actorClaims = new ActorClaims(this.adapter.channel, this.ownActors)
+      this.actorClaims.start()
       // Start the transport while storage loads: connections are set up and parked, and their
       // handshakes run the moment the Repo connects (a Repo that asks for a document before any peer
       // is connected reports it unavailable at once).
@@ -325,6 +334,7 @@ export class Session extends EventEmitter<SessionEvents> {
       this.view = new DocumentView(this.bundleRepo.repo, this.tree, m.sync.rootDocument.documentId, this.log, {
         docChanged: (e) => this.emit('doc-changed', e),
         changed: () => this.scheduleChanged(),
+        ownActor: (actor) => this.ownActors?.record(actor),
       })
       this.bulk?.attach(this.bundleRepo.repo, this.bundleRepo.storage)
       this.presence = startPresence(this.bundleRepo.root, { peerId: this.endpointId ?? '', name: this.peerName, kind: 'session' }, (peers) => this.emit('presence', peers))
@@ -332,7 +342,7 @@ export class Session extends EventEmitter<SessionEvents> {
       if (this.options.control !== false) {
         this.controlPath = await prepareControlSocketPath(dataDir)
         this.control = await startControlServer(this.controlPath, {
-          ...docHandlers(this.tree, this.bundleRepo.repo, () => keptTonkManifest(dataDir)),
+          ...docHandlers(this.tree, this.bundleRepo.repo, () => keptTonkManifest(dataDir), (actors) => this.actorNames(actors)),
           ...presenceHandlers(() => this.presence),
           ...linkHandlers(() => this.adapter?.peerInfos() ?? [], (id, fault) => this.setLinkFault(id, fault)),
           ticket: async () => ({ ticket: this.ticket, endpointId: this.endpointId }),
@@ -520,6 +530,23 @@ export class Session extends EventEmitter<SessionEvents> {
     })
   }
 
+  /**
+   * Who wrote with these Automerge actors (a document's history lists them): `you` for this peer's
+   * own, else the peer that says the actor is its own (asked of connected peers, ≤ 1.5 s), by name.
+   */
+  async actorNames(actors: readonly string[]): Promise<Record<string, ActorName>> {
+    const who = (await this.actorClaims?.who(actors)) ?? new Map<string, string>()
+    const names = new Map(this.peerRows().map((p) => [p.endpointId, p.name]))
+    const out: Record<string, ActorName> = {}
+    for (const [actor, by] of who) out[actor] = by === 'you' ? { you: true, name: 'you' } : { endpointId: by, name: names.get(by) ?? by.slice(0, 10) }
+    return out
+  }
+
+  /** An actor this peer writes with outside its own Repo (the preview page's, whose changes sync in here). */
+  recordOwnActor(actor: string): void {
+    this.ownActors?.record(actor)
+  }
+
   /** What the links protocol knows of a peer: its reported links and the sync round trip to it. */
   private linkFacts(endpointId: string): Pick<PeerSnapshot, 'links' | 'syncRttMs'> {
     const report = this.links?.reportOf(endpointId)
@@ -587,6 +614,8 @@ export class Session extends EventEmitter<SessionEvents> {
     }
     this.bulk?.stop()
     this.links?.stop()
+    this.actorClaims?.stop()
+    await attempt('actors', () => this.ownActors?.flush())
     await attempt('presence', () => this.presence?.stop())
     this.presence = undefined
     await attempt('discovery', () => this.discovery?.stop())

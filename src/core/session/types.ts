@@ -75,6 +75,9 @@ export interface PeerSnapshot extends PeerInfo {
   syncRttMs?: number
 }
 
+/** The peer behind an Automerge actor (Session.actorNames): this peer, or a peer that says it is its own. */
+export type ActorName = { you: true; name: 'you' } | { endpointId: string; name: string }
+
 export interface PeerPresence {
   kind: 'page' | 'session'
   /** The participant's own state (its channels, e.g. `{ place: 'porto' }`). */

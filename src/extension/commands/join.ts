@@ -7,6 +7,7 @@ import type { Ctx } from '../ctx'
 import { loadEngine } from '../engine-loader'
 import { joinQuery, parseJoinLink, JOIN_PATH } from '../join-link'
 import { p2pUnavailable } from '../p2p-availability'
+import { chooseSession } from '../session-choice'
 import type { SessionManager } from '../session-manager'
 
 export function joinLinkFor(ctx: Ctx, ticket: string, app?: string): vscode.Uri {
@@ -15,12 +16,9 @@ export function joinLinkFor(ctx: Ctx, ticket: string, app?: string): vscode.Uri 
 
 export function joinCommands(ctx: Ctx, sessions: SessionManager): Record<string, (...args: any[]) => unknown> {
   return {
-    'tonk.copyJoinLink': async () => {
-      const s = sessions.current
-      if (!s?.ticket) {
-        void vscode.window.showWarningMessage(vscode.l10n.t('Tonk: no P2P session is running. Start one with "Tonk: Start P2P Session".'))
-        return undefined
-      }
+    'tonk.copyJoinLink': async (target?: unknown) => {
+      const s = await chooseSession(sessions, target, vscode.l10n.t('Copy the join link of which session?'))
+      if (!s?.ticket) return undefined
       const link = joinLinkFor(ctx, s.ticket, s.bundle.manifest.name).toString(true)
       await vscode.env.clipboard.writeText(link)
       void vscode.window.showInformationMessage(vscode.l10n.t('Tonk: join link of {0} copied. Whoever opens it in VS Code with this app is asked before connecting.', shortId(s.endpointId ?? '', 10)))
@@ -88,7 +86,7 @@ export async function handleJoinUri(ctx: Ctx, sessions: SessionManager, uri: vsc
     void vscode.window.showErrorMessage(vscode.l10n.t('Tonk: cannot use this link: its ticket does not parse. Ask for a new link ("Copy Join Link").'))
     return undefined
   }
-  if (!sessions.current) {
+  if (sessions.list().length === 0) {
     const start = await vscode.window.showInformationMessage(
       request.app
         ? vscode.l10n.t('Tonk: a join link for {0} needs a running P2P session. Start one?', request.app)
@@ -99,7 +97,11 @@ export async function handleJoinUri(ctx: Ctx, sessions: SessionManager, uri: vsc
     await vscode.commands.executeCommand('tonk.startSession')
     if (!sessions.current) return undefined
   }
-  const s = sessions.current
+  // The session of the app the link names, else the only one, else the user's pick.
+  const sameApp = sessions.list().find((r) => request.app && r.bundle.bundle.manifest.name === request.app)
+  const s = sameApp?.session ?? (await chooseSession(sessions, undefined, vscode.l10n.t('Join with which session?')))
+  if (!s) return undefined
+  const sessionId = sessions.of(s)?.id
   if (hint.endpointId === s.endpointId) {
     void vscode.window.showInformationMessage(vscode.l10n.t('Tonk: this join link is your own session’s.'))
     return undefined
@@ -118,5 +120,5 @@ export async function handleJoinUri(ctx: Ctx, sessions: SessionManager, uri: vsc
   )
   if (answer !== vscode.l10n.t('Connect')) return undefined
   ctx.log.info(`join link: dialing ${hint.endpointId}`)
-  return vscode.commands.executeCommand<string | undefined>('tonk.connectPeer', request.ticket)
+  return vscode.commands.executeCommand<string | undefined>('tonk.connectPeer', request.ticket, { sessionId })
 }

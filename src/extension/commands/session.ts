@@ -1,6 +1,8 @@
 // The session commands: start/stop, ticket, connect/disconnect, offline/online, local peers, trace.
 // Each returns something useful to a caller (tests run them through executeCommand) and reports
-// failures to the user itself; commands that need a session say so when none runs.
+// failures to the user itself; commands that need a session say so when none runs, and ask which one
+// when several bundles run (session-choice.ts). Go Offline / Go Online act on every session: offline
+// means no packet leaves this window, whichever bundle would send it.
 import * as vscode from 'vscode'
 import { shortId } from '../../core/util/text'
 import type { Session } from '../../core/session/session'
@@ -9,6 +11,7 @@ import type { Ctx } from '../ctx'
 import { loadEngine } from '../engine-loader'
 import { p2pUnavailable } from '../p2p-availability'
 import { MAX_LOCAL_PEERS, type LocalPeer, type LocalPeers } from '../local-peers'
+import { chooseSession, targetSessionId, warnNoSession } from '../session-choice'
 import type { SessionManager } from '../session-manager'
 import type { TraceDocuments } from '../trace'
 import type { SessionStatusBar } from '../views/status-bar'
@@ -33,12 +36,6 @@ function showError(ctx: Ctx, what: string, err: unknown): void {
   })
 }
 
-/** The running session, or undefined after telling the user there is none. */
-function requireSession(sessions: SessionManager): Session | undefined {
-  const s = sessions.current
-  if (!s) void vscode.window.showWarningMessage(vscode.l10n.t('Tonk: no P2P session is running. Start one with "Tonk: Start P2P Session".'))
-  return s
-}
 
 export function sessionCommands(d: SessionCommandDeps): Record<string, (...args: any[]) => unknown> {
   const { ctx, sessions, localPeers, trace, status } = d
@@ -58,7 +55,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
           })
         return undefined
       }
-      if (!sessions.current && p2pUnavailable(ctx)) return undefined
+      if (sessions.list().length === 0 && p2pUnavailable(ctx)) return undefined
       const bundle = await pickBundle(target instanceof vscode.Uri ? target : undefined, 'Start a P2P session for which bundle?')
       if (!bundle) return undefined
       status.setStarting(true)
@@ -69,7 +66,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
         )
         const m = session.bundle.manifest
         void vscode.window.showInformationMessage(vscode.l10n.t('Tonk: {0}@{1} is running as {2}.', m.name, m.version, shortId(session.endpointId ?? '', 10)), vscode.l10n.t('Copy My Ticket')).then((a) => {
-          if (a) void vscode.commands.executeCommand('tonk.copyTicket')
+          if (a) void vscode.commands.executeCommand('tonk.copyTicket', { sessionId: sessions.of(session)?.id })
         })
         return session.endpointId
       } catch (err) {
@@ -80,14 +77,17 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
       }
     },
 
-    'tonk.stopSession': async () => {
-      if (!sessions.current) return false
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Tonk: stopping the session') }, () => sessions.stop())
+    /** Argument: a bundle row of the views or `{ sessionId }`; with several sessions and none named, a picker. */
+    'tonk.stopSession': async (target?: unknown) => {
+      if (sessions.list().length === 0) return false
+      const s = await chooseSession(sessions, target, vscode.l10n.t('Stop which session?'), true)
+      if (!s) return false
+      await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Tonk: stopping the session') }, () => sessions.stop(s))
       return true
     },
 
-    'tonk.copyTicket': async () => {
-      const s = requireSession(sessions)
+    'tonk.copyTicket': async (target?: unknown) => {
+      const s = await chooseSession(sessions, target, vscode.l10n.t('Copy the ticket of which session?'))
       const ticket = s?.ticket
       if (!ticket) return undefined
       await vscode.env.clipboard.writeText(ticket)
@@ -95,10 +95,10 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
       return ticket
     },
 
-    /** Argument: a ticket (tests); else an input box that checks it as you type. */
-    'tonk.connectPeer': async (given?: string) => {
-      if (!sessions.current && p2pUnavailable(ctx)) return undefined
-      const s = requireSession(sessions)
+    /** Arguments: a ticket (tests, join links), else an input box that checks it as you type; the session. */
+    'tonk.connectPeer': async (given?: unknown, target?: unknown) => {
+      if (sessions.list().length === 0 && p2pUnavailable(ctx)) return undefined
+      const s = await chooseSession(sessions, target ?? given, vscode.l10n.t('Connect a peer to which session?'))
       if (!s) return undefined
       const { parseDialTarget } = loadEngine()
       const problem = (value: string): string | undefined => {
@@ -139,8 +139,8 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
     },
 
     /** Argument: a Peers view row (context menu) or an endpoint id; else a picker of connected peers. */
-    'tonk.disconnectPeer': async (target?: { endpointId?: string } | string) => {
-      const s = requireSession(sessions)
+    'tonk.disconnectPeer': async (target?: { endpointId?: string; sessionId?: string } | string) => {
+      const s = await chooseSession(sessions, target, vscode.l10n.t('Disconnect a peer of which session?'))
       if (!s) return undefined
       let id = typeof target === 'string' ? target : target?.endpointId
       if (!id) {
@@ -162,8 +162,8 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
     },
 
     /** Argument: a Peers view row or an endpoint id; else a picker of peers this session disconnected. */
-    'tonk.reconnectPeer': async (target?: { endpointId?: string } | string) => {
-      const s = requireSession(sessions)
+    'tonk.reconnectPeer': async (target?: { endpointId?: string; sessionId?: string } | string) => {
+      const s = await chooseSession(sessions, target, vscode.l10n.t('Reconnect a peer of which session?'))
       if (!s) return undefined
       let id = typeof target === 'string' ? target : target?.endpointId
       if (!id) {
@@ -185,26 +185,28 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
     },
 
     'tonk.goOffline': async () => {
-      const s = requireSession(sessions)
-      if (!s) return false
-      await s.goOffline()
+      const all = sessions.list().map((r) => r.session)
+      if (all.length === 0) return (warnNoSession(), false)
+      await Promise.all(all.map((s) => s.goOffline()))
       sessions.refresh()
       return true
     },
 
     'tonk.goOnline': async () => {
-      const s = requireSession(sessions)
-      if (!s) return false
-      await s.goOnline()
+      const all = sessions.list().map((r) => r.session)
+      if (all.length === 0) return (warnNoSession(), false)
+      await Promise.all(all.map((s) => s.goOnline()))
       sessions.refresh()
       return true
     },
 
-    /** Argument: how many (tests); else an input box. Resolves when every peer is up. */
-    'tonk.startLocalPeers': async (count?: number): Promise<LocalPeer[] | undefined> => {
-      if (!sessions.current && p2pUnavailable(ctx)) return undefined
-      const s = requireSession(sessions)
-      const running = sessions.bundle
+    /** Arguments: how many (tests), else an input box; the session. Resolves when every peer is up. */
+    'tonk.startLocalPeers': async (count?: number, target?: unknown): Promise<LocalPeer[] | undefined> => {
+      if (sessions.list().length === 0 && p2pUnavailable(ctx)) return undefined
+      // From a bundle's row the first argument is the row: it names the session, the count is asked.
+      if (typeof count !== 'number') [target, count] = [target ?? count, undefined]
+      const s = await chooseSession(sessions, target, vscode.l10n.t('Start local peers of which session?'))
+      const running = s && sessions.of(s)?.bundle
       if (!s || !running || !s.ticket) return undefined
       let n = count
       if (n === undefined) {
@@ -235,17 +237,21 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
       }
     },
 
-    'tonk.stopLocalPeers': async () => {
-      await localPeers.stop()
+    /** Argument: a session (`{ sessionId }`); else every local peer of every session. */
+    'tonk.stopLocalPeers': async (target?: unknown) => {
+      const id = targetSessionId(target)
+      const running = id ? sessions.byId(id) : undefined
+      await localPeers.stop(running?.session.options.dataDir)
       return true
     },
 
     /** Argument: where to write (tests); else a save dialog. Writes the session's VFS as a .tonk. */
-    'tonk.exportTonk': async (output?: vscode.Uri): Promise<vscode.Uri | undefined> => {
-      const s = requireSession(sessions)
-      const running = sessions.bundle
+    'tonk.exportTonk': async (output?: vscode.Uri, session?: unknown): Promise<vscode.Uri | undefined> => {
+      // From a view's menu the first argument is the row (it names the session), from a test a Uri.
+      const s = await chooseSession(sessions, session ?? output, vscode.l10n.t('Export which session as .tonk?'))
+      const running = s && sessions.of(s)?.bundle
       if (!s || !running) return undefined
-      let target = output
+      let target = output instanceof vscode.Uri ? output : undefined
       if (!target) {
         const from = running.candidate.uri
         const folder = running.candidate.kind === 'folder' ? from : vscode.Uri.joinPath(from, '..')

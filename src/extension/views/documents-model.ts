@@ -8,6 +8,8 @@ import { formatBytes, SnapshotModel, md, type ViewNode } from './nodes'
 export interface DocumentRef {
   url: string
   path: string
+  /** The session the row belongs to ('' with one session running). */
+  sessionId?: string
 }
 
 export interface DocumentNode extends ViewNode {
@@ -25,14 +27,12 @@ export class DocumentsModel extends SnapshotModel {
    * One row for the root directory '/', open, its tree below: the view shows the bundle the moment the
    * session runs, before any other document has loaded.
    */
-  roots(): ViewNode[] {
-    const snap = this.snapshot
-    if (!snap) return []
+  protected rootsOf(snap: SessionSnapshot, sessionId: string): ViewNode[] {
     const rootDoc = snap.documents.find((d) => d.path === '/')
-    const children = this.tree(snap)
+    const children = this.tree(snap, sessionId)
     const root: DocumentNode = rootDoc
-      ? this.node(rootDoc, snap.peers.filter((p) => p.state === 'connected'))
-      : { id: 'dir:/', label: '/', ref: { url: '', path: '/' }, type: 'dir', contextValue: 'tonk.dir', icon: { id: 'root-folder' } }
+      ? this.node(rootDoc, snap.peers.filter((p) => p.state === 'connected'), sessionId)
+      : { id: 'dir:/', label: '/', ref: { url: '', path: '/', sessionId }, type: 'dir', contextValue: 'tonk.dir', icon: { id: 'root-folder' } }
     root.label = '/'
     root.icon = { id: 'root-folder' }
     root.expanded = true
@@ -42,7 +42,7 @@ export class DocumentsModel extends SnapshotModel {
   }
 
   /** The root directory's children (rows for everything under '/'). */
-  private tree(snap: SessionSnapshot): ViewNode[] {
+  private tree(snap: SessionSnapshot, sessionId: string): ViewNode[] {
     const connected = snap.peers.filter((p) => p.state === 'connected')
     const byPath = new Map<string, DocumentNode>()
     const childrenOf = new Map<string, DocumentNode[]>()
@@ -52,14 +52,14 @@ export class DocumentsModel extends SnapshotModel {
       childrenOf.set(parent, list)
     }
     const docs = snap.documents.filter((d) => d.path !== '/').sort((a, b) => a.path.localeCompare(b.path))
-    for (const d of docs) byPath.set(d.path, this.node(d, connected))
+    for (const d of docs) byPath.set(d.path, this.node(d, connected, sessionId))
     // A path whose parent directory is not in the snapshot (not walked yet) still gets a folder row.
     const ensureDir = (path: string): void => {
       if (path === '/' || byPath.has(path)) return
       byPath.set(path, {
         id: `dir:${path}`,
         label: basename(path),
-        ref: { url: '', path },
+        ref: { url: '', path, sessionId },
         type: 'dir',
         contextValue: 'tonk.dir',
         icon: { id: 'folder' },
@@ -82,12 +82,12 @@ export class DocumentsModel extends SnapshotModel {
     return sortChildren(childrenOf.get('/') ?? [])
   }
 
-  private node(d: DocumentSnapshot, connected: SessionSnapshot['peers']): DocumentNode {
+  private node(d: DocumentSnapshot, connected: SessionSnapshot['peers'], sessionId: string): DocumentNode {
     const states = connected.map((p) => ({ name: p.name ?? shortId(p.endpointId, 10), state: p.docs[d.documentId] ?? ('unknown' as DocSyncState) }))
     const inSync = states.filter((s) => s.state === 'in-sync').length
     const sync = connected.length === 0 ? 'no peers' : `in sync with ${inSync}/${connected.length}`
     const heads = d.heads.map((h) => h.slice(0, 8)).join(',')
-    const ref = { url: d.url, path: d.path }
+    const ref = { url: d.url, path: d.path, sessionId }
     const tooltip = [
       `**${md(d.path)}** (${d.type === 'dir' ? 'directory' : 'document'})`,
       '',

@@ -37,13 +37,31 @@ export class Listeners {
   }
 }
 
-/** A view-model fed session snapshots: keeps the latest and tells its tree provider on every update. */
+/** One running session's snapshot, named by the session's id (session-manager.ts). */
+export interface SessionGroup {
+  sessionId: string
+  snapshot: SessionSnapshot
+}
+
+/**
+ * A view-model fed session snapshots: keeps the latest and tells its tree provider on every update.
+ * With one session the rows are that session's; with several, each bundle gets a top-level row and its
+ * rows below (ids prefixed by the session's, so two bundles' rows never share an id).
+ */
 export abstract class SnapshotModel implements ViewModel {
+  /** The active session's snapshot (the first group's when none is named active). */
   protected snapshot: SessionSnapshot | undefined
+  private groups: SessionGroup[] = []
   private readonly listeners = new Listeners()
 
+  /** One session (tests, and the single-session case). */
   update(snapshot: SessionSnapshot | undefined): void {
-    this.snapshot = snapshot
+    this.updateAll(snapshot ? [{ sessionId: '', snapshot }] : [])
+  }
+
+  updateAll(groups: SessionGroup[], activeId?: string): void {
+    this.groups = groups
+    this.snapshot = (groups.find((g) => g.sessionId === activeId) ?? groups[0])?.snapshot
     this.listeners.fire()
   }
 
@@ -51,7 +69,36 @@ export abstract class SnapshotModel implements ViewModel {
     return this.listeners.add(listener)
   }
 
-  abstract roots(): ViewNode[]
+  roots(): ViewNode[] {
+    if (this.groups.length === 1) return this.rootsOf(this.groups[0]!.snapshot, this.groups[0]!.sessionId)
+    return this.groups.map(({ sessionId, snapshot }) => {
+      const connected = snapshot.peers.filter((p) => p.state === 'connected').length
+      const state = snapshot.state !== 'running' ? snapshot.state : !snapshot.online ? 'offline' : `${connected} peer${connected === 1 ? '' : 's'}`
+      const node: ViewNode & { sessionId: string } = {
+        id: `session:${sessionId}`,
+        sessionId,
+        label: `${snapshot.bundle.name}@${snapshot.bundle.version}`,
+        description: `${state} · ${snapshot.peerName}`,
+        tooltip: `**${md(snapshot.bundle.name)}@${md(snapshot.bundle.version)}**: its own P2P session (own endpoint \`${snapshot.endpointId ?? ''}\`, data, peers)`,
+        contextValue: 'tonk.session',
+        icon: { id: 'package' },
+        expanded: true,
+        children: prefixIds(this.rootsOf(snapshot, sessionId), `${sessionId}/`),
+      }
+      return node
+    })
+  }
+
+  /** The rows of one session; every row that a command takes carries `sessionId`. */
+  protected abstract rootsOf(snapshot: SessionSnapshot, sessionId: string): ViewNode[]
+}
+
+function prefixIds(nodes: ViewNode[], prefix: string): ViewNode[] {
+  for (const node of nodes) {
+    node.id = prefix + node.id
+    if (node.children) prefixIds(node.children, prefix)
+  }
+  return nodes
 }
 
 

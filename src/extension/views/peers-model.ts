@@ -35,6 +35,8 @@ const SYNC_ICON: Record<DocSyncState, { id: string; color?: string }> = {
 /** Argument of tonk.disconnectPeer when run from a row. */
 export interface PeerNode extends ViewNode {
   endpointId: string
+  /** The session the row belongs to ('' with one session running). */
+  sessionId: string
 }
 
 export class PeersModel extends SnapshotModel {
@@ -47,14 +49,12 @@ export class PeersModel extends SnapshotModel {
     return this.snapshot?.peers ?? []
   }
 
-  roots(): ViewNode[] {
-    const snap = this.snapshot
-    if (!snap) return []
+  protected rootsOf(snap: SessionSnapshot, sessionId: string): ViewNode[] {
     const paths = new Map(snap.documents.map((d) => [d.documentId, d.path]))
     const rows: ViewNode[] = snap.peers
       .slice()
       .sort((a, b) => rank(a) - rank(b) || (a.name ?? '').localeCompare(b.name ?? '') || a.endpointId.localeCompare(b.endpointId))
-      .map((p) => this.peerNode(p, paths))
+      .map((p) => this.peerNode(snap, sessionId, p, paths))
     const present = new Set(snap.peers.map((p) => p.endpointId))
     const refused = new Map<string, SessionSnapshot['refused'][number]>()
     for (const r of snap.refused) if (!present.has(r.endpointId)) refused.set(r.endpointId, r) // latest wins
@@ -72,17 +72,17 @@ export class PeersModel extends SnapshotModel {
   }
 
   /** A peer by the name we know it by ('you' for this session), else a short id. */
-  private peerLabel(endpointId: string): string {
-    if (endpointId === this.snapshot?.endpointId) return 'you'
-    return this.snapshot?.peers.find((q) => q.endpointId === endpointId)?.name ?? shortId(endpointId, 8)
+  private peerLabel(snap: SessionSnapshot, endpointId: string): string {
+    if (endpointId === snap.endpointId) return 'you'
+    return snap.peers.find((q) => q.endpointId === endpointId)?.name ?? shortId(endpointId, 8)
   }
 
-  private peerNode(p: PeerSnapshot, paths: Map<string, string>): PeerNode {
+  private peerNode(snap: SessionSnapshot, sessionId: string, p: PeerSnapshot, paths: Map<string, string>): PeerNode {
     const now = this.now()
     const path = p.path ? `${p.path.kind} ${p.path.remoteAddr}` : undefined
     const rtt = p.rttMs ?? p.path?.rttMs
     const connected = p.state === 'connected'
-    const otherBuild = p.build && this.snapshot && p.build !== this.snapshot.bundle.bundleId ? `other build ${p.build.slice(0, 4)}…` : undefined
+    const otherBuild = p.build && p.build !== snap.bundle.bundleId ? `other build ${p.build.slice(0, 4)}…` : undefined
     const description = [
       connected ? undefined : (STATE_TEXT[p.state] ?? p.state),
       otherBuild,
@@ -117,13 +117,14 @@ export class PeersModel extends SnapshotModel {
       ...(p.fault ? [`| fault | ${md(p.fault.label)}: ${p.fault.dropped} frames dropped, ${p.fault.delayed} delayed |`] : []),
       ...(p.nextAttemptAt ? [`| next attempt | in ${Math.max(0, Math.round((p.nextAttemptAt - now) / 1000))} s |`] : []),
       ...(p.lastError ? [`| last error | ${md(p.lastError)} |`] : []),
-      ...(p.links?.length ? [`| its links | ${p.links.map((l) => `${md(this.peerLabel(l.id))} (${l.path}${l.rttMs !== undefined ? ` ${Math.round(l.rttMs)} ms` : ''})`).join(', ')} (as the peer says) |`] : []),
+      ...(p.links?.length ? [`| its links | ${p.links.map((l) => `${md(this.peerLabel(snap, l.id))} (${l.path}${l.rttMs !== undefined ? ` ${Math.round(l.rttMs)} ms` : ''})`).join(', ')} (as the peer says) |`] : []),
       ...(p.presence?.length ? [`| presence | ${p.presence.map((x) => `${x.kind}${Object.keys(x.state).length ? ` ${md(shortJson(x.state))}` : ''}`).join('; ')} (as the peer says) |`] : []),
       `| documents | ${docs.length ? Object.entries(counts).map(([s, n]) => `${n} ${SYNC_LABEL[s as DocSyncState]}`).join(', ') : 'none shared yet'} |`,
     ].join('\n')
     return {
       id: `peer:${p.endpointId}`,
       endpointId: p.endpointId,
+      sessionId,
       label: `${shortId(p.endpointId, 10)} ${p.name ?? ''}`.trim(),
       description,
       tooltip,
@@ -137,7 +138,7 @@ export class PeersModel extends SnapshotModel {
         contextValue: `tonk.peerDoc.${d.state}`,
         icon: SYNC_ICON[d.state],
         command: d.path
-          ? { command: 'tonk.openDocumentInspector', title: 'Open Document Inspector', arguments: [{ url: `automerge:${d.documentId}`, path: d.path }] }
+          ? { command: 'tonk.openDocumentInspector', title: 'Open Document Inspector', arguments: [{ url: `automerge:${d.documentId}`, path: d.path, sessionId }] }
           : undefined,
       })),
     }

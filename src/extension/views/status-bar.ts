@@ -1,11 +1,11 @@
-// The status bar item: session state and peer count; a click focuses the Peers view.
+// The status bar item: session state and peer count (summed over sessions); a click focuses the Peers view.
 import * as vscode from 'vscode'
 import type { SessionSnapshot } from '../../core/session/session'
-import { statusText } from './status-text'
+import { statusTextAll } from './status-text'
 
 export class SessionStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('tonk.session', vscode.StatusBarAlignment.Left, 50)
-  private snap: SessionSnapshot | undefined
+  private snaps: SessionSnapshot[] = []
   private starting = false
 
   constructor() {
@@ -20,8 +20,9 @@ export class SessionStatusBar implements vscode.Disposable {
     this.render()
   }
 
-  update(snap: SessionSnapshot | undefined): void {
-    this.snap = snap
+  /** The snapshots of every running session. */
+  update(snaps: SessionSnapshot[]): void {
+    this.snaps = snaps
     this.render()
   }
 
@@ -31,7 +32,7 @@ export class SessionStatusBar implements vscode.Disposable {
   }
 
   private render(): void {
-    const { text, tooltip } = statusText(this.snap, this.starting)
+    const { text, tooltip } = statusTextAll(this.snaps, this.starting)
     this.item.text = text
     this.item.tooltip = tooltip
   }

@@ -15,3 +15,16 @@ export function statusText(snap: SessionSnapshot | undefined, starting: boolean)
     tooltip: `Tonk P2P: ${name} running as ${shortId(snap.endpointId ?? '', 10)} (${snap.peerName}), ${peers} connected, ${snap.documents.length} documents`,
   }
 }
+
+/** Several sessions: "Tonk: 2 sessions · 5 peers", each bundle on a line of the tooltip. */
+export function statusTextAll(snaps: SessionSnapshot[], starting: boolean): { text: string; tooltip: string } {
+  if (snaps.length <= 1 || starting) return statusText(snaps[0], starting)
+  const connected = (s: SessionSnapshot) => s.peers.filter((p) => p.state === 'connected').length
+  const total = snaps.reduce((n, s) => n + connected(s), 0)
+  const offline = snaps.every((s) => !s.online)
+  const lines = snaps.map((s) => `${s.bundle.name}@${s.bundle.version}: ${s.state !== 'running' ? s.state : !s.online ? 'offline' : `${connected(s)} peer${connected(s) === 1 ? '' : 's'}`}`)
+  return {
+    text: `${offline ? '$(debug-disconnect)' : '$(broadcast)'} Tonk: ${snaps.length} sessions · ${offline ? 'offline' : `${total} peer${total === 1 ? '' : 's'}`}`,
+    tooltip: `Tonk P2P: ${snaps.length} sessions\n${lines.join('\n')}`,
+  }
+}

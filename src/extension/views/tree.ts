@@ -29,6 +29,8 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ViewNode>, vsc
   private readonly shown = new Map<string, { node: ViewNode; signature: string; children: string; stale: boolean }>()
   /** Rows the person expanded (a collapsed row's new children wait until it is opened). */
   private readonly expanded = new Set<string>()
+  /** Each shown row's parent (for TreeView.reveal). */
+  private readonly parents = new Map<string, ViewNode>()
   private rootIds: string[] = []
   private roots: ViewNode[] = []
   /** Rows refreshed so far (tests and the stable-views scenario read it). */
@@ -75,6 +77,7 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ViewNode>, vsc
    * in place; `changed` collects those whose row must be redrawn. Ids no longer present are forgotten.
    */
   private adopt(fresh: ViewNode[], changed: ViewNode[], seen = new Set<string>(), top = true): ViewNode[] {
+    if (top) this.parents.clear()
     const out = fresh.map((node) => {
       seen.add(node.id)
       const children = node.children ? this.adopt(node.children, changed, seen, false) : undefined
@@ -102,6 +105,7 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ViewNode>, vsc
       }
       return element
     })
+    for (const element of out) for (const child of element.children ?? []) this.parents.set(child.id, element)
     if (top) for (const id of [...this.shown.keys()]) if (!seen.has(id)) this.shown.delete(id)
     return out
   }
@@ -132,14 +136,14 @@ export class ModelTreeProvider implements vscode.TreeDataProvider<ViewNode>, vsc
     return element ? (element.children ?? []) : this.roots
   }
 
-  /** For TreeView.reveal: the root a child row belongs to (rows are at most two levels deep). */
+  /** For TreeView.reveal: the row a row is listed under. */
   getParent(node: ViewNode): ViewNode | undefined {
-    return this.roots.find((root) => root.children?.some((c) => c.id === node.id))
+    return this.parents.get(node.id)
   }
 
-  /** The top-level row with this id, as VS Code holds it (to reveal it). */
-  rootById(id: string): ViewNode | undefined {
-    return this.roots.find((n) => n.id === id)
+  /** The row with this id, as VS Code holds it (to reveal it). */
+  byId(id: string): ViewNode | undefined {
+    return this.shown.get(id)?.node
   }
 
   getTreeItem(node: ViewNode): vscode.TreeItem {

@@ -119,6 +119,8 @@ export function parsePreviewMessage(value: unknown): Parsed<PreviewToHost> {
       if (typeof value.message !== 'string') return bad('log: message is not a string')
       return ok({ type: 'log', level, message: value.message.slice(0, MAX_LOG_LENGTH) })
     }
+    case 'actor':
+      return typeof value.actor === 'string' && /^(?:[0-9a-f]{2}){1,64}$/.test(value.actor) ? ok({ type: 'actor', actor: value.actor }) : bad('actor: not an actor id')
     default:
       return bad(`unknown type ${JSON.stringify(String(value.type)).slice(0, 40)}`)
   }

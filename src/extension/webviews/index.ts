@@ -1,9 +1,11 @@
-// Registers the webview commands (document inspector, bundle preview). main.ts calls this once.
+// Registers the webview commands (document inspector, bundle preview, mesh). main.ts calls this once.
+// With several sessions a command opens the one its row names, or asks (session-choice.ts).
 import * as vscode from 'vscode'
 import type { DocHandle } from '@automerge/automerge-repo/slim'
 import type { Session } from '../../core/session/session'
 import type { Ctx } from '../ctx'
 import { p2pUnavailable } from '../p2p-availability'
+import { chooseSession } from '../session-choice'
 import { InspectorPanel } from './inspector'
 import { MeshPanel } from './mesh'
 import { PreviewPanel } from './preview'
@@ -14,24 +16,23 @@ type InspectorTarget = { url?: string; path?: string } | { ref: { url?: string; 
 
 export function registerWebviews(ctx: Ctx): void {
   ctx.own(vscode.commands.registerCommand('tonk.openDocumentInspector', (target?: InspectorTarget) => openInspector(ctx, target)))
-  ctx.own(vscode.commands.registerCommand('tonk.previewBundle', () => openPreview(ctx)))
+  ctx.own(vscode.commands.registerCommand('tonk.previewBundle', (target?: unknown) => openPreview(ctx, target)))
   ctx.own(
-    vscode.commands.registerCommand('tonk.showMesh', () => {
-      const session = runningSession(ctx)
+    vscode.commands.registerCommand('tonk.showMesh', async (target?: unknown) => {
+      const session = await runningSession(ctx, target, vscode.l10n.t('Show the mesh of which session?'))
       return session ? (MeshPanel.show(ctx, session), true) : false
     }),
   )
-  ctx.own({ dispose: () => MeshPanel.panel?.dispose() })
-  ctx.own({ dispose: () => PreviewPanel.panel?.dispose() })
+  ctx.own({ dispose: () => MeshPanel.panels().forEach((p) => p.dispose()) })
+  ctx.own({ dispose: () => PreviewPanel.panels().forEach((p) => p.dispose()) })
   ctx.own({ dispose: () => [...InspectorPanel.panels().values()].forEach((p) => p.dispose()) })
   registerPanelRestore(ctx)
 }
 
-function runningSession(ctx: Ctx): Session | undefined {
-  const session = ctx.sessions?.current
-  if (!session && p2pUnavailable(ctx)) return undefined
-  if (!session) void vscode.window.showWarningMessage(vscode.l10n.t('No P2P session is running: run "Tonk: Start P2P Session" first.'))
-  return session
+/** The session `target` names, the only one, or the picked one; says so when none runs. */
+async function runningSession(ctx: Ctx, target: unknown, title: string): Promise<Session | undefined> {
+  if (ctx.sessions.list().length === 0 && p2pUnavailable(ctx)) return undefined
+  return chooseSession(ctx.sessions, target, title)
 }
 
 function normalizeTarget(target: InspectorTarget): { url?: string; path?: string } {
@@ -44,7 +45,7 @@ function normalizeTarget(target: InspectorTarget): { url?: string; path?: string
 
 /** Opens the inspector; returns the document id shown (tests use it), or undefined when cancelled. */
 async function openInspector(ctx: Ctx, target: InspectorTarget): Promise<{ documentId: string } | undefined> {
-  const session = runningSession(ctx)
+  const session = await runningSession(ctx, target, vscode.l10n.t('Inspect a document of which session?'))
   if (!session) return undefined
   let { url, path } = normalizeTarget(target)
   try {
@@ -83,8 +84,8 @@ async function pickDocument(session: Session): Promise<{ url: string; path: stri
   return picked ? { url: picked.doc.url, path: picked.doc.path } : undefined
 }
 
-async function openPreview(ctx: Ctx): Promise<{ bundleId: string } | undefined> {
-  const session = runningSession(ctx)
+async function openPreview(ctx: Ctx, target: unknown): Promise<{ bundleId: string } | undefined> {
+  const session = await runningSession(ctx, target, vscode.l10n.t('Preview which bundle?'))
   if (!session) return undefined
   try {
     await PreviewPanel.show(ctx, session)

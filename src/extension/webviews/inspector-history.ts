@@ -14,6 +14,24 @@ function headsOf(handle: DocHandle<unknown>, point: HistoryPoint): string[] {
   return point === 'now' ? (handle.heads() ?? []) : [point.hash]
 }
 
+/** Names the peers behind actors (Session.actorNames): 'you' or a peer's name. */
+export type ActorNamer = (actors: string[]) => Promise<Record<string, { name: string }>>
+
+/**
+ * The answer to one time-travel request (`result` with an error when it cannot be answered). A history
+ * page names who wrote each change when `names` can tell (it may ask peers: up to ~1.5 s).
+ */
+export async function answerTimeTravelNamed(handle: DocHandle<unknown>, message: InspectorTimeTravel, readOnlyReason: string | undefined, names?: ActorNamer): Promise<HostToInspector> {
+  const answer = answerTimeTravel(handle, message, readOnlyReason)
+  if (answer.type !== 'history-page' || !names) return answer
+  try {
+    const by = await names([...new Set(answer.changes.filter((c) => !c.mine).map((c) => c.actor))])
+    return { ...answer, changes: answer.changes.map((c) => (c.mine ? { ...c, by: 'you' } : by[c.actor] ? { ...c, by: by[c.actor]!.name } : c)) }
+  } catch {
+    return answer // names are a nicety: the page without them
+  }
+}
+
 /** The answer to one time-travel request (`result` with an error when it cannot be answered). */
 export function answerTimeTravel(handle: DocHandle<unknown>, message: InspectorTimeTravel, readOnlyReason: string | undefined): HostToInspector {
   const fail = (error: string): HostToInspector => ({ type: 'result', requestId: message.requestId, ok: false, error })

@@ -10,7 +10,7 @@ import { parseInspectorMessage } from './guards'
 import { escapeHtml, mediaDir, webviewOut, webviewPage } from './html'
 import { toolColumn } from './layout'
 import { WebviewHost } from './webview-host'
-import { answerTimeTravel } from './inspector-history'
+import { answerTimeTravelNamed } from './inspector-history'
 import { applyEdit, describeEdit, docHistory, EditError, toInspectorValue } from './inspector-model'
 
 export const INSPECTOR_VIEW_TYPE = 'tonk.inspector'
@@ -159,7 +159,9 @@ export class InspectorPanel extends WebviewHost<InspectorToHost, HostToInspector
     if (message.type === 'history' || message.type === 'value-at' || message.type === 'diff' || message.type === 'restore') {
       // Looking back works after the session stopped too; restoring is an edit, and needs it running.
       if (message.type === 'restore' && this.ended) return this.post({ type: 'result', requestId: message.requestId, ok: false, error: 'the session has stopped: the document is read-only' })
-      this.post(answerTimeTravel(this.handle, message, this.directoryReason()))
+      // Names need the running session (it asks peers); after it stopped the page shows actors alone.
+      const names = this.ended ? undefined : (actors: string[]) => this.session.actorNames(actors)
+      void answerTimeTravelNamed(this.handle, message, this.directoryReason(), names).then((answer) => this.post(answer))
       return
     }
     this.edit(message)

@@ -15,6 +15,8 @@ export const MESH_VIEW_TYPE = 'tonk.mesh'
 const UPDATE_MS = 250
 
 export class MeshPanel extends WebviewHost<MeshToHost, HostToMesh> {
+  /** One mesh view per session (bundle); the last opened is `panel`. */
+  private static readonly open = new Map<Session, MeshPanel>()
   private static current: MeshPanel | undefined
   private timer?: NodeJS.Timeout
   private ready = false
@@ -25,19 +27,27 @@ export class MeshPanel extends WebviewHost<MeshToHost, HostToMesh> {
     return MeshPanel.current
   }
 
+  /** Every open mesh view (to close them with the extension). */
+  static panels(): MeshPanel[] {
+    return [...MeshPanel.open.values()]
+  }
+
   static show(ctx: Ctx, session: Session): MeshPanel {
-    const existing = MeshPanel.current
-    if (existing && existing.session === session && !existing.ended) {
+    const existing = MeshPanel.open.get(session)
+    if (existing && !existing.ended) {
       existing.panel.reveal()
+      MeshPanel.current = existing
       return existing
     }
-    existing?.dispose()
+    // Views of sessions that ended (a restart) go; other bundles keep theirs.
+    for (const panel of MeshPanel.open.values()) if (panel.ended) panel.dispose()
     const panel = vscode.window.createWebviewPanel(MESH_VIEW_TYPE, vscode.l10n.t('Mesh {0}', session.bundle.manifest.name), toolColumn(), {
       enableScripts: true,
       enableCommandUris: false,
       localResourceRoots: [webviewOut(ctx.extension.extensionUri)],
     })
     MeshPanel.current = new MeshPanel(ctx, session, panel)
+    MeshPanel.open.set(session, MeshPanel.current)
     return MeshPanel.current
   }
 
@@ -61,7 +71,7 @@ export class MeshPanel extends WebviewHost<MeshToHost, HostToMesh> {
       return
     }
     // Click or Enter on a node: its row in the Peers view.
-    void vscode.commands.executeCommand('tonk.revealPeer', message.endpointId)
+    void vscode.commands.executeCommand('tonk.revealPeer', message.endpointId, this.ctx.sessions.of(this.session)?.id)
   }
 
   protected override onSessionEnded(): void {
@@ -71,6 +81,7 @@ export class MeshPanel extends WebviewHost<MeshToHost, HostToMesh> {
   protected override onDispose(): void {
     clearTimeout(this.timer)
     if (MeshPanel.current === this) MeshPanel.current = undefined
+    if (MeshPanel.open.get(this.session) === this) MeshPanel.open.delete(this.session)
   }
 
   private schedule(): void {

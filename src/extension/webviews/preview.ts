@@ -55,25 +55,39 @@ async function exists(path: string): Promise<boolean> {
 }
 
 export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
+  /** One preview per session (each bundle's app in its own tab); the last opened is `panel`. */
+  private static readonly open = new Map<Session, PreviewPanel>()
   private static current: PreviewPanel | undefined
   private readonly subscribers = new Set<(frame: AdapterFrame) => void>()
   private adapter?: PostMessageNetworkAdapter
   private pageReady = false
 
-  /** The open preview, if any (one per window: it shows the session's bundle). */
+  /** The preview opened last, if it is still open. */
   static get panel(): PreviewPanel | undefined {
     return PreviewPanel.current
   }
 
+  /** Every open preview (to close them with the extension). */
+  static panels(): PreviewPanel[] {
+    return [...PreviewPanel.open.values()]
+  }
+
+  /** The open preview of `session`'s app, if any. */
+  static of(session: Session): PreviewPanel | undefined {
+    return PreviewPanel.open.get(session)
+  }
+
   /** `restored`: a panel VS Code brought back after a window reload (restore.ts), shown in place. */
   static async show(ctx: Ctx, session: Session, restored?: vscode.WebviewPanel): Promise<PreviewPanel> {
-    const existing = PreviewPanel.current
-    if (existing && existing.session === session && !existing.disposed) {
+    const existing = PreviewPanel.open.get(session)
+    if (existing && !existing.disposed) {
       restored?.dispose()
       existing.panel.reveal()
+      PreviewPanel.current = existing
       return existing
     }
-    existing?.dispose()
+    // A preview of an earlier session of the same app (a restart) is replaced; other apps keep theirs.
+    for (const [old, panel] of PreviewPanel.open) if (old.bundle.manifest.name === session.bundle.manifest.name || old.state !== 'running') panel.dispose()
     const title = `Preview ${session.bundle.manifest.name}`
     const options = {
       enableScripts: true,
@@ -90,6 +104,7 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
     } else panel = vscode.window.createWebviewPanel(PREVIEW_VIEW_TYPE, title, toolColumn(), options)
     const preview = new PreviewPanel(ctx, session, panel)
     PreviewPanel.current = preview
+    PreviewPanel.open.set(session, preview)
     try {
       await preview.render()
     } catch (err) {
@@ -241,6 +256,7 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
 
   protected override onDispose(): void {
     if (PreviewPanel.current === this) PreviewPanel.current = undefined
+    if (PreviewPanel.open.get(this.session) === this) PreviewPanel.open.delete(this.session)
     this.detach()
   }
 
@@ -299,6 +315,10 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
         return
       case 'log':
         this.ctx.log[message.level](`preview page: ${message.message}`)
+        return
+      case 'actor':
+        // One per document the page changed; a page (the app's own code) cannot grow it past the book's bound.
+        if (!this.ended) this.session.recordOwnActor(message.actor)
         return
     }
   }

@@ -52,19 +52,25 @@ export function registerPanelRestore(ctx: Ctx): void {
     entry.panel.webview.html = waitingHtml(what)
     waiting.add(entry)
     entry.panel.onDidDispose(() => waiting.delete(entry))
-    const session = ctx.sessions.current
-    if (session) void tryRevive(entry, session)
+    void (async () => {
+      for (const running of ctx.sessions.list()) if (await tryRevive(entry, running.session)) break
+    })()
   }
-  const tryRevive = async (entry: Waiting, session: Session) => {
+  const tryRevive = async (entry: Waiting, session: Session): Promise<boolean> => {
+    if (!waiting.has(entry)) return true
     try {
-      if (await entry.revive(session)) waiting.delete(entry)
+      if (await entry.revive(session)) {
+        waiting.delete(entry)
+        return true
+      }
     } catch (err) {
       ctx.log.warn(`restoring a panel: ${(err as Error).message}`)
     }
+    return false
   }
   ctx.own(
-    ctx.sessions.onDidChange((session) => {
-      if (session) for (const entry of [...waiting]) void tryRevive(entry, session)
+    ctx.sessions.onDidStart((session) => {
+      for (const entry of [...waiting]) void tryRevive(entry, session)
     }),
   )
 

@@ -14,7 +14,7 @@ export abstract class WebviewHost<FromPage, ToPage extends { type: string }> imp
   /** Listeners on the session (or its documents): disposed when the session ends, or with the panel. */
   protected readonly sessionBound: vscode.Disposable[] = []
   protected disposed = false
-  /** The session this panel shows has stopped or was replaced. */
+  /** The session this panel shows has stopped (or was restarted: a new Session). */
   protected ended = false
 
   protected constructor(
@@ -35,8 +35,8 @@ export abstract class WebviewHost<FromPage, ToPage extends { type: string }> imp
         }
         this.receive(parsed.message)
       }),
-      ctx.sessions.onDidChange((current) => {
-        if (current !== session) this.sessionEnded()
+      ctx.sessions.onDidStop((stopped) => {
+        if (stopped === session) this.sessionEnded()
       }),
     )
   }

@@ -97,6 +97,9 @@ export default async function p2p(ctx: ScenarioContext): Promise<void> {
   //     restore that version as a new change, which reaches peer-b.
   const rows = inspector.locator('.history-row')
   await until('the newest change on top of the history', async () => ((await rows.nth(1).textContent()) ?? '').includes('inspector: set content.text') || undefined, 30_000)
+  // Each change names who wrote it: peer-b's (it says the actor is its own), the inspector's edit "you".
+  await until('peer-b named as the writer of its changes', async () => ((await rows.nth(2).locator('.actor').textContent()) ?? '') === 'peer-b' || undefined, 15_000)
+  assert.equal(await rows.nth(1).locator('.actor').textContent(), 'you')
   await rows.nth(2).click()
   await inspector.locator('.past-banner', { hasText: 'read-only' }).waitFor({ timeout: 15_000 })
   await inspector.locator('.tree.past .value.string', { hasText: 'written by peer-b' }).waitFor({ timeout: 15_000 })

@@ -83,7 +83,10 @@ describe('P2P session', function () {
     assert.ok(leaf, 'from-cli is a child of e2e')
     assert.equal(leaf.contextValue, 'tonk.doc')
     assert.equal(leaf.command?.command, 'tonk.openDocumentInspector')
-    assert.deepEqual(leaf.command?.arguments, [{ url: docs.url, path: '/e2e/from-cli' }])
+    // The row names its session, so the inspector opens on it when several bundles run.
+    const sessionId = api.sessions.of(api.sessions.current!)?.id
+    assert.match(sessionId ?? '', /^my-world-/)
+    assert.deepEqual(leaf.command?.arguments, [{ url: docs.url, path: '/e2e/from-cli', sessionId }])
     // The peer's row lists the document's sync state once it has our heads.
     await waitFor('cli-peer in sync on /e2e/from-cli', () =>
       api.peersModel.roots().find((n) => n.label.includes('cli-peer'))?.children?.some((c) => c.label === '/e2e/from-cli' && c.description === 'in sync'),
