@@ -144,14 +144,16 @@ export function activate(context: vscode.ExtensionContext): TonkApi {
     registerWebviews(c)
     c.own(vscode.window.registerUriHandler({ handleUri: (uri) => void handleJoinUri(c, sessions, uri) }))
 
-    // Settings other than the log level are read at session start: offer the restart that applies them.
+    // Settings other than the log level are read at session start: offer the restart that applies them
+    // (to every session running when the setting changed, each on the bundle it runs).
     c.own(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        const session = sessions.current
-        const last = sessions.lastBundle
-        if (!session || !last || !e.affectsConfiguration('tonk') || onlyLogLevel(e)) return
-        void vscode.window.showInformationMessage(vscode.l10n.t('Tonk: the new settings apply when the session restarts.'), vscode.l10n.t('Restart Session')).then((a) => {
-          if (a && sessions.current === session) void vscode.commands.executeCommand('tonk.startSession', last.uri)
+        const running = sessions.list().map((r) => ({ session: r.session, uri: r.bundle.candidate.uri }))
+        if (running.length === 0 || !e.affectsConfiguration('tonk') || onlyLogLevel(e)) return
+        const restart = running.length === 1 ? vscode.l10n.t('Restart Session') : vscode.l10n.t('Restart Sessions')
+        void vscode.window.showInformationMessage(vscode.l10n.t('Tonk: the new settings apply when the session restarts.'), restart).then(async (a) => {
+          if (!a) return
+          for (const r of running) if (sessions.of(r.session)) await vscode.commands.executeCommand('tonk.startSession', r.uri)
         })
       }),
     )
