@@ -2,10 +2,11 @@
 // Repo (crash-safe storage in the data dir) and the peer sources, and gives UIs (the extension's views,
 // `tonk-p2p serve`) one snapshot plus change events. open() → start() → stop(); stop() never throws.
 // Its shapes are in types.ts, the documents' paths/sizes/sync states in document-view.ts, remembered
-// rows of lost peers in recent-peers.ts. Over ~400 lines: eight resources (lock, endpoint, adapter,
-// bulk, discovery, Repo, presence, control socket) start in order and release in reverse, and the
-// peer commands (dial, disconnect, offline/online) act on several of them at once; the peer
-// bookkeeping (sources, held, known peers) is the next part to move out (a PeerBook).
+// rows of lost peers in recent-peers.ts. Over ~400 lines: ten resources (lock, endpoint, adapter,
+// bulk, link reports, actor claims, discovery, Repo, presence, control socket) start in order and
+// release in reverse, and the peer commands (dial, disconnect, offline/online) act on several of
+// them at once; the peer bookkeeping (sources, held, known peers) is the next part to move out (a
+// PeerBook).
 import { EventEmitter } from 'node:events'
 import { stat } from 'node:fs/promises'
 import type { Server } from 'node:net'
