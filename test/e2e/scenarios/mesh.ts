@@ -1,12 +1,14 @@
 // The Mesh view in a real VS Code (code-server + Chromium): Start P2P Session, three local peers →
 // Show Mesh draws 4 nodes (you and local-1..3) and 6 links (yours, and the ones the peers report among
 // themselves) → `tonk-p2p link local-2 --delay 200` on this session's data dir shows on that edge and
-// its sync round trip (~400 ms) → Enter on a node reveals its row in the Peers view → --clear takes the fault off the edge.
+// its sync round trip (~400 ms) → Enter on a node reveals its row in the Peers view → --clear takes the fault off the edge →
+// `--drop` on every link of local-2 partitions it (its edge says drop), this session and local-2 each write
+// a document the other does not get → --clear heals and all four converge on both.
 // Run: npm run test:e2e:scenario -- test/e2e/scenarios/mesh.ts   (screenshots: test-artifacts/e2e/mesh/)
 import assert from 'node:assert/strict'
-import { dirname } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { ScenarioContext } from '../scenario'
-import { findFiles, until } from '../poll'
+import { findFiles, sleep, until } from '../poll'
 import { cliRunner, webviewWith } from '../scenario-helpers'
 
 export default async function mesh(ctx: ScenarioContext): Promise<void> {
@@ -61,5 +63,35 @@ export default async function mesh(ctx: ScenarioContext): Promise<void> {
 
   await cli(['link', 'local-2', '--data', dataDir, '--clear'])
   await until('the fault gone from the edge', async () => !/delay/.test((await view.locator(`.edge.ours[data-to="${local2.endpointId}"] text`).textContent().catch(() => 'delay')) ?? ''), 60_000)
-  ctx.log('mesh: 4 nodes, 6 links; a delay shown on its edge and cleared; Enter reveals the peer row')
+
+  // Partition local-2: a drop on each of its links (ours and the other local peers'), both sides write.
+  const localDir = (n: number) => join(dataDir, 'local-peers', `peer-${n}`)
+  const linksOfLocal2 = [dataDir, localDir(1), localDir(3)]
+  for (const dir of linksOfLocal2) await cli(['link', 'local-2', '--data', dir, '--drop'])
+  await until('drop on local-2’s edge', async () => /drop/.test((await edge.locator('text').textContent()) ?? ''), 30_000)
+  await cli(['doc', 'put', '/notes/partition-here', JSON.stringify({ by: 'this session' }), '--data', dataDir])
+  await cli(['doc', 'put', '/notes/partition-there', JSON.stringify({ by: 'local-2' }), '--data', localDir(2)])
+  const has = async (dir: string, path: string) => {
+    try {
+      return JSON.parse(await cli(['--json', 'doc', 'get', path, '--data', dir])).value !== undefined
+    } catch {
+      return false // not there (yet)
+    }
+  }
+  await sleep(3000)
+  assert.equal(await has(localDir(2), '/notes/partition-here'), false, 'local-2 is cut off: our write does not reach it')
+  assert.equal(await has(dataDir, '/notes/partition-there'), false, 'and its write does not reach us')
+  assert.equal(await has(localDir(1), '/notes/partition-here'), true, 'the rest of the mesh still syncs')
+  await ctx.screenshot('mesh-local-2-partitioned')
+
+  // Heal: every link of local-2 cleared; all four converge on both writes.
+  for (const dir of linksOfLocal2) await cli(['link', 'local-2', '--data', dir, '--clear'])
+  for (const dir of [dataDir, localDir(1), localDir(2), localDir(3)]) {
+    await until(`both writes in ${dir.slice(-12)}`, async () => (await has(dir, '/notes/partition-here')) && (await has(dir, '/notes/partition-there')), 60_000, 500)
+  }
+  await until('no fault on the edge', async () => !/drop/.test((await edge.locator('text').textContent()) ?? ''), 30_000)
+  await ctx.runCommand('Tonk: Focus on Documents View')
+  await ctx.viewPane('Documents').locator('.monaco-list-row', { hasText: 'partition-there' }).first().waitFor({ timeout: 30_000 })
+  await ctx.screenshot('healed-all-converged')
+  ctx.log('mesh: 4 nodes, 6 links; a delay shown on its edge and cleared; Enter reveals the peer row; a partition of local-2 healed, all converged')
 }
