@@ -24,7 +24,7 @@ export interface MeshEdge {
   rttMs?: number
   /** Our own links: a ping's round trip through our framing, where link faults apply (what sync sees). */
   syncRttMs?: number
-  /** A fault the user put on this link (tonk-p2p link), e.g. "delay 200 ms". */
+  /** A fault on this link (tonk-p2p link), e.g. "delay 200ms": ours, or as the reporting peer says. */
   fault?: string
   /** Known from a peer's link report, not one of our own links. */
   reported: boolean

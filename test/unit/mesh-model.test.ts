@@ -15,7 +15,7 @@ describe('mesh graph', () => {
       bundleId: 'build-1',
       peers: [
         peer({ endpointId: id('a'), name: 'ana', path: { kind: 'direct', remoteAddr: '10.0.0.2:1', rttMs: 3.26 }, fault: { kind: 'delay', label: 'delay 200 ms', dropped: 0, delayed: 4 } as never, links: [{ id: SELF, path: 'direct' }, { id: id('b'), path: 'direct', rttMs: 1 }, { id: id('c'), path: 'relay' }] }),
-        peer({ endpointId: id('b'), name: 'bo', path: { kind: 'relay', remoteAddr: 'relay', rttMs: 40 }, build: 'build-2', links: [{ id: id('a'), path: 'direct' }] }),
+        peer({ endpointId: id('b'), name: 'bo', path: { kind: 'relay', remoteAddr: 'relay', rttMs: 40 }, build: 'build-2', links: [{ id: id('a'), path: 'direct', fault: 'drop' }] }),
         peer({ endpointId: id('d'), name: 'gone', state: 'reconnecting' }),
       ],
     })
@@ -32,11 +32,11 @@ describe('mesh graph', () => {
       ['a', 'direct', 3.3, 'delay 200 ms'],
       ['b', 'relay', 40, undefined],
     ], 'no edge to a peer that is not connected')
-    const reported = graph.edges.filter((e) => e.reported).map((e) => [e.from.slice(0, 1), e.to.slice(0, 1), e.path])
+    const reported = graph.edges.filter((e) => e.reported).map((e) => [e.from.slice(0, 1), e.to.slice(0, 1), e.path, e.fault])
     assert.deepEqual(reported, [
-      ['a', 'b', 'direct'],
-      ['a', 'c', 'relay'],
-    ], "a's link to us is our own edge; b's report of b–a is the same link as a's")
+      ['a', 'b', 'direct', 'drop'],
+      ['a', 'c', 'relay', undefined],
+    ], "a's link to us is our own edge; b's report of b–a is the same link as a's, and the drop b reports on it shows")
   })
 
   it('never more than MAX_NODES nodes, whatever the reports say', () => {

@@ -127,7 +127,7 @@ function render(): void {
     text.setAttribute('y', String(a.y + (b.y - a.y) * t - 4))
     const full = edgeText(e)
     // Many peers: only what needs attention stays on the drawing (a fault, a slow sync); all is on hover.
-    const notable = !e.reported && (e.fault !== undefined || (e.syncRttMs !== undefined && Math.abs(e.syncRttMs - (e.rttMs ?? 0)) > 20))
+    const notable = e.fault !== undefined || (!e.reported && e.syncRttMs !== undefined && Math.abs(e.syncRttMs - (e.rttMs ?? 0)) > 20)
     text.textContent = detailed || notable ? (e.reported ? (e.rttMs !== undefined ? `${Math.round(e.rttMs)} ms` : '') : full) : ''
     g.querySelector('title')!.textContent = `${nameOf(e.from)} – ${nameOf(e.to)}: ${full}${e.reported ? ' (reported by a peer)' : ''}`
   }

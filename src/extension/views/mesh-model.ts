@@ -45,9 +45,14 @@ export function meshGraph(snap: { endpointId?: string; peerName: string; bundleI
         nodes.set(l.id, { id: l.id, direct: false })
       }
       const k = key(p.endpointId, l.id)
-      if (edgeKeys.has(k)) continue // our own link to it, or the other side's report of the same link
+      if (edgeKeys.has(k)) {
+        // Our own link to it, or the other side's report of the same link: a fault either side reports shows.
+        const seen = edges.find((e) => e.reported && key(e.from, e.to) === k)
+        if (seen && l.fault && !seen.fault) seen.fault = l.fault
+        continue
+      }
       edgeKeys.add(k)
-      edges.push({ from: p.endpointId, to: l.id, path: l.path, ...(l.rttMs !== undefined && { rttMs: l.rttMs }), reported: true })
+      edges.push({ from: p.endpointId, to: l.id, path: l.path, ...(l.rttMs !== undefined && { rttMs: l.rttMs }), ...(l.fault && { fault: l.fault }), reported: true })
     }
   }
   return { nodes: [...nodes.values()], edges }

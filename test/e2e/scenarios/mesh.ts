@@ -69,6 +69,8 @@ export default async function mesh(ctx: ScenarioContext): Promise<void> {
   const linksOfLocal2 = [dataDir, localDir(1), localDir(3)]
   for (const dir of linksOfLocal2) await cli(['link', 'local-2', '--data', dir, '--drop'])
   await until('drop on local-2’s edge', async () => /drop/.test((await edge.locator('text').textContent()) ?? ''), 30_000)
+  // The other local peers' drops come in their link reports: their dashed edges to local-2 say so too.
+  await until('drop on the reported edges to local-2', async () => (await view.locator('.edge.reported.fault').count()) >= 2, 30_000)
   await cli(['doc', 'put', '/notes/partition-here', JSON.stringify({ by: 'this session' }), '--data', dataDir])
   await cli(['doc', 'put', '/notes/partition-there', JSON.stringify({ by: 'local-2' }), '--data', localDir(2)])
   const has = async (dir: string, path: string) => {

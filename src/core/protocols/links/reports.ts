@@ -16,6 +16,8 @@ import { LINKS } from '../registry'
 
 export const LINKS_FEATURE = LINKS.feature
 const MAX_LINKS_PER_FRAME = 64
+/** What a reported fault may say: link-fault.ts describeFault's shapes, nothing else (it is drawn). */
+const FAULT_LABEL = /^(drop|loss \d{1,3}%|delay \d{1,6}ms( ±\d{1,6}ms)?)$/
 /** A link change is told after this many ms, so a burst of joins is one frame. */
 const BATCH_MS = 500
 /** Reports are sent again this often (RTTs change without a link change). */
@@ -30,6 +32,8 @@ export interface ReportedLink {
   id: string
   path: 'direct' | 'relay' | 'unknown'
   rttMs?: number
+  /** A fault the reporting peer's user put on this link (`drop`, `loss 5%`, `delay 200ms ±20ms`). */
+  fault?: string
 }
 
 export interface LinkReport {
@@ -50,6 +54,8 @@ export function readLinksFrame(message: Record<string, unknown>, self?: string):
     seen.add(id)
     const link: ReportedLink = { id, path: path === 'direct' || path === 'relay' ? path : 'unknown' }
     if (typeof rttMs === 'number' && Number.isFinite(rttMs) && rttMs >= 0 && rttMs < 600_000) link.rttMs = Math.round(rttMs * 10) / 10
+    const fault = (raw as Record<string, unknown>).fault
+    if (typeof fault === 'string' && FAULT_LABEL.test(fault)) link.fault = fault
     out.push(link)
   }
   return out
@@ -134,7 +140,9 @@ export class LinkReports {
   /** Our connected peers as links, to every connected peer (each learns the others, not itself again). */
   private sendAll(): void {
     const connected = this.channel.peers().filter((p) => p.state === 'connected')
-    const links = connected.slice(0, MAX_LINKS_PER_FRAME).map((p) => ({ id: p.endpointId, path: p.path?.kind ?? 'unknown', ...(p.rttMs !== undefined && { rttMs: p.rttMs }) }))
+    const links = connected
+      .slice(0, MAX_LINKS_PER_FRAME)
+      .map((p) => ({ id: p.endpointId, path: p.path?.kind ?? 'unknown', ...(p.rttMs !== undefined && { rttMs: p.rttMs }), ...(p.fault && { fault: p.fault.label }) }))
     for (const p of connected) this.channel.send(p.endpointId, LINKS, { type: LINKS.frames.links, links })
   }
 
