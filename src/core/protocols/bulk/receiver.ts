@@ -427,10 +427,7 @@ export class BulkReceiver {
       return
     }
     try {
-      // A document we hold nothing of yet (a fresh peer's catch-up): a plain load keeps no patch log, so it
-      // is faster than merging into the empty doc (measured with automerge-repo's diff after it: a
-      // 2,000-entry map 200-280 vs 255-520 ms; 2,000 tiny documents 1.0-1.3×). Such a call cannot be sliced.
-      handle.update((doc) => (Automerge.getHeads(doc).length === 0 ? Automerge.load(data) : Automerge.loadIncremental(doc, data)))
+      handle.update((doc) => Automerge.loadIncremental(doc, data))
       this.counters.docsApplied++
     } catch (err) {
       this.refuse(rejections, 'E_BULK_UNMERGEABLE', handle.documentId, firstLine(err))
