@@ -55,9 +55,12 @@ describe('webviews: inspector and preview', function () {
     const dir = join(session.options.dataDir, 'preview', session.bundle.bundleId)
     assert.ok(existsSync(join(dir, '.tonk-preview-complete')), `${dir} is complete`)
     assert.deepEqual(readFileSync(join(dir, 'app.js')), Buffer.from(session.bundle.files.get('/app.js')!))
-    // The shim ran (WASM, Repo) and its adapter said hello through postMessage.
-    const pagePeer = await waitFor('the preview page as a peer of the session repo', () =>
-      session.repo.peers.find((p) => p.startsWith('preview-') && !before.has(p)),
+    // The shim ran (WASM, Repo) and its adapter said hello through postMessage. A webview boots slowly
+    // on a busy CI box (one run of 2026-12-04 timed out at 30 s; the scenarios' previews passed): 60 s.
+    const pagePeer = await waitFor(
+      'the preview page as a peer of the session repo',
+      () => session.repo.peers.find((p) => p.startsWith('preview-') && !before.has(p)),
+      60_000,
     )
     // Closing the panel takes its adapter out of the session's Repo.
     await vscode.commands.executeCommand('workbench.action.closeAllEditors')
