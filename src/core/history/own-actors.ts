@@ -4,12 +4,11 @@
 // restart too, and peers can ask whether an actor is ours (protocols/actors). Bounded: the most recent
 // MAX_OWN_ACTORS, written at most every WRITE_DELAY_MS.
 import { readFile } from 'node:fs/promises'
+import { ACTOR_ID } from '../../shared/actor-id'
 import { writeJsonReplacing } from '../store/durable-fs'
 
 export const MAX_OWN_ACTORS = 4096
 const WRITE_DELAY_MS = 2_000
-/** An Automerge actor id as the history lists it: hex, an even number of digits. */
-export const ACTOR_ID = /^(?:[0-9a-f]{2}){1,64}$/
 
 export class OwnActors {
   /** Insertion order = recency (a re-recorded actor moves to the end). */

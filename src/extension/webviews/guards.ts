@@ -1,6 +1,7 @@
 // Host-side validation of every message a webview posts (src/protocol/*). A webview is a web page: the
 // previewed app can post to the host too, so nothing is trusted until it has the protocol's shape.
 // Each parser returns the message (normalized) or a reason it was dropped.
+import { ACTOR_ID } from '../../shared/actor-id'
 import { MAX_HISTORY_ROWS, type HistoryPoint, type InspectorToHost, type JsonValue, type ValuePath } from '../../protocol/inspector'
 import type { PreviewToHost } from '../../protocol/preview'
 import type { MeshToHost } from '../../protocol/mesh'
@@ -120,7 +121,7 @@ export function parsePreviewMessage(value: unknown): Parsed<PreviewToHost> {
       return ok({ type: 'log', level, message: value.message.slice(0, MAX_LOG_LENGTH) })
     }
     case 'actor':
-      return typeof value.actor === 'string' && /^(?:[0-9a-f]{2}){1,64}$/.test(value.actor) ? ok({ type: 'actor', actor: value.actor }) : bad('actor: not an actor id')
+      return typeof value.actor === 'string' && ACTOR_ID.test(value.actor) ? ok({ type: 'actor', actor: value.actor }) : bad('actor: not an actor id')
     default:
       return bad(`unknown type ${JSON.stringify(String(value.type)).slice(0, 40)}`)
   }

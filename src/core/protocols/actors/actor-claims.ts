@@ -7,7 +7,8 @@
 // MAX_CLAIMS claims are kept (oldest go first). Asking reveals nothing new: the actors are in a document
 // both sides hold, and only peers of the same app are connected.
 import type { ExtensionChannel } from '../../net/extension-channel'
-import { ACTOR_ID, type OwnActors } from '../../history/own-actors'
+import type { OwnActors } from '../../history/own-actors'
+import { ACTOR_ID } from '../../../shared/actor-id'
 import { ACTORS } from '../registry'
 
 export const ACTORS_FEATURE = ACTORS.feature
