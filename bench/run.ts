@@ -667,6 +667,16 @@ async function activation(): Promise<void> {
   })
 }
 
+/** What `run` cost in CPU, summed over `ws` (every thread of each process), and how long it took. */
+async function cpuOver<T>(ws: WorkerProcess[], run: () => Promise<T>): Promise<{ result: T; cpuMs: number; wallMs: number }> {
+  const total = async () => (await Promise.all(ws.map((w) => w.request('cpu')))).reduce((s, r) => s + (r.ms as number), 0)
+  const before = await total()
+  const started = performance.now()
+  const result = await run()
+  const wallMs = performance.now() - started
+  return { result, cpuMs: (await total()) - before, wallMs }
+}
+
 /** N.meshChanges changes on ws[0]; for each, the time until every other worker has seen it. */
 async function convergeTimes(ws: WorkerProcess[], url: string, o: { timeoutMs: number; gapMs: number }): Promise<number[]> {
   const times: number[] = []
@@ -739,34 +749,45 @@ async function sparseMesh(): Promise<void> {
     return out
   }
 
-  const ps = await inBatches(n, 4, async (i) => {
-    const w = spawnWorker(`sparse-${i}`)
-    const r = await w.request('start', { kind: 'p2p', dataDir: freshDir(`sparse-${i}`), bundle, name: `sparse-${i}`, discovery: { maxLinks } })
-    return { w, ...r } as P2PPeer
-  })
-  for (let i = 1; i < n; i++) await ps[i]!.w.request('dial', { ticket: ps[Math.floor(random() * i)]!.ticket })
-  // Let peer exchange fill the links, then read the degrees.
-  await sleep(Math.max(5000, n * 200))
-  const degrees = (await Promise.all(ps.map((p) => p.w.request('links')))).map((r) => r.links as number).sort((a, b) => a - b)
-  const { urls: [pUrl] } = await ps[0]!.w.request('create', { count: 1 })
-  // In dial order: a peer's tree parent holds the document before it asks (a Repo that all of whose
-  // peers lack a document calls it unavailable; requests are not passed on further).
-  for (const p of ps.slice(1)) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await p.w.request('find', { urls: [pUrl] })
-        break
-      } catch (err) {
-        if (attempt >= 10 || !/unavailable/.test(String(err))) throw err
-        await sleep(1000) // its neighbours asked before they had it: ask again
+  // The same mesh twice: as shipped, and with sessions out of presence (their heartbeats flood every
+  // link: NOTES.md), so the row shows what the data path alone costs.
+  const p2pMesh = async (presence: boolean) => {
+    seed = 7
+    const tag = presence ? 'sparse' : 'sparse-quiet'
+    const ps = await inBatches(n, 4, async (i) => {
+      const w = spawnWorker(`${tag}-${i}`)
+      const r = await w.request('start', { kind: 'p2p', dataDir: freshDir(`${tag}-${i}`), bundle, name: `${tag}-${i}`, discovery: { maxLinks }, presence })
+      return { w, ...r } as P2PPeer
+    })
+    for (let i = 1; i < n; i++) await ps[i]!.w.request('dial', { ticket: ps[Math.floor(random() * i)]!.ticket })
+    // Let peer exchange fill the links, then read the degrees.
+    await sleep(Math.max(5000, n * 200))
+    const degrees = (await Promise.all(ps.map((p) => p.w.request('links')))).map((r) => r.links as number).sort((a, b) => a - b)
+    const { urls: [pUrl] } = await ps[0]!.w.request('create', { count: 1 })
+    // In dial order: a peer's tree parent holds the document before it asks (a Repo that all of whose
+    // peers lack a document calls it unavailable; requests are not passed on further).
+    for (const p of ps.slice(1)) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await p.w.request('find', { urls: [pUrl] })
+          break
+        } catch (err) {
+          if (attempt >= 10 || !/unavailable/.test(String(err))) throw err
+          await sleep(1000) // its neighbours asked before they had it: ask again
+        }
       }
     }
+    await Promise.all(ps.map((p) => p.w.request('watch', { url: pUrl })))
+    await sleep(2000)
+    const rss = (await Promise.all(ps.map((p) => p.w.request('rss')))).map((r) => mb(r.rss)).sort((a, b) => a - b)
+    const idle = await cpuOver(ps.map((p) => p.w), () => sleep(5000))
+    const busy = await cpuOver(ps.map((p) => p.w), () => converge(ps.map((p) => p.w), pUrl!))
+    await stopAll(ps.map((p) => p.w))
+    return { times: busy.result, degrees, rss, idle, busy }
   }
-  await Promise.all(ps.map((p) => p.w.request('watch', { url: pUrl })))
-  await sleep(2000)
-  const rssP2P = (await Promise.all(ps.map((p) => p.w.request('rss')))).map((r) => mb(r.rss)).sort((a, b) => a - b)
-  const p2p = await converge(ps.map((p) => p.w), pUrl!)
-  await stopAll(ps.map((p) => p.w))
+  const shipped = await p2pMesh(true)
+  const quiet = await p2pMesh(false)
+  const { times: p2p, degrees, rss: rssP2P, idle: idleP2P, busy: busyP2P } = shipped
 
   const server = await startWsServer()
   const cs = await inBatches(n, 4, async (i) => (await startWsClient(`ws-sparse-${i}`, server.url)).w)
@@ -778,11 +799,19 @@ async function sparseMesh(): Promise<void> {
   await sleep(2000)
   const rssWs = (await Promise.all(cs.map((c) => c.request('rss')))).map((r) => mb(r.rss)).sort((a, b) => a - b)
   const serverRss = mb((await server.w.request('rss')).rss)
-  const ws = await converge(cs, wUrl!)
+  const idleWs = await cpuOver([...cs, server.w], () => sleep(5000))
+  const busyWs = await cpuOver([...cs, server.w], () => converge(cs, wUrl!))
+  const ws = busyWs.result
   await stopAll([...cs, server.w])
 
   const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!
-  extra.sparse = { p2p, ws, degrees, rssP2P, rssWs, serverRss }
+  // CPU of every process together: idle (share of one core) and per change beyond idle.
+  const perChange = (b: typeof busyWs, idle: typeof idleWs) => (b.cpuMs - (idle.cpuMs / idle.wallMs) * b.wallMs) / N.meshChanges
+  const cpu = {
+    idleP2P: idleP2P.cpuMs / idleP2P.wallMs, idleWs: idleWs.cpuMs / idleWs.wallMs, idleQuiet: quiet.idle.cpuMs / quiet.idle.wallMs,
+    perChangeP2P: perChange(busyP2P, idleP2P), perChangeWs: perChange(busyWs, idleWs), perChangeQuiet: perChange(quiet.busy, quiet.idle),
+  }
+  extra.sparse = { p2p, ws, degrees, rssP2P, rssWs, serverRss, cpu, quiet: { p2p: quiet.times, degrees: quiet.degrees, rss: quiet.rss } }
   ratioRow({
     id: `sparse-${n}`,
     measure: `${n} peers converge on one change (median of ${N.meshChanges}; P2P mesh of ≤ ${maxLinks} discovered links per peer, WS one server)`,
@@ -793,7 +822,9 @@ async function sparseMesh(): Promise<void> {
     maxRatio: 1,
     note:
       `worst: P2P ${Math.max(...p2p).toFixed(0)} ms, WS ${Math.max(...ws).toFixed(0)} ms; links per peer min/median/max ${degrees[0]}/${pct(degrees, 0.5)}/${degrees[degrees.length - 1]}; ` +
-      `idle RSS per peer median/max P2P ${pct(rssP2P, 0.5).toFixed(0)}/${rssP2P[rssP2P.length - 1]!.toFixed(0)} MB, WS client ${pct(rssWs, 0.5).toFixed(0)}/${rssWs[rssWs.length - 1]!.toFixed(0)} MB, server ${serverRss.toFixed(0)} MB`,
+      `idle RSS per peer median/max P2P ${pct(rssP2P, 0.5).toFixed(0)}/${rssP2P[rssP2P.length - 1]!.toFixed(0)} MB, WS client ${pct(rssWs, 0.5).toFixed(0)}/${rssWs[rssWs.length - 1]!.toFixed(0)} MB, server ${serverRss.toFixed(0)} MB; ` +
+      `CPU of all processes idle ${(cpu.idleP2P * 100).toFixed(0)} % vs ${(cpu.idleWs * 100).toFixed(0)} % of a core, per change ${cpu.perChangeP2P.toFixed(0)} vs ${cpu.perChangeWs.toFixed(0)} ms; ` +
+      `sessions out of presence (no heartbeats; WS clients send none): ${median(quiet.times).toFixed(0)} ms (${(median(quiet.times) / median(ws)).toFixed(2)}×), idle ${(cpu.idleQuiet * 100).toFixed(0)} %, links ${quiet.degrees[0]}/${pct(quiet.degrees, 0.5)}/${quiet.degrees[quiet.degrees.length - 1]}`,
   })
 }
 

@@ -147,7 +147,7 @@ function memoryProfile(): Record<string, number> {
 }
 
 const commands: Record<string, (a: any) => Promise<unknown>> = {
-  async start(a: { kind: 'p2p' | 'ws-server' | 'ws-client'; dataDir: string; bundle?: string; bindAddr?: string; url?: string; name?: string; discovery?: boolean | { exchange?: boolean; maxLinks?: number }; bulk?: boolean; bulkSliceMs?: number }) {
+  async start(a: { kind: 'p2p' | 'ws-server' | 'ws-client'; dataDir: string; bundle?: string; bindAddr?: string; url?: string; name?: string; discovery?: boolean | { exchange?: boolean; maxLinks?: number }; bulk?: boolean; bulkSliceMs?: number; presence?: boolean }) {
     // How a received bulk frame is applied (0: whole, as before slicing): the catch-up row compares both.
     if (a.bulkSliceMs !== undefined) process.env.TONK_BULK_SLICE_MS = String(a.bulkSliceMs)
     await initAutomerge()
@@ -156,7 +156,7 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
       // Discovery off unless asked for: the sync rows compare fixed topologies (who dials whom).
       // An object: peer exchange (no mDNS) with these settings, e.g. a bounded-degree mesh.
       const discovery = a.discovery === true ? {} : typeof a.discovery === 'object' ? { mdns: false, exchange: true, ...a.discovery } : { mdns: false, exchange: false }
-      const s = await Session.open(a.bundle!, { dataDir: a.dataDir, bindAddr: a.bindAddr ?? '127.0.0.1:0', control: false, peerName: a.name, discovery, bulk: a.bulk, logger })
+      const s = await Session.open(a.bundle!, { dataDir: a.dataDir, bindAddr: a.bindAddr ?? '127.0.0.1:0', control: false, peerName: a.name, discovery, bulk: a.bulk, presence: a.presence, logger })
       session = s
       const started = now()
       const starting = s.start()
@@ -389,6 +389,12 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
 
   async rss() {
     return { rss: rss(), ...memoryProfile() }
+  },
+
+  /** CPU this process used so far (every thread: JS, iroh's runtime, libuv), ms. */
+  async cpu() {
+    const u = process.cpuUsage()
+    return { ms: (u.user + u.system) / 1000 }
   },
 
   /** Peers this session is connected to now. */

@@ -32,9 +32,16 @@ export interface TonkPresence {
   listen(cb: (peers: PresencePeer[]) => void): () => void
 }
 
-/** Quick enough for "who is here" to feel live, at a few bytes per peer every few seconds. */
-const HEARTBEAT_MS = 5_000
-const PEER_TTL_MS = 15_000
+/**
+ * A heartbeat only keeps a quiet participant listed: arrivals, changes and goodbyes are sent when they
+ * happen. Every peer passes each heartbeat on to all its links, so in a mesh of N peers each one
+ * handles about N × links heartbeats per period: 10 s (not 5) halves that; a peer that vanished
+ * without a goodbye (killed, unplugged) is dropped after three missed ones.
+ */
+const HEARTBEAT_MS = 10_000
+const PEER_TTL_MS = 3 * HEARTBEAT_MS
+/** Least time between two re-broadcasts of our whole state for participants we did not know (below). */
+const ANNOUNCE_GAP_MS = 2_000
 /** Presence is for small things: a larger value is refused here rather than sent to every peer. */
 const MAX_VALUE_CHARS = 4_096
 const RESERVED = new Set(['peerId', 'name', 'kind'])
@@ -54,6 +61,7 @@ export interface RunningPresence extends TonkPresence {
 
 export function startPresence(root: DocHandle<unknown>, self: PresenceSelf, onChange: (peers: PresencePeer[]) => void = () => {}): RunningPresence {
   const presence = new Presence<Record<string, unknown>>({ handle: root })
+  const stopThrottle = throttleAnnounce(presence, ANNOUNCE_GAP_MS)
   presence.start({ initialState: { peerId: self.peerId, kind: self.kind, ...(self.name ? { name: self.name } : {}) }, heartbeatMs: HEARTBEAT_MS, peerTtlMs: PEER_TTL_MS })
 
   const listeners = new Set<(peers: PresencePeer[]) => void>()
@@ -71,7 +79,10 @@ export function startPresence(root: DocHandle<unknown>, self: PresenceSelf, onCh
   for (const event of ['update', 'snapshot', 'goodbye', 'pruning'] as const) presence.on(event, changed)
 
   return Object.freeze({
-    stop: () => presence.stop(),
+    stop: () => {
+      stopThrottle()
+      presence.stop()
+    },
     set(channel: string, value: unknown) {
       if (typeof channel !== 'string' || RESERVED.has(channel)) throw new TypeError(`presence channel "${String(channel)}" is reserved or not a string`)
       const text = JSON.stringify(value ?? null)
@@ -89,6 +100,31 @@ export function startPresence(root: DocHandle<unknown>, self: PresenceSelf, onCh
       return () => void listeners.delete(cb)
     },
   })
+}
+
+/**
+ * automerge-repo's Presence re-broadcasts our whole state 0.5 s after *each* message from a participant
+ * it does not know yet, and every peer passes that broadcast on to all of its peers. When 50 peers
+ * start together each one saw 49 strangers and scheduled 49 broadcasts, every one flooding the mesh:
+ * idle peers used 1.6 of 2 cores for minutes (bench row sparse-50). Here one is pending at a time and
+ * they are at least `gapMs` apart; the last one still comes, so a newcomer learns our state ≤ `gapMs`
+ * later. (`announce` is private in its types: checked by test/unit/presence.test.ts.)
+ */
+export function throttleAnnounce(presence: Presence<Record<string, unknown>>, gapMs: number): () => void {
+  const target = presence as unknown as { announce?: () => void }
+  const announce = target.announce?.bind(presence)
+  if (typeof announce !== 'function') return () => {}
+  let last = -Infinity
+  let timer: ReturnType<typeof setTimeout> | undefined
+  target.announce = () => {
+    if (timer) return
+    timer = setTimeout(() => {
+      timer = undefined
+      last = Date.now()
+      announce()
+    }, Math.max(0, last + gapMs - Date.now()))
+  }
+  return () => clearTimeout(timer)
 }
 
 function toPeer(p: PeerState<Record<string, unknown>>): PresencePeer {

@@ -48,6 +48,11 @@ export interface IrohNetworkAdapterOptions {
   maxHalfOpen?: number
   /** Limits on dials discovery asks for (`dial(…, {discovered: true})`; see discovered-dials.ts). */
   discoveredDials?: DiscoveredDialLimits
+  /**
+   * How long another peer's presence waits before we pass it on, so that copies from our other
+   * neighbours arrive first and we skip the peers that have it (ephemeral-relay.ts). Default 25 ms.
+   */
+  relayHoldMs?: number
   /** Time, chance and timers of the dialer (tests). */
   clock?: DialClock
 }

@@ -40,6 +40,7 @@ import { createExtensionChannel, type ExtensionChannel, type ExtensionFrame } fr
 import type { IrohNetworkAdapterOptions } from './adapter-options'
 import type { IrohAdapterEvents, MessageGate, MessageVerdict, PeerInfo } from './types'
 import { firstLine, shortId } from '../util/text'
+import { EphemeralRelay } from './ephemeral-relay'
 
 export { CLOSE_CODE } from './quic'
 export { EXTENSION_TYPE_PREFIX, messageProblem, parseCloseReason } from './messages'
@@ -61,6 +62,8 @@ export type { IrohNetworkAdapterOptions } from './adapter-options'
 const DELIVER: MessageVerdict = { action: 'deliver', cost: 1 }
 /** Held Repo messages (holdRepoMessages) are released in slices of this many ms. */
 const RELEASE_SLICE_MS = 8
+/** How long another peer's presence waits before we pass it on (adapter-options.ts relayHoldMs). */
+const DEFAULT_RELAY_HOLD_MS = 25
 
 export class IrohNetworkAdapter extends NetworkAdapter {
   /** Typed events beyond the NetworkAdapter ones, for UIs and logs. */
@@ -77,6 +80,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   /** Per peer: the Repo's messages held while a protocol asked (holdRepoMessages), in order. */
   private readonly heldMessages = new Map<string, Message[]>()
   private readonly faults = new LinkFaults()
+  /** Other peers' presence we pass on: not to peers that already sent it to us. */
+  private readonly relay: EphemeralRelay
   private readonly links: Links
   private readonly dialer: Dialer<IrohEndpointAddr, Connection>
 
@@ -96,6 +101,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       throw new Error('IrohNetworkAdapter needs a 32-byte handshakeKey')
     }
     this.logger = options.logger ?? noopLogger
+    this.relay = new EphemeralRelay({ holdMs: options.relayHoldMs ?? DEFAULT_RELAY_HOLD_MS }, () => this.peerId)
     this.maxFrameBytes = clampFrameLimit(options.maxFrameBytes)
     if (options.maxFrameBytes !== undefined && this.maxFrameBytes !== options.maxFrameBytes) {
       this.logger.warn(`net: maxFrameBytes ${options.maxFrameBytes} is outside 1 KiB … 256 MiB; using ${this.maxFrameBytes}`)
@@ -175,6 +181,12 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   }
 
   send(message: Message): void {
+    if (this.phase !== 'online') return
+    if (message.type === 'ephemeral') this.relay.route(message, () => this.sendToPeer(message))
+    else this.sendToPeer(message)
+  }
+
+  private sendToPeer(message: Message): void {
     if (this.phase !== 'online') return
     const peer = this.peers.byPeerId(message.targetId)
     if (!peer) {
@@ -275,6 +287,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   goOffline(): void {
     if (this.phase === 'online') this.logger.info('net: going offline')
     this.phase = 'offline'
+    this.relay.clear()
     this.dialer.pauseAll()
     for (const link of this.links.values()) {
       this.links.close(link, CLOSE_CODE.offline, 'offline', { code: 'E_OFFLINE', reason: 'this session went offline' })
@@ -460,6 +473,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       },
       peerRemoved: (peer, event) => {
         this.faults.linkClosed(peer.endpointId)
+        this.relay.peerLeft(peer.peerId)
         this.emit('peer-disconnected', { peerId: peer.peerId })
         this.events.emit('peer-closed', { endpointId: peer.endpointId, peerId: peer.peerId, ...event })
       },
@@ -501,6 +515,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       return 1
     }
     if (this.phase !== 'online') return 1
+    this.relay.heardFrom(link.remote!.peerId, message)
     if (this.events.listenerCount('trace') > 0) {
       const record = traceRecord('in', link.endpointId, message, frame.length)
       this.events.emit('trace', fault ? { ...record, fault } : record)

@@ -338,7 +338,7 @@ export class Session extends EventEmitter<SessionEvents> {
         ownActor: (actor) => this.ownActors?.record(actor),
       })
       this.bulk?.attach(this.bundleRepo.repo, this.bundleRepo.storage)
-      this.presence = startPresence(this.bundleRepo.root, { peerId: this.endpointId ?? '', name: this.peerName, kind: 'session' }, (peers) => this.emit('presence', peers))
+      if (this.options.presence !== false) this.presence = startPresence(this.bundleRepo.root, { peerId: this.endpointId ?? '', name: this.peerName, kind: 'session' }, (peers) => this.emit('presence', peers))
 
       if (this.options.control !== false) {
         this.controlPath = await prepareControlSocketPath(dataDir)

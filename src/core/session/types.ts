@@ -48,6 +48,12 @@ export interface SessionOptions {
    * BULK_MIN_FRAME_LIMIT (peers would drop our 1 MiB frames).
    */
   bulk?: boolean
+  /**
+   * Take part in the app's presence (src/shared/presence.ts). Default true. A headless peer that only
+   * keeps and passes on data (a backup) may stay out: it still passes others' presence on, but is not
+   * listed and sends no heartbeats of its own.
+   */
+  presence?: boolean
   logger?: Logger
 }
 

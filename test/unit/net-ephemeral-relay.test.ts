@@ -1,0 +1,77 @@
+// The presence relay without sockets: a forward of another peer's ephemeral message is skipped only
+// for a target that has itself sent us that origin's message (or a later one), which automerge-repo's
+// de-duplication would drop anyway; our own messages and every other type pass at once.
+import assert from 'node:assert/strict'
+import type { Message } from '@automerge/automerge-repo/slim'
+import { EphemeralRelay } from '../../src/core/net/ephemeral-relay'
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function ephemeral(senderId: string, targetId: string, count: number, sessionId = 's1'): Message {
+  return { type: 'ephemeral', senderId, targetId, count, sessionId, documentId: 'doc', data: new Uint8Array([1]) } as unknown as Message
+}
+
+describe('EphemeralRelay', () => {
+  it('sends our own messages and non-ephemeral ones at once', () => {
+    const relay = new EphemeralRelay({ holdMs: 50 }, () => 'me')
+    const sent: string[] = []
+    relay.route(ephemeral('me', 'a', 1), () => sent.push('own'))
+    relay.route({ type: 'sync', senderId: 'x', targetId: 'a', documentId: 'doc', data: new Uint8Array() } as unknown as Message, () => sent.push('sync'))
+    assert.deepEqual(sent, ['own', 'sync'])
+    relay.clear()
+  })
+
+  it('skips a forward to a peer that sent us the same or a later count of that origin, sends the rest', () => {
+    const relay = new EphemeralRelay({ holdMs: 0 }, () => 'me')
+    relay.heardFrom('a', ephemeral('origin', 'me', 5))
+    const sent: string[] = []
+    relay.route(ephemeral('origin', 'a', 5), () => sent.push('a@5')) // a has 5: skipped
+    relay.route(ephemeral('origin', 'a', 4), () => sent.push('a@4')) // a has a later one: skipped
+    relay.route(ephemeral('origin', 'a', 6), () => sent.push('a@6')) // newer than what a sent: sent
+    relay.route(ephemeral('origin', 'b', 5), () => sent.push('b@5')) // b never sent it: sent
+    relay.route(ephemeral('origin', 'a', 5, 's2'), () => sent.push('a@5/s2')) // another session of origin: sent
+    assert.deepEqual(sent, ['a@6', 'b@5', 'a@5/s2'])
+    assert.equal(relay.skipped, 2)
+  })
+
+  it('holds forwards so a copy arriving meanwhile cancels them, and sends the others after the hold', async () => {
+    const relay = new EphemeralRelay({ holdMs: 20 }, () => 'me')
+    const sent: string[] = []
+    relay.route(ephemeral('origin', 'a', 1), () => sent.push('a'))
+    relay.route(ephemeral('origin', 'b', 1), () => sent.push('b'))
+    assert.deepEqual(sent, [])
+    relay.heardFrom('b', ephemeral('origin', 'me', 1)) // b's copy arrives while ours waits
+    await sleep(60)
+    assert.deepEqual(sent, ['a'])
+  })
+
+  it('forgets what a peer that left had heard, drops held forwards when cleared, and bounds origins', async () => {
+    const relay = new EphemeralRelay({ holdMs: 0, maxOrigins: 2 }, () => 'me')
+    relay.heardFrom('a', ephemeral('o1', 'me', 1))
+    relay.peerLeft('a')
+    const sent: string[] = []
+    relay.route(ephemeral('o1', 'a', 1), () => sent.push('a after it left'))
+    // Three origins heard with room for two: the oldest (o1) is forgotten, so its forward is sent.
+    relay.heardFrom('b', ephemeral('o1', 'me', 1))
+    relay.heardFrom('b', ephemeral('o2', 'me', 1))
+    relay.heardFrom('b', ephemeral('o3', 'me', 1))
+    relay.route(ephemeral('o1', 'b', 1), () => sent.push('o1 forgotten'))
+    relay.route(ephemeral('o3', 'b', 1), () => sent.push('o3 known'))
+    assert.deepEqual(sent, ['a after it left', 'o1 forgotten'])
+
+    const held = new EphemeralRelay({ holdMs: 20 }, () => 'me')
+    held.route(ephemeral('o', 'a', 1), () => sent.push('held'))
+    held.clear()
+    await sleep(50)
+    assert.ok(!sent.includes('held'))
+  })
+
+  it('remembers nothing of a message with an overlong session id (what a key costs is bounded)', () => {
+    const relay = new EphemeralRelay({ holdMs: 0 }, () => 'me')
+    const long = 'x'.repeat(100_000)
+    relay.heardFrom('a', ephemeral('o', 'me', 1, long))
+    const sent: string[] = []
+    relay.route(ephemeral('o', 'a', 1, long), () => sent.push('sent as automerge-repo asked'))
+    assert.deepEqual(sent, ['sent as automerge-repo asked'])
+  })
+})
