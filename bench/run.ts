@@ -760,8 +760,9 @@ async function sparseMesh(): Promise<void> {
       return { w, ...r } as P2PPeer
     })
     for (let i = 1; i < n; i++) await ps[i]!.w.request('dial', { ticket: ps[Math.floor(random() * i)]!.ticket })
-    // Let peer exchange fill the links, then read the degrees.
-    await sleep(Math.max(5000, n * 200))
+    // Let peer exchange fill the links and the peers with too many trim them (after their 10 s grace),
+    // then read the degrees.
+    await sleep(Math.max(5000, n * 200) + 12_000)
     const degrees = (await Promise.all(ps.map((p) => p.w.request('links')))).map((r) => r.links as number).sort((a, b) => a - b)
     const { urls: [pUrl] } = await ps[0]!.w.request('create', { count: 1 })
     // In dial order: a peer's tree parent holds the document before it asks (a Repo that all of whose

@@ -75,6 +75,34 @@ describe('discovery: --max-links bounds the mesh peer exchange builds', function
     await Promise.all(all.slice(0, 5).map((p) => waitForDoc(p.options.dataDir, '/notes/max-links', (v) => (v as { from?: string } | undefined)?.from === 'spoke 5', 20000)))
   })
 
+  it('a peer with 2 × --max-links links turns away a peer that found it through discovery, which does not redial', async () => {
+    const connectedIds = async (p: PeerProcess) => {
+      const r = await runCli(['--json', 'peers', '--data', p.options.dataDir])
+      assert.equal(r.code, 0, r.stderr)
+      return (JSON.parse(r.stdout).peers as Array<{ state: string; endpointId: string }>).filter((x) => x.state === 'connected').map((x) => x.endpointId)
+    }
+    // The hub wants 1 link (trims above 2); a and b dial it by ticket (a person's dials: kept).
+    const hub = await PeerProcess.start({ bundle, dataDir: join(dir, 'door-hub'), name: 'door-hub', args: ['--no-mdns', '--max-links', '1'] })
+    peers.push(hub)
+    const [a, b] = await Promise.all(
+      ['a', 'b'].map(async (n) => {
+        const p = await PeerProcess.start({ bundle, dataDir: join(dir, `door-${n}`), name: `door-${n}`, connect: [hub.ticket], args: ['--no-mdns'] })
+        peers.push(p)
+        return p
+      }),
+    )
+    await Promise.all([a!, b!].map((p) => p.waitFor((e) => e.event === 'peer-connected' && e.peer.endpointId === hub.endpointId, 20000)))
+    // c knows only a; peer exchange tells it of the hub and of b, and it dials both on that word.
+    const c = await PeerProcess.start({ bundle, dataDir: join(dir, 'door-c'), name: 'door-c', connect: [a!.ticket], args: ['--no-mdns'] })
+    peers.push(c)
+    await c.waitFor((e) => e.event === 'peer-connected' && e.peer.endpointId === b!.endpointId, 20000)
+    await sleep(6000)
+    assert.deepEqual((await connectedIds(hub)).sort(), [a!.endpointId, b!.endpointId].sort(), 'the hub keeps its two ticket links only')
+    assert.ok(!(await connectedIds(c)).includes(hub.endpointId), 'c is not linked to the hub')
+    const hubLinks = c.events.filter((e) => e.event === 'peer-connected' && e.peer.endpointId === hub.endpointId).length
+    assert.ok(hubLinks <= 1, `c linked to the hub ${hubLinks} times: it must not redial a peer that turned it away`)
+  })
+
   it('--max-links that is not a whole number from 1 to 1024 is a usage error', async () => {
     const r = await runCli(['serve', bundle, '--data', join(dir, 'bad'), '--max-links', '0'])
     assert.notEqual(r.code, 0)

@@ -72,6 +72,7 @@ describe('discovery: ed25519 from the iroh identity', () => {
 
 describe('discovery: manager', () => {
   const me = hex()
+  let trimmable: { endpointId: string; connectedAt: number }[] = []
   const make = (status: Record<string, 'connected' | 'dialing' | 'unknown'> = {}, limits: DiscoveryLimits = {}) => {
     const calls: string[] = []
     const host: DiscoveryHost = {
@@ -80,6 +81,9 @@ describe('discovery: manager', () => {
       label: (id, source) => calls.push(`label ${source} ${id}`),
       forget: (id) => calls.push(`forget ${id}`),
       connectedCount: () => Object.values(status).filter((s) => s === 'connected').length,
+      trimCandidates: () => trimmable,
+      trim: (id) => calls.push(`trim ${id}`),
+      limitDiscoveredLinks: () => {},
     }
     const context = { endpointId: me, mdnsKey, dhtKey: bundleId, mdnsService: '_tonk-sync._udp', protocolVersion: '1.0.0', addresses: () => [], ticket: () => '', secretKey: async () => new Uint8Array(32), logger: noopLogger }
     const m = new DiscoveryManager({ context, host, sources: [], minRedialMs: 50, limits })
@@ -151,6 +155,22 @@ describe('discovery: manager', () => {
     assert.deepEqual(calls.filter((x) => x.startsWith('dial')).slice(2), [`dial exchange ${d}@4.4.4.4:4`])
   })
 
+  it('trims links others dialed through discovery above 2 × maxLinks, past the grace, newest first; never without maxLinks', () => {
+    const ids = Array.from({ length: 10 }, () => hex())
+    const status = Object.fromEntries(ids.map((id) => [id, 'connected' as const]))
+    const now = 1_000_000
+    // ids[0..5] dialed us through discovery, connected at now - 60 s … now - 10 s; ids[5] only 5 s ago.
+    trimmable = ids.slice(0, 6).map((endpointId, i) => ({ endpointId, connectedAt: now - (i === 5 ? 5_000 : 60_000 - i * 10_000) }))
+    const { m, calls } = make(status, { maxLinks: 4 }) // high water 8, 10 connected: 2 over
+    m.trimLinks(now)
+    // ids[5] is inside its grace; the newest two past it are ids[4] and ids[3].
+    assert.deepEqual(calls, [`trim ${ids[4]}`, `trim ${ids[3]}`])
+    const unbounded = make(status)
+    unbounded.m.trimLinks(now)
+    assert.deepEqual(unbounded.calls, [])
+    trimmable = []
+  })
+
   it('without maxLinks every candidate is dialed (a LAN of a few peers)', () => {
     const { m, calls } = make()
     for (let i = 0; i < 10; i++) m.offer(c(hex(), ['1.2.3.4:5'], 'mdns'))
@@ -172,6 +192,9 @@ describe('discovery: limits on what peers pass on (security issue 12)', () => {
       label: (id, source) => calls.push(`label ${source} ${id}`),
       forget: (id) => calls.push(`forget ${id}`),
       connectedCount: () => Object.values(status).filter((s) => s === 'connected').length,
+      trimCandidates: () => [],
+      trim: (id) => calls.push(`trim ${id}`),
+      limitDiscoveredLinks: () => {},
     }
     const context = { endpointId: me, mdnsKey, dhtKey: bundleId, mdnsService: '_tonk-sync._udp', protocolVersion: '1.0.0', addresses: () => [], ticket: () => '', secretKey: async () => new Uint8Array(32), logger: noopLogger }
     return { m: new DiscoveryManager({ context, host, sources: [], limits }), calls, status }

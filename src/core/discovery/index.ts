@@ -79,6 +79,9 @@ export function createDiscovery(deps: DiscoveryDeps): DiscoveryRuntime {
       // Only what discovery alone dialed: a ticket or known peer found again by mDNS keeps its redials.
       forget: (endpointId) => void adapter.forgetDiscovered(endpointId, 'discovery withdrew it'),
       connectedCount: () => adapter.channel.peers().length,
+      trimCandidates: () => adapter.trimCandidates(),
+      trim: (endpointId) => adapter.trim(endpointId),
+      limitDiscoveredLinks: (above) => adapter.limitDiscoveredLinks(above),
     },
   })
   // The manager learns who is real (connected) and which senders of peer exchange left.

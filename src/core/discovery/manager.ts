@@ -9,6 +9,7 @@
 // candidates is bounded too (docs/discovery.md, "Limits").
 import { firstLine, HEX64 } from '../util/text'
 import { TokenBucket } from '../net/rate-limit'
+import { linksToTrim } from './trim'
 import type { DiscoveryContext, DiscoveryHost, DiscoverySource, DiscoverySourceName, PeerCandidate } from './types'
 
 export type { DiscoveryHost } from './types'
@@ -37,6 +38,13 @@ export interface DiscoveryLimits {
    * automerge-repo passes a change on hop by hop, so a connected mesh still converges.
    */
   maxLinks?: number
+  /**
+   * With maxLinks set: above this many connected peers, links others dialed on their discovery's word
+   * are closed (trim.ts), newest first, once `trimGraceMs` old. Default 2 × maxLinks.
+   */
+  trimAbove?: number
+  /** How long a discovered inbound link is kept before it may be trimmed (peer exchange runs first). */
+  trimGraceMs?: number
 }
 
 export const DEFAULT_DISCOVERY_LIMITS: Readonly<Required<DiscoveryLimits>> = Object.freeze({
@@ -48,6 +56,8 @@ export const DEFAULT_DISCOVERY_LIMITS: Readonly<Required<DiscoveryLimits>> = Obj
   relayedRetryMs: 5 * 60_000,
   maxSuppressed: 1024,
   maxLinks: Number.POSITIVE_INFINITY,
+  trimAbove: Number.POSITIVE_INFINITY,
+  trimGraceMs: 10_000,
 })
 
 export interface DiscoveryManagerOptions {
@@ -105,6 +115,7 @@ export class DiscoveryManager {
 
   constructor(private readonly options: DiscoveryManagerOptions) {
     this.limits = { ...DEFAULT_DISCOVERY_LIMITS, ...options.limits }
+    if (options.limits?.trimAbove === undefined && Number.isFinite(this.limits.maxLinks)) this.limits.trimAbove = 2 * this.limits.maxLinks
     this.context = {
       ...options.context,
       offer: (c) => this.offer(c),
@@ -118,6 +129,7 @@ export class DiscoveryManager {
 
   /** Starts every source; one that fails to start is logged and left out, the others run. */
   async start(): Promise<void> {
+    this.options.host.limitDiscoveredLinks(this.limits.trimAbove)
     this.lastAddresses = this.context.addresses().join(',')
     await Promise.all(
       this.options.sources.map(async (source) => {
@@ -132,7 +144,10 @@ export class DiscoveryManager {
       }),
     )
     if (this.stopped || this.paused) return
-    this.addressTimer = setInterval(() => this.checkAddresses(), this.options.addressPollMs ?? 2000)
+    this.addressTimer = setInterval(() => {
+      this.checkAddresses()
+      this.trimLinks()
+    }, this.options.addressPollMs ?? 2000)
     this.addressTimer.unref?.()
   }
 
@@ -273,6 +288,16 @@ export class DiscoveryManager {
       if (entry.gaveUpAt !== undefined && now - entry.gaveUpAt < this.limits.relayedRetryMs) continue
       this.dialEntry(id, entry, entry.standby!.ticket, now)
     }
+  }
+
+  /** Too many links: close some that others dialed on their discovery's word (trim.ts). */
+  trimLinks(now = Date.now()): void {
+    if (!Number.isFinite(this.limits.trimAbove) || this.stopped || this.paused) return
+    const over = this.options.host.connectedCount() - this.limits.trimAbove
+    if (over <= 0) return
+    const ids = linksToTrim(this.options.host.trimCandidates(), over, now, this.limits.trimGraceMs)
+    for (const id of ids) this.options.host.trim(id)
+    if (ids.length) this.context.logger.debug(`discovery: ${ids.length} link(s) over ${this.limits.trimAbove} closed (found through discovery by their dialers)`)
   }
 
   lost(endpointId: string, source: DiscoverySourceName): void {

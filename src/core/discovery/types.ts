@@ -78,6 +78,12 @@ export interface DiscoveryHost {
   forget(endpointId: string): void
   /** Peers connected now (for DiscoveryLimits.maxLinks). */
   connectedCount(): number
+  /** Connected peers that dialed us on their discovery's word: the links we may trim. */
+  trimCandidates(): { endpointId: string; connectedAt: number }[]
+  /** Close one of them (it does not redial: it looks for another peer). */
+  trim(endpointId: string): void
+  /** From this many links on, turn such peers away at the door (after the handshake, before sync). */
+  limitDiscoveredLinks(above: number): void
 }
 
 /** What discovery needs of the transport (IrohNetworkAdapter satisfies it). */
@@ -89,6 +95,9 @@ export interface DiscoveryNetwork {
   forgetDiscovered(endpointId: string, reason: string): boolean
   /** The transport gave up on a discovered peer. */
   onDialDropped(listener: (endpointId: string) => void): Unsubscribe
+  trimCandidates(): { endpointId: string; connectedAt: number }[]
+  trim(endpointId: string): void
+  limitDiscoveredLinks(above: number): void
   /** Peers joining and leaving, and peer exchange's frames. */
   readonly channel: ExtensionChannel
 }

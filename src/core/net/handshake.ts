@@ -54,6 +54,11 @@ export interface HelloMessage extends HelloInfo {
   isEphemeral: boolean
   /** Random per adapter run: tells a restarted peer (new instance) from a second connection of the same one. */
   instanceId: string
+  /**
+   * Set by a dialer that dialed on a discovery source's word, not a person's: an acceptor with more
+   * links than it wants may close this one (DiscoveryLimits.maxLinks), and the dialer does not redial.
+   */
+  discovered?: boolean
 }
 
 /** The only frame a side sends before it knows the other holds the key. */
@@ -136,6 +141,7 @@ export function checkHello(local: HelloMessage, remote: unknown, localId: string
   if (h.storageId !== undefined && !isStr(h.storageId)) return malformed('invalid storageId')
   if (h.isEphemeral !== undefined && typeof h.isEphemeral !== 'boolean') return malformed('invalid isEphemeral')
   if (h.strictBuild !== undefined && typeof h.strictBuild !== 'boolean') return malformed('invalid strictBuild')
+  if (h.discovered !== undefined && typeof h.discovered !== 'boolean') return malformed('invalid discovered')
   if (h.features !== undefined && !(Array.isArray(h.features) && h.features.length <= 16 && h.features.every((f) => isStr(f, 32)))) {
     return malformed('invalid features')
   }

@@ -91,6 +91,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   private readonly readyPromise = new Promise<void>((r) => (this.resolveReady = r))
   private instanceId = ''
   private gate: MessageGate | undefined
+  /** See limitDiscoveredLinks(). */
+  private discoveredLinksAbove = Number.POSITIVE_INFINITY
 
   constructor(options: IrohNetworkAdapterOptions) {
     super()
@@ -247,6 +249,33 @@ export class IrohNetworkAdapter extends NetworkAdapter {
    */
   forgetDiscovered(endpointId: string, reason: string): boolean {
     return this.dialer.forgetDiscovered(endpointId, reason)
+  }
+
+  /**
+   * Connected peers that dialed us on their discovery's word (their hello said so), with when they
+   * connected: the links `trim()` may close when we have more than we want.
+   */
+  trimCandidates(): { endpointId: string; connectedAt: number }[] {
+    const out: { endpointId: string; connectedAt: number }[] = []
+    for (const peer of this.peers.values()) {
+      if (peer.link?.direction === 'inbound' && peer.hello.discovered === true) out.push({ endpointId: peer.endpointId, connectedAt: peer.connectedAt })
+    }
+    return out
+  }
+
+  /**
+   * From this many connected peers on, a peer that dialed us on its discovery's word is turned away
+   * after the handshake (`E_TRIMMED`), as trim() would close it later (DiscoveryLimits.trimAbove).
+   */
+  limitDiscoveredLinks(above: number): void {
+    this.discoveredLinksAbove = above
+  }
+
+  /** Closes a link trimCandidates() offered; its dialer finds another peer instead of redialing us. */
+  trim(endpointId: string): void {
+    const link = this.peers.get(endpointId)?.link
+    if (!link || link.direction !== 'inbound' || this.peers.get(endpointId)?.hello.discovered !== true) return
+    this.links.close(link, CLOSE_CODE.trimmed, 'trimmed', { code: 'E_TRIMMED', reason: `closed the link peer ${shortId(endpointId)} found through discovery: enough links` })
   }
 
   /** A discovered peer is no longer dialed (it failed too often, or discovery withdrew it). */
@@ -458,6 +487,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       dialer: this.dialer,
       phase: () => this.phase,
       localHello: () => this.localHello(),
+      acceptsDiscovered: () => this.peers.size < this.discoveredLinksAbove,
       onFrame: (link, frame, fault) => this.onFrame(link, frame, fault),
       faults: this.faults,
       traceDropped: (link, frame) => {

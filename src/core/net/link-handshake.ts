@@ -61,7 +61,7 @@ export async function handshakeLink(links: Links, link: Link): Promise<void> {
   const result = await performHandshake({
     reader: link.reader,
     writer: link.writer,
-    local: host.localHello(),
+    local: link.direction === 'outbound' && host.dialer.isDiscovered(endpointId) ? { ...host.localHello(), discovered: true } : host.localHello(),
     localId: config.endpointId,
     remoteId: endpointId,
     role: link.direction === 'outbound' ? 'dialer' : 'acceptor',
@@ -94,6 +94,13 @@ export async function handshakeLink(links: Links, link: Link): Promise<void> {
       reason: `peer ${shortId(endpointId)} claims automerge peer id ${result.remote.peerId.slice(0, 40)}, which this session or another of its connections (the preview, the bridge) holds`,
       by: 'local',
     })
+    return
+  }
+  if (link.direction === 'inbound' && result.remote.discovered === true && !host.acceptsDiscovered()) {
+    // Full (DiscoveryLimits.trimAbove), and its dialer has other peers to try: closed before the Repo
+    // hears of it, as a trim (the dialer does not redial; its discovery dials another peer).
+    host.logger.debug(`net: ${shortId(endpointId)} found us through discovery; we have enough links`)
+    links.close(link, CLOSE_CODE.trimmed, 'trimmed')
     return
   }
   link.reader.decoder.maxFrameBytes = config.maxFrameBytes

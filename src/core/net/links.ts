@@ -94,6 +94,8 @@ export interface LinkHost {
   readonly faults: LinkFaults
   /** The trace's record of a frame a fault dropped (it never reaches onFrame). */
   traceDropped(link: Link, frame: Uint8Array): void
+  /** Whether a peer that found us through discovery may link now (false when we have enough links). */
+  acceptsDiscovered(): boolean
   /** A new peer completed its handshake: announce it. */
   peerAdded(peer: Peer): void
   /** A peer is gone (already out of the table): tell the Repo and listeners. */
@@ -383,10 +385,13 @@ export class Links {
     }
     const closed = parseCloseReason(link.conn.closeReason())
     const them = `peer ${shortId(link.endpointId)}`
+    const trimmed = closed?.text === 'trimmed'
     this.close(link, CLOSE_CODE.normal, 'closed', {
-      code: closed?.text === 'offline' ? 'E_OFFLINE' : 'E_CONNECTION_LOST',
-      reason: closed ? `${them} closed the connection (${closed.text})` : `lost the connection to ${them}`,
+      code: closed?.text === 'offline' ? 'E_OFFLINE' : trimmed ? 'E_TRIMMED' : 'E_CONNECTION_LOST',
+      reason: trimmed ? `${them} has enough links and closed ours (we found it through discovery)` : closed ? `${them} closed the connection (${closed.text})` : `lost the connection to ${them}`,
     })
+    // Only a link we dialed on discovery's word is trimmed: discovery dials another peer instead.
+    if (trimmed) this.host.dialer.forgetDiscovered(link.endpointId, 'it has enough links (trimmed)')
   }
 
   /** A protocol violation: close this peer's connection, tell the logs why, leave everyone else alone. */

@@ -32,6 +32,10 @@ export class PeerTable {
   private readonly byEndpoint = new Map<string, Peer>()
   private readonly byPeerIdMap = new Map<PeerId, Peer>()
 
+  get size(): number {
+    return this.byEndpoint.size
+  }
+
   get(endpointId: string): Peer | undefined {
     return this.byEndpoint.get(endpointId)
   }

@@ -11,6 +11,8 @@ export const CLOSE_CODE = {
   offline: 3,
   duplicate: 4,
   removed: 5,
+  /** The acceptor has more links than it wants; the dialer found it through discovery and does not redial. */
+  trimmed: 6,
 } as const
 
 export const ALPN = alpnBytes(TONK_SYNC_ALPN)
