@@ -29,9 +29,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const t0 = Date.now()
 const log = (s: string) => process.stderr.write(`bench [${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s]: ${s}\n`)
 
-// Quick mode (~1 min) is a smoke run of every row with smaller counts; the full run is the record.
+// Quick mode (~4 min here: mostly process start-ups and settling) is a smoke run of every row with
+// smaller counts; the full run is the record.
 const N = {
-  latencyChanges: quick ? 30 : 300,
+  latencyChanges: quick ? 20 : 300,
   docs: quick ? 300 : 1000,
   textBytes: 1024 * 1024,
   connectSamples: quick ? 8 : 60,
@@ -39,7 +40,7 @@ const N = {
   meshPeers: quick ? 8 : 20,
   meshChanges: quick ? 3 : 10,
   // The bounded-degree mesh: peers, and links discovery fills up to (peer exchange).
-  sparsePeers: Number(process.env.BENCH_SPARSE_PEERS ?? (quick ? 12 : 50)),
+  sparsePeers: Number(process.env.BENCH_SPARSE_PEERS ?? (quick ? 8 : 50)),
   sparseMaxLinks: Number(process.env.BENCH_MAX_LINKS ?? 4),
   // Catch-up under an event-loop monitor: fewer documents in quick mode (the row says how many).
   catchUpDocs: quick ? 2000 : 5000,
@@ -271,7 +272,7 @@ async function remoteServerLatency(): Promise<void> {
     rows.push({ id: 'latency-remote', measure, unit: 'ms', target: 'reported', met: null, note: 'not measured: needs root for ip netns' })
     return
   }
-  const changes = quick ? 15 : 60
+  const changes = quick ? 8 : 60
   log(`latency with the server ${REMOTE_DELAY_MS} ms away: ${changes} changes each side`)
   const net = new TestNetwork(2)
   const started: WorkerProcess[] = []
@@ -342,7 +343,7 @@ async function wanLatency(delayMs: number): Promise<void> {
     rows.push({ id, measure, unit: 'ms', target: 'P2P/WS ≤ 0.55', met: null, note: 'not measured: needs root for ip netns' })
     return
   }
-  const changes = quick ? 15 : 60
+  const changes = quick ? 8 : 60
   log(`WAN latency, ${delayMs} ms: ${changes} changes each side`)
   const net = wanTopology()
   const started: WorkerProcess[] = []
@@ -762,7 +763,7 @@ async function sparseMesh(): Promise<void> {
     for (let i = 1; i < n; i++) await ps[i]!.w.request('dial', { ticket: ps[Math.floor(random() * i)]!.ticket })
     // Let peer exchange fill the links and the peers with too many trim them (after their 10 s grace),
     // then read the degrees.
-    await sleep(Math.max(5000, n * 200) + 12_000)
+    await sleep(Math.max(5000, n * 200) + (quick ? 0 : 12_000))
     const degrees = (await Promise.all(ps.map((p) => p.w.request('links')))).map((r) => r.links as number).sort((a, b) => a - b)
     const { urls: [pUrl] } = await ps[0]!.w.request('create', { count: 1 })
     // In dial order: a peer's tree parent holds the document before it asks (a Repo that all of whose
@@ -787,7 +788,8 @@ async function sparseMesh(): Promise<void> {
     return { times: busy.result, degrees, rss, idle, busy }
   }
   const shipped = await p2pMesh(true)
-  const quiet = await p2pMesh(false)
+  // Quick mode is a smoke run: the mesh as shipped only.
+  const quiet = quick ? undefined : await p2pMesh(false)
   const { times: p2p, degrees, rss: rssP2P, idle: idleP2P, busy: busyP2P } = shipped
 
   const server = await startWsServer()
@@ -809,10 +811,10 @@ async function sparseMesh(): Promise<void> {
   // CPU of every process together: idle (share of one core) and per change beyond idle.
   const perChange = (b: typeof busyWs, idle: typeof idleWs) => (b.cpuMs - (idle.cpuMs / idle.wallMs) * b.wallMs) / N.meshChanges
   const cpu = {
-    idleP2P: idleP2P.cpuMs / idleP2P.wallMs, idleWs: idleWs.cpuMs / idleWs.wallMs, idleQuiet: quiet.idle.cpuMs / quiet.idle.wallMs,
-    perChangeP2P: perChange(busyP2P, idleP2P), perChangeWs: perChange(busyWs, idleWs), perChangeQuiet: perChange(quiet.busy, quiet.idle),
+    idleP2P: idleP2P.cpuMs / idleP2P.wallMs, idleWs: idleWs.cpuMs / idleWs.wallMs, idleQuiet: quiet ? quiet.idle.cpuMs / quiet.idle.wallMs : undefined,
+    perChangeP2P: perChange(busyP2P, idleP2P), perChangeWs: perChange(busyWs, idleWs), perChangeQuiet: quiet ? perChange(quiet.busy, quiet.idle) : undefined,
   }
-  extra.sparse = { p2p, ws, degrees, rssP2P, rssWs, serverRss, cpu, quiet: { p2p: quiet.times, degrees: quiet.degrees, rss: quiet.rss } }
+  extra.sparse = { p2p, ws, degrees, rssP2P, rssWs, serverRss, cpu, quiet: quiet && { p2p: quiet.times, degrees: quiet.degrees, rss: quiet.rss } }
   ratioRow({
     id: `sparse-${n}`,
     measure: `${n} peers converge on one change (median of ${N.meshChanges}; P2P mesh of ≤ ${maxLinks} discovered links per peer, WS one server)`,
@@ -825,7 +827,9 @@ async function sparseMesh(): Promise<void> {
       `worst: P2P ${Math.max(...p2p).toFixed(0)} ms, WS ${Math.max(...ws).toFixed(0)} ms; links per peer min/median/max ${degrees[0]}/${pct(degrees, 0.5)}/${degrees[degrees.length - 1]}; ` +
       `idle RSS per peer median/max P2P ${pct(rssP2P, 0.5).toFixed(0)}/${rssP2P[rssP2P.length - 1]!.toFixed(0)} MB, WS client ${pct(rssWs, 0.5).toFixed(0)}/${rssWs[rssWs.length - 1]!.toFixed(0)} MB, server ${serverRss.toFixed(0)} MB; ` +
       `CPU of all processes idle ${(cpu.idleP2P * 100).toFixed(0)} % vs ${(cpu.idleWs * 100).toFixed(0)} % of a core, per change ${cpu.perChangeP2P.toFixed(0)} vs ${cpu.perChangeWs.toFixed(0)} ms; ` +
-      `sessions out of presence (no heartbeats; WS clients send none): ${median(quiet.times).toFixed(0)} ms (${(median(quiet.times) / median(ws)).toFixed(2)}×), idle ${(cpu.idleQuiet * 100).toFixed(0)} %, links ${quiet.degrees[0]}/${pct(quiet.degrees, 0.5)}/${quiet.degrees[quiet.degrees.length - 1]}`,
+      (quiet
+        ? `sessions out of presence (no heartbeats; WS clients send none): ${median(quiet.times).toFixed(0)} ms (${(median(quiet.times) / median(ws)).toFixed(2)}×), idle ${(cpu.idleQuiet! * 100).toFixed(0)} %, per change ${cpu.perChangeQuiet!.toFixed(0)} ms, links ${quiet.degrees[0]}/${pct(quiet.degrees, 0.5)}/${quiet.degrees[quiet.degrees.length - 1]}`
+        : 'quick: no run without presence'),
   })
 }
 
