@@ -14,7 +14,8 @@
 //
 // The adapter is a facade over the rooms of net/: dialer.ts (dial targets, jittered back-off),
 // links.ts + link-accept.ts + link-handshake.ts (connections, duplicate tie-break, accept loop),
-// peer-table.ts (peers and their rows), messages.ts (frame content, CBOR, trace). Our own protocols
+// peer-table.ts (peers and their rows), messages.ts (frame content, CBOR, trace), ephemeral-relay.ts
+// (others' presence passed on only where it is not known yet). Our own protocols
 // (peer exchange, bulk) see only `channel` (extension-channel.ts), discovery only DiscoveryNetwork.
 // Over ~400 lines: the NetworkAdapter contract plus the control surface the session drives (dial,
 // disconnect, online/offline, peer rows, the message gate); each method delegates to a room.
