@@ -6,6 +6,7 @@
 // transport → protocols → discovery, as in js-libp2p.
 // (The session's PeerSource, its "how did this peer come to us" label with 'ticket', 'known' and so
 // on, is a different thing; a discovery source is a DiscoverySource.)
+import type { TrimCandidate } from './trim'
 import type { Logger } from '../../shared/log'
 import type { ExtensionChannel } from '../net/extension-channel'
 import type { Unsubscribe } from '../net/types'
@@ -79,7 +80,7 @@ export interface DiscoveryHost {
   /** Peers connected now (for DiscoveryLimits.maxLinks). */
   connectedCount(): number
   /** Connected peers that dialed us on their discovery's word: the links we may trim. */
-  trimCandidates(): { endpointId: string; connectedAt: number }[]
+  trimCandidates(): TrimCandidate[]
   /** Close one of them (it does not redial: it looks for another peer). */
   trim(endpointId: string): void
   /** From this many links on, turn such peers away at the door (after the handshake, before sync). */
@@ -95,7 +96,7 @@ export interface DiscoveryNetwork {
   forgetDiscovered(endpointId: string, reason: string): boolean
   /** The transport gave up on a discovered peer. */
   onDialDropped(listener: (endpointId: string) => void): Unsubscribe
-  trimCandidates(): { endpointId: string; connectedAt: number }[]
+  trimCandidates(): TrimCandidate[]
   trim(endpointId: string): void
   limitDiscoveredLinks(above: number): void
   /** Peers joining and leaving, and peer exchange's frames. */

@@ -154,12 +154,12 @@ export class Dialer<A, C> {
     return this.targets.values()
   }
 
-  /** Stops dialing a target only discovery asked for. Returns whether it was dropped. */
   /** We dial this endpoint on a discovery source's word only (said in our hello: the peer may trim it). */
   isDiscovered(endpointId: string): boolean {
     return this.targets.get(endpointId)?.discovered === true
   }
 
+  /** Stops dialing a target only discovery asked for. Returns whether it was dropped. */
   forgetDiscovered(endpointId: string, reason: string): boolean {
     const state = this.targets.get(endpointId)
     if (!state?.discovered) return false

@@ -46,7 +46,7 @@ export class EphemeralRelay {
   private timer: NodeJS.Timeout | undefined
   private readonly maxOrigins: number
   private readonly maxHeld: number
-  /** Forwards not sent because their target had the message (for tests and the trace). */
+  /** Forwards not sent because their target had the message (for tests). */
   skipped = 0
 
   constructor(
@@ -96,11 +96,11 @@ export class EphemeralRelay {
     // before hearing from the others; a random one lets the early senders tell the late ones.
     const now = Date.now()
     this.held.push({ message, send, due: now + this.options.holdMs * (0.5 + Math.random()) })
-    this.timer ??= setTimeout(() => this.flush(false), this.options.holdMs / 2)
+    this.timer ??= setTimeout(() => this.flushDue(), this.options.holdMs / 2)
   }
 
-  /** Sends the forwards that are due (all of them with `all`); going offline drops them instead (`clear()`). */
-  flush(all = true): void {
+  /** Sends the forwards that are due, unless their target has sent us the message meanwhile. */
+  private flushDue(): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined
     const now = Date.now()
@@ -108,13 +108,14 @@ export class EphemeralRelay {
     const held = this.held
     this.held = later
     for (const h of held) {
-      if (!all && h.due > now) later.push(h)
+      if (h.due > now) later.push(h)
       else if (this.targetHas(originOf(h.message)!, h.message)) this.skipped++
       else h.send()
     }
-    if (later.length > 0) this.timer = setTimeout(() => this.flush(false), Math.max(1, Math.min(...later.map((h) => h.due)) - now))
+    if (later.length > 0) this.timer = setTimeout(() => this.flushDue(), Math.max(1, Math.min(...later.map((h) => h.due)) - now))
   }
 
+  /** Going offline: held forwards are dropped, and what peers had heard is forgotten. */
   clear(): void {
     if (this.timer) clearTimeout(this.timer)
     this.timer = undefined

@@ -29,6 +29,7 @@ import { DEFAULT_HANDSHAKE_TIMEOUT_MS, HANDSHAKE_VERSION, type HelloInfo, type H
 import type { Connection, IrohEndpoint, IrohEndpointAddr } from './iroh'
 import { DEFAULT_FRAME_BUDGET_BYTES, FrameBudget } from './frame-budget'
 import { discoveredDialLimits } from '../discovery/discovered-dials'
+import type { TrimCandidate } from '../discovery/trim'
 import { PeerRateLimiter } from './rate-limit'
 import { DEFAULT_BACKOFF, Dialer } from './dialer'
 import { Links, type Link, type LinkHost } from './links'
@@ -256,8 +257,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
    * Connected peers that dialed us on their discovery's word (their hello said so), with when they
    * connected: the links `trim()` may close when we have more than we want.
    */
-  trimCandidates(): { endpointId: string; connectedAt: number }[] {
-    const out: { endpointId: string; connectedAt: number }[] = []
+  trimCandidates(): TrimCandidate[] {
+    const out: TrimCandidate[] = []
     for (const peer of this.peers.values()) {
       if (peer.link?.direction === 'inbound' && peer.hello.discovered === true) out.push({ endpointId: peer.endpointId, connectedAt: peer.connectedAt })
     }
@@ -274,8 +275,9 @@ export class IrohNetworkAdapter extends NetworkAdapter {
 
   /** Closes a link trimCandidates() offered; its dialer finds another peer instead of redialing us. */
   trim(endpointId: string): void {
-    const link = this.peers.get(endpointId)?.link
-    if (!link || link.direction !== 'inbound' || this.peers.get(endpointId)?.hello.discovered !== true) return
+    const peer = this.peers.get(endpointId)
+    const link = peer?.link
+    if (!link || link.direction !== 'inbound' || peer!.hello.discovered !== true) return
     this.links.close(link, CLOSE_CODE.trimmed, 'trimmed', { code: 'E_TRIMMED', reason: `closed the link peer ${shortId(endpointId)} found through discovery: enough links` })
   }
 
