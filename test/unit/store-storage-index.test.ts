@@ -123,13 +123,18 @@ describe('docs storage: index of stored names', () => {
       const doc = `doc${round}`
       await adapter.loadRange(['absent']) // the index is built before the race
       await adapter.save([doc, 'snapshot', 'old'], text('old'))
+      // Enough old values that the removal is still walking when the later saves land.
+      for (let i = 0; i < 30; i++) await adapter.save([doc, 'incremental', `old${i}`], text('old'))
       const saves = [adapter.save([doc, 'incremental', 'new'], text('new'))]
       const removing = adapter.removeRange([doc])
-      saves.push(adapter.save([doc, 'sync-state', 'peer'], text('peer')))
+      // Saves called after the removal started come after it: they stay, even when one lands before
+      // the removal's listing reaches its directory (that race once deleted a sync state).
+      const later = Array.from({ length: 8 }, (_, i) => `peer${i}`)
+      for (const peer of later) saves.push(adapter.save([doc, 'sync-state', peer], text(peer)))
       await Promise.all([removing, ...saves])
       // Whatever landed on disk, this adapter sees exactly what a fresh one sees.
       assert.deepEqual(await adapter.loadRange([doc]), await new CrashSafeStorageAdapter(base).loadRange([doc]))
-      assert.deepEqual(await adapter.load([doc, 'sync-state', 'peer']), text('peer'))
+      for (const peer of later) assert.deepEqual(await adapter.load([doc, 'sync-state', peer]), text(peer), peer)
     }
   })
 

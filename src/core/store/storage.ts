@@ -83,6 +83,12 @@ export interface StorageStats {
   dirSyncs: number
 }
 
+/** A range being removed, with the files saved since it was called: those saves come after it and stay. */
+interface OpenRemoval {
+  prefix: StorageKey
+  savedSince: Set<string>
+}
+
 interface FoundValue {
   file: string
   value: DecodedValue
@@ -97,6 +103,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   #lastSeq = 0n
   readonly stats: StorageStats = { listings: 0, probes: 0, indexMisses: 0, dirSyncRequests: 0, dirSyncs: 0 }
   readonly #names: NameIndex
+  readonly #openRemovals = new Set<OpenRemoval>()
 
   constructor(baseDir: string, options: CrashSafeStorageOptions = {}) {
     this.baseDir = baseDir
@@ -126,6 +133,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     // Encode now: the caller may reuse its buffer once save() returns its promise.
     const bytes = encodeValue(key, data, this.#nextSeq())
     const saved = this.#names.noteSaveStarted(name)
+    for (const removal of this.#openRemovals) if (hasPrefix(key, removal.prefix)) removal.savedSince.add(file)
     try {
       await this.#enqueue(file, () => this.#fs.writeAtomically(dir, file, bytes))
     } finally {
@@ -159,19 +167,28 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
 
   async removeRange(keyPrefix: StorageKey): Promise<void> {
     checkKey(keyPrefix, true)
-    const name = keyPrefix.length > 0 ? encodeKeyComponent(keyPrefix[0]!) : undefined
-    if (name !== undefined && !(await this.#names.mayHold(name))) return
-    // Only a range covering whole names can drop them from the index.
-    if (keyPrefix.length > 1) return this.#removeRangeFromDisk(keyPrefix)
-    await this.#names.whileRemoving(name, () => this.#removeRangeFromDisk(keyPrefix))
+    // A save called after this call is ordered after the removal: if it lands before the listing
+    // reaches its file, the listing must not take it away. Registered before the first await.
+    const removal = { prefix: keyPrefix, savedSince: new Set<string>() }
+    this.#openRemovals.add(removal)
+    try {
+      const name = keyPrefix.length > 0 ? encodeKeyComponent(keyPrefix[0]!) : undefined
+      if (name !== undefined && !(await this.#names.mayHold(name))) return
+      // Only a range covering whole names can drop them from the index.
+      if (keyPrefix.length > 1) return await this.#removeRangeFromDisk(removal)
+      await this.#names.whileRemoving(name, () => this.#removeRangeFromDisk(removal))
+    } finally {
+      this.#openRemovals.delete(removal)
+    }
   }
 
-  async #removeRangeFromDisk(keyPrefix: StorageKey): Promise<void> {
+  async #removeRangeFromDisk({ prefix, savedSince }: OpenRemoval): Promise<void> {
     const dirs = new Set<string>()
     await this.#visitRange(
-      keyPrefix,
+      prefix,
       async (file) => {
         await this.#enqueue(file, async () => {
+          if (savedSince.has(file)) return
           if (await this.#fs.unlinkIfPresent(file)) dirs.add(dirname(file))
         })
       },
@@ -180,7 +197,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
       },
     )
     for (const dir of dirs) await this.#fs.syncDir(dir)
-    await this.#pruneEmptyDirs(keyPrefix)
+    await this.#pruneEmptyDirs(prefix)
   }
 
   /** Resolves when every save/remove started before the call has been acknowledged (or failed). */
