@@ -3,6 +3,8 @@
 //              activate() parses: it must not bundle the engine (a unit test checks its size).
 //   engine     src/extension/engine.ts -> out/engine.cjs (node, cjs; iroh native addon external): src/core
 //              for the extension, require()d on first use (src/extension/engine-loader.ts)
+//   engine-worker out/engine-worker.cjs, written here: the script of RemoteSession's worker thread, one
+//              line calling runEngineWorker() of out/engine.cjs (the engine ships once)
 //   cli        src/cli/bin.ts        -> out/cli.cjs       (node, cjs; iroh external)
 //   library    src/engine.ts -> dist/engine/index.mjs (ESM) + index.cjs (CJS): the published `tonk-p2p/engine`.
 //              Every package stays external (a dependency of tonk-p2p), so an app shares one automerge-repo
@@ -92,6 +94,9 @@ const webviewTarget = {
 }
 
 const targets = [...nodeTargets, ...libraryTargets, ...(Object.keys(webviewEntries).length ? [webviewTarget] : [])]
+// RemoteSession's worker thread runs the engine already bundled in out/engine.cjs.
+mkdirSync('out', { recursive: true })
+writeFileSync('out/engine-worker.cjs', "// RemoteSession's worker thread (src/core/session/remote/engine-worker.ts).\nrequire('./engine.cjs').runEngineWorker()\n")
 if (Object.keys(webviewEntries).length) {
   mkdirSync('out/webview', { recursive: true })
   copyFileSync('node_modules/@automerge/automerge/dist/automerge.wasm', 'out/webview/automerge.wasm')

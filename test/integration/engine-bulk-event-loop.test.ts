@@ -7,7 +7,7 @@
 // whole frames (6× over it), not scheduling noise. With TONK_BULK_SLICE_MS=0 it fails.
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { DocHandle } from '@automerge/automerge-repo/slim'
@@ -28,6 +28,11 @@ const PER_DIR = 100
  * regression guard on a loaded 2-core machine, not the target (bench row: p99 < 20 ms, max < 50 ms).
  */
 const MAX_STALL_MS = 3000
+/**
+ * The same catch-up with the engine on a worker thread: the host thread only posts and reads messages.
+ * The issue's loose bound for CI (the bench row's target is max < 50 ms).
+ */
+const HOST_MAX_STALL_MS = 250
 
 /** Links `count` new small documents into `s`'s tree, PER_DIR per directory; returns their ids. */
 function createTree(s: Session, count: number): string[] {
@@ -76,16 +81,35 @@ describe('engine: a bulk catch-up does not hold the event loop', function () {
     rmSync(dir, { recursive: true, force: true })
   })
 
+  /** One source for both fresh peers: the documents in its tree and the file listing their ids. */
+  let prepared: Promise<{ ticket: string; idsFile: string }> | undefined
+  const prepare = () =>
+    (prepared ??= (async () => {
+      const source = await startTestSession(bundle, dir, sessions, 'source')
+      const ids = createTree(source, DOCS)
+      await source.repo.flush()
+      const idsFile = join(dir, 'ids.txt')
+      writeFileSync(idsFile, ids.join('\n'))
+      return { ticket: source.ticket!, idsFile }
+    })())
+
   it(`a fresh peer takes ${DOCS.toLocaleString('en-US')} documents with no event-loop stall over ${MAX_STALL_MS} ms`, async () => {
-    const source = await startTestSession(bundle, dir, sessions, 'source')
-    const ids = createTree(source, DOCS)
-    await source.repo.flush()
-    const idsFile = join(dir, 'ids.txt')
-    writeFileSync(idsFile, ids.join('\n'))
-    const r = await freshPeer([example, join(dir, 'fresh'), source.ticket!, idsFile])
+    const { ticket, idsFile } = await prepare()
+    const r = await freshPeer([example, join(dir, 'fresh'), ticket, idsFile])
     const seen = `catch-up ${Math.round(r.ms)} ms, event-loop delay p99 ${r.p99.toFixed(1)} ms / max ${r.max.toFixed(1)} ms, ${r.applied} applied through bulk`
     console.log(`      ${seen}`)
     assert.ok(r.applied >= DOCS, `the documents came through bulk: ${seen}`)
     assert.ok(r.max < MAX_STALL_MS, `the fresh peer's event loop stalled: ${seen}`)
+  })
+
+  it(`with the engine on a worker thread (RemoteSession) the host's loop never stalls over ${HOST_MAX_STALL_MS} ms`, async () => {
+    const workerFile = join(repoRoot, 'out', 'engine-worker.cjs')
+    assert.ok(existsSync(workerFile), `${workerFile} is missing: run npm run build`)
+    const { ticket, idsFile } = await prepare()
+    const r = await freshPeer([example, join(dir, 'fresh-remote'), ticket, idsFile, workerFile])
+    const seen = `catch-up ${Math.round(r.ms)} ms, host event-loop delay p99 ${r.p99.toFixed(1)} ms / max ${r.max.toFixed(1)} ms, ${r.applied} applied through bulk`
+    console.log(`      ${seen}`)
+    assert.ok(r.applied >= DOCS, `the documents came through bulk: ${seen}`)
+    assert.ok(r.max < HOST_MAX_STALL_MS, `the host's event loop stalled: ${seen}`)
   })
 })

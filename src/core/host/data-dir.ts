@@ -1,8 +1,10 @@
 // A peer's data dir: one per bundle and peer (identity, storage, control socket). Exactly one process
-// owns it at a time, enforced by a lock file holding the owner's pid; a lock whose process is gone
-// (kill -9, power cut) is stale and taken over.
+// owns it at a time (one thread of it, when sessions run on worker threads), enforced by a lock file
+// holding the owner's pid (and thread id); a lock whose process is gone (kill -9, power cut) is stale
+// and taken over.
 // A data dir holds the peer's secret key and every document: it is owner-only, the directories 0700
 // and the files 0600. Data dirs made before that (0755 / 0644) are tightened when they are opened.
+import { threadId } from 'node:worker_threads'
 import { chmod, lstat, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger } from '../../shared/log'
@@ -86,16 +88,21 @@ export async function lockDataDir(dir: string, log?: Logger): Promise<() => Prom
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fh = await open(lock, 'wx', PRIVATE_FILE_MODE)
-      await fh.writeFile(String(process.pid))
+      await fh.writeFile(threadId === 0 ? String(process.pid) : `${process.pid}:${threadId}`)
       await fh.close()
       return async () => {
         await rm(lock, { force: true }).catch(() => {})
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-      const holder = Number((await readFile(lock, 'utf8').catch(() => '')).trim())
-      if (holder && holder !== process.pid && processIsAlive(holder)) {
-        throw new DataDirError('E_DATA_DIR_LOCKED', `data dir ${dir} is in use by process ${holder}; stop it or use another --data`)
+      // "pid", or "pid:thread" from a worker thread (RemoteSession): another thread of this process
+      // holds it as surely as another process; a lock of this very thread is one it failed to release.
+      const [pid, thread] = (await readFile(lock, 'utf8').catch(() => '')).trim().split(':').map(Number)
+      const holder = pid ?? 0
+      const ours = holder === process.pid && (thread ?? 0) === threadId
+      if (holder && !ours && processIsAlive(holder)) {
+        const who = holder === process.pid ? `another thread of this process (${thread ?? 0})` : `process ${holder}`
+        throw new DataDirError('E_DATA_DIR_LOCKED', `data dir ${dir} is in use by ${who}; stop it or use another --data`)
       }
       await rm(lock, { force: true })
     }

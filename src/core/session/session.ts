@@ -154,17 +154,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   /** Verifies the bundle (a packed .zip, or a folder packed in memory) and prepares a session. */
   static async open(source: string | LoadedBundle, options: SessionOptions): Promise<Session> {
-    let bundle: LoadedBundle
-    if (typeof source !== 'string') bundle = source
-    else if ((await stat(source)).isDirectory()) bundle = await loadBundle((await packDirectory(source)).zip)
-    else if (isTonkFileName(source)) bundle = await loadTonkAsBundle(source)
-    else bundle = await loadBundle(source)
-    if (options.requirePublisher !== undefined) requirePublisher(bundle, options.requirePublisher)
-    const badId = options.allowedPeers?.find((id) => !HEX64.test(id.trim().toLowerCase()))
-    if (badId !== undefined) {
-      throw Object.assign(new Error(`allowed peer "${badId.slice(0, 80)}" is not an endpoint id (64 hex characters)`), { code: 'E_BAD_PEER_ID' })
-    }
-    return new Session(bundle, options)
+    return new Session(await loadSessionBundle(source, options), options)
   }
 
   get peerName(): string {
@@ -764,4 +754,23 @@ function allowlist(
     log.warn(`session: this peer (${self}) is not in the bundle's allowedPeers: peers that enforce the list will refuse it`)
   }
   return (endpointId) => allowed.has(endpointId)
+}
+
+/**
+ * The bundle a session of `source` serves (a packed .zip, a folder packed in memory, a .tonk), checked
+ * against the options a session is opened with (its publisher, the allowed peers' ids). Session.open and
+ * RemoteSession.open (which loads on the host and hands the result to its worker) share it.
+ */
+export async function loadSessionBundle(source: string | LoadedBundle, options: Pick<SessionOptions, 'requirePublisher' | 'allowedPeers'>): Promise<LoadedBundle> {
+  let bundle: LoadedBundle
+  if (typeof source !== 'string') bundle = source
+  else if ((await stat(source)).isDirectory()) bundle = await loadBundle((await packDirectory(source)).zip)
+  else if (isTonkFileName(source)) bundle = await loadTonkAsBundle(source)
+  else bundle = await loadBundle(source)
+  if (options.requirePublisher !== undefined) requirePublisher(bundle, options.requirePublisher)
+  const badId = options.allowedPeers?.find((id) => !HEX64.test(id.trim().toLowerCase()))
+  if (badId !== undefined) {
+    throw Object.assign(new Error(`allowed peer "${badId.slice(0, 80)}" is not an endpoint id (64 hex characters)`), { code: 'E_BAD_PEER_ID' })
+  }
+  return bundle
 }

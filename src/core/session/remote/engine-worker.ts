@@ -1,0 +1,168 @@
+// The engine worker: one Session on a worker thread, so what stalls the engine (a bulk frame's merges,
+// loading a root that indexes thousands of paths: one Automerge call no slice can split) never holds the
+// host's event loop. Started by RemoteSession (remote-session.ts); speaks protocol.ts. The worker's
+// script is out/engine-worker.cjs, one line written by esbuild.mjs that calls runEngineWorker() from
+// out/engine.cjs (one copy of the engine in a VSIX). iroh's native addon loads per thread: several
+// workers in one process each run their own endpoint.
+import { format } from 'node:util'
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
+import type { DocumentId } from '@automerge/automerge-repo/slim'
+import type { BundleHint } from '../../bundle/hints'
+import type {
+  EngineCalls,
+  EngineMethod,
+  EngineStatus,
+  EngineWorkerData,
+  HostToWorker,
+  LogLevel,
+  WireError,
+  WorkerToHost,
+} from './protocol'
+import { parseAdapterFrame } from '../../../shared/frames'
+import { PostMessageNetworkAdapter } from '../../../shared/postmessage-adapter'
+import type { Logger } from '../../../shared/log'
+import { initAutomerge } from '../../util/automerge'
+import { Session } from '../session'
+import type { SessionEvents } from '../types'
+import { wireError, portChannel } from './wire'
+
+/** The worker thread's whole life: call once, on the thread RemoteSession started. */
+export function runEngineWorker(): void {
+  const host = parentPort
+  if (!host) throw new Error('engine-worker.ts runs as a worker thread (RemoteSession starts it)')
+  const { bundle, options } = workerData as EngineWorkerData
+  const post = (message: WorkerToHost) => host.postMessage(message)
+
+  /** Session events the host hears (every one: each is small, and the views use most). */
+  const EVENTS: (keyof SessionEvents)[] = ['state', 'changed', 'trace', 'peer-refused', 'doc-changed', 'presence']
+
+  const levels = new Set<LogLevel>(options.logLevels ?? [])
+  const line = (level: LogLevel) => (message: string, ...details: unknown[]) => {
+    if (levels.has(level)) post({ kind: 'log', level, message: details.length > 0 ? format(message, ...details) : message })
+  }
+  const logger: Logger = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') }
+
+  // What only the host can decide: asked, answered by id.
+  const asks = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+  let lastAsk = 0
+  const askHost = (hints: BundleHint[]) =>
+    new Promise<readonly BundleHint[]>((resolve, reject) => {
+      const id = ++lastAsk
+      asks.set(id, { resolve: resolve as (v: unknown) => void, reject })
+      post({ kind: 'ask', id, what: 'approveBundleHints', hints })
+    })
+
+  let session: Session | undefined
+  let mirrorDetach: (() => void) | undefined
+
+  function status(s: Session): EngineStatus {
+    return { state: s.state, online: s.online, endpointId: s.endpointId, ticket: s.ticket, peerName: s.peerName, tonk: s.tonk }
+  }
+
+  type Handlers = { [M in EngineMethod]: (...args: EngineCalls[M]['args']) => EngineCalls[M]['result'] | Promise<EngineCalls[M]['result']> }
+
+  function handlers(s: Session): Handlers {
+    return {
+      snapshot: () => s.snapshot(),
+      peers: () => s.peers(),
+      trace: () => s.trace(),
+      networkSummary: () => s.networkSummary(),
+      dial: (ticket, source, strict) => s.dial(ticket, source, strict),
+      disconnectPeer: (endpointId) => s.disconnectPeer(endpointId),
+      reconnectPeer: (endpointId) => s.reconnectPeer(endpointId),
+      goOffline: () => s.goOffline(),
+      goOnline: () => s.goOnline(),
+      setLinkFault: (endpointId, fault) => s.setLinkFault(endpointId, fault),
+      pathOf: (url) => s.pathOf(url),
+      resolvePath: (path) => s.docs.resolve(path),
+      actorNames: (actors) => s.actorNames(actors),
+      recordOwnActor: (actor) => s.recordOwnActor(actor),
+      syncOf: (documentId, endpointId) => {
+        const peer = s.peerList().find((p) => p.endpointId === endpointId)
+        return peer ? s.syncOf(documentId, peer) : undefined
+      },
+      exportTonk: () => s.exportTonk(),
+      bulkCounters: () => s.bulkCounters,
+      readyCount: (ids) => ids.filter((id) => s.repo.handles[id as DocumentId]?.isReady()).length,
+    }
+  }
+
+  let calls: Handlers | undefined
+
+  async function onCall(id: number, method: EngineMethod, args: unknown[]): Promise<void> {
+    try {
+      const fn = calls?.[method] as ((...a: unknown[]) => unknown) | undefined
+      if (!fn) throw Object.assign(new Error(`the engine has no method ${String(method).slice(0, 40)}`), { code: 'E_ENGINE_METHOD' })
+      const value = await fn(...args)
+      postStatus() // a call may have changed it (goOffline): current before the caller's await returns
+      post({ kind: 'result', id, ok: true, value })
+    } catch (error) {
+      post({ kind: 'result', id, ok: false, error: wireError(error) })
+    }
+  }
+
+  let lastStatus = ''
+  /** Tells the host the session's status when it changed since last told. */
+  function postStatus(): void {
+    if (!session) return
+    const now = status(session)
+    const key = JSON.stringify(now)
+    if (key === lastStatus) return
+    lastStatus = key
+    post({ kind: 'status', status: now })
+  }
+
+  function attachMirror(port: MessagePort): void {
+    mirrorDetach?.()
+    const adapter = new PostMessageNetworkAdapter(portChannel(port, parseAdapterFrame), {
+      onDrop: (reason) => logger.warn(`engine worker: dropped a frame from the host's Repo: ${reason}`),
+    })
+    mirrorDetach = session!.attachAdapter(adapter, 'host')
+  }
+
+  async function stop(): Promise<void> {
+    mirrorDetach?.()
+    await session?.stop()
+    post({ kind: 'stopped' })
+  }
+
+  host.on('message', (message: HostToWorker) => {
+    switch (message.kind) {
+      case 'call':
+        void onCall(message.id, message.method, message.args)
+        return
+      case 'answer': {
+        const ask = asks.get(message.id)
+        asks.delete(message.id)
+        if (message.ok) ask?.resolve(message.value)
+        else ask?.reject(Object.assign(new Error(message.error.message), { code: message.error.code }))
+        return
+      }
+      case 'mirror':
+        if (session) attachMirror(message.port)
+        return
+      case 'stop':
+        void stop()
+        return
+    }
+  })
+
+  async function main(): Promise<void> {
+    await initAutomerge()
+    const s = await Session.open(bundle, { ...options, logger, approveBundleHints: options.askBundleHints ? askHost : undefined })
+    session = s
+    calls = handlers(s)
+    for (const name of EVENTS) {
+      s.on(name, (...args: unknown[]) => {
+        // The host's cached state is current when its listeners run.
+        if (name === 'state' || name === 'changed') postStatus()
+        post({ kind: 'event', name, args } as WorkerToHost)
+      })
+    }
+    await s.start()
+    lastStatus = JSON.stringify(status(s))
+    post({ kind: 'started', status: status(s) })
+  }
+
+  main().catch((error: unknown) => post({ kind: 'failed', error: wireError(error) satisfies WireError }))
+}

@@ -1,0 +1,101 @@
+// RemoteSession: a Session on a worker thread (out/engine-worker.cjs, so `npm run build` first), driven
+// by messages. Against a Session in this thread over real iroh: calls, events and state cross; typed
+// errors keep their code; the host reads and edits documents through its mirror Repo.
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { AutomergeUrl } from '@automerge/automerge-repo/slim'
+import { loadBundle, packDirectory, type LoadedBundle } from '../../src/core/bundle'
+import { RemoteSession } from '../../src/core/session/remote/remote-session'
+import type { Session } from '../../src/core/session/session'
+import { repoRoot } from '../helpers/cli'
+import { assertIsolated } from '../helpers/ensure-isolated'
+import { startTestSession } from '../helpers/sessions'
+import { until } from '../helpers/until'
+
+const workerFile = join(repoRoot, 'out', 'engine-worker.cjs')
+
+describe('RemoteSession: the engine on a worker thread', function () {
+  this.timeout(60_000)
+  let dir: string
+  let bundle: LoadedBundle
+  const sessions: Session[] = []
+  const remotes: RemoteSession[] = []
+
+  const openRemote = async (name: string, extra: { dataDir?: string } = {}) => {
+    const r = await RemoteSession.open(bundle, {
+      dataDir: extra.dataDir ?? join(dir, name),
+      bindAddr: '127.0.0.1:0',
+      control: false,
+      peerName: name,
+      discovery: { mdns: false, exchange: false },
+      workerFile,
+    })
+    remotes.push(r)
+    return r
+  }
+
+  before(async () => {
+    assertIsolated()
+    assert.ok(existsSync(workerFile), `${workerFile} is missing: run npm run build`)
+    dir = mkdtempSync(join(tmpdir(), 'tonk-remote-'))
+    bundle = await loadBundle((await packDirectory(join(repoRoot, 'examples', 'my-world'))).zip)
+  })
+  after(async () => {
+    await Promise.all([...remotes.splice(0).map((r) => r.stop()), ...sessions.splice(0).map((s) => s.stop())])
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('connects to a Session in this thread; snapshots, events, offline and the mirror Repo cross', async () => {
+    const local = await startTestSession(bundle, dir, sessions, 'local')
+    const remote = await openRemote('remote')
+    const states: string[] = []
+    remote.on('state', (s) => states.push(s))
+    let changed = 0
+    remote.on('changed', () => changed++)
+    await remote.start()
+    assert.equal(remote.state, 'running')
+    assert.deepEqual(states, ['starting', 'running'])
+    assert.match(remote.endpointId ?? '', /^[0-9a-f]{64}$/)
+    assert.equal(remote.peerName, 'remote')
+
+    await remote.dial(local.ticket!)
+    await until('the remote session connected', async () => (await remote.peers()).some((p) => p.state === 'connected' && p.endpointId === local.endpointId))
+    const snap = await remote.snapshot()
+    assert.equal(snap.state, 'running')
+    assert.equal(snap.bundle.bundleId, bundle.bundleId)
+    await until('changed events arrived', () => changed > 0)
+
+    // A document of the other peer, opened on the host: through the engine's Repo, and edits go back.
+    const handle = local.repo.create<{ n: number }>({ n: 1 })
+    const mirror = await remote.mirror()
+    const seen = await mirror.find<{ n: number }>(handle.url as AutomergeUrl)
+    assert.equal(seen.doc()?.n, 1)
+    seen.change((d) => {
+      d.n = 2
+    })
+    await until('the host edit reached the other peer', () => handle.doc()?.n === 2)
+    assert.equal(await remote.pathOf(handle.url), undefined, 'not in the tree')
+
+    await remote.goOffline()
+    assert.equal(remote.online, false)
+    await until('the other side saw it go', () => !local.peers().some((p) => p.state === 'connected'))
+    await remote.goOnline()
+    assert.equal(remote.online, true)
+
+    await remote.stop()
+    assert.equal(remote.state, 'stopped')
+    await assert.rejects(remote.snapshot(), (e: Error & { code?: string }) => e.code === 'E_NOT_RUNNING')
+  })
+
+  it("the engine's typed errors keep their code: a data dir another session holds is E_DATA_DIR_LOCKED", async () => {
+    const first = await openRemote('owner', { dataDir: join(dir, 'shared') })
+    await first.start()
+    const second = await openRemote('second', { dataDir: join(dir, 'shared') })
+    await assert.rejects(second.start(), (e: Error & { code?: string }) => e.code === 'E_DATA_DIR_LOCKED' && /in use/.test(e.message))
+    assert.equal(second.state, 'failed')
+    assert.equal(first.state, 'running')
+    await first.stop()
+  })
+})
