@@ -17,6 +17,7 @@ import { initAutomerge } from '../src/core/util/automerge'
 import { CrashSafeStorageAdapter } from '../src/core/store/storage'
 import type { IrohNetworkAdapter } from '../src/core/net/iroh-adapter'
 import { Session } from '../src/core/session/session'
+import { RemoteSession } from '../src/core/session/remote/remote-session'
 import { createAdapterPair } from '../test/helpers/docs-pair-adapter'
 import { median, percentile } from './lib/stats'
 import { linkIntoTree } from '../test/helpers/vfs-tree'
@@ -50,6 +51,7 @@ function benchDoc(i: number, textBytes?: number): BenchDoc {
 
 let repo: Repo | undefined
 let session: Session | undefined
+let remote: RemoteSession | undefined
 let wss: WebSocketServer | undefined
 const handles = new Map<string, DocHandle<BenchDoc>>()
 let armed: Promise<unknown> | undefined
@@ -147,11 +149,18 @@ function memoryProfile(): Record<string, number> {
 }
 
 const commands: Record<string, (a: any) => Promise<unknown>> = {
-  async start(a: { kind: 'p2p' | 'ws-server' | 'ws-client'; dataDir: string; bundle?: string; bindAddr?: string; url?: string; name?: string; discovery?: boolean | { exchange?: boolean; maxLinks?: number }; bulk?: boolean; bulkSliceMs?: number; presence?: boolean }) {
+  async start(a: { kind: 'p2p' | 'p2p-remote' | 'ws-server' | 'ws-client'; dataDir: string; bundle?: string; bindAddr?: string; url?: string; name?: string; discovery?: boolean | { exchange?: boolean; maxLinks?: number }; bulk?: boolean; bulkSliceMs?: number; presence?: boolean }) {
     // How a received bulk frame is applied (0: whole, as before slicing): the catch-up row compares both.
     if (a.bulkSliceMs !== undefined) process.env.TONK_BULK_SLICE_MS = String(a.bulkSliceMs)
     await initAutomerge()
     await mkdir(a.dataDir, { recursive: true })
+    if (a.kind === 'p2p-remote') {
+      // The engine on a worker thread of this process (RemoteSession): this thread is the host.
+      const r = await RemoteSession.open(a.bundle!, { dataDir: a.dataDir, bindAddr: a.bindAddr ?? '127.0.0.1:0', control: false, peerName: a.name, discovery: { mdns: false, exchange: false }, bulk: a.bulk, logger, workerFile: join(__dirname, '..', 'engine-worker.cjs') })
+      await r.start()
+      remote = r
+      return { ticket: r.ticket, endpointId: r.endpointId }
+    }
     if (a.kind === 'p2p') {
       // Discovery off unless asked for: the sync rows compare fixed topologies (who dials whom).
       // An object: peer exchange (no mDNS) with these settings, e.g. a bounded-degree mesh.
@@ -262,28 +271,35 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
     const cpu = process.cpuUsage()
     let messagesIn = 0
     const countIn = () => void messagesIn++
-    repo!.networkSubsystem.on('message', countIn)
-    session!.dial(a.ticket, 'ticket')
+    repo?.networkSubsystem.on('message', countIn)
     let waiting = a.urls.map((u) => u.replace(/^automerge:/, '') as DocumentId)
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        waiting = waiting.filter((id) => !repo!.handles[id]?.isReady())
-        if (waiting.length === 0) {
-          clearInterval(poll)
-          resolve()
-        }
-      }, 10)
-    })
+    if (remote) {
+      // The engine runs on a worker thread: ask it how many are ready (the documents stay there).
+      await remote.dial(a.ticket, 'ticket')
+      const ids = waiting
+      while ((await remote.call('readyCount', ids)) < ids.length) await sleep(25)
+    } else {
+      session!.dial(a.ticket, 'ticket')
+      await new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          waiting = waiting.filter((id) => !repo!.handles[id]?.isReady())
+          if (waiting.length === 0) {
+            clearInterval(poll)
+            resolve()
+          }
+        }, 10)
+      })
+    }
     const ms = now() - started
     const cpuMs = (process.cpuUsage(cpu).user + process.cpuUsage(cpu).system) / 1000
-    repo!.networkSubsystem.off('message', countIn)
+    repo?.networkSubsystem.off('message', countIn)
     // A stall that ends the catch-up is recorded at the monitor's next tick: let it come.
     await sleep(25)
     loop.disable()
     clearInterval(lag)
     if (lag) send({ event: 'stalls', stalls, from: Number(process.hrtime.bigint() / 1000n) - ms * 1000, count: loop.count })
     const msOf = (ns: number) => ns / 1e6
-    return { ms, p99: msOf(loop.percentile(99)), max: msOf(loop.max), mean: msOf(loop.mean), samples: loop.count, cpuMs, messagesIn, bulk: session!.bulkCounters }
+    return { ms, p99: msOf(loop.percentile(99)), max: msOf(loop.max), mean: msOf(loop.mean), samples: loop.count, cpuMs, messagesIn, bulk: remote ? await remote.call('bulkCounters') : session!.bulkCounters }
   },
 
   /** Finds every url (in parallel) and checks its content; resolves when all are ready. */
@@ -403,6 +419,7 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
   },
 
   async stop() {
+    await remote?.stop()
     await session?.stop()
     if (!session) await repo?.shutdown()
     wss?.close()

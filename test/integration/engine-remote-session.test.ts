@@ -60,12 +60,16 @@ describe('RemoteSession: the engine on a worker thread', function () {
     assert.match(remote.endpointId ?? '', /^[0-9a-f]{64}$/)
     assert.equal(remote.peerName, 'remote')
 
+    // An event crosses once a listener here asks for it (after start too).
+    let traced = 0
+    remote.on('trace', () => traced++)
     await remote.dial(local.ticket!)
     await until('the remote session connected', async () => (await remote.peers()).some((p) => p.state === 'connected' && p.endpointId === local.endpointId))
     const snap = await remote.snapshot()
     assert.equal(snap.state, 'running')
     assert.equal(snap.bundle.bundleId, bundle.bundleId)
     await until('changed events arrived', () => changed > 0)
+    await until('trace events arrived', () => traced > 0)
 
     // A document of the other peer, opened on the host: through the engine's Repo, and edits go back.
     const handle = local.repo.create<{ n: number }>({ n: 1 })

@@ -4,8 +4,8 @@
 //
 // Order: the host starts the worker with `EngineWorkerData` (the loaded bundle and the plain options);
 // the worker answers `started` (or `failed`) once the Session runs. Then the host `call`s Session methods
-// by name and the worker answers each with one `result`; Session events arrive as `event`, log lines as
-// `log`. The worker `ask`s the host what only the host can decide (the user approving a bundle's
+// by name and the worker answers each with one `result`; the Session events the host `listen`s to arrive
+// as `event`, log lines as `log`. The worker `ask`s the host what only the host can decide (the user approving a bundle's
 // bootstrap peers) and the host `answer`s. A MessagePort handed over in `mirror` carries automerge-repo
 // frames (src/protocol/preview.ts AdapterFrame) between the engine's Repo and the host's mirror Repo.
 import type { MessagePort } from 'node:worker_threads'
@@ -90,6 +90,8 @@ export type HostToWorker =
   | { kind: 'call'; id: number; method: EngineMethod; args: unknown[] }
   | { kind: 'answer'; id: number; ok: true; value: unknown }
   | { kind: 'answer'; id: number; ok: false; error: WireError }
+  /** The host listens to this Session event now: from here on it crosses. */
+  | { kind: 'listen'; name: keyof SessionEvents }
   /** The port of the host's mirror Repo; the worker attaches the other end to the engine's Repo. */
   | { kind: 'mirror'; port: MessagePort }
   | { kind: 'stop' }

@@ -52,6 +52,8 @@ export class RemoteSession extends EventEmitter<SessionEvents> {
   #mirror: Promise<Repo> | undefined
   #stopped: Promise<void> | undefined
   #exited = false
+  /** Session events the worker was asked to forward (asked again when the worker starts). */
+  readonly #listening = new Set<string>()
   /** Settled by the worker's `started` / `failed` (or its exit), and by `stopped`. */
   #onStarted: { resolve: () => void; reject: (e: Error) => void } | undefined
   #onStopped: (() => void) | undefined
@@ -63,6 +65,12 @@ export class RemoteSession extends EventEmitter<SessionEvents> {
     super()
     this.#log = options.logger ?? noopLogger
     this.peerName = options.peerName ?? ''
+    // Events cross only once someone here listens (a trace event per message is not free).
+    ;(this as EventEmitter).on('newListener', (name: string | symbol) => {
+      if (typeof name !== 'string' || name === 'state' || this.#listening.has(name)) return
+      this.#listening.add(name)
+      this.#post({ kind: 'listen', name: name as keyof SessionEvents })
+    })
   }
 
   /** Loads and checks the bundle here (as Session.open does); the engine starts with start(). */
@@ -84,6 +92,7 @@ export class RemoteSession extends EventEmitter<SessionEvents> {
     this.#setState('starting')
     const started = new Promise<void>((resolve, reject) => (this.#onStarted = { resolve, reject }))
     worker.on('message', (message: WorkerToHost) => this.#onMessage(message))
+    for (const name of this.#listening) this.#post({ kind: 'listen', name: name as keyof SessionEvents })
     worker.on('error', (error) => this.#onExit(error))
     worker.on('exit', (code) => this.#onExit(code === 0 ? undefined : new Error(`the engine worker exited (${code})`)))
     try {
