@@ -29,15 +29,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const t0 = Date.now()
 const log = (s: string) => process.stderr.write(`bench [${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s]: ${s}\n`)
 
-// Quick mode (~4 min here: mostly process start-ups and settling) is a smoke run of every row with
-// smaller counts; the full run is the record.
+// Quick mode (~2.5 min here: mostly process start-ups) is a smoke run of every row with smaller counts
+// and shorter settling; the full run is the record.
 const N = {
-  latencyChanges: quick ? 20 : 300,
+  latencyChanges: quick ? 12 : 300,
   docs: quick ? 300 : 1000,
-  textBytes: 1024 * 1024,
+  textBytes: quick ? 256 * 1024 : 1024 * 1024,
   connectSamples: quick ? 8 : 60,
   activationRuns: quick ? 3 : 10,
-  meshPeers: quick ? 8 : 20,
+  meshPeers: quick ? 6 : 20,
   meshChanges: quick ? 3 : 10,
   // The bounded-degree mesh: peers, and links discovery fills up to (peer exchange).
   sparsePeers: Number(process.env.BENCH_SPARSE_PEERS ?? (quick ? 8 : 50)),
@@ -47,6 +47,7 @@ const N = {
   catchUpRuns: quick ? 1 : 3,
 }
 const docsLabel = N.docs.toLocaleString('en-US')
+const textLabel = N.textBytes >= 1024 * 1024 ? `${N.textBytes / 1024 / 1024} MB` : `${N.textBytes / 1024} KB`
 
 const rows: Row[] = []
 const extra: Record<string, unknown> = {}
@@ -56,7 +57,7 @@ const freshDir = (label: string) => join(base, `${++dirCount}-${label}`)
 const mb = (bytes: number) => bytes / 1024 / 1024
 
 /** How long peers sit idle before their RSS is read (V8 shrinks its heap after a few idle seconds). */
-const IDLE_SETTLE_MS = 8_000
+const IDLE_SETTLE_MS = quick ? 3_000 : 8_000
 
 function spawnWorker(label: string, exec: string[] = []): WorkerProcess {
   const w = WorkerProcess.spawn(label, exec)
@@ -463,12 +464,12 @@ async function fetches(): Promise<void> {
     ws: (mb(docs.wsRss[1] - docs.wsRss[0]) * 1000) / N.docs,
     target: 'reported',
   })
-  log('1 MB text document, first sync')
+  log(`${textLabel} text document, first sync`)
   const text = await freshFetch({ label: 'text', count: 1, textBytes: N.textBytes })
   const textFloor = await floorOf({ count: 1, textBytes: N.textBytes })
   ratioRow({
     id: 'text-1mb',
-    measure: '1 MB text document, first sync',
+    measure: `${textLabel} text document, first sync`,
     unit: 'ms',
     p2p: text.p2p,
     ws: text.ws,
@@ -526,7 +527,7 @@ async function catchUp(): Promise<void> {
   extra.catchUp = { count, runs }
   const med = (mode: 'whole' | 'sliced' | 'worker', k: keyof Run) => median(runs[mode].map((r) => r[k]))
   const [p99, max, ms, wholeMs] = [med('sliced', 'p99'), med('sliced', 'max'), med('sliced', 'ms'), med('whole', 'ms')]
-  const quickNote = quick ? ' (quick: 2,000 docs; the target is for 5,000)' : ''
+  const quickNote = quick ? ` (quick: ${label} docs; the target is for 5,000)` : ''
   rows.push({
     id: 'catchup-loop-delay',
     measure: `event-loop delay during ${label}-doc catch-up, p99 / max${quickNote}`,
@@ -765,6 +766,8 @@ async function sparseMesh(): Promise<void> {
   let seed = 7
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
   const converge = (ws: WorkerProcess[], url: string) => convergeTimes(ws, url, { timeoutMs: 60_000, gapMs: 500 })
+  // CPU of idle processes is averaged over this long.
+  const idleWindowMs = quick ? 2000 : 5000
   const inBatches = async <T>(count: number, size: number, make: (i: number) => Promise<T>): Promise<T[]> => {
     const out: T[] = []
     for (let i = 0; i < count; i += size) out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - i) }, (_, k) => make(i + k)))))
@@ -784,7 +787,7 @@ async function sparseMesh(): Promise<void> {
     for (let i = 1; i < n; i++) await ps[i]!.w.request('dial', { ticket: ps[Math.floor(random() * i)]!.ticket })
     // Let peer exchange fill the links and the peers with too many trim them (after their 10 s grace),
     // then read the degrees.
-    await sleep(Math.max(5000, n * 200) + (quick ? 0 : 12_000))
+    await sleep(quick ? 3000 : Math.max(5000, n * 200) + 12_000)
     const degrees = (await Promise.all(ps.map((p) => p.w.request('links')))).map((r) => r.links as number).sort((a, b) => a - b)
     const { urls: [pUrl] } = await ps[0]!.w.request('create', { count: 1 })
     // In dial order: a peer's tree parent holds the document before it asks (a Repo that all of whose
@@ -801,9 +804,9 @@ async function sparseMesh(): Promise<void> {
       }
     }
     await Promise.all(ps.map((p) => p.w.request('watch', { url: pUrl })))
-    await sleep(2000)
+    await sleep(quick ? 1000 : 2000)
     const rss = (await Promise.all(ps.map((p) => p.w.request('rss')))).map((r) => mb(r.rss)).sort((a, b) => a - b)
-    const idle = await cpuOver(ps.map((p) => p.w), () => sleep(5000))
+    const idle = await cpuOver(ps.map((p) => p.w), () => sleep(idleWindowMs))
     const busy = await cpuOver(ps.map((p) => p.w), () => converge(ps.map((p) => p.w), pUrl!))
     await stopAll(ps.map((p) => p.w))
     return { times: busy.result, degrees, rss, idle, busy }
@@ -820,10 +823,10 @@ async function sparseMesh(): Promise<void> {
   await holdsAll(server.w, [wUrl])
   await Promise.all(cs.slice(1).map((c) => c.request('find', { urls: [wUrl] })))
   await Promise.all(cs.map((c) => c.request('watch', { url: wUrl })))
-  await sleep(2000)
+  await sleep(quick ? 1000 : 2000)
   const rssWs = (await Promise.all(cs.map((c) => c.request('rss')))).map((r) => mb(r.rss)).sort((a, b) => a - b)
   const serverRss = mb((await server.w.request('rss')).rss)
-  const idleWs = await cpuOver([...cs, server.w], () => sleep(5000))
+  const idleWs = await cpuOver([...cs, server.w], () => sleep(idleWindowMs))
   const busyWs = await cpuOver([...cs, server.w], () => converge(cs, wUrl!))
   const ws = busyWs.result
   await stopAll([...cs, server.w])
@@ -862,7 +865,8 @@ async function main(): Promise<void> {
   const want = (id: string) => !only || only.includes(id)
   try {
     if (want('sync') || want('latency')) await latencyAndMemory()
-    if (want('remote')) await remoteServerLatency()
+    // A reported row without a target (the fair WAN rows replace it): full runs only.
+    if (want('remote') && (!quick || only?.includes('remote'))) await remoteServerLatency()
     if (want('wan')) for (const d of WAN_DELAYS_MS) await wanLatency(d)
     if (want('sync') || want('fetch')) await fetches()
     if (want('catchup')) await catchUp()
