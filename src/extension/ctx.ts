@@ -2,7 +2,7 @@
 // extension's lifetime and for each running P2P session, so a session stops and restarts without
 // reloading the window, and several bundles' sessions run side by side.
 import * as vscode from 'vscode'
-import type { Session } from '../core/session/session'
+import type { RemoteSession as Session } from '../core/session/remote/remote-session'
 import type { ExtensionLogger } from './log'
 import type { RunningSession } from './session-manager'
 

@@ -3,7 +3,7 @@
 // engine-loader.ts on first use, so activate() parses only the thin layer in out/extension.cjs.
 // Extension code imports *types* from src/core freely, but values only through loadEngine().
 export { Session } from '../core/session/session'
-export { RemoteSession } from '../core/session/remote/remote-session'
+export { levelsFrom, RemoteSession } from '../core/session/remote/remote-session'
 // The script of RemoteSession's worker thread calls this (out/engine-worker.cjs, written by esbuild.mjs).
 export { runEngineWorker } from '../core/session/remote/engine-worker'
 export {

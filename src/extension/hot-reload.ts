@@ -5,7 +5,7 @@
 // build and says why. `pear dev` is the model. Each session that runs from a folder has its own watch.
 import * as vscode from 'vscode'
 import type { LoadedBundle } from '../core/bundle'
-import type { Session } from '../core/session/session'
+import type { RemoteSession as Session } from '../core/session/remote/remote-session'
 import type { Ctx } from './ctx'
 import type { LocalPeers } from './local-peers'
 import { chooseSession } from './session-choice'

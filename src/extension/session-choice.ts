@@ -2,7 +2,7 @@
 // (`sessionId`); with one session running that is the one; with several, the command asks with a quick
 // pick (the active session first) instead of guessing. No session: the user is told how to start one.
 import * as vscode from 'vscode'
-import type { Session } from '../core/session/session'
+import type { RemoteSession as Session } from '../core/session/remote/remote-session'
 import { shortId } from '../core/util/text'
 import type { SessionHost } from './ctx'
 

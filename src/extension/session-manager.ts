@@ -8,7 +8,8 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as vscode from 'vscode'
 import type { LoadedBundle } from '../core/bundle'
-import type { Session, SessionOptions, SessionSnapshot } from '../core/session/session'
+import type { SessionOptions, SessionSnapshot } from '../core/session/session'
+import type { RemoteSession as Session, RemoteSessionOptions } from '../core/session/remote/remote-session'
 import { bundleHintApprover } from './bundle-hints'
 import { chooseTonkRelay } from './tonk-relays'
 import type { BundleCandidate } from './bundles'
@@ -72,7 +73,13 @@ export class SessionManager implements SessionHost, vscode.Disposable {
 
   constructor(private readonly ctx: Ctx) {
     void this.updateContext()
+    this.configListener = vscode.workspace.onDidChangeConfiguration((e) => {
+      if (!e.affectsConfiguration('tonk.logLevel')) return
+      const levels = loadEngine().levelsFrom(readSettings().logLevel)
+      for (const slot of this.slots) slot.session.setLogLevels(levels)
+    })
   }
+  private readonly configListener: vscode.Disposable
 
   /** The active session while it runs. */
   get current(): Session | undefined {
@@ -241,11 +248,13 @@ export class SessionManager implements SessionHost, vscode.Disposable {
       const relay = await chooseTonkRelay(this.ctx.extension.globalState, log, { name: candidate.label, rootId: tonk.rootId, relays: engine.tonkRelayUris(tonk.manifest) })
       if (relay) discovery.bridge = relay
     }
-    const options: Omit<SessionOptions, 'dataDir'> = {
+    const options: Omit<RemoteSessionOptions, 'dataDir'> = {
       peerName: settings.peerName || undefined,
       relays: settings.relays,
       maxFrameBytes: settings.maxFrameBytes,
       logger: engineLogger(log, () => readSettings().logLevel, m.name),
+      // Lines below the level stay in the engine's thread (set again when the setting changes).
+      logLevels: engine.levelsFrom(settings.logLevel),
       ...discovery,
       approveBundleHints: bundleHintApprover(this.ctx.extension.globalState, log, { name: m.name, appId: engine.appCapability(m.sync).appId }),
     }
@@ -254,7 +263,7 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     for (const profile of PROFILES) {
       const dataDir = join(bundleDir, profile)
       await mkdir(dataDir, { recursive: true, mode: 0o700 }) // a data dir is owner-only (core/host/data-dir.ts)
-      const candidateSession = await engine.Session.open(bundle, { ...options, dataDir })
+      const candidateSession = await engine.RemoteSession.open(bundle, { ...options, dataDir })
       try {
         await candidateSession.start()
         session = candidateSession
@@ -279,11 +288,11 @@ export class SessionManager implements SessionHost, vscode.Disposable {
       if (state === 'failed' || state === 'stopped') void this.updateContext()
     }
     // Presence (who has the app open, what each shares) shows on the peer rows: peers only, no walk.
-    const onPresence = () => this.refreshPeers(slot)
+    const onPresence = () => void this.refreshPeers(slot)
     session.on('changed', onChanged)
     session.on('state', onState)
     session.on('presence', onPresence)
-    const peerTick = setInterval(() => this.refreshPeers(slot), PEER_TICK_MS)
+    const peerTick = setInterval(() => void this.refreshPeers(slot), PEER_TICK_MS)
     this.ctx.ownForSession(session, {
       dispose: () => {
         clearInterval(peerTick)
@@ -327,10 +336,13 @@ export class SessionManager implements SessionHost, vscode.Disposable {
   }
 
   /** Peer rows only (RTT, bytes): no document walk; skipped while a full snapshot is on its way. */
-  private refreshPeers(slot: Slot): void {
+  private async refreshPeers(slot: Slot): Promise<void> {
     const snap = slot.snapshot
     if (slot.snapshotting || !this.slots.includes(slot) || !snap?.peers.some((p) => p.state === 'connected')) return
-    slot.snapshot = { ...snap, peers: slot.session.peers() }
+    const peers = await slot.session.peers().catch(() => undefined)
+    // A full snapshot that landed meanwhile is newer than these rows.
+    if (!peers || slot.snapshotting || slot.snapshot !== snap || !this.slots.includes(slot)) return
+    slot.snapshot = { ...snap, peers }
     this.snapshotEmitter.fire(slot.snapshot)
   }
 
@@ -381,6 +393,7 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     this.startEmitter.dispose()
     this.stopEmitter.dispose()
     this.snapshotEmitter.dispose()
+    this.configListener.dispose()
   }
 }
 

@@ -6,7 +6,7 @@ import * as vscode from 'vscode'
 import { shortId } from '../core/util/text'
 import type { PeerRefusedEvent } from '../core/net/iroh-adapter'
 import { toolColumn } from './webviews/layout'
-import type { Session } from '../core/session/session'
+import type { RemoteSession as Session } from '../core/session/remote/remote-session'
 import type { SessionManager } from './session-manager'
 import { formatRefusedLine, formatTraceLine, traceHeader } from './trace-format'
 
@@ -28,31 +28,43 @@ export class TraceDocuments implements vscode.TextDocumentContentProvider, vscod
     this.disposables.push(
       vscode.workspace.registerTextDocumentContentProvider(TRACE_SCHEME, this),
       sessions.onDidChange((s) => (s ? this.attach(s) : this.detach())),
+      // The engine posts a trace event per message across threads: only while someone reads them.
+      vscode.workspace.onDidOpenTextDocument((d) => d.uri.toString() === TRACE_URI.toString() && this.followTrace(true)),
+      vscode.workspace.onDidCloseTextDocument((d) => d.uri.toString() === TRACE_URI.toString() && this.followTrace(false)),
     )
     if (sessions.current) this.attach(sessions.current)
   }
 
   private attached?: { session: Session; off: () => void }
+  private readonly onTrace = () => this.scheduleUpdate()
+  /** The last text rendered: what stays readable once the session stopped. */
+  private lastText: string | undefined
 
   private attach(session: Session): void {
     this.detach()
     this.frozen = undefined
     this.refused.length = 0
-    const onTrace = () => this.scheduleUpdate()
     const onRefused = (event: PeerRefusedEvent) => {
       this.refused.push({ at: Date.now(), event })
       if (this.refused.length > REFUSED_KEPT) this.refused.shift()
       this.scheduleUpdate()
     }
-    session.on('trace', onTrace)
     session.on('peer-refused', onRefused)
-    this.attached = { session, off: () => (session.off('trace', onTrace), session.off('peer-refused', onRefused)) }
+    this.attached = { session, off: () => (session.off('trace', this.onTrace), session.off('peer-refused', onRefused)) }
+    this.followTrace(this.isOpen())
     this.scheduleUpdate()
+  }
+
+  private followTrace(on: boolean): void {
+    const session = this.attached?.session
+    if (!session) return
+    session.off('trace', this.onTrace)
+    if (on) session.on('trace', this.onTrace)
   }
 
   private detach(): void {
     if (!this.attached) return
-    this.frozen = this.render(false)
+    this.frozen = this.lastText
     this.attached.off()
     this.attached = undefined
     this.scheduleUpdate()
@@ -70,10 +82,12 @@ export class TraceDocuments implements vscode.TextDocumentContentProvider, vscod
     }, LIVE_MS)
   }
 
-  /** The document's text now. */
-  render(live = true): string {
+  /** The document's text now (the trace ring is the engine's: asked of its thread). */
+  async render(live = true): Promise<string> {
     const current = this.attached?.session
     if (!current) return this.frozen ?? traceHeader('no session is running', 0, false).join('\n') + '\n'
+    const entries = await current.trace().catch(() => undefined)
+    if (!entries) return this.lastText ?? traceHeader('no session is running', 0, false).join('\n') + '\n'
     const names = new Map<string, string>()
     const ourBuild = current.bundle.bundleId
     for (const p of this.sessions.snapshot?.peers ?? []) {
@@ -82,17 +96,17 @@ export class TraceDocuments implements vscode.TextDocumentContentProvider, vscod
       if (p.name || build) names.set(p.endpointId, `${p.name ?? '-'}${build}`)
     }
     const paths = new Map((this.sessions.snapshot?.documents ?? []).map((d) => [d.documentId, d.path]))
-    const entries = current.trace()
     const lines = [
       ...entries.map((t) => ({ at: t.at, line: formatTraceLine(t, names, paths) })),
       ...this.refused.map((r) => ({ at: r.at, line: formatRefusedLine(r.event, r.at, names) })),
     ].sort((a, b) => a.at - b.at)
     const m = current.bundle.manifest
     const title = `${m.name}@${m.version} as ${shortId(current.endpointId ?? '', 10)} (${current.peerName})`
+    this.lastText = [...traceHeader(title, entries.length, false), ...lines.map((l) => l.line)].join('\n') + '\n'
     return [...traceHeader(title, entries.length, live), ...lines.map((l) => l.line)].join('\n') + '\n'
   }
 
-  provideTextDocumentContent(): string {
+  provideTextDocumentContent(): Promise<string> {
     return this.render()
   }
 

@@ -2,12 +2,15 @@
 // by messages. Against a Session in this thread over real iroh: calls, events and state cross; typed
 // errors keep their code; the host reads and edits documents through its mirror Repo.
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { AutomergeUrl } from '@automerge/automerge-repo/slim'
+import { Repo, type AutomergeUrl } from '@automerge/automerge-repo/slim'
 import { loadBundle, packDirectory, type LoadedBundle } from '../../src/core/bundle'
 import { RemoteSession } from '../../src/core/session/remote/remote-session'
+import { portChannel } from '../../src/core/session/remote/wire'
+import { parseAdapterFrame } from '../../src/shared/frames'
+import { PostMessageNetworkAdapter } from '../../src/shared/postmessage-adapter'
 import type { Session } from '../../src/core/session/session'
 import { repoRoot } from '../helpers/cli'
 import { assertIsolated } from '../helpers/ensure-isolated'
@@ -91,6 +94,42 @@ describe('RemoteSession: the engine on a worker thread', function () {
     await remote.stop()
     assert.equal(remote.state, 'stopped')
     await assert.rejects(remote.snapshot(), (e: Error & { code?: string }) => e.code === 'E_NOT_RUNNING')
+  })
+
+  it('a Repo of the host attached through a port, the root for a page, a VFS site and hot reload', async () => {
+    const remote = await openRemote('pages')
+    await remote.start()
+    // A page's Repo (as the preview's, relayed by the host): it reaches what the engine holds.
+    const url = await remote.writeDoc('/app/index.html', { value: '<h1>hello</h1>' })
+    const { port, detach } = remote.attach('page')
+    const pageAdapter = new PostMessageNetworkAdapter(portChannel(port, parseAdapterFrame))
+    const page = new Repo({ network: [pageAdapter], isEphemeral: true })
+    const peerId = await pageAdapter.whenPeer()
+    await until('the engine sees the page', async () => (await remote.call('repoPeers')).includes(page.peerId))
+    const handle = await page.find<unknown>(url as AutomergeUrl)
+    assert.match(JSON.stringify(handle.doc()), /<h1>hello<\/h1>/)
+    assert.ok(peerId)
+    detach()
+    await until('the page peer left the engine', async () => !(await remote.call('repoPeers')).includes(page.peerId))
+    await page.shutdown()
+
+    const root = await remote.call('rootSnapshot')
+    assert.match(root.url, /^automerge:/)
+    assert.ok(root.bytes && root.bytes.byteLength > 0, 'the root saved for a page')
+
+    const site = await remote.call('previewSite', ['/nowhere', 'app'], join(dir, 'site'))
+    assert.ok(site, 'the app folder is a site')
+    assert.equal(site.entry, '/app/index.html')
+    assert.match(readFileSync(join(site.dir, 'index.html'), 'utf8'), /hello/)
+    assert.equal(await remote.call('siteKey', '/app'), site.key)
+    await remote.writeDoc('/app/index.html', { value: '<h1>changed</h1>' })
+    assert.notEqual(await remote.call('siteKey', '/app'), site.key, 'a change makes a new key')
+
+    await remote.reloadBundle(bundle)
+    assert.equal(remote.bundle, bundle)
+    assert.equal((await remote.snapshot()).state, 'running')
+    await remote.stop()
+    assert.throws(() => remote.attach('late'), (e: Error & { code?: string }) => e.code === 'E_NOT_RUNNING')
   })
 
   it("the engine's typed errors keep their code: a data dir another session holds is E_DATA_DIR_LOCKED", async () => {

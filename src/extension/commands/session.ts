@@ -5,7 +5,7 @@
 // means no packet leaves this window, whichever bundle would send it.
 import * as vscode from 'vscode'
 import { shortId } from '../../core/util/text'
-import type { Session } from '../../core/session/session'
+import type { RemoteSession as Session } from '../../core/session/remote/remote-session'
 import { pickBundle } from '../bundles'
 import type { Ctx } from '../ctx'
 import { loadEngine } from '../engine-loader'
@@ -129,7 +129,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
         return undefined
       }
       try {
-        const id = s.dial(ticket.trim(), 'ticket')
+        const id = await s.dial(ticket.trim(), 'ticket')
         ctx.log.info(`dialing ${id}`)
         return id
       } catch (err) {
@@ -156,7 +156,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
         id = picked?.id
       }
       if (!id) return undefined
-      s.disconnectPeer(id)
+      await s.disconnectPeer(id)
       ctx.log.info(`disconnected ${id}: kept out until Reconnect Peer`)
       return id
     },
@@ -179,7 +179,7 @@ export function sessionCommands(d: SessionCommandDeps): Record<string, (...args:
         id = picked?.id
       }
       if (!id) return undefined
-      const dialed = s.reconnectPeer(id)
+      const dialed = await s.reconnectPeer(id)
       ctx.log.info(`reconnecting ${id}${dialed ? '' : ': no address known, waiting for it to dial this session'}`)
       return id
     },

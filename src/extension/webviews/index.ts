@@ -2,7 +2,7 @@
 // With several sessions a command opens the one its row names, or asks (session-choice.ts).
 import * as vscode from 'vscode'
 import type { DocHandle } from '@automerge/automerge-repo/slim'
-import type { Session } from '../../core/session/session'
+import type { RemoteSession as Session } from '../../core/session/remote/remote-session'
 import type { Ctx } from '../ctx'
 import { p2pUnavailable } from '../p2p-availability'
 import { chooseSession } from '../session-choice'
@@ -55,12 +55,12 @@ async function openInspector(ctx: Ctx, target: InspectorTarget): Promise<{ docum
       ;({ url, path } = picked)
     }
     if (!url) {
-      url = await session.docs.resolve(path!)
+      url = await session.resolvePath(path!)
       if (!url) throw new Error(`nothing at ${path}`)
     }
     if (!url.startsWith('automerge:')) url = `automerge:${url}`
     if (!path) path = await session.pathOf(url)
-    const handle = await session.repo.find<unknown>(url as never, { signal: AbortSignal.timeout(15_000) })
+    const handle = await (await session.mirror()).find<unknown>(url as never, { signal: AbortSignal.timeout(15_000) })
     InspectorPanel.show(ctx, session, handle as DocHandle<unknown>, path)
     return { documentId: handle.documentId }
   } catch (err) {

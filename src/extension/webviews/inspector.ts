@@ -3,7 +3,7 @@
 // Automerge changes here and sync to every peer like any other change.
 import * as vscode from 'vscode'
 import type { DocHandle, DocumentId } from '@automerge/automerge-repo/slim'
-import type { Session } from '../../core/session/session'
+import type { RemoteSession as Session } from '../../core/session/remote/remote-session'
 import type { DocView, HostToInspector, InspectorEdit, InspectorState, InspectorToHost, PeerSyncView } from '../../protocol/inspector'
 import type { Ctx } from '../ctx'
 import { parseInspectorMessage } from './guards'
@@ -111,19 +111,8 @@ export class InspectorPanel extends WebviewHost<InspectorToHost, HostToInspector
 
   /** This one document against each peer: keyed queries, no session snapshot (no tree walk, no other documents). */
   private async peerViews(): Promise<PeerSyncView[]> {
-    const repo = this.session.repo
-    return this.session.peerList().map((p) => {
-      const storageId = p.peerId ? repo.getStorageIdOfPeer(p.peerId) : undefined
-      const info = storageId && this.handle.isReady() ? this.handle.getSyncInfo(storageId) : undefined
-      return {
-        endpointId: p.endpointId,
-        name: p.name,
-        state: p.state,
-        sync: this.session.syncOf(this.handle.documentId, p),
-        theirHeads: info?.lastHeads,
-        lastSyncAt: info?.lastSyncTimestamp,
-      }
-    })
+    // The engine's Repo knows what each peer has (this panel's handle is the host's mirror of it).
+    return this.session.docPeers(this.handle.documentId).catch(() => [])
   }
 
   /** A directory document is the tree's own record (names → document pointers): not edited by hand. */

@@ -2,7 +2,7 @@
 // and the links its peers report), live. One panel per window; it follows the session's batched
 // `changed` event and redraws at most every UPDATE_MS, sending only the graph (no documents).
 import * as vscode from 'vscode'
-import type { Session } from '../../core/session/session'
+import type { RemoteSession as Session } from '../../core/session/remote/remote-session'
 import type { HostToMesh, MeshToHost } from '../../protocol/mesh'
 import type { Ctx } from '../ctx'
 import { meshGraph } from '../views/mesh-model'
@@ -66,7 +66,7 @@ export class MeshPanel extends WebviewHost<MeshToHost, HostToMesh> {
     if (message.type === 'ready') {
       this.ready = true
       this.lastSent = ''
-      this.send()
+      void this.send()
       if (this.ended) this.post({ type: 'session-ended' })
       return
     }
@@ -88,13 +88,15 @@ export class MeshPanel extends WebviewHost<MeshToHost, HostToMesh> {
     if (!this.ready || this.ended || this.timer) return
     this.timer = setTimeout(() => {
       this.timer = undefined
-      this.send()
+      void this.send()
     }, UPDATE_MS)
   }
 
-  private send(): void {
+  private async send(): Promise<void> {
     const s = this.session
-    const graph = meshGraph({ endpointId: s.endpointId, peerName: s.peerName, bundleId: s.bundle.bundleId, peers: s.peerList() })
+    const peers = await s.peerList().catch(() => undefined)
+    if (!peers || this.ended) return
+    const graph = meshGraph({ endpointId: s.endpointId, peerName: s.peerName, bundleId: s.bundle.bundleId, peers })
     const text = JSON.stringify(graph)
     if (text === this.lastSent) return // nothing moved: the page keeps still
     this.lastSent = text

@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto'
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, posix } from 'node:path'
 import * as vscode from 'vscode'
-import type { Session } from '../../core/session/session'
+import type { RemoteSession as Session } from '../../core/session/remote/remote-session'
 import type { AdapterFrame, HostToPreview, PreviewInit, PreviewToHost } from '../../protocol/preview'
-import type { PostMessageNetworkAdapter } from '../../shared/postmessage-adapter'
+import type { MessagePort } from 'node:worker_threads'
 import type { Ctx } from '../ctx'
 import { loadEngine } from '../engine-loader'
 import { parsePreviewMessage } from './guards'
@@ -58,8 +58,10 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
   /** One preview per session (each bundle's app in its own tab); the last opened is `panel`. */
   private static readonly open = new Map<Session, PreviewPanel>()
   private static current: PreviewPanel | undefined
-  private readonly subscribers = new Set<(frame: AdapterFrame) => void>()
-  private adapter?: PostMessageNetworkAdapter
+  /** The page's Repo speaks to the engine's (on its worker thread) through this port: frames relayed. */
+  private relay?: { port: MessagePort; detach: () => void }
+  /** The page's automerge-repo peer id, from its last `arrive` (until it says `leave`). */
+  private pagePeer: string | undefined
   private pageReady = false
 
   /** The preview opened last, if it is still open. */
@@ -135,11 +137,11 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
    */
   private async renderSite(entrypoints: readonly string[]): Promise<void> {
     const { session } = this
-    const engine = loadEngine()
-    const wanted = entrypoints.length ? entrypoints : ['/']
-    const entry = wanted.map((e) => engine.resolveSiteEntry(session.docs, e)).find((e) => e !== undefined)
-    if (!entry) throw new Error(`${session.bundle.manifest.name}: the entrypoint ${JSON.stringify(wanted[0])} is neither a file nor a folder with an index.html in the VFS`)
-    const site = await engine.extractVfsSite(session.docs, session.repo, entry, join(session.options.dataDir, 'preview'))
+    const wanted = entrypoints.length ? [...entrypoints] : ['/']
+    // Resolved and copied to disk in the engine (its tree, its Repo).
+    const site = await session.call('previewSite', wanted, join(session.options.dataDir, 'preview'))
+    if (!site) throw new Error(`${session.bundle.manifest.name}: the entrypoint ${JSON.stringify(wanted[0])} is neither a file nor a folder with an index.html in the VFS`)
+    const entry = site
     const entryRelative = entry.folder === '/' ? entry.entry : entry.entry.slice(entry.folder.length)
     this.site = { folder: entry.folder, key: site.key }
     this.show(site.dir, entryRelative, await readFile(join(site.dir, entryRelative)))
@@ -193,7 +195,7 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
     }
     this.siteChecking = true
     try {
-      const key = await loadEngine().siteKey(this.session.docs, this.session.repo, site.folder)
+      const key = await this.session.call('siteKey', site.folder)
       if (key === site.key || this.disposed) return
       this.siteReloads++
       this.lastSiteReload = Date.now()
@@ -222,32 +224,24 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
 
   private constructor(ctx: Ctx, session: Session, panel: vscode.WebviewPanel) {
     super(ctx, session, panel, 'preview', parsePreviewMessage)
-    this.listen(session, 'changed', () => this.postNetwork())
+    this.listen(session, 'changed', () => void this.postNetwork())
     if (session.tonk) this.watchSite()
     this.attach()
   }
 
-  /** A fresh adapter for the page in the session's Repo (one per page load). */
+  /**
+   * A fresh adapter for the page in the engine's Repo (one per page load), on the engine's thread: this
+   * host only relays the frames, which that adapter checks (src/shared/frames.ts and its addressing).
+   */
   private attach(): void {
-    const engine = loadEngine()
-    const adapter = new engine.PostMessageNetworkAdapter(
-      {
-        post: (frame) => this.post({ type: 'adapter', frame }),
-        subscribe: (fn) => {
-          this.subscribers.add(fn)
-          return () => void this.subscribers.delete(fn)
-        },
-      },
-      { onDrop: (reason) => this.ctx.log.warn(`preview: dropped ${reason}`) },
-    )
-    this.adapter = adapter
-    this.removeAdapter = this.session.attachAdapter(adapter, 'preview')
+    const relay = this.session.attach('preview')
+    relay.port.on('message', (frame: AdapterFrame) => this.post({ type: 'adapter', frame }))
+    this.relay = relay
   }
-  private removeAdapter: (() => void) | undefined
 
   /** The page's Repo, once it has connected (its automerge-repo peer id). */
   get pagePeerId(): string | undefined {
-    return this.adapter?.remotePeerId
+    return this.pagePeer
   }
 
   get isReady(): boolean {
@@ -260,28 +254,43 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
     this.detach()
   }
 
-  /** Takes the adapter out of the session's Repo (it says `leave` to the page). */
+  /** Takes the page's adapter out of the engine's Repo. */
   private detach(): void {
-    const adapter = this.adapter
-    this.adapter = undefined
-    if (!adapter) return
-    try {
-      this.removeAdapter?.()
-    } catch (err) {
-      // The session's repo is gone already (stopped): the adapter goes with it.
-      this.ctx.log.debug(`preview: removing the adapter: ${(err as Error).message}`)
-    }
+    const relay = this.relay
+    this.relay = undefined
+    this.pagePeer = undefined
+    relay?.detach()
   }
 
   private lastNetwork: string | undefined
   /** Tells the page (tonk.network) when the session goes offline or its peer count changes. */
-  private postNetwork(): void {
+  private async postNetwork(): Promise<void> {
     if (!this.pageReady || this.disposed) return
-    const network = this.session.networkSummary()
+    const network = await this.session.networkSummary().catch(() => undefined)
+    if (!network || !this.pageReady || this.disposed) return
     const key = JSON.stringify(network)
     if (key === this.lastNetwork) return
     this.lastNetwork = key
     this.post({ type: 'network', network })
+  }
+
+  /** The page listens: it gets the root (saved in the engine) to start its Repo from, and the network. */
+  private async init(): Promise<void> {
+    if (!this.relay) return this.post({ type: 'session-ended' })
+    const root = await this.session.call('rootSnapshot').catch(() => undefined)
+    if (!root || !this.relay || this.disposed) return this.post({ type: 'session-ended' })
+    this.pageReady = true
+    const m = this.session.bundle.manifest
+    const init: PreviewInit = {
+      rootUrl: root.url,
+      ...(root.bytes && { rootBytes: root.bytes }),
+      peerId: this.session.endpointId ?? '',
+      peerName: this.session.peerName,
+      bundle: { name: m.name, version: m.version, bundleId: this.session.bundle.bundleId, namespace: m.sync.namespace },
+    }
+    this.post({ type: 'init', init })
+    this.lastNetwork = undefined
+    void this.postNetwork()
   }
 
   protected override onSessionEnded(): void {
@@ -290,35 +299,22 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
 
   protected receive(message: PreviewToHost): void {
     switch (message.type) {
-      case 'ready': {
-        if (!this.adapter) {
-          this.post({ type: 'session-ended' })
-          return
-        }
-        this.pageReady = true
-        const m = this.session.bundle.manifest
-        const root = this.session.root
-        const init: PreviewInit = {
-          rootUrl: root.url,
-          ...(root.isReady() && { rootBytes: loadEngine().Automerge.save(root.doc()) }),
-          peerId: this.session.endpointId ?? '',
-          peerName: this.session.peerName,
-          bundle: { name: m.name, version: m.version, bundleId: this.session.bundle.bundleId, namespace: m.sync.namespace },
-        }
-        this.post({ type: 'init', init })
-        this.lastNetwork = undefined
-        this.postNetwork()
+      case 'ready':
+        void this.init()
+        return
+      case 'adapter': {
+        const { frame } = message
+        if (frame.kind === 'arrive') this.pagePeer = frame.peerId
+        else if (frame.kind === 'leave' && frame.peerId === this.pagePeer) this.pagePeer = undefined
+        this.relay?.port.postMessage(frame)
         return
       }
-      case 'adapter':
-        for (const fn of this.subscribers) fn(message.frame)
-        return
       case 'log':
         this.ctx.log[message.level](`preview page: ${message.message}`)
         return
       case 'actor':
         // One per document the page changed; a page (the app's own code) cannot grow it past the book's bound.
-        if (!this.ended) this.session.recordOwnActor(message.actor)
+        if (!this.ended) void this.session.recordOwnActor(message.actor).catch(() => {})
         return
     }
   }

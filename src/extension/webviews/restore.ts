@@ -5,7 +5,7 @@
 // place. A panel whose state is missing or malformed (the page never saved one) just closes.
 import * as vscode from 'vscode'
 import type { DocHandle } from '@automerge/automerge-repo/slim'
-import type { Session } from '../../core/session/session'
+import type { RemoteSession as Session } from '../../core/session/remote/remote-session'
 import type { InspectorPanelState } from '../../protocol/inspector'
 import type { PreviewPanelState } from '../../protocol/preview'
 import type { Ctx } from '../ctx'
@@ -91,7 +91,7 @@ export function registerPanelRestore(ctx: Ctx): void {
     const url = `automerge:${state.documentId}`
     const path = await session.pathOf(url)
     if (path === undefined) return false
-    const handle = await session.repo.find<unknown>(url as never, { signal: AbortSignal.timeout(15_000) })
+    const handle = await (await session.mirror()).find<unknown>(url as never, { signal: AbortSignal.timeout(15_000) })
     InspectorPanel.show(ctx, session, handle as DocHandle<unknown>, path, panel)
     ctx.log.info(`inspector: restored ${path} after the window reload`)
     return true

@@ -4,7 +4,7 @@
 // panel is told when it ends, and its session listeners go), and dispose once. The inspector and the
 // preview add only what they show.
 import type * as vscode from 'vscode'
-import type { Session } from '../../core/session/session'
+import type { RemoteSession as Session } from '../../core/session/remote/remote-session'
 import type { Ctx } from '../ctx'
 import type { Parsed } from './guards'
 

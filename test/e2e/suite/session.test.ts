@@ -156,7 +156,7 @@ describe('P2P session', function () {
     await waitFor('cli-peer connected again', () =>
       api.peersModel.roots().some((n) => n.label.includes('cli-peer') && n.contextValue === 'tonk.peer.connected'),
     )
-    const docUrl = await api.sessions.current!.docs.writeDoc('/e2e/from-editor', { written: 'in VS Code' })
+    const docUrl = await api.sessions.current!.writeDoc('/e2e/from-editor', { written: 'in VS Code' })
     const documentId = docUrl.replace('automerge:', '')
     // By its path once the session has walked it, by its id before.
     await waitFor('a trace line about /e2e/from-editor', () => editor.document.getText().includes(documentId) || / \/e2e\/from-editor \d+ B$/m.test(editor.document.getText()), 15_000)

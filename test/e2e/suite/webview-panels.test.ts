@@ -30,7 +30,7 @@ describe('webviews: inspector and preview', function () {
 
   it('opens the inspector on a document by path, and reveals it again instead of a second panel', async () => {
     const session = (await tonkApi()).sessions.current!
-    const url = await session.docs.writeDoc('/e2e/inspected', { title: 'inspect me', n: 1 })
+    const url = await session.writeDoc('/e2e/inspected', { title: 'inspect me', n: 1 })
     const opened = await vscode.commands.executeCommand<{ documentId: string }>('tonk.openDocumentInspector', { path: '/e2e/inspected' })
     assert.equal(`automerge:${opened?.documentId}`, url)
     await waitFor('an inspector tab', () => webviewTabs('tonk.inspector').length === 1)
@@ -48,7 +48,9 @@ describe('webviews: inspector and preview', function () {
 
   it('opens the preview from the extracted verified bundle, and its page joins the session as a peer', async () => {
     const session = (await tonkApi()).sessions.current!
-    const before = new Set(session.repo.peers)
+    // The engine's Repo, on its worker thread: its peers by message.
+    const enginePeers = () => session.call('repoPeers')
+    const before = new Set(await enginePeers())
     const result = await vscode.commands.executeCommand<{ bundleId: string }>('tonk.previewBundle')
     assert.equal(result?.bundleId, session.bundle.bundleId)
     await waitFor('a preview tab', () => webviewTabs('tonk.preview').length === 1)
@@ -59,12 +61,12 @@ describe('webviews: inspector and preview', function () {
     // on a busy CI box (one run of 2026-12-04 timed out at 30 s; the scenarios' previews passed): 60 s.
     const pagePeer = await waitFor(
       'the preview page as a peer of the session repo',
-      () => session.repo.peers.find((p) => p.startsWith('preview-') && !before.has(p)),
+      async () => (await enginePeers()).find((p) => p.startsWith('preview-') && !before.has(p)),
       60_000,
     )
     // Closing the panel takes its adapter out of the session's Repo.
     await vscode.commands.executeCommand('workbench.action.closeAllEditors')
-    await waitFor('the page peer gone', () => !session.repo.peers.includes(pagePeer))
+    await waitFor('the page peer gone', async () => !(await enginePeers()).includes(pagePeer))
     assert.equal(webviewTabs('tonk.preview').length, 0)
   })
 })

@@ -6,7 +6,7 @@
 // workers in one process each run their own endpoint.
 import { format } from 'node:util'
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
-import type { DocumentId } from '@automerge/automerge-repo/slim'
+import { Automerge, type DocumentId, type PeerId } from '@automerge/automerge-repo/slim'
 import type { BundleHint } from '../../bundle/hints'
 import type {
   EngineCalls,
@@ -21,6 +21,7 @@ import type {
 import { parseAdapterFrame } from '../../../shared/frames'
 import { PostMessageNetworkAdapter } from '../../../shared/postmessage-adapter'
 import type { Logger } from '../../../shared/log'
+import { extractVfsSite, resolveSiteEntry, siteKey } from '../../tonk/vfs-site'
 import { initAutomerge } from '../../util/automerge'
 import { Session } from '../session'
 import type { SessionEvents } from '../types'
@@ -40,7 +41,7 @@ export function runEngineWorker(): void {
   const forwarded = new Set<keyof SessionEvents>()
   const EVENTS: (keyof SessionEvents)[] = ['state', 'changed', 'trace', 'peer-refused', 'doc-changed', 'presence']
 
-  const levels = new Set<LogLevel>(options.logLevels ?? [])
+  let levels = new Set<LogLevel>(options.logLevels ?? [])
   const line = (level: LogLevel) => (message: string, ...details: unknown[]) => {
     if (levels.has(level)) post({ kind: 'log', level, message: details.length > 0 ? format(message, ...details) : message })
   }
@@ -57,7 +58,8 @@ export function runEngineWorker(): void {
     })
 
   let session: Session | undefined
-  let mirrorDetach: (() => void) | undefined
+  /** Adapters of the host's Repos (`attach`), by id. */
+  const attached = new Map<number, () => void>()
 
   function status(s: Session): EngineStatus {
     return { state: s.state, online: s.online, endpointId: s.endpointId, ticket: s.ticket, peerName: s.peerName, tonk: s.tonk }
@@ -88,6 +90,28 @@ export function runEngineWorker(): void {
       exportTonk: () => s.exportTonk(),
       bulkCounters: () => s.bulkCounters,
       readyCount: (ids) => ids.filter((id) => s.repo.handles[id as DocumentId]?.isReady()).length,
+      reloadBundle: (bundle) => s.reloadBundle(bundle),
+      writeDoc: (path, value) => s.docs.writeDoc(path, value),
+      repoPeers: () => [...s.repo.peers],
+      rootSnapshot: () => {
+        const root = s.root
+        return { url: root.url, ...(root.isReady() && { bytes: Automerge.save(root.doc()) }) }
+      },
+      previewSite: async (entrypoints, dir) => {
+        const entry = entrypoints.map((e) => resolveSiteEntry(s.docs, e)).find((e) => e !== undefined)
+        return entry && (await extractVfsSite(s.docs, s.repo, entry, dir))
+      },
+      siteKey: (folder) => siteKey(s.docs, s.repo, folder),
+      peerList: () => s.peerList(),
+      docPeers: (documentId) => {
+        const handle = s.repo.handles[documentId as DocumentId]
+        return s.peerList().map((p) => {
+          const storageId = p.peerId ? s.repo.getStorageIdOfPeer(p.peerId as PeerId) : undefined
+          const info = storageId && handle?.isReady() ? handle.getSyncInfo(storageId) : undefined
+          return { endpointId: p.endpointId, name: p.name, state: p.state, sync: s.syncOf(documentId, p), theirHeads: info?.lastHeads, lastSyncAt: info?.lastSyncTimestamp }
+        })
+      },
+      discoverySources: () => s.discoverySources,
     }
   }
 
@@ -116,16 +140,21 @@ export function runEngineWorker(): void {
     post({ kind: 'status', status: now })
   }
 
-  function attachMirror(port: MessagePort): void {
-    mirrorDetach?.()
+  function attach(id: number, name: string, port: MessagePort): void {
     const adapter = new PostMessageNetworkAdapter(portChannel(port, parseAdapterFrame), {
-      onDrop: (reason) => logger.warn(`engine worker: dropped a frame from the host's Repo: ${reason}`),
+      onDrop: (reason) => logger.warn(`engine worker: dropped a frame from the host's ${name}: ${reason}`),
     })
-    mirrorDetach = session!.attachAdapter(adapter, 'host')
+    const detach = session!.attachAdapter(adapter, name)
+    attached.set(id, () => {
+      detach()
+      adapter.disconnect()
+      port.close()
+    })
   }
 
   async function stop(): Promise<void> {
-    mirrorDetach?.()
+    for (const detach of attached.values()) detach()
+    attached.clear()
     await session?.stop()
     post({ kind: 'stopped' })
   }
@@ -145,8 +174,20 @@ export function runEngineWorker(): void {
       case 'listen':
         if (EVENTS.includes(message.name)) forwarded.add(message.name)
         return
-      case 'mirror':
-        if (session) attachMirror(message.port)
+      case 'unlisten':
+        forwarded.delete(message.name)
+        return
+      case 'attach':
+        // Only into a running Repo (its peer claims exist once the session has started).
+        if (session?.state === 'running') attach(message.id, message.name, message.port)
+        else message.port.close()
+        return
+      case 'log-levels':
+        levels = new Set(message.levels)
+        return
+      case 'detach':
+        attached.get(message.id)?.()
+        attached.delete(message.id)
         return
       case 'stop':
         void stop()

@@ -6,14 +6,15 @@
 // the worker answers `started` (or `failed`) once the Session runs. Then the host `call`s Session methods
 // by name and the worker answers each with one `result`; the Session events the host `listen`s to arrive
 // as `event`, log lines as `log`. The worker `ask`s the host what only the host can decide (the user approving a bundle's
-// bootstrap peers) and the host `answer`s. A MessagePort handed over in `mirror` carries automerge-repo
-// frames (src/protocol/preview.ts AdapterFrame) between the engine's Repo and the host's mirror Repo.
+// bootstrap peers) and the host `answer`s. A MessagePort handed over in `attach` carries automerge-repo
+// frames (src/protocol/preview.ts AdapterFrame) between the engine's Repo and a Repo of the host's.
 import type { MessagePort } from 'node:worker_threads'
 import type { BundleHint } from '../../bundle/hints'
 import type { LoadedBundle } from '../../bundle/load'
 import type { LinkFault } from '../../net/link-fault'
-import type { TraceEvent } from '../../net/types'
+import type { PeerInfo, TraceEvent } from '../../net/types'
 import type { BulkCounters } from '../../protocols/bulk/frames'
+import type { VfsSite } from '../../tonk/vfs-site'
 import type {
   ActorName,
   DocSyncState,
@@ -75,6 +76,34 @@ export interface EngineCalls {
   exportTonk: { args: []; result: { bytes: Uint8Array; documents: number; rootId: string } }
   bulkCounters: { args: []; result: BulkCounters | undefined }
   readyCount: { args: [documentIds: string[]]; result: number }
+  /** Serves another build of the app (hot reload): the host keeps the bundle it passed. */
+  reloadBundle: { args: [bundle: LoadedBundle]; result: void }
+  /** The document tree's writeDoc: a document at `path` (directories made), its url. */
+  writeDoc: { args: [path: string, value: object]; result: string }
+  /** Peer ids the engine's Repo syncs with (its iroh peers, the host's mirror, pages). */
+  repoPeers: { args: []; result: string[] }
+  /** The root document's url and, once loaded, its saved bytes (a page starts from them). */
+  rootSnapshot: { args: []; result: { url: string; bytes?: Uint8Array } }
+  /** A .tonk's app: the first entrypoint that is a VFS file or folder with index.html, copied under `dir`. */
+  previewSite: { args: [entrypoints: string[], dir: string]; result: VfsSite | undefined }
+  /** Of a VFS folder's paths and heads: equal keys, equal files (the preview reloads on a new one). */
+  siteKey: { args: [folder: string]; result: string }
+  /** Session.peerList: peer rows with their source, links and sync round trip (the mesh graph). */
+  peerList: { args: []; result: Array<PeerInfo & Pick<PeerSnapshot, 'source' | 'links' | 'syncRttMs'>> }
+  /** One document against each peer: its sync state and the heads that peer last reported (inspector). */
+  docPeers: { args: [documentId: string]; result: DocPeer[] }
+  discoverySources: { args: []; result: string[] }
+}
+
+/** One document as one peer has it (EngineCalls.docPeers). */
+export interface DocPeer {
+  endpointId: string
+  name?: string
+  state: string
+  sync: DocSyncState
+  theirHeads?: string[]
+  /** When those heads arrived (ms since epoch). */
+  lastSyncAt?: number
 }
 
 export type EngineMethod = keyof EngineCalls
@@ -90,10 +119,16 @@ export type HostToWorker =
   | { kind: 'call'; id: number; method: EngineMethod; args: unknown[] }
   | { kind: 'answer'; id: number; ok: true; value: unknown }
   | { kind: 'answer'; id: number; ok: false; error: WireError }
-  /** The host listens to this Session event now: from here on it crosses. */
-  | { kind: 'listen'; name: keyof SessionEvents }
-  /** The port of the host's mirror Repo; the worker attaches the other end to the engine's Repo. */
-  | { kind: 'mirror'; port: MessagePort }
+  /** The host listens to this Session event now (or no longer): from here on it crosses (or not). */
+  | { kind: 'listen' | 'unlisten'; name: keyof SessionEvents }
+  /**
+   * A Repo of the host's (its mirror, a preview page's, relayed) speaks over `port`: the worker adds an
+   * adapter on the other end to the engine's Repo (guarded like any attached adapter) until `detach`.
+   */
+  | { kind: 'attach'; id: number; name: string; port: MessagePort }
+  | { kind: 'detach'; id: number }
+  /** Log lines at these levels cross from now on (the host's log level changed). */
+  | { kind: 'log-levels'; levels: LogLevel[] }
   | { kind: 'stop' }
 
 export type WorkerToHost =

@@ -8,8 +8,9 @@
 // read or edit come through `mirror()`: a Repo on the host thread, synced with the engine's Repo over a
 // MessagePort (as the preview page's Repo is), holding only what the host opens.
 import { EventEmitter } from 'node:events'
-import { MessageChannel, Worker } from 'node:worker_threads'
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads'
 import { Repo } from '@automerge/automerge-repo/slim'
+import { appCapability, type AppCapability } from '../../bundle/capability'
 import type { LoadedBundle } from '../../bundle/load'
 import type {
   EngineCalls,
@@ -31,12 +32,19 @@ import { fromWireError, portChannel, wireError } from './wire'
 export interface RemoteSessionOptions extends SessionOptions {
   /** The built worker script. Default: engine-worker.cjs next to the running bundle (out/). */
   workerFile?: string | URL
+  /** Levels of the engine's log lines that cross to `logger` (default all; see setLogLevels). */
+  logLevels?: LogLevel[]
 }
 
+/** How long mirror() waits for the engine's Repo to greet the host's. */
+const MIRROR_WAIT_MS = 15_000
 /** How long stop() waits for the engine to close its endpoint and flush before ending the thread. */
 const STOP_WAIT_MS = 10_000
 
 const LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error']
+
+/** `level` and the levels above it (what a logger set to `level` shows). */
+export const levelsFrom = (level: LogLevel): LogLevel[] => LEVELS.slice(LEVELS.indexOf(level))
 
 export class RemoteSession extends EventEmitter<SessionEvents> {
   state: SessionState = 'idle'
@@ -45,9 +53,12 @@ export class RemoteSession extends EventEmitter<SessionEvents> {
   ticket: string | undefined
   peerName: string
   tonk: EngineStatus['tonk']
+  /** What makes this bundle a capability (its appKey, else its bundleId), as the Session's. */
+  readonly capability: AppCapability
   readonly #log: Logger
   #worker: Worker | undefined
   #lastCall = 0
+  #lastAttach = 0
   readonly #calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
   #mirror: Promise<Repo> | undefined
   #stopped: Promise<void> | undefined
@@ -59,17 +70,24 @@ export class RemoteSession extends EventEmitter<SessionEvents> {
   #onStopped: (() => void) | undefined
 
   private constructor(
-    readonly bundle: LoadedBundle,
+    public bundle: LoadedBundle,
     readonly options: RemoteSessionOptions,
   ) {
     super()
+    this.capability = appCapability(bundle.manifest.sync)
     this.#log = options.logger ?? noopLogger
     this.peerName = options.peerName ?? ''
     // Events cross only once someone here listens (a trace event per message is not free).
-    ;(this as EventEmitter).on('newListener', (name: string | symbol) => {
+    const events = this as EventEmitter
+    events.on('newListener', (name: string | symbol) => {
       if (typeof name !== 'string' || name === 'state' || this.#listening.has(name)) return
       this.#listening.add(name)
       this.#post({ kind: 'listen', name: name as keyof SessionEvents })
+    })
+    events.on('removeListener', (name: string | symbol) => {
+      if (typeof name !== 'string' || !this.#listening.has(name) || events.listenerCount(name) > 0) return
+      this.#listening.delete(name)
+      this.#post({ kind: 'unlisten', name: name as keyof SessionEvents })
     })
   }
 
@@ -81,10 +99,10 @@ export class RemoteSession extends EventEmitter<SessionEvents> {
   /** Starts the worker and its Session; resolves once it runs, rejects with the engine's error (its code kept). */
   async start(): Promise<void> {
     if (this.#worker) throw new Error('session already started')
-    const { logger, approveBundleHints, workerFile, ...plain } = this.options
+    const { logger, approveBundleHints, workerFile, logLevels, ...plain } = this.options
     const data: EngineWorkerData = {
       bundle: this.bundle,
-      options: { ...plain, askBundleHints: approveBundleHints !== undefined, logLevels: logger ? LEVELS : [] },
+      options: { ...plain, askBundleHints: approveBundleHints !== undefined, logLevels: logger ? (logLevels ?? LEVELS) : [] },
     }
     const file = workerFile ?? new URL('./engine-worker.cjs', import.meta.url)
     const worker = new Worker(file, { workerData: data })
@@ -126,6 +144,24 @@ export class RemoteSession extends EventEmitter<SessionEvents> {
   goOnline = () => this.call('goOnline')
   pathOf = (url: string) => this.call('pathOf', url)
   resolvePath = (path: string) => this.call('resolvePath', path)
+  writeDoc = (path: string, value: object) => this.call('writeDoc', path, value)
+  peerList = () => this.call('peerList')
+  docPeers = (documentId: string) => this.call('docPeers', documentId)
+  actorNames = (actors: readonly string[]) => this.call('actorNames', [...actors])
+  recordOwnActor = (actor: string) => this.call('recordOwnActor', actor)
+  exportTonk = () => this.call('exportTonk')
+  setLinkFault = (...args: EngineCalls['setLinkFault']['args']) => this.call('setLinkFault', ...args)
+
+  /** The engine's log lines at these levels cross to the logger from now on (a line is a message). */
+  setLogLevels(levels: LogLevel[]): void {
+    this.#post({ kind: 'log-levels', levels: [...levels] })
+  }
+
+  /** Serves another build of the app (hot reload); `bundle` is this session's from now on. */
+  async reloadBundle(bundle: LoadedBundle): Promise<void> {
+    await this.call('reloadBundle', bundle)
+    this.bundle = bundle
+  }
 
   /**
    * The host's Repo for documents it reads or edits, synced with the engine's (created on first use:
@@ -135,16 +171,43 @@ export class RemoteSession extends EventEmitter<SessionEvents> {
     return (this.#mirror ??= this.#openMirror())
   }
 
+  /**
+   * A port whose other end is an adapter on the engine's Repo (guarded as any attached adapter): a Repo
+   * of the host's speaks PostMessageNetworkAdapter frames over it, or the host relays a webview page's.
+   * `detach()` takes the adapter out again.
+   */
+  attach(name: string): { port: MessagePort; detach: () => void } {
+    if (!this.#worker || this.#exited) throw Object.assign(new Error('the session is not running'), { code: 'E_NOT_RUNNING' })
+    const { port1, port2 } = new MessageChannel()
+    const id = ++this.#lastAttach
+    this.#post({ kind: 'attach', id, name, port: port2 }, [port2])
+    return {
+      port: port1,
+      detach: () => {
+        this.#post({ kind: 'detach', id })
+        port1.close()
+      },
+    }
+  }
+
   async #openMirror(): Promise<Repo> {
     await initAutomerge()
-    const { port1, port2 } = new MessageChannel()
-    this.#post({ kind: 'mirror', port: port2 }, [port2])
+    const { port: port1 } = this.attach('host')
     const adapter = new PostMessageNetworkAdapter(portChannel(port1, parseAdapterFrame), {
       onDrop: (reason) => this.#log.warn(`remote session: dropped a frame from the engine: ${reason}`),
     })
     // Ephemeral, without storage: the engine stores; the mirror only holds what the host opened.
     const repo = new Repo({ network: [adapter], isEphemeral: true, sharePolicy: async () => true })
-    await adapter.whenPeer()
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(Object.assign(new Error("the engine's Repo did not answer"), { code: 'E_NOT_RUNNING' })), MIRROR_WAIT_MS).unref(),
+    )
+    try {
+      await Promise.race([adapter.whenPeer(), timeout])
+    } catch (error) {
+      this.#mirror = undefined // the next mirror() tries again
+      await repo.shutdown().catch(() => {})
+      throw error
+    }
     return repo
   }
 
