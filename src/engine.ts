@@ -76,5 +76,10 @@ export {
   type PackedManifest,
   type SourceManifest,
 } from './core/bundle'
+// A Session on a worker thread (an app's UI or main thread never waits for the engine); its worker script
+// is dist/engine/engine-worker.cjs, which calls runEngineWorker().
+export { levelsFrom, RemoteSession, type RemoteSessionOptions } from './core/session/remote/remote-session'
+export { runEngineWorker } from './core/session/remote/engine-worker'
+export type { DocPeer, EngineCalls, EngineMethod } from './core/session/remote/protocol'
 export { initAutomerge } from './core/util/automerge'
 export { noopLogger, type Logger } from './shared/log'
