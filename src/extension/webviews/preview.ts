@@ -5,10 +5,10 @@
 import { randomBytes } from 'node:crypto'
 import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join, posix } from 'node:path'
+import type { MessagePort } from 'node:worker_threads'
 import * as vscode from 'vscode'
 import type { RemoteSession as Session } from '../../core/session/remote/remote-session'
 import type { AdapterFrame, HostToPreview, PreviewInit, PreviewToHost } from '../../protocol/preview'
-import type { MessagePort } from 'node:worker_threads'
 import type { Ctx } from '../ctx'
 import { loadEngine } from '../engine-loader'
 import { parsePreviewMessage } from './guards'
@@ -141,11 +141,10 @@ export class PreviewPanel extends WebviewHost<PreviewToHost, HostToPreview> {
     // Resolved and copied to disk in the engine (its tree, its Repo).
     const site = await session.call('previewSite', wanted, join(session.options.dataDir, 'preview'))
     if (!site) throw new Error(`${session.bundle.manifest.name}: the entrypoint ${JSON.stringify(wanted[0])} is neither a file nor a folder with an index.html in the VFS`)
-    const entry = site
-    const entryRelative = entry.folder === '/' ? entry.entry : entry.entry.slice(entry.folder.length)
-    this.site = { folder: entry.folder, key: site.key }
+    const entryRelative = site.folder === '/' ? site.entry : site.entry.slice(site.folder.length)
+    this.site = { folder: site.folder, key: site.key }
     this.show(site.dir, entryRelative, await readFile(join(site.dir, entryRelative)))
-    this.ctx.log.info(`preview: ${session.bundle.manifest.name} from the VFS: ${entry.entry} (${site.files} file(s) of ${entry.folder}, state ${site.key.slice(0, 12)})`)
+    this.ctx.log.info(`preview: ${session.bundle.manifest.name} from the VFS: ${site.entry} (${site.files} file(s) of ${site.folder}, state ${site.key.slice(0, 12)})`)
   }
 
   /** The page: `entry` (a path inside `dir`) with the shim injected, its relative URLs resolved in `dir`. */

@@ -119,7 +119,8 @@ export function runEngineWorker(): void {
 
   async function onCall(id: number, method: EngineMethod, args: unknown[]): Promise<void> {
     try {
-      const fn = calls?.[method] as ((...a: unknown[]) => unknown) | undefined
+      if (!calls) throw Object.assign(new Error('the session is not running yet'), { code: 'E_NOT_RUNNING' })
+      const fn = Object.hasOwn(calls, method) ? (calls[method] as (...a: unknown[]) => unknown) : undefined
       if (!fn) throw Object.assign(new Error(`the engine has no method ${String(method).slice(0, 40)}`), { code: 'E_ENGINE_METHOD' })
       const value = await fn(...args)
       postStatus() // a call may have changed it (goOffline): current before the caller's await returns
