@@ -96,7 +96,7 @@ describe('VSIXes: one per platform iroh is built for, and a universal one', func
       const manifest = Buffer.from(files['extension.vsixmanifest']!).toString('utf8')
       const platform = /TargetPlatform="([^"]+)"/.exec(manifest)?.[1]
       assert.equal(platform, target === 'universal' ? undefined : target)
-      for (const needed of ['extension/package.json', 'extension/out/extension.cjs', 'extension/out/engine.cjs', 'extension/out/cli.cjs', 'extension/LICENSE.txt', 'extension/changelog.md', 'extension/media/icon.png', 'extension/package.nls.json', 'extension/l10n/bundle.l10n.json', 'extension/media/walkthrough/1-bundle.png']) {
+      for (const needed of ['extension/package.json', 'extension/out/extension.cjs', 'extension/out/engine.cjs', 'extension/out/engine-worker.cjs', 'extension/out/cli.cjs', 'extension/LICENSE.txt', 'extension/changelog.md', 'extension/media/icon.png', 'extension/package.nls.json', 'extension/l10n/bundle.l10n.json', 'extension/media/walkthrough/1-bundle.png']) {
         assert.ok(names.includes(needed), `${target} lacks ${needed}`)
       }
       const stray = names.filter((f) => f.includes('node_modules/') || f.endsWith('.map') || f.startsWith('extension/src/'))

@@ -33,9 +33,14 @@ describe('extension bundle split', () => {
 
   it('out/engine.cjs loads in plain Node and exports what the extension uses', () => {
     const engine = createRequire(import.meta.url)(join(out, 'engine.cjs'))
-    for (const name of ['Session', 'packDirectory', 'validateDirectory', 'inspectDirectory', 'loadBundle', 'writeBundleZip', 'parseDialTarget', 'BundleError']) {
+    for (const name of ['RemoteSession', 'runEngineWorker', 'levelsFrom', 'packDirectory', 'validateDirectory', 'inspectDirectory', 'loadBundle', 'writeBundleZip', 'parseDialTarget', 'BundleError']) {
       assert.ok(engine[name], `engine.cjs does not export ${name}`)
     }
     assert.throws(() => engine.parseDialTarget('nonsense'), /neither an endpoint ticket/)
+  })
+
+  it("out/engine-worker.cjs, RemoteSession's worker script, runs the engine of out/engine.cjs", () => {
+    const text = readFileSync(join(out, 'engine-worker.cjs'), 'utf8')
+    assert.match(text, /require\('\.\/engine\.cjs'\)\.runEngineWorker\(\)/)
   })
 })
