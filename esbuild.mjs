@@ -114,7 +114,8 @@ if (watch) {
   // The declarations (tsc, extensionless imports) are CommonJS-style whatever this package's "type" says.
   mkdirSync('dist/engine/types', { recursive: true })
   writeFileSync('dist/engine/types/package.json', '{ "type": "commonjs" }\n')
-  // The library's RemoteSession starts this next to index.mjs / index.cjs (CJS: require(esm) of Automerge).
-  writeFileSync('dist/engine/engine-worker.cjs', "// RemoteSession's worker thread (src/core/session/remote/engine-worker.ts).\nrequire('./index.cjs').runEngineWorker()\n")
+  // The library's RemoteSession starts this next to index.mjs / index.cjs. It runs the ESM build whichever
+  // one the app loaded: the CJS build cannot require() Automerge's base64 WASM module under plain node.
+  writeFileSync('dist/engine/engine-worker.cjs', "// RemoteSession's worker thread (src/core/session/remote/engine-worker.ts).\nvoid import('./index.mjs').then((engine) => engine.runEngineWorker())\n")
   console.log(`esbuild: built ${targets.length} targets in ${Date.now() - started} ms`)
 }
