@@ -102,8 +102,9 @@ export class TraceDocuments implements vscode.TextDocumentContentProvider, vscod
     ].sort((a, b) => a.at - b.at)
     const m = current.bundle.manifest
     const title = `${m.name}@${m.version} as ${shortId(current.endpointId ?? '', 10)} (${current.peerName})`
-    this.lastText = [...traceHeader(title, entries.length, false), ...lines.map((l) => l.line)].join('\n') + '\n'
-    return [...traceHeader(title, entries.length, live), ...lines.map((l) => l.line)].join('\n') + '\n'
+    const body = lines.map((l) => `${l.line}\n`).join('')
+    this.lastText = traceHeader(title, entries.length, false).join('\n') + '\n' + body
+    return live ? traceHeader(title, entries.length, true).join('\n') + '\n' + body : this.lastText
   }
 
   provideTextDocumentContent(): Promise<string> {

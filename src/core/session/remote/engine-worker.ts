@@ -25,7 +25,7 @@ import { extractVfsSite, resolveSiteEntry, siteKey } from '../../tonk/vfs-site'
 import { initAutomerge } from '../../util/automerge'
 import { Session } from '../session'
 import type { SessionEvents } from '../types'
-import { wireError, portChannel } from './wire'
+import { fromWireError, notRunning, portChannel, wireError } from './wire'
 
 /** The worker thread's whole life: call once, on the thread RemoteSession started. */
 export function runEngineWorker(): void {
@@ -83,10 +83,6 @@ export function runEngineWorker(): void {
       resolvePath: (path) => s.docs.resolve(path),
       actorNames: (actors) => s.actorNames(actors),
       recordOwnActor: (actor) => s.recordOwnActor(actor),
-      syncOf: (documentId, endpointId) => {
-        const peer = s.peerList().find((p) => p.endpointId === endpointId)
-        return peer ? s.syncOf(documentId, peer) : undefined
-      },
       exportTonk: () => s.exportTonk(),
       bulkCounters: () => s.bulkCounters,
       readyCount: (ids) => ids.filter((id) => s.repo.handles[id as DocumentId]?.isReady()).length,
@@ -119,7 +115,7 @@ export function runEngineWorker(): void {
 
   async function onCall(id: number, method: EngineMethod, args: unknown[]): Promise<void> {
     try {
-      if (!calls) throw Object.assign(new Error('the session is not running yet'), { code: 'E_NOT_RUNNING' })
+      if (!calls) throw notRunning('the session is not running yet')
       const fn = Object.hasOwn(calls, method) ? (calls[method] as (...a: unknown[]) => unknown) : undefined
       if (!fn) throw Object.assign(new Error(`the engine has no method ${String(method).slice(0, 40)}`), { code: 'E_ENGINE_METHOD' })
       const value = await fn(...args)
@@ -169,7 +165,7 @@ export function runEngineWorker(): void {
         const ask = asks.get(message.id)
         asks.delete(message.id)
         if (message.ok) ask?.resolve(message.value)
-        else ask?.reject(Object.assign(new Error(message.error.message), { code: message.error.code }))
+        else ask?.reject(fromWireError(message.error))
         return
       }
       case 'listen':
@@ -209,8 +205,9 @@ export function runEngineWorker(): void {
       })
     }
     await s.start()
-    lastStatus = JSON.stringify(status(s))
-    post({ kind: 'started', status: status(s) })
+    const started = status(s)
+    lastStatus = JSON.stringify(started)
+    post({ kind: 'started', status: started })
   }
 
   main().catch((error: unknown) => post({ kind: 'failed', error: wireError(error) satisfies WireError }))

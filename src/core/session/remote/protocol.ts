@@ -5,8 +5,8 @@
 // Order: the host starts the worker with `EngineWorkerData` (the loaded bundle and the plain options);
 // the worker answers `started` (or `failed`) once the Session runs. Then the host `call`s Session methods
 // by name and the worker answers each with one `result`; the Session events the host `listen`s to arrive
-// as `event`, log lines as `log`. The worker `ask`s the host what only the host can decide (the user approving a bundle's
-// bootstrap peers) and the host `answer`s. A MessagePort handed over in `attach` carries automerge-repo
+// as `event`, log lines as `log`. The worker `ask`s the host what only the host can decide (the user
+// approving a bundle's bootstrap peers) and the host `answer`s. A MessagePort handed over in `attach` carries automerge-repo
 // frames (src/protocol/preview.ts AdapterFrame) between the engine's Repo and a Repo of the host's.
 import type { MessagePort } from 'node:worker_threads'
 import type { BundleHint } from '../../bundle/hints'
@@ -72,7 +72,6 @@ export interface EngineCalls {
   resolvePath: { args: [path: string]; result: string | undefined }
   actorNames: { args: [actors: string[]]; result: Record<string, ActorName> }
   recordOwnActor: { args: [actor: string]; result: void }
-  syncOf: { args: [documentId: string, endpointId: string]; result: DocSyncState | undefined }
   exportTonk: { args: []; result: { bytes: Uint8Array; documents: number; rootId: string } }
   bulkCounters: { args: []; result: BulkCounters | undefined }
   readyCount: { args: [documentIds: string[]]; result: number }

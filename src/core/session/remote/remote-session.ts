@@ -1,5 +1,5 @@
 // A Session run on a worker thread (engine-worker.ts), driven from the host thread by messages
-// (src/protocol/engine-worker.ts). Why: the engine's longest tasks are single Automerge calls (merging
+// (protocol.ts). Why: the engine's longest tasks are single Automerge calls (merging
 // a root that indexes 2,000 paths: ~0.8 s here, no slice can split it); on the host thread they freeze
 // whatever else it runs, in VS Code every extension. Here the host's event loop only posts and reads
 // messages (bench row `catchup`, test engine-bulk-event-loop).
@@ -27,7 +27,7 @@ import { PostMessageNetworkAdapter } from '../../../shared/postmessage-adapter'
 import { initAutomerge } from '../../util/automerge'
 import { loadSessionBundle } from '../session'
 import type { SessionEvents, SessionOptions, SessionState } from '../types'
-import { fromWireError, portChannel, wireError } from './wire'
+import { fromWireError, notRunning, portChannel, wireError } from './wire'
 
 export interface RemoteSessionOptions extends SessionOptions {
   /** The built worker script. Default: engine-worker.cjs next to the running bundle (out/). */
@@ -125,7 +125,7 @@ export class RemoteSession extends EventEmitter<SessionEvents> {
   /** Calls the Session method `method` in the worker. */
   call<M extends EngineMethod>(method: M, ...args: EngineCalls[M]['args']): Promise<EngineCalls[M]['result']> {
     const worker = this.#worker
-    if (!worker || this.#exited) return Promise.reject(Object.assign(new Error('the session is not running'), { code: 'E_NOT_RUNNING' }))
+    if (!worker || this.#exited) return Promise.reject(notRunning())
     const id = ++this.#lastCall
     return new Promise((resolve, reject) => {
       this.#calls.set(id, { resolve: resolve as (v: unknown) => void, reject })
@@ -177,7 +177,7 @@ export class RemoteSession extends EventEmitter<SessionEvents> {
    * `detach()` takes the adapter out again.
    */
   attach(name: string): { port: MessagePort; detach: () => void } {
-    if (!this.#worker || this.#exited) throw Object.assign(new Error('the session is not running'), { code: 'E_NOT_RUNNING' })
+    if (!this.#worker || this.#exited) throw notRunning()
     const { port1, port2 } = new MessageChannel()
     const id = ++this.#lastAttach
     this.#post({ kind: 'attach', id, name, port: port2 }, [port2])
@@ -199,7 +199,7 @@ export class RemoteSession extends EventEmitter<SessionEvents> {
     // Ephemeral, without storage: the engine stores; the mirror only holds what the host opened.
     const repo = new Repo({ network: [adapter], isEphemeral: true, sharePolicy: async () => true })
     const timeout = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(Object.assign(new Error("the engine's Repo did not answer"), { code: 'E_NOT_RUNNING' })), MIRROR_WAIT_MS).unref(),
+      setTimeout(() => reject(notRunning("the engine's Repo did not answer")), MIRROR_WAIT_MS).unref(),
     )
     try {
       await Promise.race([adapter.whenPeer(), timeout])
@@ -299,7 +299,7 @@ export class RemoteSession extends EventEmitter<SessionEvents> {
   #onExit(error: Error | undefined): void {
     if (this.#exited) return
     this.#exited = true
-    const reason = error ?? Object.assign(new Error('the engine worker ended'), { code: 'E_NOT_RUNNING' })
+    const reason = error ?? notRunning('the engine worker ended')
     for (const call of this.#calls.values()) call.reject(reason)
     this.#calls.clear()
     this.#onStarted?.reject(reason)

@@ -11,6 +11,11 @@ export function wireError(error: unknown): WireError {
   return { name: e.name, message: e.message, ...(typeof code === 'string' && { code }) }
 }
 
+/** E_NOT_RUNNING: the worker is not (yet, or no longer) there to answer. */
+export function notRunning(message = 'the session is not running'): Error & { code: string } {
+  return Object.assign(new Error(message), { code: 'E_NOT_RUNNING' })
+}
+
 /** An Error again, with its code (E_…) where it had one. */
 export function fromWireError(wire: WireError): Error & { code?: string } {
   const error = new Error(wire.message) as Error & { code?: string }
