@@ -431,10 +431,26 @@ async function runScenario(args: Args, file: string): Promise<number> {
   } catch (e) {
     log(`[${name}] FAILED: ${(e as Error).stack ?? e}`)
     await screenshotTo(page, join(dir, 'failure.png')).then((p) => log(`failure screenshot ${p}`)).catch(() => {})
+    await logWhatTheUserSaw(page, s.state).catch((err) => log(`no failure details: ${err}`))
   } finally {
     await endSession(s, name, code !== 0, args.keep)
   }
   return code
+}
+
+/**
+ * CI keeps only this process's output: so a failure prints what was on screen (notifications, an open
+ * quick input) and the tail of the extension's own log, which say more than a timeout's call log.
+ */
+async function logWhatTheUserSaw(page: Page, state: string): Promise<void> {
+  const texts = async (selector: string) => (await page.locator(selector).allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim()).filter(Boolean)
+  log(`on screen: notifications [${(await texts('.notification-toast')).join(' | ')}]; quick input [${(await texts('.quick-input-widget:visible')).join(' | ')}]`)
+  const logs = (dir: string): string[] => !existsSync(dir) ? [] : readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? logs(join(dir, e.name)) : /tonk/i.test(e.name) && e.name.endsWith('.log') ? [join(dir, e.name)] : [])
+  for (const file of logs(join(state, 'user', 'logs'))) {
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n')
+    log(`${file.slice(state.length + 1)} (last ${Math.min(40, lines.length)} of ${lines.length} lines):\n${lines.slice(-40).join('\n')}`)
+  }
 }
 
 // ------------------------------------------------------------------ main

@@ -30,8 +30,12 @@ export default async function twoBundles(ctx: ScenarioContext): Promise<void> {
 
   // 1. Start both: the bundle picker lists the two folders.
   for (const app of ['my-world', 'notes']) {
+    const t0 = Date.now()
     await ctx.runCommand('Tonk: Start P2P Session')
-    await pickRow(app).waitFor({ timeout: 15_000 })
+    // The first command of a freshly opened window waits for its extension host to start and activate
+    // the extension: on a loaded 2-core CI machine that took longer than 15 s once.
+    await pickRow(app).waitFor({ timeout: 45_000 })
+    ctx.log(`bundle picker for ${app} after ${Date.now() - t0} ms`)
     if (app === 'my-world') await ctx.screenshot('bundle-picker-two-folders')
     await pickRow(app).click()
     await until(`${app}'s session`, () => sessionJsonOf(app), 60_000)
