@@ -85,4 +85,20 @@ describe('engine: automerge peer ids are held by one adapter', function () {
     remove()
     await pageRepo.shutdown().catch(() => {})
   })
+
+  it("another peer's heartbeats reach a peer two hops away in the middle peer's digests, and keep it listed", async () => {
+    const a = await startTestSession(bundle, dir, sessions, 'digest-a')
+    const b = await startTestSession(bundle, dir, sessions, 'digest-b')
+    const c = await startTestSession(bundle, dir, sessions, 'digest-c')
+    b.dial(a.ticket!)
+    c.dial(b.ticket!) // a line: a and c only meet through b (no peer exchange here)
+    const aSeenByC = () => c.presence?.peers().find((p) => p.peerId === a.endpointId)
+    await until('c sees a in presence', async () => Boolean(aSeenByC()), 20000)
+    const relayOfB = (b as unknown as { adapter: { relay: { digests: number; digestBeats: number } } }).adapter.relay
+    const firstSeen = aSeenByC()!.lastSeenAt
+    // a's next heartbeat (10 s after its last broadcast) goes to b, and b passes it on to c in a digest
+    // (≤ 2 s later). Re-announces for the newcomer come within ~2.5 s of it: later than 5 s, a heartbeat.
+    await until('a heartbeat of a reached c', async () => (aSeenByC()?.lastSeenAt ?? 0) > firstSeen + 5000, 25000)
+    assert.ok(relayOfB.digests >= 1 && relayOfB.digestBeats >= 1, `b sent ${relayOfB.digests} digests`)
+  })
 })

@@ -108,14 +108,19 @@ describe('security: what a peer makes us buffer is bounded (streams, partial fra
     assert.ok(growth < 60, `RSS grew by ${growth.toFixed(0)} MiB`)
   })
 
-  it('ten identities each holding a 16 MiB partial frame: the shared budget makes the rest wait and stalled holders are dropped, < +120 MiB', async () => {
+  // The bound: the shared budget (64 MiB of frames held) plus what reading them costs while it lasts
+  // (the binding's copies of each chunk, garbage until V8 collects it). Measured on the 2-core machine:
+  // +145 MiB over a fresh target at 142 MiB (peak ~287 MiB). Without the budget the ten frames alone
+  // are 160 MiB on top. (With Automerge's WASM from its base64 module a target started at ~170 MiB, on
+  // ~140 MiB glibc had freed and kept for reuse: the same peak read +120 then, and the bound was 120.)
+  it('ten identities each holding a 16 MiB partial frame: the shared budget makes the rest wait and stalled holders are dropped, < +180 MiB', async () => {
     const { run, growth, start } = await measured('partial-frames', ['identities=10', `frame=${16 * 1024 * 1024 - 64}`, 'seconds=15'])
     const p = run.lines.find((l) => l.event === 'partials') ?? {}
     await survived(
       'partial-frames',
       `10 identities × 16 MiB partial frames: ${p.admitted} admitted, ${p.complete} got all but the last byte in, ${run.result.closedByTarget} closed by the target (${(run.result.reasons ?? []).join(' | ')}); target RSS ${start.toFixed(0)} MiB +${growth.toFixed(0)} MiB`,
     )
-    assert.ok(growth < 120, `RSS grew by ${growth.toFixed(0)} MiB`)
+    assert.ok(growth < 180, `RSS grew by ${growth.toFixed(0)} MiB`)
   })
 
   it('300 silent connections from one identity: all but a few closed at once (E_TOO_MANY_CONNECTIONS)', async () => {

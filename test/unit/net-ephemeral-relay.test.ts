@@ -3,12 +3,17 @@
 // de-duplication would drop anyway; our own messages and every other type pass at once.
 import assert from 'node:assert/strict'
 import type { Message } from '@automerge/automerge-repo/slim'
-import { EphemeralRelay } from '../../src/core/net/ephemeral-relay'
+import { cbor } from '@automerge/automerge-repo/slim'
+import { EphemeralRelay, HEARTBEAT_DATA, isHeartbeat, type Beat } from '../../src/core/net/ephemeral-relay'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 function ephemeral(senderId: string, targetId: string, count: number, sessionId = 's1'): Message {
   return { type: 'ephemeral', senderId, targetId, count, sessionId, documentId: 'doc', data: new Uint8Array([1]) } as unknown as Message
+}
+
+function heartbeat(senderId: string, targetId: string, count: number, sessionId = 's1'): Message {
+  return { ...ephemeral(senderId, targetId, count, sessionId), data: new Uint8Array(cbor.encode({ __presence: { type: 'heartbeat' } })) } as unknown as Message
 }
 
 describe('EphemeralRelay', () => {
@@ -73,5 +78,45 @@ describe('EphemeralRelay', () => {
     const sent: string[] = []
     relay.route(ephemeral('o', 'a', 1, long), () => sent.push('sent as automerge-repo asked'))
     assert.deepEqual(sent, ['sent as automerge-repo asked'])
+  })
+
+  it('knows a heartbeat by its bytes (as automerge-repo encodes it), and nothing else as one', () => {
+    assert.ok(isHeartbeat(heartbeat('o', 'a', 1)))
+    assert.equal(HEARTBEAT_DATA.length, heartbeat('o', 'a', 1).data!.length)
+    assert.ok(!isHeartbeat(ephemeral('o', 'a', 1)))
+    const update = { ...ephemeral('o', 'a', 1), data: new Uint8Array(cbor.encode({ __presence: { type: 'update', channel: 'c', value: 1 } })) } as unknown as Message
+    assert.ok(!isHeartbeat(update))
+  })
+
+  it('sends forwarded heartbeats in one digest per peer and period: the latest of each origin, none its target sent us', async () => {
+    const digests: Array<[string, Beat[]]> = []
+    const relay = new EphemeralRelay({ holdMs: 0, digestMs: 30, sendDigest: (t, beats) => (digests.push([t, beats]), true) }, () => 'me')
+    const sent: string[] = []
+    relay.route(heartbeat('o1', 'a', 1), () => sent.push('o1@1 one by one'))
+    relay.route(heartbeat('o1', 'a', 2), () => sent.push('o1@2 one by one'))
+    relay.route(heartbeat('o2', 'a', 7), () => sent.push('o2 one by one'))
+    relay.route(heartbeat('o1', 'b', 2), () => sent.push('o1 to b one by one'))
+    relay.route(heartbeat('me', 'a', 3), () => sent.push('our own at once'))
+    relay.route(ephemeral('o1', 'a', 3), () => sent.push('an update at once'))
+    relay.heardFrom('b', heartbeat('o1', 'me', 2)) // b sends us o1@2 meanwhile: nothing left for b
+    assert.deepEqual(sent, ['our own at once', 'an update at once'])
+    await sleep(80)
+    assert.deepEqual(digests, [['a', [{ senderId: 'o1', sessionId: 's1', count: 2, documentId: 'doc' }, { senderId: 'o2', sessionId: 's1', count: 7, documentId: 'doc' }]]])
+    assert.equal(relay.skipped, 1)
+    assert.deepEqual(sent, ['our own at once', 'an update at once'])
+    relay.clear()
+  })
+
+  it('sends heartbeats one by one to a peer that takes no digest, and drops waiting ones when cleared', async () => {
+    const relay = new EphemeralRelay({ holdMs: 0, digestMs: 20, sendDigest: () => false }, () => 'me')
+    const sent: string[] = []
+    relay.route(heartbeat('o1', 'old', 1), () => sent.push('o1'))
+    relay.route(heartbeat('o2', 'old', 1), () => sent.push('o2'))
+    await sleep(60)
+    assert.deepEqual(sent, ['o1', 'o2'])
+    relay.route(heartbeat('o3', 'old', 1), () => sent.push('o3'))
+    relay.clear()
+    await sleep(60)
+    assert.deepEqual(sent, ['o1', 'o2'])
   })
 })

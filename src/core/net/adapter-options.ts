@@ -53,6 +53,11 @@ export interface IrohNetworkAdapterOptions {
    * neighbours arrive first and we skip the peers that have it (ephemeral-relay.ts). Default 25 ms.
    */
   relayHoldMs?: number
+  /**
+   * Other peers' presence heartbeats go to a peer that takes digests in one frame this often (0: one
+   * frame each, as automerge-repo sends them). Default 2,000 ms (heartbeats come every 10 s).
+   */
+  presenceDigestMs?: number
   /** Time, chance and timers of the dialer (tests). */
   clock?: DialClock
 }

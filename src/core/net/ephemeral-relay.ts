@@ -6,15 +6,49 @@
 // a peer that has itself sent us that origin's message, or a later one, is certain to be dropped there:
 // we do not send it. Forwards wait a few ms first, so that the copies travelling towards us from our
 // other neighbours arrive and tell us who already has it. Our own messages are never held.
-import type { Message } from '@automerge/automerge-repo/slim'
+// Heartbeats, most of presence's traffic and all alike, go further: forwarded ones wait for a digest,
+// one frame per peer every `digestMs` naming each origin's latest heartbeat, so a link carries a frame
+// per period instead of one per origin (`N × links` frames per peer and period in a mesh of N).
+import { cbor, type Message } from '@automerge/automerge-repo/slim'
+
+/** The `data` of every heartbeat automerge-repo's Presence sends (`{ __presence: { type: 'heartbeat' } }`). */
+export const HEARTBEAT_DATA: Uint8Array = new Uint8Array(cbor.encode({ __presence: { type: 'heartbeat' } }))
+
+/** The hello feature of peers that take heartbeat digests, and the digest's frame type (protocols/registry.ts). */
+export const DIGEST_FEATURE = 'presence-digest'
+export const DIGEST_FRAME = 'tonk/presence-digest'
+/** Beats a digest may carry (as many origins as we remember); a larger one is cut there. */
+export const MAX_DIGEST_BEATS = 1024
+
+/** One forwarded heartbeat in a digest: everything of the message but its data (always HEARTBEAT_DATA). */
+export interface Beat {
+  senderId: string
+  sessionId: string
+  count: number
+  documentId: string
+}
+
+export function isHeartbeat(message: Message): boolean {
+  const data = (message as Message & { data?: unknown }).data
+  if (message.type !== 'ephemeral' || !(data instanceof Uint8Array) || data.length !== HEARTBEAT_DATA.length) return false
+  for (let i = 0; i < data.length; i++) if (data[i] !== HEARTBEAT_DATA[i]) return false
+  return typeof message.documentId === 'string'
+}
 
 export interface EphemeralRelayOptions {
   /** How long a forward waits for other copies to arrive; 0 sends at once (still skipping known holders). */
   holdMs: number
   /** Origins remembered (oldest forgotten first): each costs a small map of its copies' senders. */
   maxOrigins?: number
-  /** Forwards held at once; past it they go at once. */
+  /** Forwards held at once (digests included); past it they go at once. */
   maxHeld?: number
+  /** Forwarded heartbeats go out in one digest per peer this often; 0 or unset: one by one. */
+  digestMs?: number
+  /**
+   * Sends a digest to the peer with automerge-repo id `targetId`; false when it cannot take one (an
+   * older peer, gone): its beats then go one by one.
+   */
+  sendDigest?: (targetId: string, beats: Beat[]) => boolean
 }
 
 interface Held {
@@ -44,10 +78,17 @@ export class EphemeralRelay {
   private readonly heard = new Map<string, Map<string, number>>()
   private held: Held[] = []
   private timer: NodeJS.Timeout | undefined
+  /** Heartbeats waiting for the next digest: target → origin → the latest one. */
+  private beats = new Map<string, Map<string, Held>>()
+  private beatCount = 0
+  private digestTimer: NodeJS.Timeout | undefined
   private readonly maxOrigins: number
   private readonly maxHeld: number
   /** Forwards not sent because their target had the message (for tests). */
   skipped = 0
+  /** Digests sent, and the heartbeats they carried (for tests and the bench). */
+  digests = 0
+  digestBeats = 0
 
   constructor(
     private readonly options: EphemeralRelayOptions,
@@ -87,6 +128,10 @@ export class EphemeralRelay {
   route(message: Message, send: () => void): void {
     const origin = originOf(message)
     if (!origin || message.senderId === this.ourPeerId()) return send()
+    if (this.options.digestMs && this.options.sendDigest && this.beatCount < this.maxHeld && isHeartbeat(message)) {
+      this.holdBeat(origin, message, send)
+      return
+    }
     if (this.options.holdMs <= 0 || this.held.length >= this.maxHeld) {
       if (!this.targetHas(origin, message)) send()
       else this.skipped++
@@ -115,12 +160,58 @@ export class EphemeralRelay {
     if (later.length > 0) this.timer = setTimeout(() => this.flushDue(), Math.max(1, Math.min(...later.map((h) => h.due)) - now))
   }
 
+  private holdBeat(origin: string, message: Message, send: () => void): void {
+    let forTarget = this.beats.get(message.targetId)
+    if (!forTarget) this.beats.set(message.targetId, (forTarget = new Map()))
+    const before = forTarget.get(origin)
+    if (!before) this.beatCount++
+    // A later heartbeat of the origin replaces the earlier one: the target keeps only the highest count.
+    if (!before || (before.message as Message & { count: number }).count < (message as Message & { count: number }).count) {
+      forTarget.set(origin, { message, send, due: 0 })
+    }
+    this.digestTimer ??= setTimeout(() => this.flushDigests(), this.options.digestMs)
+  }
+
+  /** One digest per peer: the heartbeats it has not sent us itself. */
+  private flushDigests(): void {
+    this.digestTimer = undefined
+    const beats = this.beats
+    this.beats = new Map()
+    this.beatCount = 0
+    for (const [targetId, byOrigin] of beats) {
+      const due = [...byOrigin].filter(([origin, h]) => {
+        const needed = !this.targetHas(origin, h.message)
+        if (!needed) this.skipped++
+        return needed
+      }).map(([, h]) => h)
+      if (due.length === 0) continue
+      const digest = due.map(({ message: m }) => ({ senderId: m.senderId, sessionId: (m as Message & { sessionId: string }).sessionId, count: (m as Message & { count: number }).count, documentId: m.documentId! }))
+      if (this.options.sendDigest!(targetId, digest)) {
+        this.digests++
+        this.digestBeats += digest.length
+      } else {
+        for (const h of due) h.send()
+      }
+    }
+  }
+
   /** Going offline: held forwards are dropped, and what peers had heard is forgotten. */
   clear(): void {
     if (this.timer) clearTimeout(this.timer)
+    if (this.digestTimer) clearTimeout(this.digestTimer)
     this.timer = undefined
+    this.digestTimer = undefined
     this.held = []
+    this.beats.clear()
+    this.beatCount = 0
     this.heard.clear()
+  }
+
+  /** The highest count of `origin` any peer sent us (a digest's beat below it is old news). */
+  heardCount(message: Message): number {
+    const origin = originOf(message)
+    const copies = origin ? this.heard.get(origin) : undefined
+    return copies ? Math.max(-1, ...copies.values()) : -1
   }
 
   private targetHas(origin: string, message: Message): boolean {

@@ -42,7 +42,7 @@ import { createExtensionChannel, type ExtensionChannel, type ExtensionFrame } fr
 import type { IrohNetworkAdapterOptions } from './adapter-options'
 import type { IrohAdapterEvents, MessageGate, MessageVerdict, PeerInfo } from './types'
 import { firstLine, shortId } from '../util/text'
-import { EphemeralRelay } from './ephemeral-relay'
+import { DIGEST_FEATURE, DIGEST_FRAME, EphemeralRelay, HEARTBEAT_DATA, MAX_DIGEST_BEATS, type Beat } from './ephemeral-relay'
 
 export { CLOSE_CODE } from './quic'
 export { EXTENSION_TYPE_PREFIX, messageProblem, parseCloseReason } from './messages'
@@ -66,6 +66,8 @@ const DELIVER: MessageVerdict = { action: 'deliver', cost: 1 }
 const RELEASE_SLICE_MS = 8
 /** How long another peer's presence waits before we pass it on (adapter-options.ts relayHoldMs). */
 const DEFAULT_RELAY_HOLD_MS = 25
+/** How often other peers' heartbeats go to a peer in one digest (adapter-options.ts presenceDigestMs). */
+const DEFAULT_PRESENCE_DIGEST_MS = 2000
 
 export class IrohNetworkAdapter extends NetworkAdapter {
   /** Typed events beyond the NetworkAdapter ones, for UIs and logs. */
@@ -105,7 +107,10 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       throw new Error('IrohNetworkAdapter needs a 32-byte handshakeKey')
     }
     this.logger = options.logger ?? noopLogger
-    this.relay = new EphemeralRelay({ holdMs: options.relayHoldMs ?? DEFAULT_RELAY_HOLD_MS }, () => this.peerId)
+    this.relay = new EphemeralRelay(
+      { holdMs: options.relayHoldMs ?? DEFAULT_RELAY_HOLD_MS, digestMs: options.presenceDigestMs ?? DEFAULT_PRESENCE_DIGEST_MS, sendDigest: (targetId, beats) => this.sendDigest(targetId, beats) },
+      () => this.peerId,
+    )
     this.maxFrameBytes = clampFrameLimit(options.maxFrameBytes)
     if (options.maxFrameBytes !== undefined && this.maxFrameBytes !== options.maxFrameBytes) {
       this.logger.warn(`net: maxFrameBytes ${options.maxFrameBytes} is outside 1 KiB … 256 MiB; using ${this.maxFrameBytes}`)
@@ -411,6 +416,49 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     return true
   }
 
+  /** Other peers' heartbeats in one frame (ephemeral-relay.ts); false if the peer does not take digests. */
+  private sendDigest(targetId: string, beats: Beat[]): boolean {
+    const peer = this.peers.byPeerId(targetId as PeerId)
+    if (!peer) return false
+    const frame = { type: DIGEST_FRAME, beats: beats.map((b) => [b.senderId, b.sessionId, b.count, b.documentId]) }
+    if (!this.sendExtension(peer.endpointId, DIGEST_FEATURE, frame)) return false
+    if (this.events.listenerCount('trace') > 0) for (const b of beats) this.events.emit('trace', traceRecord('out', peer.endpointId, this.beatMessage(b, targetId), 0))
+    return true
+  }
+
+  /** A digest's beat as the heartbeat message it stands for, addressed to `targetId`. */
+  private beatMessage(b: Beat, targetId: string): Message {
+    return { type: 'ephemeral', senderId: b.senderId as PeerId, targetId: targetId as PeerId, count: b.count, sessionId: b.sessionId, documentId: b.documentId, data: HEARTBEAT_DATA } as unknown as Message
+  }
+
+  /**
+   * A peer's digest of other peers' heartbeats: each beat is checked as the forwarded heartbeat it
+   * stands for and goes the way of one (receive), unless a peer already sent us that count. Costs the
+   * rate limiter one message per beat.
+   */
+  private onDigest(link: Link, frame: Record<string, unknown>, fault?: string): number {
+    const beats = frame.beats
+    if (!Array.isArray(beats) || beats.length > MAX_DIGEST_BEATS) {
+      this.links.drop(link, 'E_MESSAGE_MALFORMED', `peer ${shortId(link.endpointId)} sent a malformed presence digest`)
+      return 1
+    }
+    let cost = 1
+    for (const beat of beats) {
+      if (!Array.isArray(beat) || beat.length !== 4) continue
+      const [senderId, sessionId, count, documentId] = beat as unknown[]
+      if (typeof senderId !== 'string' || typeof sessionId !== 'string' || sessionId.length > 64 || typeof documentId !== 'string' || documentId.length > 64) continue
+      if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) continue
+      const message = this.beatMessage({ senderId, sessionId, count, documentId }, this.peerId ?? '')
+      // Old news (a copy from another peer came first): only remembered, as the Repo would drop it.
+      if (this.relay.heardCount(message) >= count) {
+        this.relay.heardFrom(link.remote!.peerId, message)
+        continue
+      }
+      cost += this.receive(link, message, 0, fault)
+    }
+    return cost
+  }
+
   /** The features later hellos list (bulk stops saying this peer is empty once it holds documents). */
   setFeatures(features: string[]): void {
     this.hello = { ...this.hello, features: [...features] }
@@ -526,6 +574,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       return 1
     }
     if (read.kind === 'extension') {
+      if (read.message.type === DIGEST_FRAME) return this.phase === 'online' ? this.onDigest(link, read.message, fault) : 1
       if (this.phase === 'online') this.events.emit('extension-message', { endpointId: link.endpointId, message: read.message })
       return 1
     }
@@ -533,7 +582,12 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       this.links.drop(link, 'E_MESSAGE_MALFORMED', `${them} sent a malformed message: ${read.problem}`)
       return 1
     }
-    const { message } = read
+    return this.receive(link, read.message, frame.length, fault)
+  }
+
+  /** One automerge-repo message from a link (a frame's, or a digest's beat): checked, then to the Repo. */
+  private receive(link: Link, message: Message, frameBytes: number, fault?: string): number {
+    const them = `peer ${shortId(link.endpointId)}`
     if (message.senderId !== link.remote!.peerId && !isForwardedEphemeral(message, this.peerId, (id) => this.peers.byPeerId(id as PeerId) !== undefined)) {
       if (message.type === 'ephemeral') {
         // Presence naming us or a direct peer: a forwarded copy in a mesh, or a spoof. Ignored, link kept.
@@ -550,7 +604,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     if (this.phase !== 'online') return 1
     this.relay.heardFrom(link.remote!.peerId, message)
     if (this.events.listenerCount('trace') > 0) {
-      const record = traceRecord('in', link.endpointId, message, frame.length)
+      const record = traceRecord('in', link.endpointId, message, frameBytes)
       this.events.emit('trace', fault ? { ...record, fault } : record)
     }
     let verdict = DELIVER

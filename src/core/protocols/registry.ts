@@ -3,6 +3,7 @@
 // contract, so a frame change that older peers cannot read takes a new feature name (e.g. 'pex/2'),
 // listed next to the old one for as long as both are spoken. Bump `version` with such a name.
 // Automerge-repo's own messages are not here: they are the sync protocol itself (ALPN tonk/sync/2).
+import { DIGEST_FEATURE, DIGEST_FRAME } from '../net/ephemeral-relay'
 import type { ExtensionProtocol } from '../net/extension-channel'
 
 /** Peer exchange (pex/exchange.ts). */
@@ -40,10 +41,20 @@ export const ACTORS = {
 } as const satisfies ExtensionProtocol
 
 /**
+ * Presence heartbeat digests (net/ephemeral-relay.ts): other peers' heartbeats passed on in one frame
+ * per peer and period. Spoken by the adapter itself (it replays them into the Repo), not a channel user.
+ */
+export const PRESENCE_DIGEST = {
+  feature: DIGEST_FEATURE,
+  version: 1,
+  frames: { digest: DIGEST_FRAME },
+} as const satisfies ExtensionProtocol
+
+/**
  * Hello-only features: flags with no frames of their own. 'bulk-empty' is listed next to 'bulk' by a
  * peer that holds no documents yet (a new data dir), until its first docs frame: peers push everything
  * to it at once instead of waiting for its want.
  */
 export const HELLO_FLAGS = { bulkEmpty: 'bulk-empty' } as const
 
-export const EXTENSION_PROTOCOLS: readonly ExtensionProtocol[] = [PEX, BULK, LINKS, ACTORS]
+export const EXTENSION_PROTOCOLS: readonly ExtensionProtocol[] = [PEX, BULK, LINKS, ACTORS, PRESENCE_DIGEST]

@@ -27,7 +27,7 @@ import { linkHandlers } from '../host/link-commands'
 import type { LinkFault } from '../net/link-fault'
 import { startPresence, type RunningPresence } from '../../shared/presence'
 import { BULK_EMPTY_FEATURE, BULK_FEATURE, BULK_MIN_FRAME_LIMIT, BulkSync, type BulkCounters } from '../protocols/bulk/bulk'
-import { PEX } from '../protocols/registry'
+import { PEX, PRESENCE_DIGEST } from '../protocols/registry'
 import { LINKS_FEATURE, LinkReports } from '../protocols/links/reports'
 import { ACTORS_FEATURE, ActorClaims } from '../protocols/actors/actor-claims'
 import { OwnActors } from '../history/own-actors'
@@ -256,7 +256,7 @@ export class Session extends EventEmitter<SessionEvents> {
       }
       this.endpoint = await this.bindEndpoint(previous?.port)
       const bulk = this.options.bulk !== false && (this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES) >= BULK_MIN_FRAME_LIMIT
-      const features = [...(this.options.discovery?.exchange === false ? [] : [PEX.feature]), ...(bulk ? [BULK_FEATURE] : []), LINKS_FEATURE, ACTORS_FEATURE]
+      const features = [...(this.options.discovery?.exchange === false ? [] : [PEX.feature]), ...(bulk ? [BULK_FEATURE] : []), LINKS_FEATURE, ACTORS_FEATURE, PRESENCE_DIGEST.feature]
       // A new data dir holds nothing but the bundle's root: peers may push everything at once.
       const empty = bulk && !previous
       this.adapter = new IrohNetworkAdapter({
