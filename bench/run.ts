@@ -43,7 +43,7 @@ const N = {
   sparsePeers: Number(process.env.BENCH_SPARSE_PEERS ?? (quick ? 8 : 50)),
   sparseMaxLinks: Number(process.env.BENCH_MAX_LINKS ?? 4),
   // Catch-up under an event-loop monitor: fewer documents in quick mode (the row says how many).
-  catchUpDocs: quick ? 2000 : 5000,
+  catchUpDocs: quick ? 1000 : 5000,
   catchUpRuns: quick ? 1 : 3,
 }
 const docsLabel = N.docs.toLocaleString('en-US')

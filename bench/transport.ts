@@ -148,8 +148,8 @@ export async function measureTransport(quick: boolean): Promise<{ mbPerS: number
   const rows = (
     await twoProcesses([
       ['warm-up', 64 * 1024, 200, 64 * 1024],
-      ['1 MiB frames', 1024 * 1024, quick ? 48 : 160, 64 * 1024],
-      ['200 B frames, batched', 200, quick ? 100_000 : 300_000, 64 * 1024],
+      ['1 MiB frames', 1024 * 1024, quick ? 24 : 160, 64 * 1024],
+      ['200 B frames, batched', 200, quick ? 50_000 : 300_000, 64 * 1024],
     ])
   ).filter((r) => !r.case.startsWith('warm-up'))
   return { mbPerS: rows[0]!.bytes / 1e6 / rows[0]!.seconds, smallPerS: rows[1]!.frames / rows[1]!.seconds, rows }

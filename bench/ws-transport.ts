@@ -56,8 +56,8 @@ export async function measureWsTransport(quick: boolean): Promise<{ mbPerS: numb
     return { frames: count - 1, bytes: (count - 1) * frameBytes, seconds }
   }
   await run(64 * 1024, 200) // warm-up
-  const big = await run(1024 * 1024, quick ? 48 : 160)
-  const small = await run(200, quick ? 100_000 : 300_000)
+  const big = await run(1024 * 1024, quick ? 24 : 160)
+  const small = await run(200, quick ? 50_000 : 300_000)
   ws.close()
   child.kill()
   return { mbPerS: big.bytes / 1e6 / big.seconds, smallPerS: small.frames / small.seconds }
