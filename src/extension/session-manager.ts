@@ -8,15 +8,16 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as vscode from 'vscode'
 import type { LoadedBundle } from '../core/bundle'
-import type { SessionOptions, SessionSnapshot } from '../core/session/session'
+import type { SessionSnapshot } from '../core/session/session'
 import type { RemoteSession as Session, RemoteSessionOptions } from '../core/session/remote/remote-session'
 import { bundleHintApprover } from './bundle-hints'
+import { tellEngineEnded } from './engine-ended'
 import { chooseTonkRelay } from './tonk-relays'
 import type { BundleCandidate } from './bundles'
 import type { Ctx, SessionHost } from './ctx'
 import { loadEngine } from './engine-loader'
 import { engineLogger } from './log'
-import { ignoredWorkspaceSettings, readSettings } from './settings'
+import { discoveryOptions, ignoredWorkspaceSettings, readSettings } from './settings'
 
 /** Windows of one editor share a bundle's data dir; the second one running it gets the next profile. */
 const PROFILES = ['default', 'window-2', 'window-3', 'window-4']
@@ -257,6 +258,9 @@ export class SessionManager implements SessionHost, vscode.Disposable {
       logLevels: engine.levelsFrom(settings.logLevel),
       ...discovery,
       approveBundleHints: bundleHintApprover(this.ctx.extension.globalState, log, { name: m.name, appId: engine.appCapability(m.sync).appId }),
+      // A test seam (the engine-crash scenario): another script for the engine's thread, from the
+      // environment VS Code was started in, never from settings a workspace could set.
+      ...(process.env.TONK_ENGINE_WORKER_FILE && { workerFile: process.env.TONK_ENGINE_WORKER_FILE }),
     }
 
     let session: Session | undefined
@@ -286,6 +290,7 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     const onChanged = () => void this.takeSnapshot(slot)
     const onState = (state: string) => {
       if (state === 'failed' || state === 'stopped') void this.updateContext()
+      if (state === 'failed' && this.slots.includes(slot)) this.engineEnded(slot)
     }
     // Presence (who has the app open, what each shares) shows on the peer rows: peers only, no walk.
     const onPresence = () => void this.refreshPeers(slot)
@@ -307,6 +312,16 @@ export class SessionManager implements SessionHost, vscode.Disposable {
     this.changeEmitter.fire(session)
     await this.takeSnapshot(slot)
     return session
+  }
+
+  /** Its engine's thread died (an uncaught exception, out of memory): stopped as if by the user (no view
+   *  shows a session that no longer runs), then the user is told, with a restart on the same data. */
+  private engineEnded(slot: Slot): void {
+    const { name } = slot.session.bundle.manifest
+    this.ctx.log.error(`session of ${name}: its engine ended unexpectedly (the lines above say why)`)
+    void this.stop(slot.session)
+      .catch((err) => this.ctx.log.error(`stopping ${name} after its engine ended: ${(err as Error).message}`))
+      .then(() => tellEngineEnded(this.ctx, name, () => this.start(slot.bundle.candidate)))
   }
 
   private readonly stopHooks: ((session: Session) => Promise<void>)[] = []
@@ -400,16 +415,4 @@ export class SessionManager implements SessionHost, vscode.Disposable {
 /** `@scope/name` → `scope-name`: a folder name on every platform. */
 export function safeName(name: string): string {
   return name.replace(/^@/, '').replace(/[^a-zA-Z0-9._-]+/g, '-')
-}
-
-/**
- * The discovery and bridge settings as SessionOptions. tonk.discovery.dhtBootstrap empty with the DHT on
- * means the public BitTorrent routers (the setting's documented meaning); a list joins through it.
- */
-export function discoveryOptions(settings: ReturnType<typeof readSettings>): Pick<SessionOptions, 'discovery' | 'bridge'> {
-  const { mdns, exchange, dht, dhtBootstrap } = settings.discovery
-  return {
-    discovery: { mdns, exchange, dht: dht ? (dhtBootstrap.length ? { bootstrap: dhtBootstrap } : true) : false },
-    ...(settings.bridge ? { bridge: settings.bridge } : {}),
-  }
 }

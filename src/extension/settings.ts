@@ -7,6 +7,7 @@
 // and defaults only, so no code path picks up a workspace value even if a VS Code version or a fork
 // did report one. peerName and logLevel may come from a workspace.
 import * as vscode from 'vscode'
+import type { SessionOptions } from '../core/session/session'
 import type { LogLevel } from './log'
 
 export interface TonkSettings {
@@ -70,4 +71,16 @@ function userValue<T>(c: vscode.WorkspaceConfiguration, key: (typeof USER_ONLY_S
   // A hand-edited settings.json may hold any JSON: a value of the wrong type counts as unset.
   if (value === undefined || value === null || typeof value !== typeof fallback || Array.isArray(value) !== Array.isArray(fallback)) return fallback
   return value
+}
+
+/**
+ * The discovery and bridge settings as SessionOptions. tonk.discovery.dhtBootstrap empty with the DHT on
+ * means the public BitTorrent routers (the setting's documented meaning); a list joins through it.
+ */
+export function discoveryOptions(settings: ReturnType<typeof readSettings>): Pick<SessionOptions, 'discovery' | 'bridge'> {
+  const { mdns, exchange, dht, dhtBootstrap } = settings.discovery
+  return {
+    discovery: { mdns, exchange, dht: dht ? (dhtBootstrap.length ? { bootstrap: dhtBootstrap } : true) : false },
+    ...(settings.bridge ? { bridge: settings.bridge } : {}),
+  }
 }

@@ -206,8 +206,9 @@ async function installVsix(vsix: string, state: string, env: NodeJS.ProcessEnv):
 /**
  * `workspaceTrust`: Restricted Mode as a user meets it (trust on, the folder untrusted and no startup
  * prompt); otherwise trust is off and every folder is trusted. A scenario asks with `export const workspaceTrust = true`.
+ * `extraEnv`: variables for code-server and so the extension host (a scenario's `export const env = {…}`).
  */
-async function startSession(name: string, args: Args, installExtension: boolean, workspaceTrust = false): Promise<Session> {
+async function startSession(name: string, args: Args, installExtension: boolean, workspaceTrust = false, extraEnv: Record<string, string> = {}): Promise<Session> {
   const tmp = mkdtempSync(join(tmpdir(), `tonk-e2e-${name}-`))
   const state = join(tmp, 'state')
   const workspace = makeWorkspace(tmp, args.workspace)
@@ -229,6 +230,7 @@ async function startSession(name: string, args: Args, installExtension: boolean,
     XDG_CONFIG_HOME: join(state, 'cfg'), XDG_DATA_HOME: join(state, 'data'), XDG_CACHE_HOME: join(state, 'cache'),
     EXTENSIONS_GALLERY: '{}',
     TMPDIR: join(tmp, 'tmp'),
+    ...extraEnv,
   }
   mkdirSync(env.TMPDIR!, { recursive: true })
   let installedExtension: string | undefined
@@ -352,9 +354,9 @@ async function runScenario(args: Args, file: string): Promise<number> {
   const dir = join(ARTIFACTS, name)
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
-  const mod = await import(pathToFileURL(file).href) as { default?: Scenario; workspaceTrust?: boolean }
+  const mod = await import(pathToFileURL(file).href) as { default?: Scenario; workspaceTrust?: boolean; env?: Record<string, string> }
   if (typeof mod.default !== 'function') { log(`${file}: no default export function`); return 2 }
-  const s = await startSession(name, args, true, mod.workspaceTrust === true)
+  const s = await startSession(name, args, true, mod.workspaceTrust === true, mod.env)
   const page = s.page!
   let shot = 0
   let code = 1

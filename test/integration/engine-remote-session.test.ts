@@ -12,6 +12,7 @@ import { portChannel } from '../../src/core/session/remote/wire'
 import { parseAdapterFrame } from '../../src/shared/frames'
 import { PostMessageNetworkAdapter } from '../../src/shared/postmessage-adapter'
 import type { Session } from '../../src/core/session/session'
+import type { Logger } from '../../src/shared/log'
 import { repoRoot } from '../helpers/cli'
 import { assertIsolated } from '../helpers/ensure-isolated'
 import { startTestSession } from '../helpers/sessions'
@@ -26,14 +27,15 @@ describe('RemoteSession: the engine on a worker thread', function () {
   const sessions: Session[] = []
   const remotes: RemoteSession[] = []
 
-  const openRemote = async (name: string, extra: { dataDir?: string } = {}) => {
+  const openRemote = async (name: string, extra: { dataDir?: string; workerFile?: string; logger?: Logger } = {}) => {
     const r = await RemoteSession.open(bundle, {
       dataDir: extra.dataDir ?? join(dir, name),
       bindAddr: '127.0.0.1:0',
       control: false,
       peerName: name,
       discovery: { mdns: false, exchange: false },
-      workerFile,
+      workerFile: extra.workerFile ?? workerFile,
+      ...(extra.logger && { logger: extra.logger }),
     })
     remotes.push(r)
     return r
@@ -140,5 +142,20 @@ describe('RemoteSession: the engine on a worker thread', function () {
     assert.equal(second.state, 'failed')
     assert.equal(first.state, 'running')
     await first.stop()
+  })
+
+  it('a promise rejection nobody handles in the engine is logged, and the session keeps running', async () => {
+    const errors: string[] = []
+    const quiet = () => {}
+    const logger: Logger = { debug: quiet, info: quiet, warn: quiet, error: (m: string) => errors.push(m) }
+    const remote = await openRemote('stray', { workerFile: join(repoRoot, 'test', 'helpers', 'stray-rejection-worker.cjs'), logger })
+    let failed = false
+    remote.on('state', (s) => (failed ||= s === 'failed'))
+    await remote.start()
+    await until('the rejection was logged', () => errors.some((e) => /unhandled rejection \(kept running\).*a stray rejection/s.test(e)), 10_000)
+    await new Promise((r) => setTimeout(r, 200))
+    assert.equal(failed, false, 'the worker went on')
+    assert.equal(remote.state, 'running')
+    assert.equal((await remote.snapshot()).state, 'running', 'the engine still answers')
   })
 })

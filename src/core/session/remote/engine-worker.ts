@@ -46,6 +46,13 @@ export function runEngineWorker(): void {
     if (levels.has(level)) post({ kind: 'log', level, message: details.length > 0 ? format(message, ...details) : message })
   }
   const logger: Logger = { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') }
+  // A stray promise rejection ends a worker thread (Node's default), and with it the session: in the
+  // extension host, where the engine ran before, VS Code logged them and went on. automerge-repo 2.5.6
+  // makes one when a peer that claimed a document is gone before sending it (serve.ts says more). Log
+  // it, to the host's log whatever the levels it asked for, and keep serving.
+  process.on('unhandledRejection', (reason) => {
+    post({ kind: 'log', level: 'error', message: `unhandled rejection (kept running): ${(reason as Error)?.stack ?? String(reason)}` })
+  })
 
   // What only the host can decide: asked, answered by id.
   const asks = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
