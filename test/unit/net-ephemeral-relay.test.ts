@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import type { Message } from '@automerge/automerge-repo/slim'
 import { cbor } from '@automerge/automerge-repo/slim'
-import { EphemeralRelay, HEARTBEAT_DATA, isHeartbeat, type Beat } from '../../src/core/net/ephemeral-relay'
+import { EphemeralRelay, HEARTBEAT_DATA, isHeartbeat, MAX_DIGEST_BEATS, type Beat } from '../../src/core/net/ephemeral-relay'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -118,5 +118,13 @@ describe('EphemeralRelay', () => {
     relay.clear()
     await sleep(60)
     assert.deepEqual(sent, ['o1', 'o2'])
+  })
+
+  it('splits the heartbeats of more origins than a digest may carry into several digests', async () => {
+    const sizes: number[] = []
+    const relay = new EphemeralRelay({ holdMs: 0, digestMs: 10, sendDigest: (_t, beats) => (sizes.push(beats.length), true) }, () => 'me')
+    for (let i = 0; i < MAX_DIGEST_BEATS + 5; i++) relay.route(heartbeat(`o${i}`, 'a', 1), () => assert.fail('sent one by one'))
+    await sleep(40)
+    assert.deepEqual(sizes, [MAX_DIGEST_BEATS, 5])
   })
 })

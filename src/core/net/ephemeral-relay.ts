@@ -184,13 +184,16 @@ export class EphemeralRelay {
         if (!needed) this.skipped++
         return needed
       }).map(([, h]) => h)
-      if (due.length === 0) continue
-      const digest = due.map(({ message: m }) => ({ senderId: m.senderId, sessionId: (m as Message & { sessionId: string }).sessionId, count: (m as Message & { count: number }).count, documentId: m.documentId! }))
-      if (this.options.sendDigest!(targetId, digest)) {
-        this.digests++
-        this.digestBeats += digest.length
-      } else {
-        for (const h of due) h.send()
+      // A receiver drops a digest of more than MAX_DIGEST_BEATS as malformed: more go in several.
+      for (let at = 0; at < due.length; at += MAX_DIGEST_BEATS) {
+        const part = due.slice(at, at + MAX_DIGEST_BEATS)
+        const digest = part.map(({ message: m }) => ({ senderId: m.senderId, sessionId: (m as Message & { sessionId: string }).sessionId, count: (m as Message & { count: number }).count, documentId: m.documentId! }))
+        if (this.options.sendDigest!(targetId, digest)) {
+          this.digests++
+          this.digestBeats += digest.length
+        } else {
+          for (const h of part) h.send()
+        }
       }
     }
   }
