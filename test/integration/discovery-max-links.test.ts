@@ -92,6 +92,9 @@ describe('discovery: --max-links bounds the mesh peer exchange builds', function
       }),
     )
     await Promise.all([a!, b!].map((p) => p.waitFor((e) => e.event === 'peer-connected' && e.peer.endpointId === hub.endpointId, 20000)))
+    // The hub's side too: a dialer counts its link a moment before the hub does, and a hub that counts
+    // one link when c arrives has room for it (a CI run on a loaded machine met exactly that).
+    await Promise.all([a!, b!].map((p) => hub.waitFor((e) => e.event === 'peer-connected' && e.peer.endpointId === p.endpointId, 20000)))
     // c knows only a; peer exchange tells it of the hub and of b, and it dials both on that word.
     const c = await PeerProcess.start({ bundle, dataDir: join(dir, 'door-c'), name: 'door-c', connect: [a!.ticket], args: ['--no-mdns'] })
     peers.push(c)
