@@ -51,9 +51,13 @@ export interface EphemeralRelayOptions {
   sendDigest?: (targetId: string, beats: Beat[]) => boolean
 }
 
-interface Held {
+/** A forward waiting to go: for a heartbeat, the next digest; otherwise `Held.due`. */
+interface Waiting {
   message: Message
   send: () => void
+}
+
+interface Held extends Waiting {
   /** When it goes, unless a copy from its target came first. */
   due: number
 }
@@ -79,7 +83,7 @@ export class EphemeralRelay {
   private held: Held[] = []
   private timer: NodeJS.Timeout | undefined
   /** Heartbeats waiting for the next digest: target → origin → the latest one. */
-  private beats = new Map<string, Map<string, Held>>()
+  private beats = new Map<string, Map<string, Waiting>>()
   private beatCount = 0
   private digestTimer: NodeJS.Timeout | undefined
   private readonly maxOrigins: number
@@ -167,7 +171,7 @@ export class EphemeralRelay {
     if (!before) this.beatCount++
     // A later heartbeat of the origin replaces the earlier one: the target keeps only the highest count.
     if (!before || (before.message as Message & { count: number }).count < (message as Message & { count: number }).count) {
-      forTarget.set(origin, { message, send, due: 0 })
+      forTarget.set(origin, { message, send })
     }
     this.digestTimer ??= setTimeout(() => this.flushDigests(), this.options.digestMs)
   }
