@@ -290,8 +290,33 @@ async function endSession(s: Session, name: string, failed: boolean, keep: boole
     writeFileSync(join(ARTIFACTS, name, 'automation.log'), s.automationLog.join('\n') + '\n')
     log(`logs saved: ${join(ARTIFACTS, name)}/{code-server,automation}.log`)
   }
-  if (keep) log(`kept ${s.tmp}`)
-  else rmSync(s.tmp, { recursive: true, force: true })
+  if (keep) return log(`kept ${s.tmp}`)
+  // A local peer the extension host started can outlive it (re-parented when code-server ended, so not
+  // a descendant killAll finds) and still write into its data dir under s.tmp: the removal then failed
+  // with ENOTEMPTY once in CI after a passing scenario. Such a process names s.tmp on its command line.
+  await killNaming(s.tmp)
+  try {
+    rmSync(s.tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })
+  } catch (e) {
+    log(`could not remove ${s.tmp}: ${e}`)
+  }
+}
+
+/** Ends every process whose command line contains `text` (TERM, then KILL after 3 s). */
+async function killNaming(text: string): Promise<void> {
+  const pids = readdirSync('/proc').filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid).map(Number).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text)
+    } catch {
+      return false // exited meanwhile
+    }
+  })
+  if (pids.length === 0) return
+  log(`ending ${pids.length} process(es) still running in ${text}`)
+  for (const pid of pids) { try { process.kill(pid, 'SIGTERM') } catch { /* gone */ } }
+  const deadline = Date.now() + 3000
+  while (Date.now() < deadline && pids.some(alive)) await sleep(100)
+  for (const pid of pids) if (alive(pid)) { try { process.kill(pid, 'SIGKILL') } catch { /* gone */ } }
 }
 
 /** Workbench start-up chatter hidden without --verbose (it is still in the automation log). */
