@@ -36,6 +36,8 @@
 //   links-flood        valid handshake listing 'links' and 'actors', then for seconds=S as fast as the
 //                      stream takes them: link reports of entries=N made-up links, pings, and actor asks
 //                      naming entries=N made-up actors (the result counts the pongs and answers it got)
+//   digest-flood       valid handshake, then for seconds=S as fast as the stream takes them: presence
+//                      digests of beats=N (default 1,024) heartbeats of made-up participants, new each frame
 //   bulk-orphans       valid handshake listing 'bulk', then tonk/bulk-docs frames with docs=N (≤ 2,000)
 //                      valid Automerge documents nobody asked for: one a directory pointing at the
 //                      others, sent last, the rest in frames of perFrame=… (prints their ids first)
@@ -402,6 +404,22 @@ async function main(): Promise<void> {
           await send.writeAll(batch)
           sent += 34
           sentBytes += batch.length
+        }
+        return
+      }
+      case 'digest-flood': {
+        // Presence digests (tonk/presence-digest) of beats=N heartbeats from made-up participants, new
+        // ones in every frame, on the document presence runs on, as fast as the stream takes them.
+        const deadline0 = Date.now() + 20000
+        while (!state.presenceDocumentId && !state.ended && Date.now() < deadline0) await sleep(50)
+        const n = Number(opts.beats ?? 1024)
+        const deadline = performance.now() + seconds * 1000
+        while (!state.ended && performance.now() < deadline) {
+          const beats = Array.from({ length: n }, () => [`fake-${randomBytes(12).toString('hex')}`, randomBytes(5).toString('hex'), 1, state.presenceDocumentId])
+          const bytes = frame({ type: 'tonk/presence-digest', beats })
+          await send.writeAll(bytes)
+          sent++
+          sentBytes += bytes.length
         }
         return
       }
