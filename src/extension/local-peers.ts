@@ -1,7 +1,8 @@
 // "Start Local Peers…": N headless `tonk-p2p serve` processes of the session's bundle, each with its own
 // identity and storage (a data dir under the session's), dialing this session by ticket. Multi-peer
 // debugging in one click. They are children of the extension host, ended by pid on Stop Local Peers,
-// session stop and deactivate. Each session (bundle) has its own: they live under its data dir.
+// session stop and deactivate; they stop by themselves when the host dies (--stop-with-stdin). Each
+// session (bundle) has its own: they live under its data dir.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -89,7 +90,9 @@ export class LocalPeers implements vscode.Disposable {
       '--connect', o.ticket, '--log-level', 'warn',
       // They reach the network through the session; the bundle's own bootstrap peers are the session's
       // to ask the user about (bundle-hints.ts), not to be dialed behind its back by its helpers.
-      '--no-bootstrap-peers']
+      '--no-bootstrap-peers',
+      // Ended with the extension host even when it is killed (no deactivate): its end of the pipe closes.
+      '--stop-with-stdin']
     // process.execPath is the extension host's runtime: Node in code-server, Electron in desktop VS Code
     // (which runs as plain Node with ELECTRON_RUN_AS_NODE).
     const child = spawn(process.execPath, args, {
@@ -97,7 +100,7 @@ export class LocalPeers implements vscode.Disposable {
       // The engine falls back to a control socket path relative to the working directory when the
       // absolute one is too long for a Unix socket (deep global storage folders): keep it short.
       cwd: join(o.sessionDataDir, 'local-peers'),
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     })
     let exitedBeforeReady: ((why: Error) => void) | undefined
     const done = new Promise<void>((resolve) => child.once('close', () => resolve()))

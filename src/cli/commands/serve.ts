@@ -66,11 +66,22 @@ export function registerServeCommands(program: Command): void {
     .option('--bridge <url>', 'also sync with an automerge-repo WebSocket sync server, e.g. ws://localhost:7777/sync')
     .option('--trace', 'print every sync message')
     .option('--log-level <level>', 'debug, info, warn or error (on stderr)')
+    .option('--stop-with-stdin', 'stop when stdin closes (for a supervisor: its peers end when it does, even killed)')
     .action(async (bundle: string, opts, cmd: Command) => {
       const json = wantsJson(cmd)
       const out = makeOutput(json)
-      const line = (event: Record<string, unknown>, text: string) =>
-        process.stdout.write((json ? JSON.stringify({ ...event, at: new Date().toISOString() }) : text) + '\n')
+      // A reader that went away (`serve | head`, a supervisor killed) is EPIPE on the next write: stop as
+      // SIGPIPE would end a C program, without a stack trace, and write nothing more.
+      let readerGone = false
+      let stopNow: (() => void) | undefined
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EPIPE') throw err
+        readerGone = true
+        stopNow?.()
+      })
+      const line = (event: Record<string, unknown>, text: string) => {
+        if (!readerGone) process.stdout.write((json ? JSON.stringify({ ...event, at: new Date().toISOString() }) : text) + '\n')
+      }
       const logger = stderrLogger((opts.logLevel as LogLevel) ?? (json ? 'warn' : 'info'))
       // A long-running peer must not die of a library's stray promise: automerge-repo 2.5.6's
       // DocSynchronizer.beginSync awaits handle.whenReady() without a catch, so a document a peer
@@ -145,8 +156,13 @@ export function registerServeCommands(program: Command): void {
       if (opts.trace) session.on('trace', (t) => line({ event: 'trace', ...t }, `  ${t.direction === 'in' ? '<-' : '->'} ${short(t.endpointId)} ${t.type} ${t.documentId ?? ''} ${t.bytes}B${t.fault ? ` [${t.fault}]` : ''}`))
       await new Promise<void>((resolve) => {
         const stop = () => resolve()
+        stopNow = stop
+        if (readerGone) stop()
         process.once('SIGINT', stop)
         process.once('SIGTERM', stop)
+        // A supervisor that dies without a word (SIGKILL, a crashed extension host) still closes its end
+        // of our stdin pipe: the OS does that for it, on every platform.
+        if (opts.stopWithStdin) process.stdin.on('end', stop).on('close', stop).resume()
       })
       await session.stop()
       line({ event: 'stopped' }, 'stopped')
