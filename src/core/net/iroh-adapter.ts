@@ -42,6 +42,7 @@ import { createExtensionChannel, type ExtensionChannel, type ExtensionFrame } fr
 import type { IrohNetworkAdapterOptions } from './adapter-options'
 import type { IrohAdapterEvents, MessageGate, MessageVerdict, PeerInfo } from './types'
 import { firstLine, shortId } from '../util/text'
+import { MAX_ORIGINS_PER_LINK, OriginBudget } from './origin-budget'
 import { DIGEST_FEATURE, DIGEST_FRAME, EphemeralRelay, HEARTBEAT_DATA, MAX_DIGEST_BEATS, type Beat } from './ephemeral-relay'
 
 export { CLOSE_CODE } from './quic'
@@ -86,6 +87,8 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   private readonly faults = new LinkFaults()
   /** Other peers' presence we pass on: not to peers that already sent it to us. */
   private readonly relay: EphemeralRelay
+  /** How many other peers' presence each link may speak for (origin-budget.ts). */
+  readonly origins = new OriginBudget()
   private readonly links: Links
   private readonly dialer: Dialer<IrohEndpointAddr, Connection>
 
@@ -325,6 +328,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     if (this.phase === 'online') this.logger.info('net: going offline')
     this.phase = 'offline'
     this.relay.clear()
+    this.origins.clear()
     this.dialer.pauseAll()
     for (const link of this.links.values()) {
       this.links.close(link, CLOSE_CODE.offline, 'offline', { code: 'E_OFFLINE', reason: 'this session went offline' })
@@ -557,6 +561,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       peerRemoved: (peer, event) => {
         this.faults.linkClosed(peer.endpointId)
         this.relay.peerLeft(peer.peerId)
+        this.origins.linkEnded(peer.peerId)
         this.emit('peer-disconnected', { peerId: peer.peerId })
         this.events.emit('peer-closed', { endpointId: peer.endpointId, peerId: peer.peerId, ...event })
       },
@@ -587,6 +592,15 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     return this.receive(link, read.message, frame.length, fault)
   }
 
+  /** Whether the link may speak for a forwarded message's origin (OriginBudget); said once per link. */
+  private admitOrigin(link: Link, message: Message): boolean {
+    const verdict = this.origins.admit(link.remote!.peerId, `${message.senderId}:${String((message as Message & { sessionId?: unknown }).sessionId)}`)
+    if (verdict === 'first-refusal') {
+      this.logger.warn(`net: peer ${shortId(link.endpointId)} passes on the presence of more than ${MAX_ORIGINS_PER_LINK} participants; further ones from it are ignored`)
+    }
+    return verdict === 'admitted'
+  }
+
   /** One automerge-repo message from a link (a frame's, or a digest's beat): checked, then to the Repo. */
   private receive(link: Link, message: Message, frameBytes: number, fault?: string): number {
     const them = `peer ${shortId(link.endpointId)}`
@@ -604,6 +618,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
       return 1
     }
     if (this.phase !== 'online') return 1
+    if (message.senderId !== link.remote!.peerId && !this.admitOrigin(link, message)) return 1
     this.relay.heardFrom(link.remote!.peerId, message)
     if (this.events.listenerCount('trace') > 0) {
       const record = traceRecord('in', link.endpointId, message, frameBytes)
