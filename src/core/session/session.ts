@@ -1,12 +1,11 @@
 // One Session per open bundle: it owns the iroh endpoint, the IrohNetworkAdapter, the automerge-repo
 // Repo (crash-safe storage in the data dir) and the peer sources, and gives UIs (the extension's views,
 // `tonk-p2p serve`) one snapshot plus change events. open() → start() → stop(); stop() never throws.
-// Its shapes are in types.ts, the documents' paths/sizes/sync states in document-view.ts, remembered
-// rows of lost peers in recent-peers.ts. Over ~400 lines: ten resources (lock, endpoint, adapter,
-// bulk, link reports, actor claims, discovery, Repo, presence, control socket) start in order and
-// release in reverse, and the peer commands (dial, disconnect, offline/online) act on several of
-// them at once; the peer bookkeeping (sources, held, known peers) is the next part to move out (a
-// PeerBook).
+// Its shapes are in types.ts, the documents' paths/sizes/sync states in document-view.ts, the
+// peer bookkeeping (sources, held and known peers, lost peers' rows) in peer-book.ts. Over ~400 lines:
+// ten resources (lock, endpoint, adapter, bulk, link reports, actor claims, discovery, Repo, presence,
+// control socket) start in order and release in reverse, and the peer commands (dial, disconnect,
+// offline/online) act on several of them at once.
 import { EventEmitter } from 'node:events'
 import { stat } from 'node:fs/promises'
 import type { Server } from 'node:net'
@@ -17,7 +16,8 @@ import { appCapability, deriveKey, type AppCapability } from '../bundle/capabili
 import { bootstrapHints, describeHint, type ApproveBundleHints, type BundleHint } from '../bundle/hints'
 import { closeControlServer, startControlServer } from '../host/control'
 import { prepareControlSocketPath } from '../host/control-path'
-import { RECONNECT_GRACE_MS, RecentPeers } from './recent-peers'
+import { RECONNECT_GRACE_MS } from './recent-peers'
+import { PeerBook } from './peer-book'
 import { DocumentView } from './document-view'
 import type { ActorName, DocSyncState, PeerPresence, PeerSnapshot, PeerSource, SessionEvents, SessionOptions, SessionSnapshot, SessionState } from './types'
 import { dataDirFiles, DataDirError, lockDataDir, readDataDirInfo, writeDataDirInfo } from '../host/data-dir'
@@ -35,7 +35,6 @@ import type { DirectoryDoc } from '../../shared/vfs/shapes'
 import { DocTree } from '../../shared/vfs/doc-tree'
 import { createBundleRepo, type BundleRepo } from '../store/repo'
 import { legacyRootDocumentId } from '../vfs/root-document'
-import { readKnownPeers, rememberPeer, ticketOf, writeKnownPeers, type KnownPeer } from '../host/known-peers'
 import { noopLogger, type Logger } from '../../shared/log'
 import { createDiscovery, type DiscoveryRuntime } from '../discovery'
 import { closeEndpoint, createEndpoint, endpointTicket, loadOrCreateSecretKey } from '../net/endpoint'
@@ -47,12 +46,7 @@ import { DEFAULT_EXPORT_MANIFEST, exportVfsTonk } from '../tonk/export-vfs'
 import { DEFAULT_MAX_FRAME_BYTES } from '../net/framing'
 import { PeerIdClaims } from '../net/peer-claims'
 import { loadIroh, type IrohEndpoint } from '../net/iroh'
-import {
-  IrohNetworkAdapter,
-  type PeerInfo,
-  type PeerRefusedEvent,
-  type TraceEvent,
-} from '../net/iroh-adapter'
+import { IrohNetworkAdapter, type PeerInfo, type TraceEvent } from '../net/iroh-adapter'
 
 export type {
   ActorName,
@@ -69,7 +63,6 @@ export type {
 } from './types'
 
 const CHANGE_BATCH_MS = 100
-const REFUSED_KEPT = 50
 
 export class Session extends EventEmitter<SessionEvents> {
   state: SessionState = 'idle'
@@ -79,10 +72,8 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Which adapter holds which automerge peer id (peer-claims.ts). */
   private claims?: PeerIdClaims
   private controlPath?: string
-  private readonly recentPeers = new RecentPeers()
-  /** Peers our user disconnected; kept out until reconnectPeer(). */
-  private readonly held = new Set<string>()
-  private onlineSince = Date.now()
+  /** Sources, held and known peers, lost peers' rows, refusals (peer-book.ts). */
+  private readonly book: PeerBook
   private graceTimer: NodeJS.Timeout | undefined
   private bundleRepo?: BundleRepo
   private tree?: DocTree
@@ -91,13 +82,9 @@ export class Session extends EventEmitter<SessionEvents> {
   private control?: Server
   private unlock?: () => Promise<void>
   private readonly traceRing: TraceEvent[] = []
-  private readonly refused: PeerRefusedEvent[] = []
-  private readonly sources = new Map<string, PeerSource>()
   /** Paths, sizes and per-peer sync state of the documents (document-view.ts); set once the Repo runs. */
   private view?: DocumentView
   private changeTimer?: NodeJS.Timeout
-  private knownPeers: KnownPeer[] = []
-  private knownPeersWrite = Promise.resolve()
   private discovery?: DiscoveryRuntime
   private networkTransition: Promise<void> = Promise.resolve()
   private bulk?: BulkSync
@@ -147,6 +134,7 @@ export class Session extends EventEmitter<SessionEvents> {
     this.currentBundle = bundle
     this.log = options.logger ?? noopLogger
     this.capability = appCapability(bundle.manifest.sync)
+    this.book = new PeerBook(dataDirFiles(options.dataDir).knownPeers, this.log)
     if (this.capability.source === 'bundleId') {
       this.log.warn(`session: ${bundle.manifest.name} has no sync.appKey: only peers of this exact build (bundle ${bundle.bundleId.slice(0, 8)}…) can sync with it`)
     }
@@ -300,10 +288,7 @@ export class Session extends EventEmitter<SessionEvents> {
       const hints = bootstrapHints(m.sync.discovery.bootstrapPeers)
       if (!this.options.approveBundleHints) this.dialHints(hints)
       for (const ticket of this.options.connect ?? []) this.dial(ticket, 'ticket', true)
-      this.knownPeers = await readKnownPeers(dataDirFiles(dataDir).knownPeers)
-      for (const known of this.knownPeers) {
-        if (!this.sources.has(known.endpointId)) this.dial(ticketOf(known), 'known', false)
-      }
+      for (const ticket of await this.book.loadKnown()) this.dial(ticket, 'known', false)
       this.discovery = createDiscovery(this.discoveryDeps(this.adapter, this.endpoint))
       await this.discovery.start()
       this.bundleRepo = await createBundleRepo({
@@ -381,9 +366,8 @@ export class Session extends EventEmitter<SessionEvents> {
     if (!this.adapter) throw new Error('session not started')
     try {
       const id = this.adapter.dial(ticket.trim())
-      this.held.delete(id) // dialing a peer by hand undoes a Disconnect
+      this.book.dialed(id, source) // dialing a peer by hand undoes a Disconnect
       this.discovery?.unsuppress(id)
-      this.sources.set(id, source)
       this.scheduleChanged()
       return id
     } catch (err) {
@@ -418,7 +402,7 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Closes the connection and keeps the peer out (its redials refused) until reconnectPeer(). */
   disconnectPeer(endpointId: string): void {
     this.discovery?.suppress(endpointId)
-    this.held.add(endpointId)
+    this.book.hold(endpointId)
     this.adapter?.disconnectPeer(endpointId, { hold: true })
     this.scheduleChanged()
   }
@@ -429,15 +413,12 @@ export class Session extends EventEmitter<SessionEvents> {
    */
   reconnectPeer(endpointId: string): boolean {
     if (!this.adapter) throw new Error('session not started')
-    this.held.delete(endpointId)
+    const { ticket, source } = this.book.release(endpointId)
     this.discovery?.unsuppress(endpointId)
-    const known = this.knownPeers.find((k) => k.endpointId === endpointId)
-    const last = this.recentPeers.get(endpointId)?.path
-    const addresses = [...new Set([...(known?.addresses ?? []), ...(last?.kind === 'direct' ? [last.remoteAddr] : [])])]
     this.adapter.allowAgain(endpointId)
     this.scheduleChanged()
-    if (addresses.length === 0) return false
-    this.dial(ticketOf({ endpointId, addresses, lastSeen: Date.now() }), this.sources.get(endpointId) ?? 'ticket', false)
+    if (ticket === undefined) return false
+    this.dial(ticket, source, false)
     return true
   }
 
@@ -456,7 +437,7 @@ export class Session extends EventEmitter<SessionEvents> {
 
   goOnline(): Promise<void> {
     return this.transition(async () => {
-      this.onlineSince = Date.now()
+      this.book.wentOnline()
       this.adapter?.goOnline()
       await this.discovery?.resume()
       this.refreshAfterGrace()
@@ -494,7 +475,7 @@ export class Session extends EventEmitter<SessionEvents> {
       online: this.online,
       dataDir: this.options.dataDir,
       peers: this.peers(),
-      refused: [...this.refused],
+      refused: this.book.refusedList,
       documents,
       ...(this.bulk ? { bulk: { ...this.bulk.counters } } : {}),
     }
@@ -505,7 +486,7 @@ export class Session extends EventEmitter<SessionEvents> {
     const presence = this.presenceByEndpoint()
     return this.peerRows().map((p) => ({
       ...p,
-      source: this.sources.get(p.endpointId) ?? 'incoming',
+      source: this.book.sourceOf(p.endpointId),
       docs: this.view?.peerDocStates(p) ?? {},
       ...this.linkFacts(p.endpointId),
       ...(presence.has(p.endpointId) ? { presence: presence.get(p.endpointId) } : {}),
@@ -517,7 +498,7 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Peer rows without per-document states (no walk, no document × peer loop). */
   peerList(): Array<PeerInfo & Pick<PeerSnapshot, 'source' | 'links' | 'syncRttMs'>> {
     return this.peerRows().map((p) => {
-      return { ...p, source: this.sources.get(p.endpointId) ?? 'incoming', ...this.linkFacts(p.endpointId) }
+      return { ...p, source: this.book.sourceOf(p.endpointId), ...this.linkFacts(p.endpointId) }
     })
   }
 
@@ -568,13 +549,7 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   private peerRows(): PeerInfo[] {
-    const current = this.adapter?.peerInfos() ?? []
-    const remembered = this.recentPeers.rows(current, { online: this.online, onlineSince: this.onlineSince, held: this.held })
-    // A dialed peer between connections has no hello of its own: name it as it was last seen.
-    const named = (p: PeerInfo): PeerInfo =>
-      p.name !== undefined ? p : { ...p, name: this.recentPeers.get(p.endpointId)?.name ?? this.knownPeers.find((k) => k.endpointId === p.endpointId)?.name }
-    const held = (p: PeerInfo): PeerInfo => (this.held.has(p.endpointId) && p.state !== 'connected' ? { ...p, state: 'disconnected' } : p)
-    return [...current.map((p) => held(named(p))), ...remembered, ...(this.discovery?.bridgePeers() ?? [])]
+    return this.book.rows(this.adapter?.peerInfos() ?? [], this.online, this.discovery?.bridgePeers() ?? [])
   }
 
   /** Online, and how many peers are connected: cheap (no document walk), for status lines. */
@@ -616,7 +591,7 @@ export class Session extends EventEmitter<SessionEvents> {
     await attempt('network', () => this.adapter?.goOffline())
     await attempt('repo', () => this.bundleRepo?.close())
     await attempt('endpoint', () => (this.endpoint ? closeEndpoint(this.endpoint, this.log) : undefined))
-    await attempt('known peers', () => this.knownPeersWrite)
+    await attempt('known peers', () => this.book.flushed())
     await attempt('data dir lock', () => this.unlock?.())
     this.unlock = undefined
     if (this.changeTimer) clearTimeout(this.changeTimer)
@@ -648,16 +623,6 @@ export class Session extends EventEmitter<SessionEvents> {
     return Number.isInteger(port) && port > 0 ? port : undefined
   }
 
-  /** Remembers a connected peer's direct address so the next start redials it (known-peers.json). */
-  private rememberConnectedPeer(p: PeerInfo): void {
-    if (!p.path || p.path.kind !== 'direct') return
-    this.knownPeers = rememberPeer(this.knownPeers, { endpointId: p.endpointId, addresses: [p.path.remoteAddr], name: p.name, lastSeen: Date.now() })
-    const list = this.knownPeers
-    this.knownPeersWrite = this.knownPeersWrite
-      .then(() => writeKnownPeers(dataDirFiles(this.options.dataDir).knownPeers, list))
-      .catch((err) => this.log.warn(`session: cannot save known peers: ${firstLine(err)}`))
-  }
-
   /** What discovery needs from the session: who we are, and how to dial and label peers. */
   private discoveryDeps(adapter: IrohNetworkAdapter, endpoint: IrohEndpoint) {
     const m = this.bundle.manifest
@@ -678,42 +643,33 @@ export class Session extends EventEmitter<SessionEvents> {
         logger: this.log,
       },
       label: (endpointId: string, source: PeerSource) => {
-        const current = this.sources.get(endpointId)
-        if (current === undefined || current === 'incoming') this.sources.set(endpointId, source)
+        this.book.found(endpointId, source)
         this.scheduleChanged()
       },
     }
   }
 
-  /** A peer with no row left loses its label, so the labels stay as few as the adapter's rows. */
-  private forgetSource(adapter: IrohNetworkAdapter, endpointId: string): void {
-    if (adapter.connectionStatus(endpointId) === 'unknown') this.sources.delete(endpointId)
-  }
-
   private wireAdapter(adapter: IrohNetworkAdapter): void {
     adapter.events.on('peer-connected', (p) => {
-      if (!this.sources.has(p.endpointId)) this.sources.set(p.endpointId, p.direction === 'inbound' ? 'incoming' : 'ticket')
       this.log.info(`session: peer ${p.endpointId.slice(0, 10)} (${p.name ?? '?'}) connected`)
-      this.rememberConnectedPeer(p)
-      this.recentPeers.connected(p)
+      this.book.connected(p)
       this.scheduleChanged()
     })
     adapter.events.on('peer-closed', (e) => {
       this.log.info(`session: peer ${e.endpointId.slice(0, 10)} closed: ${e.reason}`)
-      this.recentPeers.lost(e.endpointId)
+      this.book.lost(e.endpointId)
       this.refreshAfterGrace()
-      this.forgetSource(adapter, e.endpointId)
+      this.book.forgetIfGone(e.endpointId, adapter.connectionStatus(e.endpointId) !== 'unknown')
       this.scheduleChanged()
     })
     adapter.events.on('dial-dropped', (e) => {
       this.log.info(`session: no longer dialing ${e.endpointId.slice(0, 10)}: ${e.reason}`)
-      this.forgetSource(adapter, e.endpointId)
+      this.book.forgetIfGone(e.endpointId, adapter.connectionStatus(e.endpointId) !== 'unknown')
       this.scheduleChanged()
     })
     adapter.events.on('peer-refused', (e) => {
       this.log.warn(`session: ${e.by === 'local' ? 'refused' : 'refused by'} ${e.endpointId.slice(0, 10)}: ${e.reason}`)
-      this.refused.push(e)
-      if (this.refused.length > REFUSED_KEPT) this.refused.shift()
+      this.book.refused(e)
       this.emit('peer-refused', e)
       this.scheduleChanged()
     })
