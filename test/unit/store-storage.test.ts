@@ -165,6 +165,19 @@ describe('docs storage: adapter', () => {
     assert.deepEqual((await listFiles(base)).filter((f) => f.endsWith('.tmp')), [])
   })
 
+  it('sync states (a cache) are written whole but without fsync; document chunks are fsynced', async () => {
+    const adapter = new CrashSafeStorageAdapter(base)
+    await adapter.save(['doc', 'incremental', 'h1'], text('a'))
+    await adapter.save(['doc', 'sync-state', 'peer'], text('s0')) // the directories exist after these
+    const before = adapter.stats.dirSyncRequests
+    await adapter.save(['doc', 'sync-state', 'peer'], text('s1'))
+    await adapter.save(['doc', 'sync-state', 'other'], text('s2'))
+    assert.equal(adapter.stats.dirSyncRequests, before, 'a sync state asked for a directory fsync')
+    await adapter.save(['doc', 'incremental', 'h2'], text('b'))
+    assert.equal(adapter.stats.dirSyncRequests, before + 1, 'a document chunk was not fsynced')
+    assert.deepEqual(await new CrashSafeStorageAdapter(base).load(['doc', 'sync-state', 'peer']), text('s1'))
+  })
+
   it('load waits for a save of the same key that is in flight', async () => {
     const adapter = new CrashSafeStorageAdapter(base)
     const saving = adapter.save(['k'], text('fresh'))

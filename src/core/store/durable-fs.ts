@@ -80,19 +80,23 @@ export class DurableDir {
     return this.#knownDirs.get(dir)
   }
 
-  async writeAtomically(dir: string, file: string, bytes: Buffer): Promise<void> {
+  /**
+   * Writes `file` whole (temp file, rename). `durable` (the default) also fsyncs the file and the
+   * directory; without it the value may be lost or older after a power cut, never torn.
+   */
+  async writeAtomically(dir: string, file: string, bytes: Buffer, durable = true): Promise<void> {
     const temp = `${file}.${process.pid}.${++this.#tempCounter}${TEMP_SUFFIX}`
     this.#inflightTemps.add(temp)
     try {
       const handle = await this.#openForWrite(dir, temp)
       try {
         await handle.writeFile(bytes)
-        await handle.sync()
+        if (durable) await handle.sync()
       } finally {
         await handle.close()
       }
       await this.#renameWithRetry(temp, file)
-      await this.syncDir(dir)
+      if (durable) await this.syncDir(dir)
     } catch (error) {
       await unlink(temp).catch(() => {})
       throw error

@@ -20,7 +20,7 @@
 //   wait for one follow-up fsync, which started after all their renames.
 //
 // "Acknowledged": a save() (or remove()) is acknowledged when its promise resolves. By then the data
-// is fsynced, renamed into place and the directory entry fsynced: it survives a process kill and, on
+// is fsynced, renamed into place and the directory entry fsynced (sync states excepted: isCache): it survives a process kill and, on
 // file systems that honour fsync, a power cut. automerge-repo saves documents on a throttle, so for a
 // change to be acknowledged call `await repo.flush([documentId])`, which resolves after our save().
 //
@@ -44,6 +44,14 @@ import { decodeValue, encodeValue, type DecodedValue } from './value-format'
 
 export { encodeKeyComponent, StorageKeyError } from './key-encoding'
 export { crc32, crc32Portable, decodeValue, encodeValue, type DecodedValue } from './value-format'
+
+/**
+ * Values that are a cache: automerge-repo's sync state per peer and document (`[documentId, 'sync-state',
+ * storageId]`) only shortens the next sync with that peer; lost or older, the sync takes a message more.
+ * Saved after every change for every linked peer (5 per change at a peer of 5 links), so they are
+ * written whole but not fsynced: an fsync each kept the disk and libuv's pool busy for nothing durable.
+ */
+const isCache = (key: StorageKey) => key.length === 3 && key[1] === 'sync-state'
 
 const VALUE_SUFFIX = '.v'
 const CORRUPT_SUFFIX = '.corrupt'
@@ -135,7 +143,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     const saved = this.#names.noteSaveStarted(name)
     for (const removal of this.#openRemovals) if (hasPrefix(key, removal.prefix)) removal.savedSince.add(file)
     try {
-      await this.#enqueue(file, () => this.#fs.writeAtomically(dir, file, bytes))
+      await this.#enqueue(file, () => this.#fs.writeAtomically(dir, file, bytes, !isCache(key)))
     } finally {
       saved()
     }
