@@ -695,24 +695,42 @@ async function activation(): Promise<void> {
   })
 }
 
-/** What `run` cost in CPU, summed over `ws` (every thread of each process), and how long it took. */
-async function cpuOver<T>(ws: WorkerProcess[], run: () => Promise<T>): Promise<{ result: T; cpuMs: number; wallMs: number }> {
-  const total = async () => (await Promise.all(ws.map((w) => w.request('cpu')))).reduce((s, r) => s + (r.ms as number), 0)
+/** What `run` cost in CPU, summed over `ws` (every thread of each process, and per kind of thread), and how long it took. */
+interface CpuWindow {
+  cpuMs: number
+  wallMs: number
+  byKind: Record<string, number>
+}
+
+async function cpuOver<T>(ws: WorkerProcess[], run: () => Promise<T>): Promise<{ result: T } & CpuWindow> {
+  const total = async () => {
+    const all = await Promise.all(ws.map((w) => w.request('cpu')))
+    const byKind: Record<string, number> = {}
+    for (const r of all) for (const [k, ms] of Object.entries((r.threads ?? {}) as Record<string, number>)) byKind[k] = (byKind[k] ?? 0) + ms
+    return { ms: all.reduce((s, r) => s + (r.ms as number), 0), byKind }
+  }
   const before = await total()
   const started = performance.now()
   const result = await run()
   const wallMs = performance.now() - started
-  return { result, cpuMs: (await total()) - before, wallMs }
+  const after = await total()
+  const byKind = Object.fromEntries(Object.entries(after.byKind).map(([k, ms]) => [k, ms - (before.byKind[k] ?? 0)]))
+  return { result, cpuMs: after.ms - before.ms, wallMs, byKind }
 }
 
-/** N.meshChanges changes on ws[0]; for each, the time until every other worker has seen it. */
-async function convergeTimes(ws: WorkerProcess[], url: string, o: { timeoutMs: number; gapMs: number }): Promise<number[]> {
+/**
+ * `count` changes on ws[0] (numbered from `first`); for each, the time until every other worker has seen
+ * it. `arrivals` gets each change's per-worker times (ms after the change, by worker index).
+ */
+async function convergeTimes(ws: WorkerProcess[], url: string, o: { timeoutMs: number; gapMs: number; first?: number; count?: number; arrivals?: number[][] }): Promise<number[]> {
   const times: number[] = []
-  for (let i = 1; i <= N.meshChanges; i++) {
+  const first = o.first ?? 1
+  for (let i = first; i < first + (o.count ?? N.meshChanges); i++) {
     const seen = ws.slice(1).map((w) => w.waitFor((e) => e.event === 'seen' && e.url === url && e.n === i, o.timeoutMs))
     const { t } = await ws[0]!.request('change', { url, n: i })
     const all = await Promise.all(seen)
     times.push(Math.max(...all.map((e) => e.t)) - t)
+    o.arrivals?.push(all.map((e) => Math.round(e.t - t)))
     await sleep(o.gapMs)
   }
   return times
@@ -770,7 +788,16 @@ async function sparseMesh(): Promise<void> {
   log(`${n} peers, bounded-degree mesh (maxLinks ${maxLinks}), ${N.meshChanges} changes each side`)
   let seed = 7
   const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
-  const converge = (ws: WorkerProcess[], url: string) => convergeTimes(ws, url, { timeoutMs: 60_000, gapMs: 500 })
+  const arrivals: Record<string, number[][]> = { sparse: [], 'sparse-quiet': [], ws: [] }
+  // Warm-up changes go first, untimed and outside the CPU window: V8 compiles Automerge's hot WASM
+  // functions with TurboFan in the background during a process's first changes (a line of 3 fresh
+  // peers: the middle one's V8 helper threads used ~450 ms of CPU over 60 changes after 10 warm-up
+  // changes, ~110 ms with --no-wasm-tier-up), which both sides pay once per process, not per change.
+  const warmup = quick ? 2 : 10
+  const converge = async (ws: WorkerProcess[], url: string, tag: string, cpu: (run: () => Promise<number[]>) => Promise<{ result: number[] } & CpuWindow>) => {
+    await convergeTimes(ws, url, { timeoutMs: 60_000, gapMs: 200, count: warmup })
+    return cpu(() => convergeTimes(ws, url, { timeoutMs: 60_000, gapMs: 500, first: warmup + 1, arrivals: arrivals[tag] }))
+  }
   // CPU of idle processes is averaged over this long.
   const idleWindowMs = quick ? 2000 : 5000
   const inBatches = async <T>(count: number, size: number, make: (i: number) => Promise<T>): Promise<T[]> => {
@@ -812,7 +839,7 @@ async function sparseMesh(): Promise<void> {
     await sleep(quick ? 1000 : 2000)
     const rss = (await Promise.all(ps.map((p) => p.w.request('rss')))).map((r) => mb(r.rss)).sort((a, b) => a - b)
     const idle = await cpuOver(ps.map((p) => p.w), () => sleep(idleWindowMs))
-    const busy = await cpuOver(ps.map((p) => p.w), () => converge(ps.map((p) => p.w), pUrl!))
+    const busy = await converge(ps.map((p) => p.w), pUrl!, tag, (run) => cpuOver(ps.map((p) => p.w), run))
     await stopAll(ps.map((p) => p.w))
     return { times: busy.result, degrees, rss, idle, busy }
   }
@@ -832,21 +859,25 @@ async function sparseMesh(): Promise<void> {
   const rssWs = (await Promise.all(cs.map((c) => c.request('rss')))).map((r) => mb(r.rss)).sort((a, b) => a - b)
   const serverRss = mb((await server.w.request('rss')).rss)
   const idleWs = await cpuOver([...cs, server.w], () => sleep(idleWindowMs))
-  const busyWs = await cpuOver([...cs, server.w], () => converge(cs, wUrl!))
+  const busyWs = await converge(cs, wUrl!, 'ws', (run) => cpuOver([...cs, server.w], run))
   const ws = busyWs.result
   await stopAll([...cs, server.w])
 
   const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!
   // CPU of every process together: idle (share of one core) and per change beyond idle.
   const perChange = (b: typeof busyWs, idle: typeof idleWs) => (b.cpuMs - (idle.cpuMs / idle.wallMs) * b.wallMs) / N.meshChanges
+  const perChangeByKind = (b: typeof busyWs, idle: typeof idleWs) =>
+    Object.fromEntries(Object.entries(b.byKind).map(([k, ms]) => [k, Math.round((ms - ((idle.byKind[k] ?? 0) / idle.wallMs) * b.wallMs) / N.meshChanges)]))
+  const kinds = (m: Record<string, number>) => Object.entries(m).map(([k, ms]) => `${k} ${ms}`).join(', ')
   const cpu = {
+    byKindP2P: perChangeByKind(busyP2P, idleP2P), byKindWs: perChangeByKind(busyWs, idleWs), byKindQuiet: quiet ? perChangeByKind(quiet.busy, quiet.idle) : undefined,
     idleP2P: idleP2P.cpuMs / idleP2P.wallMs, idleWs: idleWs.cpuMs / idleWs.wallMs, idleQuiet: quiet ? quiet.idle.cpuMs / quiet.idle.wallMs : undefined,
     perChangeP2P: perChange(busyP2P, idleP2P), perChangeWs: perChange(busyWs, idleWs), perChangeQuiet: quiet ? perChange(quiet.busy, quiet.idle) : undefined,
   }
-  extra.sparse = { p2p, ws, degrees, rssP2P, rssWs, serverRss, cpu, quiet: quiet && { p2p: quiet.times, degrees: quiet.degrees, rss: quiet.rss } }
+  extra.sparse = { p2p, ws, degrees, rssP2P, rssWs, serverRss, cpu, arrivals, quiet: quiet && { p2p: quiet.times, degrees: quiet.degrees, rss: quiet.rss } }
   ratioRow({
     id: `sparse-${n}`,
-    measure: `${n} peers converge on one change (median of ${N.meshChanges}; P2P mesh of ≤ ${maxLinks} discovered links per peer, WS one server)`,
+    measure: `${n} peers converge on one change (median of ${N.meshChanges} after ${warmup} warm-up changes; P2P mesh of ≤ ${maxLinks} discovered links per peer, WS one server)`,
     unit: 'ms',
     p2p: median(p2p),
     ws: median(ws),
@@ -855,9 +886,9 @@ async function sparseMesh(): Promise<void> {
     note:
       `worst: P2P ${Math.max(...p2p).toFixed(0)} ms, WS ${Math.max(...ws).toFixed(0)} ms; links per peer min/median/max ${degrees[0]}/${pct(degrees, 0.5)}/${degrees[degrees.length - 1]}; ` +
       `idle RSS per peer median/max P2P ${pct(rssP2P, 0.5).toFixed(0)}/${rssP2P[rssP2P.length - 1]!.toFixed(0)} MB, WS client ${pct(rssWs, 0.5).toFixed(0)}/${rssWs[rssWs.length - 1]!.toFixed(0)} MB, server ${serverRss.toFixed(0)} MB; ` +
-      `CPU of all processes idle ${(cpu.idleP2P * 100).toFixed(0)} % vs ${(cpu.idleWs * 100).toFixed(0)} % of a core, per change ${cpu.perChangeP2P.toFixed(0)} vs ${cpu.perChangeWs.toFixed(0)} ms; ` +
+      `CPU of all processes idle ${(cpu.idleP2P * 100).toFixed(0)} % vs ${(cpu.idleWs * 100).toFixed(0)} % of a core, per change ${cpu.perChangeP2P.toFixed(0)} (${kinds(cpu.byKindP2P)}) vs ${cpu.perChangeWs.toFixed(0)} ms (${kinds(cpu.byKindWs)}); ` +
       (quiet
-        ? `sessions out of presence (no heartbeats; WS clients send none): ${median(quiet.times).toFixed(0)} ms (${(median(quiet.times) / median(ws)).toFixed(2)}×), idle ${(cpu.idleQuiet! * 100).toFixed(0)} %, per change ${cpu.perChangeQuiet!.toFixed(0)} ms, links ${quiet.degrees[0]}/${pct(quiet.degrees, 0.5)}/${quiet.degrees[quiet.degrees.length - 1]}`
+        ? `sessions out of presence (no heartbeats; WS clients send none): ${median(quiet.times).toFixed(0)} ms (${(median(quiet.times) / median(ws)).toFixed(2)}×), idle ${(cpu.idleQuiet! * 100).toFixed(0)} %, per change ${cpu.perChangeQuiet!.toFixed(0)} ms (${kinds(cpu.byKindQuiet!)}), links ${quiet.degrees[0]}/${pct(quiet.degrees, 0.5)}/${quiet.degrees[quiet.degrees.length - 1]}`
         : 'quick: no run without presence'),
   })
 }

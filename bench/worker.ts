@@ -5,7 +5,7 @@
 //   out (unsolicited): {event: 'seen' | 'peer' | 'peer-disconnected', ...}
 // Times are `performance.timeOrigin + performance.now()`: one clock for every process on the machine,
 // so A's "changed at" and B's "saw it at" subtract to a latency without a round trip through the driver.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -408,9 +408,9 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
   },
 
   /** CPU this process used so far (every thread: JS, iroh's runtime, libuv), ms. */
-  async cpu() {
+  async cpu(a: { detail?: boolean } = {}) {
     const u = process.cpuUsage()
-    return { ms: (u.user + u.system) / 1000 }
+    return { ms: (u.user + u.system) / 1000, threads: cpuByThreadKind(), ...(a.detail && { detail: cpuByThread() }) }
   },
 
   /** Peers this session is connected to now. */
@@ -450,3 +450,42 @@ async function main(): Promise<void> {
 }
 
 void main()
+
+/**
+ * CPU ms per kind of thread (Linux only; {} elsewhere), from /proc: the JS thread, iroh's tokio runtime,
+ * and the rest (libuv's pool for the file system, V8's helpers for GC and compiling: Node 20 names
+ * them all "node"); `sys` is the kernel's part of all of them.
+ */
+function cpuByThreadKind(): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const t of cpuByThread()) {
+    const kind = t.tid === process.pid ? 'js' : /^tokio/.test(t.comm) ? 'tokio' : 'other'
+    out[kind] = (out[kind] ?? 0) + t.userMs + t.sysMs
+    // System time apart too (file system calls, sockets, futexes of threads waking each other).
+    out.sys = (out.sys ?? 0) + t.sysMs
+  }
+  return out
+}
+
+/** Every thread's CPU so far (Linux; [] elsewhere). */
+function cpuByThread(): { tid: number; comm: string; userMs: number; sysMs: number }[] {
+  const out: { tid: number; comm: string; userMs: number; sysMs: number }[] = []
+  let tids: string[]
+  try {
+    tids = readdirSync('/proc/self/task')
+  } catch {
+    return out
+  }
+  const tick = 1000 / 100 // USER_HZ is 100 on Linux
+  for (const tid of tids) {
+    try {
+      const comm = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim()
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      out.push({ tid: Number(tid), comm, userMs: Number(fields[11]) * tick, sysMs: Number(fields[12]) * tick })
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out
+}

@@ -66,7 +66,9 @@ export class WorkerProcess {
     // BENCH_CPU_PROF=<part of a label>: those workers write a V8 CPU profile to bench/results/profiles.
     const prof = process.env.BENCH_CPU_PROF && label.includes(process.env.BENCH_CPU_PROF)
     const profArgs = prof ? ['--cpu-prof', `--cpu-prof-dir=${join(root, 'bench', 'results', 'profiles')}`, `--cpu-prof-name=${label}.cpuprofile`] : []
-    const argv = [...exec, process.execPath, '--expose-gc', '--enable-source-maps', ...profArgs, workerBundle]
+    // BENCH_NODE_FLAGS: more flags for every worker (experiments, e.g. --single-threaded-gc).
+    const flags = process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []
+    const argv = [...exec, process.execPath, '--expose-gc', '--enable-source-maps', ...flags, ...profArgs, workerBundle]
     const env = { ...process.env, RUST_BACKTRACE: '0' }
     return new WorkerProcess(spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env }), label)
   }
