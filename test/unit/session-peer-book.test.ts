@@ -40,7 +40,7 @@ describe('PeerBook', () => {
     const { ticket, source } = book.release(A)
     assert.equal(source, 'ticket')
     assert.ok(ticket, 'a ticket to redial')
-    assert.equal(book.rows([row(A, { state: 'dialing' })], true, [])[0]!.state, 'connecting')
+    assert.equal(book.rows([row(A, { state: 'dialing' })], true, [])[0]!.state, 'dialing')
     await book.flushed()
     const next = new PeerBook(file, noopLogger)
     assert.deepEqual(await next.loadKnown(), [ticket], 'the next run redials the peer where it was seen')
