@@ -165,17 +165,38 @@ describe('docs storage: adapter', () => {
     assert.deepEqual((await listFiles(base)).filter((f) => f.endsWith('.tmp')), [])
   })
 
-  it('sync states (a cache) are written whole but without fsync; document chunks are fsynced', async () => {
+  it('sync states (a cache) are written behind: read back at once, on disk after flush, never fsynced', async () => {
     const adapter = new CrashSafeStorageAdapter(base)
     await adapter.save(['doc', 'incremental', 'h1'], text('a'))
-    await adapter.save(['doc', 'sync-state', 'peer'], text('s0')) // the directories exist after these
+    await adapter.save(['doc', 'sync-state', 'peer'], text('s0'))
+    await adapter.flush() // the directories exist after these
     const before = adapter.stats.dirSyncRequests
     await adapter.save(['doc', 'sync-state', 'peer'], text('s1'))
     await adapter.save(['doc', 'sync-state', 'other'], text('s2'))
+    assert.deepEqual(await adapter.load(['doc', 'sync-state', 'peer']), text('s1'), 'read your own writes')
+    assert.deepEqual(await new CrashSafeStorageAdapter(base).load(['doc', 'sync-state', 'peer']), text('s0'), 'not written yet')
+    assert.deepEqual(
+      (await adapter.loadRange(['doc', 'sync-state'])).map((c) => new TextDecoder().decode(c.data)).sort(),
+      ['s1', 's2'],
+      'a range sees the waiting values, not the older ones on disk',
+    )
+    await adapter.flush()
     assert.equal(adapter.stats.dirSyncRequests, before, 'a sync state asked for a directory fsync')
+    assert.deepEqual(await new CrashSafeStorageAdapter(base).load(['doc', 'sync-state', 'peer']), text('s1'))
     await adapter.save(['doc', 'incremental', 'h2'], text('b'))
     assert.equal(adapter.stats.dirSyncRequests, before + 1, 'a document chunk was not fsynced')
-    assert.deepEqual(await new CrashSafeStorageAdapter(base).load(['doc', 'sync-state', 'peer']), text('s1'))
+  })
+
+  it('a removed sync state is not written later; removeRange drops the waiting ones of a document', async () => {
+    const adapter = new CrashSafeStorageAdapter(base)
+    await adapter.save(['doc', 'sync-state', 'peer'], text('s'))
+    await adapter.remove(['doc', 'sync-state', 'peer'])
+    assert.equal(await adapter.load(['doc', 'sync-state', 'peer']), undefined)
+    await adapter.save(['doc2', 'sync-state', 'peer'], text('t'))
+    await adapter.removeRange(['doc2'])
+    await adapter.flush()
+    assert.equal(await new CrashSafeStorageAdapter(base).load(['doc', 'sync-state', 'peer']), undefined)
+    assert.equal(await new CrashSafeStorageAdapter(base).load(['doc2', 'sync-state', 'peer']), undefined)
   })
 
   it('load waits for a save of the same key that is in flight', async () => {

@@ -48,10 +48,12 @@ export { crc32, crc32Portable, decodeValue, encodeValue, type DecodedValue } fro
 /**
  * Values that are a cache: automerge-repo's sync state per peer and document (`[documentId, 'sync-state',
  * storageId]`) only shortens the next sync with that peer; lost or older, the sync takes a message more.
- * Saved after every change for every linked peer (5 per change at a peer of 5 links), so they are
- * written whole but not fsynced: an fsync each kept the disk and libuv's pool busy for nothing durable.
+ * automerge-repo saves one after every change for every linked peer (5 per change at a peer of 5 links),
+ * so they are written behind: kept in memory, the latest per key, and written every CACHE_WRITE_MS
+ * (and on flush()), whole but not fsynced.
  */
 const isCache = (key: StorageKey) => key.length === 3 && key[1] === 'sync-state'
+export const CACHE_WRITE_MS = 5_000
 
 const VALUE_SUFFIX = '.v'
 const CORRUPT_SUFFIX = '.corrupt'
@@ -102,6 +104,13 @@ interface FoundValue {
   value: DecodedValue
 }
 
+/** A cache value waiting to be written (isCache). */
+interface Behind extends Located {
+  key: StorageKey
+  data: Uint8Array
+  seq: bigint
+}
+
 export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   readonly baseDir: string
   readonly #log: Logger
@@ -112,6 +121,9 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   readonly stats: StorageStats = { listings: 0, probes: 0, indexMisses: 0, dirSyncRequests: 0, dirSyncs: 0 }
   readonly #names: NameIndex
   readonly #openRemovals = new Set<OpenRemoval>()
+  /** Cache values not written yet, by file: the latest of each key. */
+  readonly #behind = new Map<string, Behind>()
+  #behindTimer: NodeJS.Timeout | undefined
 
   constructor(baseDir: string, options: CrashSafeStorageOptions = {}) {
     this.baseDir = baseDir
@@ -128,6 +140,8 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   async load(key: StorageKey): Promise<Uint8Array | undefined> {
     checkKey(key, false)
     const { file, name } = this.#locate(key)
+    const behind = this.#behind.get(file)
+    if (behind) return behind.data
     if (!(await this.#names.mayHold(name))) return undefined
     await this.#queues.get(file) // read your own writes
     const found = await this.#readValue(file, key)
@@ -137,9 +151,20 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   async save(key: StorageKey, data: Uint8Array): Promise<void> {
     checkKey(key, false)
     if (!(data instanceof Uint8Array)) throw new TypeError('storage value must be a Uint8Array')
-    const { dir, file, name } = this.#locate(key)
+    const located = this.#locate(key)
+    if (isCache(key)) {
+      // Copied: the caller may reuse its buffer once save() returns.
+      this.#behind.set(located.file, { ...located, key: [...key], data: data.slice(), seq: this.#nextSeq() })
+      this.#behindTimer ??= setTimeout(() => void this.#writeBehind(), CACHE_WRITE_MS)
+      this.#behindTimer.unref?.()
+      return
+    }
+    await this.#write(located, key, data, this.#nextSeq())
+  }
+
+  async #write({ dir, file, name }: Located, key: StorageKey, data: Uint8Array, seq: bigint): Promise<void> {
     // Encode now: the caller may reuse its buffer once save() returns its promise.
-    const bytes = encodeValue(key, data, this.#nextSeq())
+    const bytes = encodeValue(key, data, seq)
     const saved = this.#names.noteSaveStarted(name)
     for (const removal of this.#openRemovals) if (hasPrefix(key, removal.prefix)) removal.savedSince.add(file)
     try {
@@ -152,6 +177,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   async remove(key: StorageKey): Promise<void> {
     checkKey(key, false)
     const { dir, file } = this.#locate(key)
+    this.#behind.delete(file)
     await this.#enqueue(file, async () => {
       if (await this.#fs.unlinkIfPresent(file)) await this.#fs.syncDir(dir)
     })
@@ -163,12 +189,20 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
    */
   async loadRange(keyPrefix: StorageKey): Promise<Chunk[]> {
     checkKey(keyPrefix, true)
-    if (keyPrefix.length > 0 && !(await this.#names.mayHold(encodeKeyComponent(keyPrefix[0]!)))) return []
     const found: FoundValue[] = []
-    await this.#visitRange(keyPrefix, async (file, expected) => {
-      const value = await this.#readValue(file, expected)
-      if (value && hasPrefix(value.value.key, keyPrefix)) found.push(value)
-    })
+    if (keyPrefix.length === 0 || (await this.#names.mayHold(encodeKeyComponent(keyPrefix[0]!)))) {
+      await this.#visitRange(keyPrefix, async (file, expected) => {
+        const value = await this.#readValue(file, expected)
+        if (value && hasPrefix(value.value.key, keyPrefix)) found.push(value)
+      })
+    }
+    // Cache values written behind stand for what is on disk under their key.
+    for (const b of this.#behind.values()) {
+      if (!hasPrefix(b.key, keyPrefix)) continue
+      const onDisk = found.findIndex((f) => f.file === b.file)
+      if (onDisk >= 0) found.splice(onDisk, 1)
+      found.push({ file: b.file, value: { key: b.key, data: b.data, seq: b.seq } })
+    }
     found.sort((a, b) => (a.value.seq < b.value.seq ? -1 : a.value.seq > b.value.seq ? 1 : a.file < b.file ? -1 : 1))
     return found.map(({ value }) => ({ key: value.key, data: value.data }))
   }
@@ -179,6 +213,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     // reaches its file, the listing must not take it away. Registered before the first await.
     const removal = { prefix: keyPrefix, savedSince: new Set<string>() }
     this.#openRemovals.add(removal)
+    for (const [file, b] of this.#behind) if (hasPrefix(b.key, keyPrefix)) this.#behind.delete(file)
     try {
       const name = keyPrefix.length > 0 ? encodeKeyComponent(keyPrefix[0]!) : undefined
       if (name !== undefined && !(await this.#names.mayHold(name))) return
@@ -208,9 +243,23 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     await this.#pruneEmptyDirs(prefix)
   }
 
-  /** Resolves when every save/remove started before the call has been acknowledged (or failed). */
+  /**
+   * Resolves when every save/remove started before the call has been acknowledged (or failed), and the
+   * cache values written behind are written.
+   */
   async flush(): Promise<void> {
-    await Promise.all([...this.#queues.values()])
+    await Promise.all([this.#writeBehind(), ...this.#queues.values()])
+  }
+
+  /** Writes the cache values waiting (isCache); a failure only costs a longer sync, so it is logged. */
+  async #writeBehind(): Promise<void> {
+    clearTimeout(this.#behindTimer)
+    this.#behindTimer = undefined
+    const due = [...this.#behind.values()]
+    this.#behind.clear()
+    await Promise.all(
+      due.map((b) => this.#write(b, b.key, b.data, b.seq).catch((err) => this.#log.warn(`storage: writing a sync state failed: ${String(err)}`))),
+    )
   }
 
   /**
