@@ -20,13 +20,13 @@
 //   wait for one follow-up fsync, which started after all their renames.
 //
 // "Acknowledged": a save() (or remove()) is acknowledged when its promise resolves. By then the data
-// is fsynced, renamed into place and the directory entry fsynced (sync states excepted: isCache): it survives a process kill and, on
+// is fsynced, renamed into place and the directory entry fsynced (sync states excepted: write-behind.ts): it survives a process kill and, on
 // file systems that honour fsync, a power cut. automerge-repo saves documents on a throttle, so for a
 // change to be acknowledged call `await repo.flush([documentId])`, which resolves after our save().
 //
 // Rooms: key-encoding.ts (key → path components), value-format.ts (header + CRC), durable-fs.ts
-// (atomic write, durable directories, shared directory fsync, temp files); this file is the adapter
-// and its index of names.
+// (atomic write, durable directories, shared directory fsync, temp files), write-behind.ts (sync
+// states); this file is the adapter and its index of names.
 //
 // On-disk layout under `baseDir`: a key [k0, k1, ..., kn] is the file `k0/k1/.../kn.v`, every
 // component encoded by encodeKeyComponent() (so nothing in a key can escape baseDir or collide on a
@@ -38,22 +38,13 @@ import { dirname, join } from 'node:path'
 import type { Chunk, StorageAdapterInterface, StorageKey } from '@automerge/automerge-repo/slim'
 import { noopLogger, type Logger } from '../../shared/log'
 import { DurableDir, errorCode, TEMP_SUFFIX } from './durable-fs'
+import { isCache, WriteBehind, type Waiting } from './write-behind'
 import { NameIndex } from './name-index'
 import { checkKey, encodeKeyComponent, hasPrefix, sameKey } from './key-encoding'
 import { decodeValue, encodeValue, type DecodedValue } from './value-format'
 
 export { encodeKeyComponent, StorageKeyError } from './key-encoding'
 export { crc32, crc32Portable, decodeValue, encodeValue, type DecodedValue } from './value-format'
-
-/**
- * Values that are a cache: automerge-repo's sync state per peer and document (`[documentId, 'sync-state',
- * storageId]`) only shortens the next sync with that peer; lost or older, the sync takes a message more.
- * automerge-repo saves one after every change for every linked peer (5 per change at a peer of 5 links),
- * so they are written behind: kept in memory, the latest per key, and written every CACHE_WRITE_MS
- * (and on flush()), whole but not fsynced.
- */
-const isCache = (key: StorageKey) => key.length === 3 && key[1] === 'sync-state'
-export const CACHE_WRITE_MS = 5_000
 
 const VALUE_SUFFIX = '.v'
 const CORRUPT_SUFFIX = '.corrupt'
@@ -104,13 +95,6 @@ interface FoundValue {
   value: DecodedValue
 }
 
-/** A cache value waiting to be written (isCache). */
-interface Behind extends Located {
-  key: StorageKey
-  data: Uint8Array
-  seq: bigint
-}
-
 export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   readonly baseDir: string
   readonly #log: Logger
@@ -121,9 +105,8 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   readonly stats: StorageStats = { listings: 0, probes: 0, indexMisses: 0, dirSyncRequests: 0, dirSyncs: 0 }
   readonly #names: NameIndex
   readonly #openRemovals = new Set<OpenRemoval>()
-  /** Cache values not written yet, by file: the latest of each key. */
-  readonly #behind = new Map<string, Behind>()
-  #behindTimer: NodeJS.Timeout | undefined
+  /** Sync states, written behind (write-behind.ts). */
+  readonly #behind = new WriteBehind((due) => this.#writeBehind(due))
 
   constructor(baseDir: string, options: CrashSafeStorageOptions = {}) {
     this.baseDir = baseDir
@@ -152,13 +135,8 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     checkKey(key, false)
     if (!(data instanceof Uint8Array)) throw new TypeError('storage value must be a Uint8Array')
     const located = this.#locate(key)
-    if (isCache(key)) {
-      // Copied: the caller may reuse its buffer once save() returns.
-      this.#behind.set(located.file, { ...located, key: [...key], data: data.slice(), seq: this.#nextSeq() })
-      this.#behindTimer ??= setTimeout(() => void this.#writeBehind(), CACHE_WRITE_MS)
-      this.#behindTimer.unref?.()
-      return
-    }
+    // Copied: the caller may reuse its buffer once save() returns.
+    if (isCache(key)) return this.#behind.put({ ...located, key: [...key], data: data.slice(), seq: this.#nextSeq() })
     await this.#write(located, key, data, this.#nextSeq())
   }
 
@@ -177,7 +155,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
   async remove(key: StorageKey): Promise<void> {
     checkKey(key, false)
     const { dir, file } = this.#locate(key)
-    this.#behind.delete(file)
+    this.#behind.drop(file)
     await this.#enqueue(file, async () => {
       if (await this.#fs.unlinkIfPresent(file)) await this.#fs.syncDir(dir)
     })
@@ -197,8 +175,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
       })
     }
     // Cache values written behind stand for what is on disk under their key.
-    for (const b of this.#behind.values()) {
-      if (!hasPrefix(b.key, keyPrefix)) continue
+    for (const b of this.#behind.inRange(keyPrefix)) {
       const onDisk = found.findIndex((f) => f.file === b.file)
       if (onDisk >= 0) found.splice(onDisk, 1)
       found.push({ file: b.file, value: { key: b.key, data: b.data, seq: b.seq } })
@@ -213,7 +190,7 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
     // reaches its file, the listing must not take it away. Registered before the first await.
     const removal = { prefix: keyPrefix, savedSince: new Set<string>() }
     this.#openRemovals.add(removal)
-    for (const [file, b] of this.#behind) if (hasPrefix(b.key, keyPrefix)) this.#behind.delete(file)
+    this.#behind.dropRange(keyPrefix)
     try {
       const name = keyPrefix.length > 0 ? encodeKeyComponent(keyPrefix[0]!) : undefined
       if (name !== undefined && !(await this.#names.mayHold(name))) return
@@ -248,15 +225,11 @@ export class CrashSafeStorageAdapter implements StorageAdapterInterface {
    * cache values written behind are written.
    */
   async flush(): Promise<void> {
-    await Promise.all([this.#writeBehind(), ...this.#queues.values()])
+    await Promise.all([this.#behind.flush(), ...this.#queues.values()])
   }
 
-  /** Writes the cache values waiting (isCache); a failure only costs a longer sync, so it is logged. */
-  async #writeBehind(): Promise<void> {
-    clearTimeout(this.#behindTimer)
-    this.#behindTimer = undefined
-    const due = [...this.#behind.values()]
-    this.#behind.clear()
+  /** Writes cache values (isCache); a failure only costs a longer sync, so it is logged. */
+  async #writeBehind(due: Waiting[]): Promise<void> {
     await Promise.all(
       due.map((b) => this.#write(b, b.key, b.data, b.seq).catch((err) => this.#log.warn(`storage: writing a sync state failed: ${String(err)}`))),
     )
