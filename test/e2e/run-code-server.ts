@@ -312,7 +312,15 @@ async function killNaming(text: string): Promise<void> {
     }
   })
   if (pids.length === 0) return
-  log(`ending ${pids.length} process(es) still running in ${text}`)
+  // Which ones (the start of each command line), so a straggler can be traced to what started it.
+  const what = pids.map((pid) => {
+    try {
+      return `${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').slice(0, 160)}`
+    } catch {
+      return `${pid}: (gone)`
+    }
+  })
+  log(`ending ${pids.length} process(es) still running in ${text}: ${what.join('; ')}`)
   for (const pid of pids) { try { process.kill(pid, 'SIGTERM') } catch { /* gone */ } }
   const deadline = Date.now() + 3000
   while (Date.now() < deadline && pids.some(alive)) await sleep(100)
