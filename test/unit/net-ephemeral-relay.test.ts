@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import type { Message } from '@automerge/automerge-repo/slim'
 import { cbor } from '@automerge/automerge-repo/slim'
-import { EphemeralRelay, HEARTBEAT_DATA, isHeartbeat, MAX_DIGEST_BEATS, type Beat } from '../../src/core/net/ephemeral-relay'
+import { EphemeralRelay, HEARTBEAT_DATA, isHeartbeat, MAX_DIGEST_BEATS, originOf, type Beat } from '../../src/core/net/ephemeral-relay'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -17,6 +17,14 @@ function heartbeat(senderId: string, targetId: string, count: number, sessionId 
 }
 
 describe('EphemeralRelay', () => {
+  it('an origin is senderId:sessionId of an ephemeral message; none for overlong ids or no count (the origin budget refuses those)', () => {
+    assert.equal(originOf(ephemeral('p', 'me', 1, 's1')), 'p:s1')
+    assert.equal(originOf(ephemeral('p', 'me', 1, 'x'.repeat(65))), undefined)
+    assert.equal(originOf(ephemeral('p'.repeat(129), 'me', 1)), undefined)
+    assert.equal(originOf({ ...ephemeral('p', 'me', 1), count: undefined } as unknown as Message), undefined)
+    assert.equal(originOf({ type: 'sync', senderId: 'p', targetId: 'me', documentId: 'doc', data: new Uint8Array() } as unknown as Message), undefined)
+  })
+
   it('sends our own messages and non-ephemeral ones at once', () => {
     const relay = new EphemeralRelay({ holdMs: 50 }, () => 'me')
     const sent: string[] = []

@@ -69,7 +69,7 @@ const DEFAULT_MAX_HELD = 4096
  * `senderId:sessionId`, as automerge-repo's NetworkSubsystem keys its de-duplication. Ids a peer made
  * long (automerge-repo's are ~40 and ~11 characters) are not remembered: a key costs memory here.
  */
-function originOf(message: Message): string | undefined {
+export function originOf(message: Message): string | undefined {
   if (message.type !== 'ephemeral') return undefined
   const { senderId, sessionId, count } = message as Message & { sessionId?: unknown; count?: unknown }
   if (typeof sessionId !== 'string' || sessionId.length > 64 || typeof senderId !== 'string' || senderId.length > 128) return undefined

@@ -43,7 +43,7 @@ import type { IrohNetworkAdapterOptions } from './adapter-options'
 import type { IrohAdapterEvents, MessageGate, MessageVerdict, PeerInfo } from './types'
 import { firstLine, shortId } from '../util/text'
 import { MAX_ORIGINS_PER_LINK, OriginBudget } from './origin-budget'
-import { DIGEST_FEATURE, DIGEST_FRAME, EphemeralRelay, HEARTBEAT_DATA, MAX_DIGEST_BEATS, type Beat } from './ephemeral-relay'
+import { DIGEST_FEATURE, DIGEST_FRAME, EphemeralRelay, HEARTBEAT_DATA, MAX_DIGEST_BEATS, originOf, type Beat } from './ephemeral-relay'
 
 export { CLOSE_CODE } from './quic'
 export { EXTENSION_TYPE_PREFIX, messageProblem, parseCloseReason } from './messages'
@@ -88,7 +88,7 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   /** Other peers' presence we pass on: not to peers that already sent it to us. */
   private readonly relay: EphemeralRelay
   /** How many other peers' presence each link may speak for (origin-budget.ts). */
-  readonly origins = new OriginBudget()
+  private readonly origins = new OriginBudget()
   private readonly links: Links
   private readonly dialer: Dialer<IrohEndpointAddr, Connection>
 
@@ -592,9 +592,15 @@ export class IrohNetworkAdapter extends NetworkAdapter {
     return this.receive(link, read.message, frame.length, fault)
   }
 
-  /** Whether the link may speak for a forwarded message's origin (OriginBudget); said once per link. */
+  /**
+   * Whether the link may speak for a forwarded message's origin (OriginBudget); said once per link. A
+   * message without a well-formed origin (originOf: no or an overlong sessionId) is refused: its key
+   * would cost the budget, and automerge-repo's per-origin counts, whatever length the peer chose.
+   */
   private admitOrigin(link: Link, message: Message): boolean {
-    const verdict = this.origins.admit(link.remote!.peerId, `${message.senderId}:${String((message as Message & { sessionId?: unknown }).sessionId)}`)
+    const origin = originOf(message)
+    if (origin === undefined) return false
+    const verdict = this.origins.admit(link.remote!.peerId, origin)
     if (verdict === 'first-refusal') {
       this.logger.warn(`net: peer ${shortId(link.endpointId)} passes on the presence of more than ${MAX_ORIGINS_PER_LINK} participants; further ones from it are ignored`)
     }
