@@ -33,9 +33,9 @@ const log = (s: string) => process.stderr.write(`bench [${((Date.now() - t0) / 1
 // and shorter settling; the full run is the record.
 const N = {
   latencyChanges: quick ? 12 : 300,
-  docs: quick ? 300 : 1000,
+  docs: quick ? 200 : 1000,
   textBytes: quick ? 256 * 1024 : 1024 * 1024,
-  connectSamples: quick ? 8 : 60,
+  connectSamples: quick ? 6 : 60,
   activationRuns: quick ? 3 : 10,
   meshPeers: quick ? 6 : 20,
   meshChanges: quick ? 3 : 10,
@@ -43,7 +43,7 @@ const N = {
   sparsePeers: Number(process.env.BENCH_SPARSE_PEERS ?? (quick ? 8 : 50)),
   sparseMaxLinks: Number(process.env.BENCH_MAX_LINKS ?? 4),
   // Catch-up under an event-loop monitor: fewer documents in quick mode (the row says how many).
-  catchUpDocs: quick ? 1000 : 5000,
+  catchUpDocs: quick ? 600 : 5000,
   catchUpRuns: quick ? 1 : 3,
   /** Fresh-peer fetches of the documents row: one takes ~4 s and varied 0.66-1.01 between full runs. */
   docsRuns: quick ? 1 : 3,
@@ -449,8 +449,9 @@ async function fetches(): Promise<void> {
   for (let i = 0; i < N.docsRuns; i++) docsRuns.push(await freshFetch({ label: i === 0 ? 'docs' : `docs-${i + 1}`, count: N.docs }))
   const docs = { ...docsRuns[0]!, p2p: median(docsRuns.map((r) => r.p2p)), ws: median(docsRuns.map((r) => r.ws)) }
   const runsNote = docsRuns.length > 1 ? `medians of ${docsRuns.length} runs (P2P/WS per run: ${docsRuns.map((r) => (r.p2p / r.ws).toFixed(2)).join(', ')}); ` : ''
-  const floor = await floorOf({ count: N.docs })
-  const noBulk = await p2pFetchWithoutBulk({ label: 'docs', count: N.docs })
+  // References for the note; quick mode, a smoke run, leaves them out.
+  const floor = quick ? undefined : await floorOf({ count: N.docs })
+  const noBulk = quick ? undefined : await p2pFetchWithoutBulk({ label: 'docs', count: N.docs })
   ratioRow({
     id: 'docs-1000',
     measure: `${docsLabel} small documents to a fresh peer`,
@@ -459,7 +460,10 @@ async function fetches(): Promise<void> {
     ws: docs.ws,
     target: 'P2P/WS ≤ 0.5',
     maxRatio: 0.5,
-    note: `${runsNote}P2P without bulk catch-up (automerge-repo's per-document sync only): ${noBulk.toFixed(0)} ms; automerge-repo alone, two Repos in one process with no disk and no network: ${floor.toFixed(0)} ms (see NOTES.md)`,
+    note:
+      noBulk === undefined || floor === undefined
+        ? `${runsNote}quick: no reference runs (without bulk catch-up, automerge-repo alone)`
+        : `${runsNote}P2P without bulk catch-up (automerge-repo's per-document sync only): ${noBulk.toFixed(0)} ms; automerge-repo alone, two Repos in one process with no disk and no network: ${floor.toFixed(0)} ms (see NOTES.md)`,
   })
   ratioRow({
     id: 'rss-1000-docs',
@@ -700,22 +704,34 @@ interface CpuWindow {
   cpuMs: number
   wallMs: number
   byKind: Record<string, number>
+  /** Messages all the Repos received in the window, by type (and `<type> bytes`). */
+  received: Record<string, number>
 }
 
 async function cpuOver<T>(ws: WorkerProcess[], run: () => Promise<T>): Promise<{ result: T } & CpuWindow> {
   const total = async () => {
     const all = await Promise.all(ws.map((w) => w.request('cpu')))
-    const byKind: Record<string, number> = {}
-    for (const r of all) for (const [k, ms] of Object.entries((r.threads ?? {}) as Record<string, number>)) byKind[k] = (byKind[k] ?? 0) + ms
-    return { ms: all.reduce((s, r) => s + (r.ms as number), 0), byKind }
+    const sum = (field: string) => {
+      const out: Record<string, number> = {}
+      for (const r of all) for (const [k, v] of Object.entries((r[field] ?? {}) as Record<string, number>)) out[k] = (out[k] ?? 0) + v
+      return out
+    }
+    return { ms: all.reduce((s, r) => s + (r.ms as number), 0), byKind: sum('threads'), received: sum('received') }
   }
+  const minus = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]))
   const before = await total()
   const started = performance.now()
   const result = await run()
   const wallMs = performance.now() - started
   const after = await total()
-  const byKind = Object.fromEntries(Object.entries(after.byKind).map(([k, ms]) => [k, ms - (before.byKind[k] ?? 0)]))
-  return { result, cpuMs: after.ms - before.ms, wallMs, byKind }
+  return { result, cpuMs: after.ms - before.ms, wallMs, byKind: minus(after.byKind, before.byKind), received: minus(after.received, before.received) }
+}
+
+/** make(0 … count-1), `size` at a time: workers start in parallel without 50 at once on 2 cores. */
+async function inBatches<T>(count: number, size: number, make: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = []
+  for (let i = 0; i < count; i += size) out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - i) }, (_, k) => make(i + k)))))
+  return out
 }
 
 /**
@@ -742,26 +758,24 @@ async function mesh(): Promise<void> {
   log(`${N.meshPeers} peers, ${N.meshChanges} changes each side`)
   const converge = (ws: WorkerProcess[], url: string) => convergeTimes(ws, url, { timeoutMs: 30_000, gapMs: 300 })
 
-  const ps: P2PPeer[] = []
-  for (let i = 0; i < N.meshPeers; i++) ps.push(await startP2P(`mesh-${i}`))
+  const ps = await inBatches(N.meshPeers, 4, (i) => startP2P(`mesh-${i}`))
   for (let i = 1; i < ps.length; i++) for (let j = 0; j < i; j++) await ps[i]!.w.request('dial', { ticket: ps[j]!.ticket })
   await Promise.all(ps.map((p) => peers(p.w, N.meshPeers - 1, 60_000)))
   const { urls: [pUrl] } = await ps[0]!.w.request('create', { count: 1 })
   await Promise.all(ps.slice(1).map((p) => p.w.request('find', { urls: [pUrl] })))
   await Promise.all(ps.map((p) => p.w.request('watch', { url: pUrl })))
-  await sleep(1000)
+  await sleep(quick ? 500 : 1000)
   const p2p = await converge(ps.map((p) => p.w), pUrl!)
   await stopAll(ps.map((p) => p.w))
 
   const server = await startWsServer()
-  const cs: WorkerProcess[] = []
-  for (let i = 0; i < N.meshPeers; i++) cs.push((await startWsClient(`ws-mesh-${i}`, server.url)).w)
+  const cs = await inBatches(N.meshPeers, 4, async (i) => (await startWsClient(`ws-mesh-${i}`, server.url)).w)
   await Promise.all(cs.map((c) => peers(c, 1)))
   const { urls: [wUrl] } = await cs[0]!.request('create', { count: 1 })
   await holdsAll(server.w, [wUrl])
   await Promise.all(cs.slice(1).map((c) => c.request('find', { urls: [wUrl] })))
   await Promise.all(cs.map((c) => c.request('watch', { url: wUrl })))
-  await sleep(1000)
+  await sleep(quick ? 500 : 1000)
   const ws = await converge(cs, wUrl!)
   await stopAll([...cs, server.w])
 
@@ -799,12 +813,7 @@ async function sparseMesh(): Promise<void> {
     return cpu(() => convergeTimes(ws, url, { timeoutMs: 60_000, gapMs: 500, first: warmup + 1, arrivals: arrivals[tag] }))
   }
   // CPU of idle processes is averaged over this long.
-  const idleWindowMs = quick ? 2000 : 5000
-  const inBatches = async <T>(count: number, size: number, make: (i: number) => Promise<T>): Promise<T[]> => {
-    const out: T[] = []
-    for (let i = 0; i < count; i += size) out.push(...(await Promise.all(Array.from({ length: Math.min(size, count - i) }, (_, k) => make(i + k)))))
-    return out
-  }
+  const idleWindowMs = quick ? 1000 : 5000
 
   // The same mesh twice: as shipped, and with sessions out of presence (their heartbeats flood every
   // link: NOTES.md), so the row shows what the data path alone costs.
@@ -836,7 +845,7 @@ async function sparseMesh(): Promise<void> {
       }
     }
     await Promise.all(ps.map((p) => p.w.request('watch', { url: pUrl })))
-    await sleep(quick ? 1000 : 2000)
+    await sleep(quick ? 500 : 2000)
     const rss = (await Promise.all(ps.map((p) => p.w.request('rss')))).map((r) => mb(r.rss)).sort((a, b) => a - b)
     const idle = await cpuOver(ps.map((p) => p.w), () => sleep(idleWindowMs))
     const busy = await converge(ps.map((p) => p.w), pUrl!, tag, (run) => cpuOver(ps.map((p) => p.w), run))
@@ -855,7 +864,7 @@ async function sparseMesh(): Promise<void> {
   await holdsAll(server.w, [wUrl])
   await Promise.all(cs.slice(1).map((c) => c.request('find', { urls: [wUrl] })))
   await Promise.all(cs.map((c) => c.request('watch', { url: wUrl })))
-  await sleep(quick ? 1000 : 2000)
+  await sleep(quick ? 500 : 2000)
   const rssWs = (await Promise.all(cs.map((c) => c.request('rss')))).map((r) => mb(r.rss)).sort((a, b) => a - b)
   const serverRss = mb((await server.w.request('rss')).rss)
   const idleWs = await cpuOver([...cs, server.w], () => sleep(idleWindowMs))
@@ -868,11 +877,16 @@ async function sparseMesh(): Promise<void> {
   const perChange = (b: typeof busyWs, idle: typeof idleWs) => (b.cpuMs - (idle.cpuMs / idle.wallMs) * b.wallMs) / N.meshChanges
   const perChangeByKind = (b: typeof busyWs, idle: typeof idleWs) =>
     Object.fromEntries(Object.entries(b.byKind).map(([k, ms]) => [k, Math.round((ms - ((idle.byKind[k] ?? 0) / idle.wallMs) * b.wallMs) / N.meshChanges)]))
+  // Messages the Repos received per change beyond idle (every message sent is received once).
+  const messagesPerChange = (b: typeof busyWs, idle: typeof idleWs) =>
+    Object.fromEntries(Object.entries(b.received).map(([k, n]) => [k, Math.round((n - ((idle.received[k] ?? 0) / idle.wallMs) * b.wallMs) / N.meshChanges)]))
+  const messages = (m: Record<string, number>) => `${m.sync ?? 0} sync (${((m['sync bytes'] ?? 0) / 1024).toFixed(0)} KB), ${m.ephemeral ?? 0} ephemeral`
   const kinds = (m: Record<string, number>) => Object.entries(m).map(([k, ms]) => `${k} ${ms}`).join(', ')
   const cpu = {
     byKindP2P: perChangeByKind(busyP2P, idleP2P), byKindWs: perChangeByKind(busyWs, idleWs), byKindQuiet: quiet ? perChangeByKind(quiet.busy, quiet.idle) : undefined,
     idleP2P: idleP2P.cpuMs / idleP2P.wallMs, idleWs: idleWs.cpuMs / idleWs.wallMs, idleQuiet: quiet ? quiet.idle.cpuMs / quiet.idle.wallMs : undefined,
     perChangeP2P: perChange(busyP2P, idleP2P), perChangeWs: perChange(busyWs, idleWs), perChangeQuiet: quiet ? perChange(quiet.busy, quiet.idle) : undefined,
+    messagesP2P: messagesPerChange(busyP2P, idleP2P), messagesWs: messagesPerChange(busyWs, idleWs), messagesQuiet: quiet ? messagesPerChange(quiet.busy, quiet.idle) : undefined,
   }
   extra.sparse = { p2p, ws, degrees, rssP2P, rssWs, serverRss, cpu, arrivals, quiet: quiet && { p2p: quiet.times, degrees: quiet.degrees, rss: quiet.rss } }
   ratioRow({
@@ -886,9 +900,9 @@ async function sparseMesh(): Promise<void> {
     note:
       `worst: P2P ${Math.max(...p2p).toFixed(0)} ms, WS ${Math.max(...ws).toFixed(0)} ms; links per peer min/median/max ${degrees[0]}/${pct(degrees, 0.5)}/${degrees[degrees.length - 1]}; ` +
       `idle RSS per peer median/max P2P ${pct(rssP2P, 0.5).toFixed(0)}/${rssP2P[rssP2P.length - 1]!.toFixed(0)} MB, WS client ${pct(rssWs, 0.5).toFixed(0)}/${rssWs[rssWs.length - 1]!.toFixed(0)} MB, server ${serverRss.toFixed(0)} MB; ` +
-      `CPU of all processes idle ${(cpu.idleP2P * 100).toFixed(0)} % vs ${(cpu.idleWs * 100).toFixed(0)} % of a core, per change ${cpu.perChangeP2P.toFixed(0)} (${kinds(cpu.byKindP2P)}) vs ${cpu.perChangeWs.toFixed(0)} ms (${kinds(cpu.byKindWs)}); ` +
+      `CPU of all processes idle ${(cpu.idleP2P * 100).toFixed(0)} % vs ${(cpu.idleWs * 100).toFixed(0)} % of a core, per change ${cpu.perChangeP2P.toFixed(0)} (${kinds(cpu.byKindP2P)}) vs ${cpu.perChangeWs.toFixed(0)} ms (${kinds(cpu.byKindWs)}); messages per change ${messages(cpu.messagesP2P)} vs ${messages(cpu.messagesWs)}; ` +
       (quiet
-        ? `sessions out of presence (no heartbeats; WS clients send none): ${median(quiet.times).toFixed(0)} ms (${(median(quiet.times) / median(ws)).toFixed(2)}×), idle ${(cpu.idleQuiet! * 100).toFixed(0)} %, per change ${cpu.perChangeQuiet!.toFixed(0)} ms (${kinds(cpu.byKindQuiet!)}), links ${quiet.degrees[0]}/${pct(quiet.degrees, 0.5)}/${quiet.degrees[quiet.degrees.length - 1]}`
+        ? `sessions out of presence (no heartbeats; WS clients send none): ${median(quiet.times).toFixed(0)} ms (${(median(quiet.times) / median(ws)).toFixed(2)}×), idle ${(cpu.idleQuiet! * 100).toFixed(0)} %, per change ${cpu.perChangeQuiet!.toFixed(0)} ms (${kinds(cpu.byKindQuiet!)}), ${messages(cpu.messagesQuiet!)}, links ${quiet.degrees[0]}/${pct(quiet.degrees, 0.5)}/${quiet.degrees[quiet.degrees.length - 1]}`
         : 'quick: no run without presence'),
   })
 }

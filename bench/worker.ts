@@ -88,8 +88,16 @@ function stampStages(r: Repo): void {
   })
 }
 
+/** Messages this process's Repo received, by type, and their payload bytes: what a change costs in messages. */
+const received: Record<string, number> = {}
+
 function wireRepoEvents(r: Repo): void {
   stampStages(r)
+  r.networkSubsystem.on('message', (m) => {
+    received[m.type] = (received[m.type] ?? 0) + 1
+    const bytes = (m as { data?: Uint8Array }).data?.byteLength ?? 0
+    received[`${m.type} bytes`] = (received[`${m.type} bytes`] ?? 0) + bytes
+  })
   r.networkSubsystem.on('peer', ({ peerId }) => send({ event: 'peer', peerId, t: now() }))
   r.networkSubsystem.on('peer-disconnected', ({ peerId }) => send({ event: 'peer-disconnected', peerId, t: now() }))
 }
@@ -407,10 +415,10 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
     return { rss: rss(), ...memoryProfile() }
   },
 
-  /** CPU this process used so far (every thread: JS, iroh's runtime, libuv), ms. */
+  /** CPU this process used so far (every thread: JS, iroh's runtime, libuv), ms, and the messages its Repo received. */
   async cpu(a: { detail?: boolean } = {}) {
     const u = process.cpuUsage()
-    return { ms: (u.user + u.system) / 1000, threads: cpuByThreadKind(), ...(a.detail && { detail: cpuByThread() }) }
+    return { ms: (u.user + u.system) / 1000, threads: cpuByThreadKind(), received: { ...received }, ...(a.detail && { detail: cpuByThread() }) }
   },
 
   /** Peers this session is connected to now. */
