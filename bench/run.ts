@@ -727,6 +727,24 @@ async function cpuOver<T>(ws: WorkerProcess[], run: () => Promise<T>): Promise<{
   return { result, cpuMs: after.ms - before.ms, wallMs, byKind: minus(after.byKind, before.byKind), received: minus(after.received, before.received) }
 }
 
+/** Hops from peer `from` to each peer (by index) over the links each reports (breadth first; -1: not reached). */
+function hopsFrom(from: number, ids: string[], links: string[][]): number[] {
+  const index = new Map(ids.map((id, i) => [id, i]))
+  const hops = ids.map(() => -1)
+  hops[from] = 0
+  const queue = [from]
+  for (let q = 0; q < queue.length; q++) {
+    for (const id of links[queue[q]!] ?? []) {
+      const k = index.get(id)
+      if (k !== undefined && hops[k] === -1) {
+        hops[k] = hops[queue[q]!]! + 1
+        queue.push(k)
+      }
+    }
+  }
+  return hops
+}
+
 /** make(0 … count-1), `size` at a time: workers start in parallel without 50 at once on 2 cores. */
 async function inBatches<T>(count: number, size: number, make: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = []
@@ -829,7 +847,9 @@ async function sparseMesh(): Promise<void> {
     // Let peer exchange fill the links and the peers with too many trim them (after their 10 s grace),
     // then read the degrees.
     await sleep(quick ? 3000 : Math.max(5000, n * 200) + 12_000)
-    const degrees = (await Promise.all(ps.map((p) => p.w.request('links')))).map((r) => r.links as number).sort((a, b) => a - b)
+    const links = await Promise.all(ps.map((p) => p.w.request('links')))
+    const degrees = links.map((r) => r.links as number).sort((a, b) => a - b)
+    const hops = hopsFrom(0, ps.map((p) => p.endpointId), links.map((r) => r.endpointIds as string[]))
     const { urls: [pUrl] } = await ps[0]!.w.request('create', { count: 1 })
     // In dial order: a peer's tree parent holds the document before it asks (a Repo that all of whose
     // peers lack a document calls it unavailable; requests are not passed on further).
@@ -850,12 +870,22 @@ async function sparseMesh(): Promise<void> {
     const idle = await cpuOver(ps.map((p) => p.w), () => sleep(idleWindowMs))
     const busy = await converge(ps.map((p) => p.w), pUrl!, tag, (run) => cpuOver(ps.map((p) => p.w), run))
     await stopAll(ps.map((p) => p.w))
-    return { times: busy.result, degrees, rss, idle, busy }
+    return { times: busy.result, degrees, rss, idle, busy, hops }
   }
   const shipped = await p2pMesh(true)
   // Quick mode is a smoke run: the mesh as shipped only.
   const quiet = quick ? undefined : await p2pMesh(false)
   const { times: p2p, degrees, rss: rssP2P, idle: idleP2P, busy: busyP2P } = shipped
+  // The critical path: when a change reached the peers d hops from the one that made it (median over
+  // changes and peers). The WS clients are all 2 hops away (client → server → client).
+  const byHops = (hops: number[], rows: number[][]) => {
+    const at = new Map<number, number[]>()
+    for (const row of rows) row.forEach((ms, k) => at.set(hops[k + 1]!, [...(at.get(hops[k + 1]!) ?? []), ms]))
+    return [...at.entries()].sort(([a], [b]) => a - b).map(([d, ms]) => ({ hops: d, peers: ms.length / rows.length, ms: median(ms) }))
+  }
+  const hopProfile = (p: ReturnType<typeof byHops>) => p.map((h) => `${h.hops}: ${h.ms.toFixed(0)} ms (${h.peers})`).join(', ')
+  const hopsP2P = byHops(shipped.hops, arrivals.sparse!)
+  const hopsQuiet = quiet ? byHops(quiet.hops, arrivals['sparse-quiet']!) : undefined
 
   const server = await startWsServer()
   const cs = await inBatches(n, 4, async (i) => (await startWsClient(`ws-sparse-${i}`, server.url)).w)
@@ -877,9 +907,10 @@ async function sparseMesh(): Promise<void> {
   const perChange = (b: typeof busyWs, idle: typeof idleWs) => (b.cpuMs - (idle.cpuMs / idle.wallMs) * b.wallMs) / N.meshChanges
   const perChangeByKind = (b: typeof busyWs, idle: typeof idleWs) =>
     Object.fromEntries(Object.entries(b.byKind).map(([k, ms]) => [k, Math.round((ms - ((idle.byKind[k] ?? 0) / idle.wallMs) * b.wallMs) / N.meshChanges)]))
-  // Messages the Repos received per change beyond idle (every message sent is received once).
+  // Messages the Repos received per change beyond idle (every message sent is received once; idle
+  // presence varies, so its part can come out below zero: shown as 0).
   const messagesPerChange = (b: typeof busyWs, idle: typeof idleWs) =>
-    Object.fromEntries(Object.entries(b.received).map(([k, n]) => [k, Math.round((n - ((idle.received[k] ?? 0) / idle.wallMs) * b.wallMs) / N.meshChanges)]))
+    Object.fromEntries(Object.entries(b.received).map(([k, n]) => [k, Math.max(0, Math.round((n - ((idle.received[k] ?? 0) / idle.wallMs) * b.wallMs) / N.meshChanges))]))
   const messages = (m: Record<string, number>) => `${m.sync ?? 0} sync (${((m['sync bytes'] ?? 0) / 1024).toFixed(0)} KB), ${m.ephemeral ?? 0} ephemeral`
   const kinds = (m: Record<string, number>) => Object.entries(m).map(([k, ms]) => `${k} ${ms}`).join(', ')
   const cpu = {
@@ -888,7 +919,7 @@ async function sparseMesh(): Promise<void> {
     perChangeP2P: perChange(busyP2P, idleP2P), perChangeWs: perChange(busyWs, idleWs), perChangeQuiet: quiet ? perChange(quiet.busy, quiet.idle) : undefined,
     messagesP2P: messagesPerChange(busyP2P, idleP2P), messagesWs: messagesPerChange(busyWs, idleWs), messagesQuiet: quiet ? messagesPerChange(quiet.busy, quiet.idle) : undefined,
   }
-  extra.sparse = { p2p, ws, degrees, rssP2P, rssWs, serverRss, cpu, arrivals, quiet: quiet && { p2p: quiet.times, degrees: quiet.degrees, rss: quiet.rss } }
+  extra.sparse = { p2p, ws, degrees, rssP2P, rssWs, serverRss, cpu, arrivals, hopsP2P, quiet: quiet && { p2p: quiet.times, degrees: quiet.degrees, rss: quiet.rss, hops: hopsQuiet } }
   ratioRow({
     id: `sparse-${n}`,
     measure: `${n} peers converge on one change (median of ${N.meshChanges} after ${warmup} warm-up changes; P2P mesh of ≤ ${maxLinks} discovered links per peer, WS one server)`,
@@ -901,8 +932,9 @@ async function sparseMesh(): Promise<void> {
       `worst: P2P ${Math.max(...p2p).toFixed(0)} ms, WS ${Math.max(...ws).toFixed(0)} ms; links per peer min/median/max ${degrees[0]}/${pct(degrees, 0.5)}/${degrees[degrees.length - 1]}; ` +
       `idle RSS per peer median/max P2P ${pct(rssP2P, 0.5).toFixed(0)}/${rssP2P[rssP2P.length - 1]!.toFixed(0)} MB, WS client ${pct(rssWs, 0.5).toFixed(0)}/${rssWs[rssWs.length - 1]!.toFixed(0)} MB, server ${serverRss.toFixed(0)} MB; ` +
       `CPU of all processes idle ${(cpu.idleP2P * 100).toFixed(0)} % vs ${(cpu.idleWs * 100).toFixed(0)} % of a core, per change ${cpu.perChangeP2P.toFixed(0)} (${kinds(cpu.byKindP2P)}) vs ${cpu.perChangeWs.toFixed(0)} ms (${kinds(cpu.byKindWs)}); messages per change ${messages(cpu.messagesP2P)} vs ${messages(cpu.messagesWs)}; ` +
+      `arrival by hops from the changing peer (median ms, peers) ${hopProfile(hopsP2P)}, WS 2: ${median(ws.length ? arrivals.ws!.flat() : [0]).toFixed(0)} ms; ` +
       (quiet
-        ? `sessions out of presence (no heartbeats; WS clients send none): ${median(quiet.times).toFixed(0)} ms (${(median(quiet.times) / median(ws)).toFixed(2)}×), idle ${(cpu.idleQuiet! * 100).toFixed(0)} %, per change ${cpu.perChangeQuiet!.toFixed(0)} ms (${kinds(cpu.byKindQuiet!)}), ${messages(cpu.messagesQuiet!)}, links ${quiet.degrees[0]}/${pct(quiet.degrees, 0.5)}/${quiet.degrees[quiet.degrees.length - 1]}`
+        ? `sessions out of presence (no heartbeats; WS clients send none): ${median(quiet.times).toFixed(0)} ms (${(median(quiet.times) / median(ws)).toFixed(2)}×), idle ${(cpu.idleQuiet! * 100).toFixed(0)} %, per change ${cpu.perChangeQuiet!.toFixed(0)} ms (${kinds(cpu.byKindQuiet!)}), ${messages(cpu.messagesQuiet!)}, by hops ${hopProfile(hopsQuiet!)}, links ${quiet.degrees[0]}/${pct(quiet.degrees, 0.5)}/${quiet.degrees[quiet.degrees.length - 1]}`
         : 'quick: no run without presence'),
   })
 }

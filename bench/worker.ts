@@ -421,9 +421,10 @@ const commands: Record<string, (a: any) => Promise<unknown>> = {
     return { ms: (u.user + u.system) / 1000, threads: cpuByThreadKind(), received: { ...received }, ...(a.detail && { detail: cpuByThread() }) }
   },
 
-  /** Peers this session is connected to now. */
+  /** Peers this session is connected to now: how many, and their endpoint ids. */
   async links() {
-    return { links: session ? session.peers().filter((p) => p.state === 'connected').length : 0 }
+    const connected = session ? session.peers().filter((p) => p.state === 'connected') : []
+    return { links: connected.length, endpointIds: connected.map((p) => p.endpointId) }
   },
 
   async stop() {

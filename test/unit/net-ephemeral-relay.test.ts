@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import type { Message } from '@automerge/automerge-repo/slim'
 import { cbor } from '@automerge/automerge-repo/slim'
-import { EphemeralRelay, HEARTBEAT_DATA, isHeartbeat, MAX_DIGEST_BEATS, originOf, type Beat } from '../../src/core/net/ephemeral-relay'
+import { beatMessage, digestFrame, EphemeralRelay, HEARTBEAT_DATA, isHeartbeat, MAX_DIGEST_BEATS, originOf, readDigest, type Beat } from '../../src/core/net/ephemeral-relay'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -134,5 +134,24 @@ describe('EphemeralRelay', () => {
     for (let i = 0; i < MAX_DIGEST_BEATS + 5; i++) relay.route(heartbeat(`o${i}`, 'a', 1), () => assert.fail('sent one by one'))
     await sleep(40)
     assert.deepEqual(sizes, [MAX_DIGEST_BEATS, 5])
+  })
+
+  it('reads back a digest it wrote; a beat stands for the heartbeat it names', () => {
+    const beats: Beat[] = [{ senderId: 'o1', sessionId: 's1', count: 3, documentId: 'doc' }]
+    const frame = cbor.decode(cbor.encode(digestFrame(beats))) as Record<string, unknown>
+    assert.deepEqual(readDigest(frame), { beats, entries: 1 })
+    const message = beatMessage(beats[0]!, 'me')
+    assert.ok(isHeartbeat(message))
+    assert.equal(originOf(message), 'o1:s1')
+    assert.equal(message.targetId, 'me')
+  })
+
+  it('a digest keeps only well-formed beats, counts every entry, and is no digest past its bound or without a list', () => {
+    const ok = ['o', 's', 1, 'doc']
+    const bad = [['o', 's', -1, 'doc'], ['o', 's', 1.5, 'doc'], ['o', 'x'.repeat(65), 1, 'doc'], ['o', 's', 1, 'd'.repeat(65)], [1, 's', 1, 'doc'], ['o', 's', 1], 'junk']
+    assert.deepEqual(readDigest({ beats: [ok, ...bad] }), { beats: [{ senderId: 'o', sessionId: 's', count: 1, documentId: 'doc' }], entries: 1 + bad.length })
+    assert.equal(readDigest({ beats: Array.from({ length: MAX_DIGEST_BEATS + 1 }, () => ok) }), undefined)
+    assert.equal(readDigest({ beats: 'many' }), undefined)
+    assert.equal(readDigest({}), undefined)
   })
 })

@@ -77,6 +77,34 @@ export function originOf(message: Message): string | undefined {
   return `${senderId}:${sessionId}`
 }
 
+/** The digest frame naming these beats (one array per beat: the frame stays small). */
+export function digestFrame(beats: Beat[]): { type: typeof DIGEST_FRAME; beats: unknown[][] } {
+  return { type: DIGEST_FRAME, beats: beats.map((b) => [b.senderId, b.sessionId, b.count, b.documentId]) }
+}
+
+/**
+ * A peer's digest frame read: its well-formed beats and how many entries it had (each costs the
+ * reader a check, so each is charged); undefined if it is not a digest at all (the link is dropped).
+ */
+export function readDigest(frame: Record<string, unknown>): { beats: Beat[]; entries: number } | undefined {
+  const entries = frame.beats
+  if (!Array.isArray(entries) || entries.length > MAX_DIGEST_BEATS) return undefined
+  const beats: Beat[] = []
+  for (const entry of entries) {
+    if (!Array.isArray(entry) || entry.length !== 4) continue
+    const [senderId, sessionId, count, documentId] = entry as unknown[]
+    if (typeof senderId !== 'string' || typeof sessionId !== 'string' || sessionId.length > 64 || typeof documentId !== 'string' || documentId.length > 64) continue
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) continue
+    beats.push({ senderId, sessionId, count, documentId })
+  }
+  return { beats, entries: entries.length }
+}
+
+/** A digest's beat as the heartbeat message it stands for, addressed to `targetId`. */
+export function beatMessage(b: Beat, targetId: string): Message {
+  return { type: 'ephemeral', senderId: b.senderId, targetId, count: b.count, sessionId: b.sessionId, documentId: b.documentId, data: HEARTBEAT_DATA } as unknown as Message
+}
+
 export class EphemeralRelay {
   /** origin → peer that sent us a copy → the highest count it sent. */
   private readonly heard = new Map<string, Map<string, number>>()

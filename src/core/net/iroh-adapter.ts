@@ -43,7 +43,7 @@ import type { IrohNetworkAdapterOptions } from './adapter-options'
 import type { IrohAdapterEvents, MessageGate, MessageVerdict, PeerInfo } from './types'
 import { firstLine, shortId } from '../util/text'
 import { MAX_ORIGINS_PER_LINK, OriginBudget } from './origin-budget'
-import { DIGEST_FEATURE, DIGEST_FRAME, EphemeralRelay, HEARTBEAT_DATA, MAX_DIGEST_BEATS, originOf, type Beat } from './ephemeral-relay'
+import { beatMessage, digestFrame, DIGEST_FEATURE, DIGEST_FRAME, EphemeralRelay, originOf, readDigest, type Beat } from './ephemeral-relay'
 
 export { CLOSE_CODE } from './quic'
 export { EXTENSION_TYPE_PREFIX, messageProblem, parseCloseReason } from './messages'
@@ -423,44 +423,28 @@ export class IrohNetworkAdapter extends NetworkAdapter {
   /** Other peers' heartbeats in one frame (ephemeral-relay.ts); false if the peer does not take digests. */
   private sendDigest(targetId: string, beats: Beat[]): boolean {
     const peer = this.peers.byPeerId(targetId as PeerId)
-    if (!peer) return false
-    const frame = { type: DIGEST_FRAME, beats: beats.map((b) => [b.senderId, b.sessionId, b.count, b.documentId]) }
-    if (!this.sendExtension(peer.endpointId, DIGEST_FEATURE, frame)) return false
-    if (this.events.listenerCount('trace') > 0) for (const b of beats) this.events.emit('trace', traceRecord('out', peer.endpointId, this.beatMessage(b, targetId), 0))
+    if (!peer || !this.sendExtension(peer.endpointId, DIGEST_FEATURE, digestFrame(beats))) return false
+    if (this.events.listenerCount('trace') > 0) for (const b of beats) this.events.emit('trace', traceRecord('out', peer.endpointId, beatMessage(b, targetId), 0))
     return true
-  }
-
-  /** A digest's beat as the heartbeat message it stands for, addressed to `targetId`. */
-  private beatMessage(b: Beat, targetId: string): Message {
-    return { type: 'ephemeral', senderId: b.senderId as PeerId, targetId: targetId as PeerId, count: b.count, sessionId: b.sessionId, documentId: b.documentId, data: HEARTBEAT_DATA } as unknown as Message
   }
 
   /**
    * A peer's digest of other peers' heartbeats: each beat is checked as the forwarded heartbeat it
    * stands for and goes the way of one (receive), unless a peer already sent us that count. Costs the
-   * rate limiter one message per beat.
+   * rate limiter one message per entry, malformed and skipped ones too: each costs us a check.
    */
   private onDigest(link: Link, frame: Record<string, unknown>, fault?: string): number {
-    const beats = frame.beats
-    if (!Array.isArray(beats) || beats.length > MAX_DIGEST_BEATS) {
+    const digest = readDigest(frame)
+    if (!digest) {
       this.links.drop(link, 'E_MESSAGE_MALFORMED', `peer ${shortId(link.endpointId)} sent a malformed presence digest`)
       return 1
     }
-    // Every beat is charged, the ones skipped too: each costs us a check.
-    let cost = 0
-    for (const beat of beats) {
-      cost++
-      if (!Array.isArray(beat) || beat.length !== 4) continue
-      const [senderId, sessionId, count, documentId] = beat as unknown[]
-      if (typeof senderId !== 'string' || typeof sessionId !== 'string' || sessionId.length > 64 || typeof documentId !== 'string' || documentId.length > 64) continue
-      if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) continue
-      const message = this.beatMessage({ senderId, sessionId, count, documentId }, this.peerId ?? '')
+    let cost = digest.entries
+    for (const beat of digest.beats) {
+      const message = beatMessage(beat, this.peerId ?? '')
       // Old news (a copy from another peer came first): only remembered, as the Repo would drop it.
-      if (this.relay.heardCount(message) >= count) {
-        this.relay.heardFrom(link.remote!.peerId, message)
-        continue
-      }
-      cost += this.receive(link, message, 0, fault) - 1
+      if (this.relay.heardCount(message) >= beat.count) this.relay.heardFrom(link.remote!.peerId, message)
+      else cost += this.receive(link, message, 0, fault) - 1
     }
     return Math.max(1, cost)
   }

@@ -650,6 +650,8 @@ export class Session extends EventEmitter<SessionEvents> {
   }
 
   private wireAdapter(adapter: IrohNetworkAdapter): void {
+    // A peer the adapter no longer lists (not connected, not dialed) loses its discovery label.
+    const forgetIfGone = (endpointId: string) => this.book.forgetIfGone(endpointId, adapter.connectionStatus(endpointId) !== 'unknown')
     adapter.events.on('peer-connected', (p) => {
       this.log.info(`session: peer ${p.endpointId.slice(0, 10)} (${p.name ?? '?'}) connected`)
       this.book.connected(p)
@@ -659,12 +661,12 @@ export class Session extends EventEmitter<SessionEvents> {
       this.log.info(`session: peer ${e.endpointId.slice(0, 10)} closed: ${e.reason}`)
       this.book.lost(e.endpointId)
       this.refreshAfterGrace()
-      this.book.forgetIfGone(e.endpointId, adapter.connectionStatus(e.endpointId) !== 'unknown')
+      forgetIfGone(e.endpointId)
       this.scheduleChanged()
     })
     adapter.events.on('dial-dropped', (e) => {
       this.log.info(`session: no longer dialing ${e.endpointId.slice(0, 10)}: ${e.reason}`)
-      this.book.forgetIfGone(e.endpointId, adapter.connectionStatus(e.endpointId) !== 'unknown')
+      forgetIfGone(e.endpointId)
       this.scheduleChanged()
     })
     adapter.events.on('peer-refused', (e) => {
