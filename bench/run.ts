@@ -200,7 +200,7 @@ async function latencyAndMemory(): Promise<void> {
   await sleep(IDLE_SETTLE_MS)
   const [p2pIdle, wsIdle, serverRss] = await Promise.all([b.w.request('rss'), wb.request('rss'), server.w.request('rss')])
   const profile = (m: Record<string, number>) =>
-    `V8 heap ${mb(m.heapUsed).toFixed(0)}/${mb(m.heapTotal).toFixed(0)} MB used/held, anon ${mb(m.anon ?? 0).toFixed(0)}, file-backed ${mb(m.file ?? 0).toFixed(0)}${m.irohCode ? ` (iroh's code ${mb(m.irohCode).toFixed(0)})` : ''}, PSS ${mb(m.pss ?? 0).toFixed(0)}, ${m.threads ?? '?'} threads`
+    `V8 heap ${mb(m.heapUsed).toFixed(0)}/${mb(m.heapTotal).toFixed(0)} MB used/held (young ${mb(m.newSpace ?? 0).toFixed(0)}, old ${mb(m.oldSpace ?? 0).toFixed(0)}), anon ${mb(m.anon ?? 0).toFixed(0)}, file-backed ${mb(m.file ?? 0).toFixed(0)}${m.irohCode ? ` (iroh's code ${mb(m.irohCode).toFixed(0)})` : ''}, PSS ${mb(m.pss ?? 0).toFixed(0)}, ${m.threads ?? '?'} threads`
   extra.rssIdle = { p2p: p2pIdle, ws: wsIdle }
   ratioRow({
     id: 'rss-idle',
