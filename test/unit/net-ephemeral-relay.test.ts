@@ -148,7 +148,7 @@ describe('EphemeralRelay', () => {
 
   it('a digest keeps only well-formed beats, counts every entry, and is no digest past its bound or without a list', () => {
     const ok = ['o', 's', 1, 'doc']
-    const bad = [['o', 's', -1, 'doc'], ['o', 's', 1.5, 'doc'], ['o', 'x'.repeat(65), 1, 'doc'], ['o', 's', 1, 'd'.repeat(65)], [1, 's', 1, 'doc'], ['o', 's', 1], 'junk']
+    const bad = [['o', 's', -1, 'doc'], ['o', 's', 1.5, 'doc'], ['o', 'x'.repeat(65), 1, 'doc'], ['o', 's', 1, 'd'.repeat(65)], ['p'.repeat(129), 's', 1, 'doc'], [1, 's', 1, 'doc'], ['o', 's', 1], 'junk']
     assert.deepEqual(readDigest({ beats: [ok, ...bad] }), { beats: [{ senderId: 'o', sessionId: 's', count: 1, documentId: 'doc' }], entries: 1 + bad.length })
     assert.equal(readDigest({ beats: Array.from({ length: MAX_DIGEST_BEATS + 1 }, () => ok) }), undefined)
     assert.equal(readDigest({ beats: 'many' }), undefined)

@@ -93,7 +93,8 @@ export function readDigest(frame: Record<string, unknown>): { beats: Beat[]; ent
   for (const entry of entries) {
     if (!Array.isArray(entry) || entry.length !== 4) continue
     const [senderId, sessionId, count, documentId] = entry as unknown[]
-    if (typeof senderId !== 'string' || typeof sessionId !== 'string' || sessionId.length > 64 || typeof documentId !== 'string' || documentId.length > 64) continue
+    // The bounds of originOf (the origin budget keys by them), and a document id's.
+    if (typeof senderId !== 'string' || senderId.length > 128 || typeof sessionId !== 'string' || sessionId.length > 64 || typeof documentId !== 'string' || documentId.length > 64) continue
     if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) continue
     beats.push({ senderId, sessionId, count, documentId })
   }
