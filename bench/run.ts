@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick]`: P2P (iroh, whole Sessions) against automerge-repo's WebSocket sync server,
 // side by side in one run, every repo its own process. Prints the table and writes bench/results/
-// latest.json, latest.md and latency.svg (and latency.png when Chromium is installed).
+// latest.json, latest.md and latency.svg (and latency.png when Chromium is installed); quick and
+// --only runs write them to bench/results/partial/ instead.
 // Runs inside a network namespace (scripts/isolated.mjs); the 3-host row builds its own test namespaces.
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -23,7 +24,9 @@ const quick = process.argv.includes('--quick')
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',')
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const bundle = join(root, 'examples', 'my-world')
-const resultsDir = join(root, 'bench', 'results')
+// A full run is the record (committed); quick and --only runs go beside it, so trying a row does not
+// overwrite the full run (bench/results/partial is not committed).
+const resultsDir = quick || only ? join(root, 'bench', 'results', 'partial') : join(root, 'bench', 'results')
 const base = mkdtempSync(join(tmpdir(), 'tonk-bench-'))
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const t0 = Date.now()
