@@ -883,7 +883,13 @@ async function sparseMesh(): Promise<void> {
   // changes and peers). The WS clients are all 2 hops away (client → server → client).
   const byHops = (hops: number[], rows: number[][]) => {
     const at = new Map<number, number[]>()
-    for (const row of rows) row.forEach((ms, k) => at.set(hops[k + 1]!, [...(at.get(hops[k + 1]!) ?? []), ms]))
+    for (const row of rows) {
+      row.forEach((ms, k) => {
+        const d = hops[k + 1]! // row k is worker k + 1: worker 0 made the change
+        if (!at.has(d)) at.set(d, [])
+        at.get(d)!.push(ms)
+      })
+    }
     return [...at.entries()].sort(([a], [b]) => a - b).map(([d, ms]) => ({ hops: d, peers: ms.length / rows.length, ms: median(ms) }))
   }
   const hopProfile = (p: ReturnType<typeof byHops>) => p.map((h) => `${h.hops}: ${h.ms.toFixed(0)} ms (${h.peers})`).join(', ')
@@ -908,12 +914,14 @@ async function sparseMesh(): Promise<void> {
   const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))]!
   // CPU of every process together: idle (share of one core) and per change beyond idle.
   const perChange = (b: typeof busyWs, idle: typeof idleWs) => (b.cpuMs - (idle.cpuMs / idle.wallMs) * b.wallMs) / N.meshChanges
-  const perChangeByKind = (b: typeof busyWs, idle: typeof idleWs) =>
-    Object.fromEntries(Object.entries(b.byKind).map(([k, ms]) => [k, Math.round((ms - ((idle.byKind[k] ?? 0) / idle.wallMs) * b.wallMs) / N.meshChanges)]))
-  // Messages the Repos received per change beyond idle (every message sent is received once; idle
-  // presence varies, so its part can come out below zero: shown as 0).
+  // Each counter of the busy window less what idle would have counted in as long, per change.
+  const perChangeOf = (field: 'byKind' | 'received', b: typeof busyWs, idle: typeof idleWs) =>
+    Object.fromEntries(Object.entries(b[field]).map(([k, n]) => [k, Math.round((n - ((idle[field][k] ?? 0) / idle.wallMs) * b.wallMs) / N.meshChanges)]))
+  const perChangeByKind = (b: typeof busyWs, idle: typeof idleWs) => perChangeOf('byKind', b, idle)
+  // Messages the Repos received (every message sent is received once); idle presence varies, so its
+  // part can come out below zero: shown as 0.
   const messagesPerChange = (b: typeof busyWs, idle: typeof idleWs) =>
-    Object.fromEntries(Object.entries(b.received).map(([k, n]) => [k, Math.max(0, Math.round((n - ((idle.received[k] ?? 0) / idle.wallMs) * b.wallMs) / N.meshChanges))]))
+    Object.fromEntries(Object.entries(perChangeOf('received', b, idle)).map(([k, n]) => [k, Math.max(0, n)]))
   const messages = (m: Record<string, number>) => `${m.sync ?? 0} sync (${((m['sync bytes'] ?? 0) / 1024).toFixed(0)} KB), ${m.ephemeral ?? 0} ephemeral`
   const kinds = (m: Record<string, number>) => Object.entries(m).map(([k, ms]) => `${k} ${ms}`).join(', ')
   const cpu = {
@@ -935,7 +943,7 @@ async function sparseMesh(): Promise<void> {
       `worst: P2P ${Math.max(...p2p).toFixed(0)} ms, WS ${Math.max(...ws).toFixed(0)} ms; links per peer min/median/max ${degrees[0]}/${pct(degrees, 0.5)}/${degrees[degrees.length - 1]}; ` +
       `idle RSS per peer median/max P2P ${pct(rssP2P, 0.5).toFixed(0)}/${rssP2P[rssP2P.length - 1]!.toFixed(0)} MB, WS client ${pct(rssWs, 0.5).toFixed(0)}/${rssWs[rssWs.length - 1]!.toFixed(0)} MB, server ${serverRss.toFixed(0)} MB; ` +
       `CPU of all processes idle ${(cpu.idleP2P * 100).toFixed(0)} % vs ${(cpu.idleWs * 100).toFixed(0)} % of a core, per change ${cpu.perChangeP2P.toFixed(0)} (${kinds(cpu.byKindP2P)}) vs ${cpu.perChangeWs.toFixed(0)} ms (${kinds(cpu.byKindWs)}); messages per change ${messages(cpu.messagesP2P)} vs ${messages(cpu.messagesWs)}; ` +
-      `arrival by hops from the changing peer (median ms, peers) ${hopProfile(hopsP2P)}, WS 2: ${median(ws.length ? arrivals.ws!.flat() : [0]).toFixed(0)} ms; ` +
+      `arrival by hops from the changing peer (median ms, peers) ${hopProfile(hopsP2P)}, WS 2: ${median(arrivals.ws!.flat()).toFixed(0)} ms; ` +
       (quiet
         ? `sessions out of presence (no heartbeats; WS clients send none): ${median(quiet.times).toFixed(0)} ms (${(median(quiet.times) / median(ws)).toFixed(2)}×), idle ${(cpu.idleQuiet! * 100).toFixed(0)} %, per change ${cpu.perChangeQuiet!.toFixed(0)} ms (${kinds(cpu.byKindQuiet!)}), ${messages(cpu.messagesQuiet!)}, by hops ${hopProfile(hopsQuiet!)}, links ${quiet.degrees[0]}/${pct(quiet.degrees, 0.5)}/${quiet.degrees[quiet.degrees.length - 1]}`
         : 'quick: no run without presence'),
